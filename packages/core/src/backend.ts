@@ -1,0 +1,104 @@
+import { createRequire } from "node:module";
+import { tf } from "./tf.js";
+
+/** Names `initBackend` accepts. `auto` picks the fastest one that loads here. */
+export type BackendName = "auto" | "tensorflow" | "native" | "webgpu" | "wasm" | "cpu";
+
+/** What `initBackend` chose. */
+export interface BackendInfo {
+  /** The TF.js backend name now active (`tensorflow`, `native`, `webgpu`, `wasm` or `cpu`). */
+  name: string;
+  /** Worker threads the backend computes with, where it has a notion of them. */
+  threads?: number;
+  /** Extra facts, e.g. the GPU adapter for `webgpu`. */
+  details?: Record<string, string>;
+}
+
+const require = createRequire(import.meta.url);
+let current: BackendInfo | undefined;
+let pending: Promise<BackendInfo> | undefined;
+
+/**
+ * Chooses and initializes the TF.js backend. `auto` (the default, or env `BIRDVLM_BACKEND`) takes
+ * `tensorflow` when tfjs-node(-gpu) loads, else the fastest CPU backend here. Calling it again with the
+ * same request returns the same backend.
+ */
+export async function initBackend(name?: BackendName): Promise<BackendInfo> {
+  const requested = name ?? ((process.env.BIRDVLM_BACKEND as BackendName | undefined) || "auto");
+  if (current && (requested === "auto" || requested === current.name)) return current;
+  if (pending) await pending.catch(() => undefined);
+  if (current && (requested === "auto" || requested === current.name)) return current;
+  pending = choose(requested);
+  try {
+    current = await pending;
+    return current;
+  } finally {
+    pending = undefined;
+  }
+}
+
+/** The backend chosen by the last `initBackend`, if any. */
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}
+
+async function choose(name: BackendName): Promise<BackendInfo> {
+  switch (name) {
+    case "tensorflow":
+      return useTensorflow();
+    case "wasm":
+      return useWasm();
+    case "cpu":
+      return useCpu();
+    case "auto": {
+      try {
+        return await useTensorflow();
+      } catch {
+        /* not installed: fall through to the CPU backends */
+      }
+      try {
+        return await useWasm();
+      } catch (e) {
+        process.emitWarning(`BirdVLM: the wasm backend failed to load (${(e as Error).message}); using cpu`);
+        return useCpu();
+      }
+    }
+    default:
+      throw new Error(`initBackend: unknown backend '${name}' (expected auto, tensorflow, native, webgpu, wasm or cpu)`);
+  }
+}
+
+async function useTensorflow(): Promise<BackendInfo> {
+  const errors: string[] = [];
+  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    try {
+      require(pkg);
+      if (await tf.setBackend("tensorflow")) {
+        await tf.ready();
+        return { name: "tensorflow", details: { package: pkg } };
+      }
+    } catch (e) {
+      errors.push(`${pkg}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+  throw new Error(
+    "initBackend('tensorflow'): neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads " +
+      `(${errors.join("; ")}). Install one next to @birdvlm/core: 'npm install @tensorflow/tfjs-node@4.22.0' ` +
+      "(it downloads libtensorflow at install time), or use initBackend('auto').",
+  );
+}
+
+async function useWasm(): Promise<BackendInfo> {
+  const wasm = await import("@tensorflow/tfjs-backend-wasm");
+  if (!(await tf.setBackend("wasm"))) throw new Error("the wasm backend did not initialize");
+  await tf.ready();
+  void wasm;
+  return { name: "wasm", threads: 1 };
+}
+
+async function useCpu(): Promise<BackendInfo> {
+  await import("@tensorflow/tfjs-backend-cpu");
+  if (!(await tf.setBackend("cpu"))) throw new Error("the cpu backend did not initialize");
+  await tf.ready();
+  return { name: "cpu", threads: 1 };
+}

@@ -1,0 +1,5 @@
+/**
+ * `@birdvlm/data`.
+ * @packageDocumentation
+ */
+export {};

@@ -1,0 +1,5 @@
+/**
+ * `@birdvlm/phi3`.
+ * @packageDocumentation
+ */
+export {};

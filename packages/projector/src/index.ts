@@ -1,0 +1,5 @@
+/**
+ * `@birdvlm/projector`.
+ * @packageDocumentation
+ */
+export {};

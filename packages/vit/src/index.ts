@@ -1,0 +1,5 @@
+/**
+ * `@birdvlm/vit`.
+ * @packageDocumentation
+ */
+export {};

@@ -1,0 +1,5 @@
+/**
+ * `@birdvlm/vlm`.
+ * @packageDocumentation
+ */
+export {};
