@@ -1,5 +1,7 @@
 import { createRequire } from "node:module";
 import { tf } from "./tf.js";
+import { useNative } from "./native-backend.js";
+import { useWebGPU } from "./webgpu-backend.js";
 
 /** Names `initBackend` accepts. `auto` picks the fastest one that loads here. */
 export type BackendName = "auto" | "tensorflow" | "native" | "webgpu" | "wasm" | "cpu";
@@ -46,6 +48,10 @@ async function choose(name: BackendName): Promise<BackendInfo> {
   switch (name) {
     case "tensorflow":
       return useTensorflow();
+    case "native":
+      return useNative();
+    case "webgpu":
+      return useWebGPU();
     case "wasm":
       return useWasm();
     case "cpu":
@@ -54,7 +60,17 @@ async function choose(name: BackendName): Promise<BackendInfo> {
       try {
         return await useTensorflow();
       } catch {
-        /* not installed: fall through to the CPU backends */
+        /* not installed: fall through */
+      }
+      try {
+        return await useWebGPU({ requireHardware: true });
+      } catch {
+        /* no real GPU adapter: fall through to the CPU backends */
+      }
+      try {
+        return await useNative();
+      } catch (e) {
+        if (nativeExpected()) process.emitWarning(`BirdVLM: the native backend failed to load (${(e as Error).message}); falling back to wasm`);
       }
       try {
         return await useWasm();
@@ -66,6 +82,11 @@ async function choose(name: BackendName): Promise<BackendInfo> {
     default:
       throw new Error(`initBackend: unknown backend '${name}' (expected auto, tensorflow, native, webgpu, wasm or cpu)`);
   }
+}
+
+/** Whether the native addon was built (so a failure to load it deserves a warning). */
+function nativeExpected(): boolean {
+  return false;
 }
 
 async function useTensorflow(): Promise<BackendInfo> {
