@@ -7,3 +7,8 @@ export { tf } from "./tf.js";
 export * from "./contracts.js";
 export { initBackend, currentBackend, type BackendName, type BackendInfo } from "./backend.js";
 export { Module, transposeLast2, type ParameterOptions, type LoadStateDictOptions } from "./module.js";
+export { openSafetensors, type SafetensorsReader, type TensorInfo } from "./safetensors-reader.js";
+export { writeSafetensors, type RawTensor, type TensorSource } from "./safetensors-writer.js";
+export { SAFETENSORS_DTYPES, type SafetensorsDtype } from "./dtypes.js";
+export { openCheckpoint } from "./checkpoint.js";
+export { writeJsonAtomic, writeFolderAtomic, writeFileAtomic } from "./atomic.js";
