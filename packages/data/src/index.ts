@@ -1,5 +1,18 @@
 /**
- * `@birdvlm/data`.
+ * `@birdvlm/data`: CUB-200-2011, NABirds and LLaVA loaders, bird questions and answers, the sharp image
+ * pipeline, the prefetching data loader and SynthBirds.
  * @packageDocumentation
  */
-export {};
+export { DataFormatError } from "./data-format-error.js";
+export { type CubAttribute, parseCubAttributeName, readableCubClassName } from "./cub-attribute.js";
+export {
+  CubDataset,
+  type BoundingBox,
+  type CubClass,
+  type CubClassAttributeValue,
+  type CubImage,
+  type CubImageAttributeLabel,
+  type CubOpenOptions,
+  type CubPart,
+  type CubPartLocation,
+} from "./cub-dataset.js";
