@@ -1,0 +1,51 @@
+/** How the patch grid becomes image tokens before projection. */
+export type PoolingMode = "avg" | "all" | "cls";
+
+/** Token pooling: `avg` average-pools the patch grid to `outputGrid`, `all` keeps every patch, `cls` the class token. */
+export interface PoolingConfig {
+  mode: PoolingMode;
+  /** Target grid of `avg` pooling, `[rows, cols]`. Default `[7, 7]` (49 tokens from 14×14). */
+  outputGrid?: [number, number];
+}
+
+/** Which projector: the 2-layer MLP of LLaVA-1.5 (default) or a single linear map. */
+export type ProjectorKind = "mlp" | "linear";
+
+/** Everything needed to rebuild a projector; saved as its `config.json`. */
+export interface ProjectorConfig {
+  kind: ProjectorKind;
+  /** Width of the vision features. */
+  inputDim: number;
+  /** Width of the MLP's hidden layer (ignored by `linear`). Defaults to `outputDim`. */
+  hiddenDim: number;
+  /** Width of the language model's embeddings. */
+  outputDim: number;
+  pooling: Required<PoolingConfig>;
+}
+
+/** Options for building a projector: only the dimensions are required. */
+export interface ProjectorOptions {
+  inputDim: number;
+  outputDim: number;
+  hiddenDim?: number;
+  pooling?: PoolingConfig;
+  /** Seed of the weight initializer. */
+  seed?: number;
+}
+
+/** Fills the defaults of a projector config (hidden = output, avg pooling to 7×7) and validates it. */
+export function resolveProjectorConfig(kind: ProjectorKind, o: ProjectorOptions): ProjectorConfig {
+  const pooling: Required<PoolingConfig> = {
+    mode: o.pooling?.mode ?? "avg",
+    outputGrid: o.pooling?.outputGrid ?? [7, 7],
+  };
+  const c: ProjectorConfig = { kind, inputDim: o.inputDim, hiddenDim: o.hiddenDim ?? o.outputDim, outputDim: o.outputDim, pooling };
+  for (const k of ["inputDim", "hiddenDim", "outputDim"] as const) {
+    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new Error(`projector config: ${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (!["avg", "all", "cls"].includes(pooling.mode)) throw new Error(`projector config: pooling.mode must be avg, all or cls, got '${pooling.mode}'`);
+  if (pooling.outputGrid.length !== 2 || pooling.outputGrid.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw new Error(`projector config: pooling.outputGrid must be two positive integers, got [${pooling.outputGrid}]`);
+  }
+  return c;
+}
