@@ -20,3 +20,4 @@ export { constantSchedule, warmupCosineSchedule, type Schedule, type WarmupCosin
 export { clipByGlobalNorm, globalNorm, type ClippedGradients } from "./clip.js";
 export { crossEntropy, shiftedCausalLMLoss, type CrossEntropyOptions } from "./loss.js";
 export { GradientAccumulator, disposeTensors } from "./accumulate.js";
+export { writeCheckpoint, type WriteCheckpointOptions, type WrittenCheckpoint } from "./checkpoint-writer.js";
