@@ -1,5 +1,10 @@
 /**
- * `@birdvlm/vit`.
+ * `@birdvlm/vit`: a Vision Transformer that matches timm and Hugging Face ViT, loads and saves their
+ * checkpoints, trains from scratch, and shows where it looks.
  * @packageDocumentation
  */
-export {};
+export { type ViTConfig, type Pooling, type WeightsInfo, vitTiny, vitSmall, vitBase, vitConfig, validateConfig, fromTimm, fromHF, toTimmJson, toHFJson } from "./config.js";
+export { VisionTransformer, type VisionTransformerOptions, type ViTOutput, type LoadOptions, type SaveOptions } from "./vision-transformer.js";
+export { type CheckpointFormat, type ViTCheckpoint, readViTCheckpoint, writeViTCheckpoint, weightsInfo, HF_BLOCK_NAMES, HF_TOP_NAMES, HF_HEAD_NAMES, HF5_BLOCK_NAMES, type HFBlockNaming } from "./load.js";
+export { resamplePosEmbed, bicubicWeights, type ResampleOptions } from "./pos-embed.js";
+export { gelu } from "./gelu.js";

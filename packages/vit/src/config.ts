@@ -1,0 +1,288 @@
+/**
+ * `ViTConfig`: every knob of a Vision Transformer as plain typed data with defaults, the presets, and the
+ * conversions from and to the `config.json` files of timm and Hugging Face.
+ */
+
+/** How the encoder reduces its tokens to one vector for the classifier head. */
+export type Pooling = "cls" | "attention" | "mean";
+
+/** A Vision Transformer's shape and regularization. */
+export interface ViTConfig {
+  /** Input height and width (square); a multiple of `patchSize`. */
+  imageSize: number;
+  patchSize: number;
+  numChannels: number;
+  /** Token width `D`. */
+  hiddenSize: number;
+  /** Number of transformer blocks. */
+  depth: number;
+  numHeads: number;
+  /** Hidden width of each block's MLP. */
+  mlpSize: number;
+  qkvBias: boolean;
+  layerNormEps: number;
+  /** Whether a learned class token is prepended to the patch tokens. */
+  classToken: boolean;
+  /**
+   * `cls`: the class token; `attention`: a learned query attending over the final tokens (timm's `map`
+   * pooling, `AttentionPoolLatent`); `mean`: the average of the patch tokens.
+   */
+  pooling: Pooling;
+  /** Classes of the head; 0 = no head. */
+  numClasses: number;
+  /** Dropout after the position embeddings, attention projection and MLP (timm `drop_rate`/`proj_drop_rate`). */
+  dropout: number;
+  /** Dropout on the attention probabilities. */
+  attentionDropout: number;
+  /** Stochastic depth: rate of the last block, rising linearly from 0 at the first. */
+  dropPathRate: number;
+  /** Per-channel normalization (RGB, on values in [0,1]). */
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+/** The ViT-Tiny shape (224/16, 192 wide, 12 blocks, 3 heads, MLP 768), no head, ImageNet-21k mean/std of timm. */
+export const vitTiny: ViTConfig = {
+  imageSize: 224,
+  patchSize: 16,
+  numChannels: 3,
+  hiddenSize: 192,
+  depth: 12,
+  numHeads: 3,
+  mlpSize: 768,
+  qkvBias: true,
+  layerNormEps: 1e-6,
+  classToken: true,
+  pooling: "cls",
+  numClasses: 0,
+  dropout: 0,
+  attentionDropout: 0,
+  dropPathRate: 0,
+  mean: [0.5, 0.5, 0.5],
+  std: [0.5, 0.5, 0.5],
+};
+
+/** ViT-Small: 384 wide, 12 blocks, 6 heads, MLP 1536. */
+export const vitSmall: ViTConfig = { ...vitTiny, hiddenSize: 384, numHeads: 6, mlpSize: 1536 };
+
+/** ViT-Base: 768 wide, 12 blocks, 12 heads, MLP 3072. */
+export const vitBase: ViTConfig = { ...vitTiny, hiddenSize: 768, numHeads: 12, mlpSize: 3072 };
+
+/** A full config from `overrides` on top of `base` (default {@link vitTiny}), checked. */
+export function vitConfig(overrides: Partial<ViTConfig> = {}, base: ViTConfig = vitTiny): ViTConfig {
+  const c: ViTConfig = { ...base, ...overrides };
+  validateConfig(c);
+  return c;
+}
+
+/** Throws an error naming the field when `c` cannot describe a ViT. */
+export function validateConfig(c: ViTConfig, source = "ViTConfig"): void {
+  const positive = ["imageSize", "patchSize", "numChannels", "hiddenSize", "numHeads", "mlpSize"] as const;
+  for (const k of positive) {
+    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new Error(`${source}: ${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (!Number.isInteger(c.depth) || c.depth < 0) throw new Error(`${source}: depth must be an integer ≥ 0, got ${c.depth}`);
+  if (!Number.isInteger(c.numClasses) || c.numClasses < 0) throw new Error(`${source}: numClasses must be an integer ≥ 0, got ${c.numClasses}`);
+  if (c.imageSize % c.patchSize !== 0) throw new Error(`${source}: imageSize ${c.imageSize} is not a multiple of patchSize ${c.patchSize}`);
+  if (c.hiddenSize % c.numHeads !== 0) throw new Error(`${source}: hiddenSize ${c.hiddenSize} is not divisible by numHeads ${c.numHeads}`);
+  if (!["cls", "attention", "mean"].includes(c.pooling)) throw new Error(`${source}: pooling must be cls, attention or mean, got ${c.pooling}`);
+  if (c.pooling === "cls" && !c.classToken) throw new Error(`${source}: pooling 'cls' needs classToken: true`);
+  for (const k of ["dropout", "attentionDropout", "dropPathRate"] as const) {
+    if (!(c[k] >= 0 && c[k] < 1)) throw new Error(`${source}: ${k} must be in [0, 1), got ${c[k]}`);
+  }
+  if (!(c.layerNormEps > 0)) throw new Error(`${source}: layerNormEps must be > 0, got ${c.layerNormEps}`);
+}
+
+/** Shapes that a checkpoint's tensors reveal; they win over the names and numbers of a config.json. */
+export interface WeightsInfo {
+  hiddenSize?: number;
+  depth?: number;
+  patchSize?: number;
+  numChannels?: number;
+  mlpSize?: number;
+  numClasses?: number;
+  /** Patch grid side of the stored position embeddings (so `imageSize = grid * patchSize`). */
+  grid?: number;
+  classToken?: boolean;
+  qkvBias?: boolean;
+  attentionPool?: boolean;
+}
+
+const timmArchitectures: Record<string, Partial<ViTConfig>> = {
+  tiny: { hiddenSize: 192, numHeads: 3, mlpSize: 768, depth: 12 },
+  small: { hiddenSize: 384, numHeads: 6, mlpSize: 1536, depth: 12 },
+  base: { hiddenSize: 768, numHeads: 12, mlpSize: 3072, depth: 12 },
+  large: { hiddenSize: 1024, numHeads: 16, mlpSize: 4096, depth: 24 },
+};
+
+type Json = Record<string, unknown>;
+
+function num(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+
+function triple(v: unknown): [number, number, number] | undefined {
+  return Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number") ? (v as [number, number, number]) : undefined;
+}
+
+function applyWeights(c: ViTConfig, w: WeightsInfo): ViTConfig {
+  const out = { ...c };
+  for (const k of ["hiddenSize", "depth", "patchSize", "numChannels", "mlpSize", "numClasses", "classToken", "qkvBias"] as const) {
+    if (w[k] !== undefined) (out as Record<string, unknown>)[k] = w[k];
+  }
+  if (w.grid !== undefined) out.imageSize = w.grid * out.patchSize;
+  if (w.attentionPool) out.pooling = "attention";
+  if (!out.classToken && out.pooling === "cls") out.pooling = "mean";
+  return out;
+}
+
+/**
+ * A config from a timm `config.json`: a hub file (`architecture` such as `vit_tiny_patch16_224`,
+ * `num_classes`, `global_pool`, `pretrained_cfg` with `input_size`, `mean`, `std`, optional `model_args`) or
+ * one with explicit sizes (`embed_dim`, `depth`, `num_heads`, `mlp_ratio`, `layer_norm_eps`, ...).
+ * Where the config and `weights` disagree, the weights' shapes win.
+ */
+export function fromTimm(json: Json, weights: WeightsInfo = {}, source = "timm config.json"): ViTConfig {
+  const pre = (json.pretrained_cfg ?? {}) as Json;
+  const args = { ...((json.model_args ?? {}) as Json), ...json };
+  const arch = typeof json.architecture === "string" ? json.architecture : "";
+  const m = /vit_(tiny|small|base|large)_patch(\d+)_(\d+)/.exec(arch);
+  const fromName: Partial<ViTConfig> = m ? { ...timmArchitectures[m[1]!], patchSize: Number(m[2]), imageSize: Number(m[3]) } : {};
+  const inputSize = Array.isArray(pre.input_size) ? num(pre.input_size[pre.input_size.length - 1]) : undefined;
+  const imgSize = Array.isArray(args.img_size) ? num(args.img_size[0]) : num(args.img_size);
+  const hidden = num(args.embed_dim) ?? fromName.hiddenSize ?? vitTiny.hiddenSize;
+  const mlpRatio = num(args.mlp_ratio);
+  const pool = args.global_pool;
+  const classToken = typeof args.class_token === "boolean" ? args.class_token : pool !== "map" || args.class_token !== false;
+  const c: ViTConfig = {
+    ...vitTiny,
+    ...fromName,
+    imageSize: imgSize ?? inputSize ?? fromName.imageSize ?? vitTiny.imageSize,
+    patchSize: num(args.patch_size) ?? fromName.patchSize ?? vitTiny.patchSize,
+    numChannels: num(args.in_chans) ?? vitTiny.numChannels,
+    hiddenSize: hidden,
+    depth: num(args.depth) ?? fromName.depth ?? vitTiny.depth,
+    numHeads: num(args.num_heads) ?? fromName.numHeads ?? vitTiny.numHeads,
+    mlpSize: mlpRatio !== undefined ? Math.round(hidden * mlpRatio) : (fromName.mlpSize ?? hidden * 4),
+    qkvBias: typeof args.qkv_bias === "boolean" ? args.qkv_bias : true,
+    layerNormEps: num(args.layer_norm_eps) ?? 1e-6,
+    classToken,
+    pooling: pool === "map" ? "attention" : pool === "avg" ? "mean" : classToken ? "cls" : "mean",
+    numClasses: num(args.num_classes) ?? num(pre.num_classes) ?? 0,
+    dropout: num(args.drop_rate) ?? 0,
+    attentionDropout: num(args.attn_drop_rate) ?? 0,
+    dropPathRate: num(args.drop_path_rate) ?? 0,
+    mean: triple(args.mean) ?? triple(pre.mean) ?? vitTiny.mean,
+    std: triple(args.std) ?? triple(pre.std) ?? vitTiny.std,
+  };
+  const out = applyWeights(c, weights);
+  validateConfig(out, source);
+  return out;
+}
+
+/**
+ * A config from a Hugging Face `ViTConfig` / `DeiTConfig` `config.json` (`hidden_size`,
+ * `num_hidden_layers`, `num_attention_heads`, `intermediate_size`, `image_size`, `patch_size`,
+ * `layer_norm_eps` (default 1e-12), `qkv_bias`, `num_labels` or `id2label`). HF's `gelu` is the exact erf GELU.
+ */
+export function fromHF(json: Json, weights: WeightsInfo = {}, source = "Hugging Face config.json"): ViTConfig {
+  const act = json.hidden_act ?? "gelu";
+  if (act !== "gelu") throw new Error(`${source}: hidden_act '${String(act)}' is not supported (only exact 'gelu')`);
+  const id2label = json.id2label as Json | undefined;
+  const archs = Array.isArray(json.architectures) ? (json.architectures as string[]) : [];
+  const hasHead = archs.some((a) => a.endsWith("ForImageClassification"));
+  const labels = num(json.num_labels) ?? (id2label ? Object.keys(id2label).length : undefined);
+  const c: ViTConfig = {
+    ...vitTiny,
+    imageSize: num(json.image_size) ?? 224,
+    patchSize: num(json.patch_size) ?? 16,
+    numChannels: num(json.num_channels) ?? 3,
+    hiddenSize: num(json.hidden_size) ?? 768,
+    depth: num(json.num_hidden_layers) ?? 12,
+    numHeads: num(json.num_attention_heads) ?? 12,
+    mlpSize: num(json.intermediate_size) ?? 3072,
+    qkvBias: typeof json.qkv_bias === "boolean" ? json.qkv_bias : true,
+    layerNormEps: num(json.layer_norm_eps) ?? 1e-12,
+    classToken: true,
+    pooling: "cls",
+    numClasses: hasHead || weights.numClasses !== undefined ? (labels ?? 2) : 0,
+    dropout: num(json.hidden_dropout_prob) ?? 0,
+    attentionDropout: num(json.attention_probs_dropout_prob) ?? 0,
+    dropPathRate: 0,
+    mean: triple(json.image_mean) ?? [0.5, 0.5, 0.5],
+    std: triple(json.image_std) ?? [0.5, 0.5, 0.5],
+  };
+  const out = applyWeights(c, weights);
+  validateConfig(out, source);
+  return out;
+}
+
+/** A timm hub `config.json` (with `model_args`, so `timm.create_model('hf-hub:...')` rebuilds this exact shape). */
+export function toTimmJson(c: ViTConfig): Json {
+  const pool = c.pooling === "attention" ? "map" : c.pooling === "mean" ? "avg" : "token";
+  const arch = `vit_${c.hiddenSize === 192 ? "tiny" : c.hiddenSize === 384 ? "small" : c.hiddenSize === 768 ? "base" : "custom"}_patch${c.patchSize}_${c.imageSize}`;
+  return {
+    architecture: arch,
+    num_classes: c.numClasses,
+    num_features: c.hiddenSize,
+    global_pool: pool,
+    model_args: {
+      img_size: c.imageSize,
+      patch_size: c.patchSize,
+      in_chans: c.numChannels,
+      embed_dim: c.hiddenSize,
+      depth: c.depth,
+      num_heads: c.numHeads,
+      mlp_ratio: c.mlpSize / c.hiddenSize,
+      qkv_bias: c.qkvBias,
+      class_token: c.classToken,
+      global_pool: pool,
+      fc_norm: false,
+      num_classes: c.numClasses,
+      drop_rate: c.dropout,
+      attn_drop_rate: c.attentionDropout,
+      drop_path_rate: c.dropPathRate,
+    },
+    layer_norm_eps: c.layerNormEps,
+    pretrained_cfg: {
+      input_size: [c.numChannels, c.imageSize, c.imageSize],
+      interpolation: "bicubic",
+      mean: c.mean,
+      std: c.std,
+      num_classes: c.numClasses,
+      first_conv: "patch_embed.proj",
+      classifier: "head",
+    },
+  };
+}
+
+/** A Hugging Face `ViTConfig` `config.json` (`ViTForImageClassification` when there is a head, else `ViTModel`). */
+export function toHFJson(c: ViTConfig): Json {
+  if (!c.classToken || c.pooling !== "cls") {
+    throw new Error(`toHFJson: Hugging Face ViT has a class token and class-token pooling; this config has pooling '${c.pooling}', classToken ${c.classToken}`);
+  }
+  const json: Json = {
+    architectures: [c.numClasses > 0 ? "ViTForImageClassification" : "ViTModel"],
+    model_type: "vit",
+    hidden_size: c.hiddenSize,
+    num_hidden_layers: c.depth,
+    num_attention_heads: c.numHeads,
+    intermediate_size: c.mlpSize,
+    hidden_act: "gelu",
+    hidden_dropout_prob: c.dropout,
+    attention_probs_dropout_prob: c.attentionDropout,
+    image_size: c.imageSize,
+    patch_size: c.patchSize,
+    num_channels: c.numChannels,
+    layer_norm_eps: c.layerNormEps,
+    qkv_bias: c.qkvBias,
+    image_mean: c.mean,
+    image_std: c.std,
+  };
+  if (c.numClasses > 0) {
+    json.num_labels = c.numClasses;
+    json.id2label = Object.fromEntries(Array.from({ length: c.numClasses }, (_, i) => [String(i), `LABEL_${i}`]));
+    json.label2id = Object.fromEntries(Array.from({ length: c.numClasses }, (_, i) => [`LABEL_${i}`, i]));
+  }
+  return json;
+}

@@ -1,0 +1,25 @@
+import { Module, tf } from "@birdvlm/core";
+import type { ParameterInit } from "./init.js";
+
+/**
+ * A dense layer `y = x W + b`. `weight` is kept `[in, out]` (one matmul, no transpose per call); its
+ * reference name and layout are PyTorch's `[out, in]`.
+ */
+export class Linear extends Module {
+  readonly weight: tf.Variable;
+  readonly bias?: tf.Variable;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, init: ParameterInit, options: { bias?: boolean } = {}) {
+    super();
+    this.weight = this.registerParameter("weight", init.truncNormal([inFeatures, outFeatures]), { transposed: true });
+    if (options.bias ?? true) this.bias = this.registerParameter("bias", init.zeros([outFeatures]));
+  }
+
+  /** `[..., in]` → `[..., out]`. */
+  forward(x: tf.Tensor): tf.Tensor {
+    const lead = x.shape.slice(0, -1);
+    const flat = tf.reshape(x, [-1, this.inFeatures]) as tf.Tensor2D;
+    const y = tf.fused.matMul({ a: flat, b: this.weight as tf.Tensor2D, bias: this.bias });
+    return tf.reshape(y, [...lead, this.outFeatures]);
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * Checkpoint formats of a ViT: detection, the name maps (one explicit table per source format), and the
+ * layout changes between the reference tensors and this package's timm-named parameters.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { openCheckpoint, tf, writeFolderAtomic, writeSafetensors } from "@birdvlm/core";
+import { type ViTConfig, type WeightsInfo, fromHF, fromTimm, toHFJson, toTimmJson } from "./config.js";
+
+/** The two layouts a ViT checkpoint comes in. */
+export type CheckpointFormat = "timm" | "hf";
+
+/** How one Hugging Face naming generation spells a block: its layer path, per-tensor suffixes, and the q/k/v parts. */
+export interface HFBlockNaming {
+  /** The blocks' path after the model prefix (`encoder.layer` in transformers 4, `layers` in 5). */
+  layers: string;
+  /** Block suffix → timm `Block` suffix. */
+  names: ReadonlyArray<readonly [string, string]>;
+  /** The query, key and value projections (each `[D, D]`), stacked in this order into timm's `attn.qkv` `[3D, D]`. */
+  qkv: readonly [string, string, string];
+}
+
+/** transformers 4.x (and the hub's ViT/DeiT checkpoints): `encoder.layer.N.attention.attention.query`, ... Written by `save({ format: 'hf' })`. */
+export const HF_BLOCK_NAMES: HFBlockNaming = {
+  layers: "encoder.layer",
+  names: [
+    ["layernorm_before.weight", "norm1.weight"],
+    ["layernorm_before.bias", "norm1.bias"],
+    ["attention.output.dense.weight", "attn.proj.weight"],
+    ["attention.output.dense.bias", "attn.proj.bias"],
+    ["layernorm_after.weight", "norm2.weight"],
+    ["layernorm_after.bias", "norm2.bias"],
+    ["intermediate.dense.weight", "mlp.fc1.weight"],
+    ["intermediate.dense.bias", "mlp.fc1.bias"],
+    ["output.dense.weight", "mlp.fc2.weight"],
+    ["output.dense.bias", "mlp.fc2.bias"],
+  ],
+  qkv: ["attention.attention.query", "attention.attention.key", "attention.attention.value"],
+};
+
+/** transformers 5.x: `layers.N.attention.{q,k,v,o}_proj`, `layers.N.mlp.fc1/fc2`. */
+export const HF5_BLOCK_NAMES: HFBlockNaming = {
+  layers: "layers",
+  names: [
+    ["layernorm_before.weight", "norm1.weight"],
+    ["layernorm_before.bias", "norm1.bias"],
+    ["attention.o_proj.weight", "attn.proj.weight"],
+    ["attention.o_proj.bias", "attn.proj.bias"],
+    ["layernorm_after.weight", "norm2.weight"],
+    ["layernorm_after.bias", "norm2.bias"],
+    ["mlp.fc1.weight", "mlp.fc1.weight"],
+    ["mlp.fc1.bias", "mlp.fc1.bias"],
+    ["mlp.fc2.weight", "mlp.fc2.weight"],
+    ["mlp.fc2.bias", "mlp.fc2.bias"],
+  ],
+  qkv: ["attention.q_proj", "attention.k_proj", "attention.v_proj"],
+};
+
+/** Names outside the blocks: Hugging Face (after the `vit.` / `deit.` prefix) → timm. */
+export const HF_TOP_NAMES: ReadonlyArray<readonly [string, string]> = [
+  ["embeddings.cls_token", "cls_token"],
+  ["embeddings.position_embeddings", "pos_embed"],
+  ["embeddings.patch_embeddings.projection.weight", "patch_embed.proj.weight"],
+  ["embeddings.patch_embeddings.projection.bias", "patch_embed.proj.bias"],
+  ["layernorm.weight", "norm.weight"],
+  ["layernorm.bias", "norm.bias"],
+];
+
+/** The classifier, which Hugging Face keeps outside the `vit.` prefix. */
+export const HF_HEAD_NAMES: ReadonlyArray<readonly [string, string]> = [
+  ["classifier.weight", "head.weight"],
+  ["classifier.bias", "head.bias"],
+];
+
+/** Hugging Face tensors with no timm counterpart that loading skips (`ViTModel`'s pooler, the MAE mask token). */
+const HF_IGNORED = /^(?:(?:vit|deit)\.)?(?:pooler\.dense\.(?:weight|bias)|embeddings\.mask_token)$/;
+
+/** A checkpoint read into timm names and layouts. */
+export interface ViTCheckpoint {
+  format: CheckpointFormat;
+  config: ViTConfig;
+  /** timm-named tensors in the reference layout (the caller disposes them). */
+  tensors: Record<string, tf.Tensor>;
+  /** The weights file, for error messages. */
+  source: string;
+}
+
+function detectFormat(names: string[], path: string): { format: CheckpointFormat; prefix: string } {
+  if (names.includes("patch_embed.proj.weight")) return { format: "timm", prefix: "" };
+  for (const prefix of ["vit.", "deit.", ""]) {
+    if (names.includes(`${prefix}embeddings.patch_embeddings.projection.weight`)) return { format: "hf", prefix };
+  }
+  throw new Error(`${path}: neither a timm ViT (no 'patch_embed.proj.weight') nor a Hugging Face ViT/DeiT (no '*embeddings.patch_embeddings.projection.weight') checkpoint`);
+}
+
+/** Reads a ViT checkpoint folder (`config.json` + `model.safetensors`, timm or Hugging Face layout) into timm names. */
+export async function readViTCheckpoint(dir: string): Promise<ViTCheckpoint> {
+  const configPath = join(dir, "config.json");
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(await readFile(configPath, "utf8")) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`${configPath}: ${(e as Error).message}`);
+  }
+  const reader = await openCheckpoint(dir);
+  try {
+    const names = reader.names();
+    const { format, prefix } = detectFormat(names, reader.path);
+    const tensors: Record<string, tf.Tensor> = {};
+    try {
+      if (format === "timm") {
+        for (const n of names) tensors[n] = await reader.read(n);
+      } else {
+        await readHF(reader, names, prefix, tensors);
+      }
+      const info = weightsInfo(tensors);
+      const config = format === "timm" ? fromTimm(json, info, configPath) : fromHF(json, info, configPath);
+      return { format, config, tensors, source: reader.path };
+    } catch (e) {
+      Object.values(tensors).forEach((t) => t.dispose());
+      throw e;
+    }
+  } finally {
+    await reader.close();
+  }
+}
+
+async function readHF(reader: Awaited<ReturnType<typeof openCheckpoint>>, names: string[], prefix: string, out: Record<string, tf.Tensor>): Promise<void> {
+  const used = new Set<string>();
+  const take = async (hf: string, timm: string) => {
+    if (!reader.has(hf)) return;
+    out[timm] = await reader.read(hf);
+    used.add(hf);
+  };
+  for (const [hf, timm] of HF_TOP_NAMES) await take(prefix + hf, timm);
+  for (const [hf, timm] of HF_HEAD_NAMES) await take(hf, timm);
+  for (const naming of [HF_BLOCK_NAMES, HF5_BLOCK_NAMES]) {
+    const layer = new RegExp(`^${prefix.replace(".", "\\.")}${naming.layers.replace(".", "\\.")}\\.(\\d+)\\.`);
+    const depth = names.reduce((m, n) => Math.max(m, Number(layer.exec(n)?.[1] ?? -1) + 1), 0);
+    for (let i = 0; i < depth; i++) {
+      const base = `${prefix}${naming.layers}.${i}.`;
+      for (const [hf, timm] of naming.names) await take(base + hf, `blocks.${i}.${timm}`);
+      for (const kind of ["weight", "bias"]) {
+        const parts = naming.qkv.map((p) => `${base}${p}.${kind}`);
+        const present = parts.filter((p) => reader.has(p));
+        if (present.length === 0) continue;
+        if (present.length !== 3) throw new Error(`${reader.path}: layer ${i} has ${present.join(", ")} but not all of query/key/value ${kind}`);
+        const loaded = await Promise.all(parts.map((p) => reader.read(p)));
+        out[`blocks.${i}.attn.qkv.${kind}`] = tf.concat(loaded, 0);
+        loaded.forEach((t) => t.dispose());
+        parts.forEach((p) => used.add(p));
+      }
+    }
+  }
+  const unknown = names.filter((n) => !used.has(n) && !HF_IGNORED.test(n));
+  if (unknown.length) throw new Error(`${reader.path}: tensors with no ViT counterpart: ${unknown.join(", ")}`);
+}
+
+/** What the shapes of timm-named tensors say about the model (they win over config.json). */
+export function weightsInfo(t: Record<string, tf.Tensor>): WeightsInfo {
+  const info: WeightsInfo = {};
+  const patch = t["patch_embed.proj.weight"];
+  if (patch) Object.assign(info, { hiddenSize: patch.shape[0], numChannels: patch.shape[1], patchSize: patch.shape[2] });
+  info.classToken = "cls_token" in t;
+  const pos = t["pos_embed"];
+  if (pos) {
+    const n = pos.shape[1]! - (info.classToken ? 1 : 0);
+    const g = Math.round(Math.sqrt(n));
+    if (g * g !== n) throw new Error(`pos_embed [${pos.shape}] is not a square grid of patches`);
+    info.grid = g;
+  }
+  const blocks = Object.keys(t).map((n) => /^blocks\.(\d+)\./.exec(n)?.[1]).filter((x): x is string => x !== undefined);
+  info.depth = blocks.reduce((m, i) => Math.max(m, Number(i) + 1), 0);
+  const fc1 = t["blocks.0.mlp.fc1.weight"];
+  if (fc1) info.mlpSize = fc1.shape[0];
+  info.qkvBias = info.depth === 0 || "blocks.0.attn.qkv.bias" in t;
+  info.numClasses = t["head.weight"]?.shape[0] ?? 0;
+  info.attentionPool = "attn_pool.latent" in t;
+  return info;
+}
+
+/**
+ * Writes a checkpoint folder atomically: `config.json` and `model.safetensors` in timm's layout, or in
+ * Hugging Face's (`ViTForImageClassification` with a head, `ViTModel` without). `tensors` are timm-named
+ * reference tensors (`VisionTransformer.stateDict()`); they stay owned by the caller.
+ */
+export async function writeViTCheckpoint(dir: string, config: ViTConfig, tensors: Record<string, tf.Tensor>, format: CheckpointFormat): Promise<void> {
+  const json = format === "timm" ? toTimmJson(config) : toHFJson(config);
+  await writeFolderAtomic(dir, async (tmp) => {
+    await writeFile(join(tmp, "config.json"), `${JSON.stringify(json, null, 2)}\n`);
+    if (format === "timm") {
+      await writeSafetensors(join(tmp, "model.safetensors"), tensors, { format: "pt" });
+      return;
+    }
+    const hf = toHFNames(tensors, config);
+    try {
+      await writeSafetensors(join(tmp, "model.safetensors"), hf.tensors, { format: "pt" });
+    } finally {
+      hf.created.forEach((t) => t.dispose());
+    }
+  });
+}
+
+function toHFNames(t: Record<string, tf.Tensor>, config: ViTConfig): { tensors: Record<string, tf.Tensor>; created: tf.Tensor[] } {
+  const prefix = config.numClasses > 0 ? "vit." : "";
+  const out: Record<string, tf.Tensor> = {};
+  const created: tf.Tensor[] = [];
+  const put = (hf: string, timm: string) => {
+    const v = t[timm];
+    if (!v) throw new Error(`toHF: missing '${timm}'`);
+    out[hf] = v;
+  };
+  for (const [hf, timm] of HF_TOP_NAMES) put(prefix + hf, timm);
+  if (config.numClasses > 0) for (const [hf, timm] of HF_HEAD_NAMES) put(hf, timm);
+  const naming = HF_BLOCK_NAMES;
+  for (let i = 0; i < config.depth; i++) {
+    const base = `${prefix}${naming.layers}.${i}.`;
+    for (const [hf, timm] of naming.names) put(base + hf, `blocks.${i}.${timm}`);
+    for (const kind of config.qkvBias ? ["weight", "bias"] : ["weight"]) {
+      const parts = tf.split(t[`blocks.${i}.attn.qkv.${kind}`]!, 3, 0);
+      naming.qkv.forEach((p, j) => (out[`${base}${p}.${kind}`] = parts[j]!));
+      created.push(...parts);
+    }
+  }
+  return { tensors: out, created };
+}

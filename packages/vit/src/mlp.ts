@@ -1,0 +1,26 @@
+import { Module, tf } from "@birdvlm/core";
+import type { ForwardContext } from "./forward-context.js";
+import type { ParameterInit } from "./init.js";
+import { Linear } from "./linear.js";
+import { gelu } from "./gelu.js";
+import { dropout } from "./drop.js";
+
+/** `fc1` → exact GELU → `fc2` (timm `Mlp`), with dropout after each in training. */
+export class Mlp extends Module {
+  readonly fc1: Linear;
+  readonly fc2: Linear;
+
+  constructor(dim: number, hidden: number, init: ParameterInit, readonly rate = 0) {
+    super();
+    this.fc1 = this.registerModule("fc1", new Linear(dim, hidden, init));
+    this.fc2 = this.registerModule("fc2", new Linear(hidden, dim, init));
+  }
+
+  /** `[..., dim]` → `[..., dim]`. */
+  forward(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+    let y = gelu(this.fc1.forward(x));
+    if (ctx.training) y = dropout(y, this.rate, ctx.nextSeed());
+    y = this.fc2.forward(y);
+    return ctx.training ? dropout(y, this.rate, ctx.nextSeed()) : y;
+  }
+}

@@ -1,0 +1,40 @@
+import { Module, tf } from "@birdvlm/core";
+import type { ParameterInit } from "./init.js";
+import { Linear } from "./linear.js";
+
+/**
+ * Patch embedding as one matmul (the same numbers as timm's stride-`p` convolution `patch_embed.proj`):
+ * `[B, H, W, C]` is cut into `p x p` patches, each flattened in PyTorch's `(C, p, p)` order, times
+ * `proj.weight` kept `[C*p*p, D]` (reference layout `[D, C, p, p]`, see {@link patchWeightFromReference}).
+ */
+export class PatchEmbed extends Module {
+  readonly proj: Linear;
+
+  constructor(readonly patchSize: number, readonly numChannels: number, readonly dim: number, init: ParameterInit) {
+    super();
+    this.proj = this.registerModule("proj", new Linear(numChannels * patchSize * patchSize, dim, init));
+  }
+
+  /** `[B, H, W, C]` → `[B, (H/p)*(W/p), D]`, row-major over the patch grid. */
+  forward(images: tf.Tensor4D): tf.Tensor3D {
+    const [b, hgt, wid, c] = images.shape;
+    const p = this.patchSize;
+    if (c !== this.numChannels) throw new Error(`PatchEmbed: images have ${c} channels, the model expects ${this.numChannels}`);
+    if (hgt % p !== 0 || wid % p !== 0) throw new Error(`PatchEmbed: image size ${hgt}x${wid} is not a multiple of the patch size ${p}`);
+    const gh = hgt / p;
+    const gw = wid / p;
+    const patches = tf.reshape(tf.transpose(tf.reshape(images, [b, gh, p, gw, p, c]), [0, 1, 3, 5, 2, 4]), [b * gh * gw, c * p * p]);
+    return tf.reshape(this.proj.forward(patches), [b, gh * gw, this.dim]) as tf.Tensor3D;
+  }
+}
+
+/** Reference `[D, C, p, p]` → the 2-D `[D, C*p*p]` that the transposed `proj.weight` variable takes. */
+export function patchWeightFromReference(t: tf.Tensor): tf.Tensor {
+  if (t.rank !== 4) throw new Error(`patch_embed.proj.weight: expected [D, C, p, p], got [${t.shape}]`);
+  return tf.reshape(t, [t.shape[0]!, -1]);
+}
+
+/** `[D, C*p*p]` → the reference `[D, C, p, p]`. */
+export function patchWeightToReference(t: tf.Tensor, patchSize: number): tf.Tensor {
+  return tf.reshape(t, [t.shape[0]!, -1, patchSize, patchSize]);
+}

@@ -1,0 +1,242 @@
+import { Module, tf } from "@birdvlm/core";
+import type { ForwardOptions, ImageBatch, VisionEncoder, VisionFeatures } from "@birdvlm/core";
+import { type ViTConfig, vitConfig } from "./config.js";
+import type { ForwardContext } from "./forward-context.js";
+import { ParameterInit } from "./init.js";
+import { PatchEmbed, patchWeightFromReference, patchWeightToReference } from "./patch-embed.js";
+import { Block } from "./block.js";
+import { LayerNorm } from "./layer-norm.js";
+import { Linear } from "./linear.js";
+import { AttentionPool } from "./attention-pool.js";
+import { resamplePosEmbed } from "./pos-embed.js";
+import { dropout } from "./drop.js";
+import { type CheckpointFormat, readViTCheckpoint, writeViTCheckpoint } from "./load.js";
+
+/** Options of {@link VisionTransformer.load}. */
+export interface LoadOptions {
+  /** Build the model for this input size; the position embeddings are resampled bicubically (as timm does). */
+  imageSize?: number;
+  /** Overrides of training-only settings (dropout, drop-path), applied to the loaded config. */
+  overrides?: Partial<Pick<ViTConfig, "dropout" | "attentionDropout" | "dropPathRate">>;
+}
+
+/** Options of {@link VisionTransformer.save}. */
+export interface SaveOptions {
+  /** `timm` (default) or `hf` (Hugging Face `ViTForImageClassification` / `ViTModel`). */
+  format?: CheckpointFormat;
+}
+
+/** Options of the {@link VisionTransformer} constructor. */
+export interface VisionTransformerOptions {
+  /** Seed of the initial weights (timm's init: trunc-normal std 0.02) and of the dropout masks. Random when absent. */
+  seed?: number;
+}
+
+/** What one full pass computes. */
+export interface ViTOutput {
+  /** `[B, P+N, D]` after the final norm (`P` = 1 with a class token). */
+  lastHiddenState: tf.Tensor3D;
+  /** `[B, D]` the pooled vector fed to the head. */
+  pooled: tf.Tensor2D;
+  /** `[B, classes]` when the model has a head. */
+  logits?: tf.Tensor2D;
+  /** The patch grid `[rows, cols]`. */
+  grid: [number, number];
+}
+
+class Blocks extends Module {
+  readonly items: Block[] = [];
+  add(block: Block): void {
+    this.items.push(this.registerModule(String(this.items.length), block));
+  }
+}
+
+const PATCH_WEIGHT = "patch_embed.proj.weight";
+
+/**
+ * A Vision Transformer (timm `VisionTransformer` / Hugging Face `ViTModel`): patch embedding, class token,
+ * learned position embeddings, pre-norm blocks with exact GELU, final norm, pooling (`cls`, `attention`,
+ * `mean`) and a linear head. Parameters carry timm's names (`blocks.0.attn.qkv.weight`); `load.ts` maps
+ * other layouts. Implements `VisionEncoder`.
+ */
+export class VisionTransformer extends Module implements VisionEncoder {
+  readonly config: ViTConfig;
+  readonly cls_token?: tf.Variable;
+  readonly pos_embed: tf.Variable;
+  readonly patch_embed: PatchEmbed;
+  readonly blocks: Blocks;
+  readonly norm: LayerNorm;
+  readonly attn_pool?: AttentionPool;
+  readonly head?: Linear;
+  private seedCounter: number;
+
+  /** A model with fresh seeded weights; `config` fields left out take the ViT-Tiny defaults. */
+  constructor(config: Partial<ViTConfig> = {}, options: VisionTransformerOptions = {}) {
+    super();
+    const c = (this.config = vitConfig(config));
+    const init = new ParameterInit(options.seed);
+    this.seedCounter = ((options.seed ?? Math.floor(Math.random() * 2 ** 30)) * 7919 + 17) >>> 1;
+    const grid = c.imageSize / c.patchSize;
+    const prefix = c.classToken ? 1 : 0;
+    if (c.classToken) this.cls_token = this.registerParameter("cls_token", init.normal([1, 1, c.hiddenSize], 1e-6));
+    this.pos_embed = this.registerParameter("pos_embed", init.truncNormal([1, prefix + grid * grid, c.hiddenSize]));
+    this.patch_embed = this.registerModule("patch_embed", new PatchEmbed(c.patchSize, c.numChannels, c.hiddenSize, init));
+    this.blocks = this.registerModule("blocks", new Blocks());
+    for (let i = 0; i < c.depth; i++) {
+      const rate = c.depth > 1 ? (c.dropPathRate * i) / (c.depth - 1) : c.dropPathRate;
+      this.blocks.add(new Block({ dim: c.hiddenSize, numHeads: c.numHeads, mlpSize: c.mlpSize, qkvBias: c.qkvBias, eps: c.layerNormEps, dropout: c.dropout, attentionDropout: c.attentionDropout, dropPath: rate }, init));
+    }
+    this.norm = this.registerModule("norm", new LayerNorm(c.hiddenSize, c.layerNormEps, init));
+    if (c.pooling === "attention") this.attn_pool = this.registerModule("attn_pool", new AttentionPool(c.hiddenSize, c.numHeads, c.mlpSize, c.layerNormEps, c.qkvBias, init));
+    if (c.numClasses > 0) this.head = this.registerModule("head", new Linear(c.hiddenSize, c.numClasses, init));
+  }
+
+  get hiddenSize(): number {
+    return this.config.hiddenSize;
+  }
+  get imageSize(): number {
+    return this.config.imageSize;
+  }
+  get mean(): [number, number, number] {
+    return this.config.mean;
+  }
+  get std(): [number, number, number] {
+    return this.config.std;
+  }
+  /** Tokens before the patch tokens (1 with a class token, else 0). */
+  get numPrefixTokens(): number {
+    return this.config.classToken ? 1 : 0;
+  }
+  /** The patch grid side of the position embeddings. */
+  get grid(): number {
+    return this.config.imageSize / this.config.patchSize;
+  }
+
+  private context(options: ForwardOptions & { attention?: unknown[] }): ForwardContext {
+    return {
+      training: options.training ?? this.training,
+      nextSeed: () => (this.seedCounter = (Math.imul(this.seedCounter, 1103515245) + 12345) >>> 1),
+      attention: options.attention,
+    };
+  }
+
+  /** Position embeddings for a `gh x gw` grid: the stored ones, or resampled bicubically (timm's way). */
+  positionEmbeddings(gh: number, gw: number): tf.Tensor3D {
+    const g = this.grid;
+    if (gh === g && gw === g) return this.pos_embed as tf.Tensor3D;
+    return resamplePosEmbed(this.pos_embed, [g, g], [gh, gw], { numPrefixTokens: this.numPrefixTokens });
+  }
+
+  /**
+   * The full pass: images `[B, H, W, C]` (normalized; `H`, `W` multiples of the patch size) → final-norm tokens,
+   * pooled vector, logits. No tidy inside: call it within `tf.tidy` or a gradient function.
+   */
+  forward(images: ImageBatch, options: ForwardOptions & { attention?: unknown[] } = {}): ViTOutput {
+    if (images.rank !== 4) throw new Error(`VisionTransformer: expected images [B, H, W, ${this.config.numChannels}], got [${images.shape}]`);
+    const ctx = this.context(options);
+    const c = this.config;
+    const [b, h, w] = images.shape;
+    const grid: [number, number] = [h / c.patchSize, w / c.patchSize];
+    let x = this.patch_embed.forward(images);
+    if (this.cls_token) x = tf.concat([tf.tile(this.cls_token, [b, 1, 1]), x], 1) as tf.Tensor3D;
+    x = tf.add(x, this.positionEmbeddings(grid[0], grid[1])) as tf.Tensor3D;
+    if (ctx.training) x = dropout(x, c.dropout, ctx.nextSeed()) as tf.Tensor3D;
+    for (const block of this.blocks.items) x = block.forward(x, ctx);
+    const lastHiddenState = this.norm.forward(x) as tf.Tensor3D;
+    const pooled = this.pool(lastHiddenState, ctx);
+    let logits: tf.Tensor2D | undefined;
+    if (this.head) logits = this.head.forward(ctx.training ? dropout(pooled, c.dropout, ctx.nextSeed()) : pooled) as tf.Tensor2D;
+    return { lastHiddenState, pooled, logits, grid };
+  }
+
+  private pool(tokens: tf.Tensor3D, ctx: ForwardContext): tf.Tensor2D {
+    const [b, t, d] = tokens.shape;
+    const p = this.numPrefixTokens;
+    switch (this.config.pooling) {
+      case "cls":
+        return tf.reshape(tf.slice(tokens, [0, 0, 0], [b, 1, d]), [b, d]);
+      case "mean":
+        return tf.mean(tf.slice(tokens, [0, p, 0], [b, t - p, d]), 1) as tf.Tensor2D;
+      case "attention":
+        return this.attn_pool!.forward(tokens, ctx);
+    }
+  }
+
+  /** `[B, H, W, C]` → features (`lastHiddenState` `[B, P+N, D]`, `cls` `[B, D]`, `patches` `[B, N, D]`); the caller disposes them. */
+  encode(images: ImageBatch, options: ForwardOptions = {}): VisionFeatures {
+    let grid: [number, number] = [0, 0];
+    const t = tf.tidy(() => {
+      const out = this.forward(images, options);
+      grid = out.grid;
+      const [b, n, d] = out.lastHiddenState.shape;
+      const p = this.numPrefixTokens;
+      return {
+        lastHiddenState: out.lastHiddenState,
+        cls: p ? tf.reshape(tf.slice(out.lastHiddenState, [0, 0, 0], [b, 1, d]), [b, d]) : out.pooled,
+        patches: tf.slice(out.lastHiddenState, [0, p, 0], [b, n - p, d]),
+      };
+    });
+    return { lastHiddenState: t.lastHiddenState as tf.Tensor3D, cls: t.cls as tf.Tensor2D, patches: t.patches as tf.Tensor3D, grid };
+  }
+
+  /** `[B, H, W, C]` → logits `[B, classes]`. */
+  classify(images: ImageBatch, options: ForwardOptions = {}): tf.Tensor2D {
+    if (!this.head) throw new Error("VisionTransformer.classify: this model has no head (numClasses 0)");
+    return tf.tidy(() => this.forward(images, options).logits!);
+  }
+
+  /**
+   * Loads a checkpoint folder (`config.json` + `model.safetensors` or a sharded index) in timm or Hugging Face
+   * ViT/DeiT layout. Sizes come from the weights' shapes where they disagree with the config.
+   */
+  static async load(dir: string, options: LoadOptions = {}): Promise<VisionTransformer> {
+    const ckpt = await readViTCheckpoint(dir);
+    try {
+      const stored = ckpt.config.imageSize / ckpt.config.patchSize;
+      const config = { ...ckpt.config, ...options.overrides };
+      if (options.imageSize !== undefined && options.imageSize !== config.imageSize) {
+        config.imageSize = options.imageSize;
+        const g = options.imageSize / config.patchSize;
+        const old = ckpt.tensors["pos_embed"]!;
+        ckpt.tensors["pos_embed"] = resamplePosEmbed(old, [stored, stored], [g, g], { numPrefixTokens: config.classToken ? 1 : 0, antialias: ckpt.format === "timm" });
+        old.dispose();
+      }
+      const model = new VisionTransformer(config, { seed: 0 });
+      model.loadStateDict(ckpt.tensors, { source: ckpt.source });
+      return model;
+    } finally {
+      Object.values(ckpt.tensors).forEach((t) => t.dispose());
+    }
+  }
+
+  /** Writes `config.json` + `model.safetensors` in timm (default) or Hugging Face layout, atomically. */
+  async save(dir: string, options: SaveOptions = {}): Promise<void> {
+    const tensors = this.stateDict();
+    try {
+      await writeViTCheckpoint(dir, this.config, tensors, options.format ?? "timm");
+    } finally {
+      Object.values(tensors).forEach((t) => t.dispose());
+    }
+  }
+
+  /** Parameters in timm's names and layouts (`patch_embed.proj.weight` `[D, C, p, p]`, linear weights `[out, in]`). */
+  override stateDict(): Record<string, tf.Tensor> {
+    const dict = super.stateDict();
+    const w = dict[PATCH_WEIGHT]!;
+    dict[PATCH_WEIGHT] = patchWeightToReference(w, this.config.patchSize);
+    w.dispose();
+    return dict;
+  }
+
+  /** Assigns tensors named and laid out as timm's; see {@link stateDict}. */
+  override loadStateDict(tensors: Record<string, tf.Tensor>, options: { strict?: boolean; source?: string } = {}): void {
+    const w = tensors[PATCH_WEIGHT];
+    if (!w || w.rank !== 4) return super.loadStateDict(tensors, options);
+    const flat = patchWeightFromReference(w);
+    try {
+      super.loadStateDict({ ...tensors, [PATCH_WEIGHT]: flat }, options);
+    } finally {
+      flat.dispose();
+    }
+  }
+}
