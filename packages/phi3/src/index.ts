@@ -1,5 +1,22 @@
 /**
- * `@birdvlm/phi3`.
+ * `@birdvlm/phi3`: a Phi-3 decoder that loads the published checkpoints and computes what transformers'
+ * `Phi3ForCausalLM` computes; KV-cache generation; LoRA; the Phi-3 tokenizer with its chat template.
  * @packageDocumentation
  */
-export {};
+export {
+  Phi3Config,
+  PHI3_DEFAULTS,
+  phi3Config,
+  phi3ConfigFromHF,
+  phi3ConfigToHF,
+  headDim,
+  type LongRopeScaling,
+} from "./config.js";
+export {
+  Phi3ForCausalLM,
+  type Phi3InitOptions,
+  type Phi3ForwardOptions,
+  type Phi3GenerateOptions,
+} from "./phi3-for-causal-lm.js";
+export { Phi3KVCache, type LayerKV } from "./kv-cache.js";
+export { readPhi3Config } from "./checkpoint.js";

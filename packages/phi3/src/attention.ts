@@ -1,0 +1,71 @@
+import { Module, tf } from "@birdvlm/core";
+import { headDim, type Phi3Config } from "./config.js";
+import type { ParameterInit } from "./init.js";
+import type { Phi3KVCache } from "./kv-cache.js";
+import { Linear } from "./linear.js";
+import type { RotaryEmbedding, RotaryTables } from "./rotary.js";
+
+/** What one attention (or decoder layer) pass needs besides its input. */
+export interface LayerContext {
+  rotary: RotaryEmbedding;
+  tables: RotaryTables;
+  /** `[B or 1, 1, T, S]` additive bias, or `null` when every cached and earlier key is visible. */
+  bias: tf.Tensor4D | null;
+  cache: Phi3KVCache | undefined;
+  layerIndex: number;
+  training: boolean;
+  /** Seed of this pass's dropout masks (training only). */
+  seed: number;
+}
+
+/**
+ * Phi-3 self-attention: fused `qkv_proj` (q, k, v stacked on the output axis), rotary embeddings on q and
+ * k, grouped-query attention (kv head `g` serves query heads `g*rep .. g*rep+rep-1`), softmax in float32,
+ * `o_proj`.
+ */
+export class Phi3Attention extends Module {
+  readonly qkvProj: Linear;
+  readonly oProj: Linear;
+  private readonly heads: number;
+  private readonly kvHeads: number;
+  private readonly headDim: number;
+  private readonly dropout: number;
+
+  constructor(config: Phi3Config, init: ParameterInit) {
+    super();
+    this.heads = config.numAttentionHeads;
+    this.kvHeads = config.numKeyValueHeads;
+    this.headDim = headDim(config);
+    this.dropout = config.attentionDropout;
+    const qkvOut = (this.heads + 2 * this.kvHeads) * this.headDim;
+    this.qkvProj = this.registerModule("qkv_proj", new Linear(config.hiddenSize, qkvOut, init));
+    this.oProj = this.registerModule("o_proj", new Linear(this.heads * this.headDim, config.hiddenSize, init));
+  }
+
+  /** `x [B, T, D]` → `[B, T, D]`; appends this layer's keys/values to `ctx.cache` when given. */
+  apply(x: tf.Tensor3D, ctx: LayerContext): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [b, t] = x.shape;
+      const { heads: h, kvHeads: kv, headDim: hd } = this;
+      const qkv = this.qkvProj.apply(x, ctx.training);
+      const split = (start: number, n: number) =>
+        tf.transpose(tf.reshape(tf.slice(qkv, [0, 0, start * hd], [b, t, n * hd]), [b, t, n, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
+      const q = ctx.rotary.apply(split(0, h), ctx.tables);
+      let k = ctx.rotary.apply(split(h, kv), ctx.tables);
+      let v = split(h + kv, kv);
+      if (ctx.cache) ({ keys: k, values: v } = ctx.cache.append(ctx.layerIndex, k, v));
+      const s = k.shape[2];
+      const rep = h / kv;
+      const qGrouped = tf.reshape(q, [b, kv, rep * t, hd]);
+      let scores = tf.mul(tf.matMul(qGrouped, k, false, true), 1 / Math.sqrt(hd));
+      if (ctx.bias) {
+        const biased = tf.add(tf.reshape(scores, [b, kv, rep, t, s]), tf.expandDims(ctx.bias, 1));
+        scores = tf.reshape(biased, [b, kv, rep * t, s]);
+      }
+      let probs = tf.softmax(scores, -1);
+      if (ctx.training && this.dropout > 0) probs = tf.dropout(probs, this.dropout, undefined, ctx.seed);
+      const out = tf.reshape(tf.transpose(tf.reshape(tf.matMul(probs, v), [b, h, t, hd]), [0, 2, 1, 3]), [b, t, h * hd]);
+      return this.oProj.apply(out, ctx.training) as tf.Tensor3D;
+    });
+  }
+}

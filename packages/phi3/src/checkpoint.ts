@@ -1,0 +1,95 @@
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { openCheckpoint, tf, writeJsonAtomic, writeSafetensors, type Module } from "@birdvlm/core";
+import { phi3ConfigFromHF, phi3ConfigToHF, type Phi3Config } from "./config.js";
+
+/** Tensors some exporters add that carry no weights (recomputed buffers). */
+const IGNORED = /\.rotary_emb\.inv_freq$/;
+
+/** Whether a parameter is kept `[in, out]` while its checkpoint tensor is PyTorch's `[out, in]`. */
+function isTransposed(name: string): boolean {
+  return name.endsWith("_proj.weight") || name === "lm_head.weight";
+}
+
+/** Reads and checks `config.json` of a checkpoint folder. */
+export async function readPhi3Config(dir: string): Promise<Phi3Config> {
+  const path = join(dir, "config.json");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw new Error(`${path}: cannot read the config (${(e as Error).message})`);
+  }
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`${path}: invalid JSON (${(e as Error).message})`);
+  }
+  return phi3ConfigFromHF(json, path);
+}
+
+/**
+ * Fills `model`'s parameters from a checkpoint reader one tensor at a time (read, convert to float32,
+ * transpose linear weights, assign, free), so peak memory stays near the model's own size. Every missing,
+ * unexpected or wrongly shaped tensor is named in one error before anything is read.
+ */
+export async function loadWeights(
+  model: Module,
+  reader: { path: string; names(): string[]; info(name: string): { shape: number[] }; read(name: string): Promise<tf.Tensor> },
+  options: { tiedHead?: boolean } = {},
+): Promise<void> {
+  const params = new Map(model.namedParameters());
+  const stored = new Set(reader.names().filter((n) => !IGNORED.test(n) && !(options.tiedHead && n === "lm_head.weight")));
+  const missing = [...params.keys()].filter((n) => !stored.has(n));
+  const unexpected = [...stored].filter((n) => !params.has(n));
+  const wrong: string[] = [];
+  for (const [name, v] of params) {
+    if (!stored.has(name)) continue;
+    const want = isTransposed(name) ? [...v.shape.slice(0, -2), v.shape[v.rank - 1]!, v.shape[v.rank - 2]!] : v.shape;
+    const got = reader.info(name).shape;
+    if (got.length !== want.length || got.some((d, i) => d !== want[i])) wrong.push(`${name}: expected [${want}], got [${got}]`);
+  }
+  const problems = [
+    missing.length ? `missing tensors: ${missing.join(", ")}` : "",
+    unexpected.length ? `unexpected tensors: ${unexpected.join(", ")}` : "",
+    wrong.length ? `wrong shapes: ${wrong.join("; ")}` : "",
+  ].filter(Boolean);
+  if (problems.length) throw new Error(`${reader.path}: ${problems.join(" | ")}`);
+  for (const [name, v] of params) {
+    const t = await reader.read(name);
+    tf.tidy(() => {
+      const value = isTransposed(name) ? tf.transpose(t) : t;
+      v.assign(value.dtype === "float32" ? value : tf.cast(value, "float32"));
+    });
+    t.dispose();
+  }
+}
+
+/** Loads `config.json` + weights of a folder into a model built by `build` (with cheap zero init). */
+export async function loadPhi3Checkpoint<M extends Module>(dir: string, build: (config: Phi3Config) => M): Promise<M> {
+  const config = await readPhi3Config(dir);
+  const reader = await openCheckpoint(dir);
+  const model = build(config);
+  try {
+    await loadWeights(model, reader, { tiedHead: config.tieWordEmbeddings });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    await reader.close();
+  }
+  return model;
+}
+
+/** Writes `config.json` and `model.safetensors` (reference names and layout) into `dir`. */
+export async function savePhi3Checkpoint(model: Module & { config: Phi3Config }, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const state = model.stateDict();
+  try {
+    await writeSafetensors(join(dir, "model.safetensors"), state, { format: "pt" });
+  } finally {
+    for (const t of Object.values(state)) t.dispose();
+  }
+  await writeJsonAtomic(join(dir, "config.json"), phi3ConfigToHF(model.config));
+}

@@ -1,0 +1,24 @@
+import { Module, tf } from "@birdvlm/core";
+import type { Phi3Config } from "./config.js";
+import type { ParameterInit } from "./init.js";
+import { Linear } from "./linear.js";
+
+/** The SiLU-gated MLP: `down_proj(up * silu(gate))`, with `gate_up_proj` holding gate then up. */
+export class Phi3MLP extends Module {
+  readonly gateUpProj: Linear;
+  readonly downProj: Linear;
+
+  constructor(config: Phi3Config, init: ParameterInit) {
+    super();
+    this.gateUpProj = this.registerModule("gate_up_proj", new Linear(config.hiddenSize, 2 * config.intermediateSize, init));
+    this.downProj = this.registerModule("down_proj", new Linear(config.intermediateSize, config.hiddenSize, init));
+  }
+
+  /** `[B, T, D]` → `[B, T, D]`. */
+  apply(x: tf.Tensor3D, training = false): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [gate, up] = tf.split(this.gateUpProj.apply(x, training), 2, -1);
+      return this.downProj.apply(tf.mul(up!, tf.mul(gate!, tf.sigmoid(gate!))), training) as tf.Tensor3D;
+    });
+  }
+}

@@ -1,0 +1,196 @@
+import {
+  Module,
+  tf,
+  type CausalLanguageModel,
+  type GenerateOptions,
+  type LanguageModelForwardOptions,
+  type LanguageModelOutput,
+  type TokenEmbeddings,
+} from "@birdvlm/core";
+import { attentionBias } from "./attention-mask.js";
+import type { LayerContext } from "./attention.js";
+import { phi3Config, type Phi3Config } from "./config.js";
+import { generate } from "./generate.js";
+import { ParameterInit, type InitMode } from "./init.js";
+import { Phi3KVCache } from "./kv-cache.js";
+import { Linear } from "./linear.js";
+import { loadPhi3Checkpoint, savePhi3Checkpoint } from "./checkpoint.js";
+import { Phi3Model } from "./phi3-model.js";
+import { RotaryEmbedding } from "./rotary.js";
+
+/** Options of `new Phi3ForCausalLM(config, options)`. */
+export interface Phi3InitOptions {
+  /** Seed of the random initialization (same seed, same weights). Default 0. */
+  seed?: number;
+  /** `random` (N(0, initializerRange²), norms 1) or `zeros` (fast, before loading weights). Default `random`. */
+  init?: InitMode;
+}
+
+/** Forward options with Phi-3 extras. */
+export interface Phi3ForwardOptions extends LanguageModelForwardOptions {
+  /** Compute logits only for the last `logitsToKeep` positions (generation needs 1). Default: all. */
+  logitsToKeep?: number;
+  /** Seed of the dropout masks of this pass (training only). Default: a counter. */
+  dropoutSeed?: number;
+}
+
+/** Generation options with Phi-3 extras. */
+export interface Phi3GenerateOptions extends GenerateOptions {
+  /** Reuse keys/values with a KV cache (default `true`); `false` recomputes the whole sequence each step. */
+  useCache?: boolean;
+  /** Pad id for left padding of batched prompts. Default: the config's `padTokenId`. */
+  padTokenId?: number;
+}
+
+/**
+ * Phi-3 decoder with its language-model head, computing exactly what transformers' `Phi3ForCausalLM` does:
+ * RMSNorm, RoPE / LongRoPE, grouped-query attention with a sliding window, SiLU-gated MLP, untied `lm_head`.
+ * Parameters use the checkpoint names (`model.layers.0.self_attn.qkv_proj.weight`, ...); linear weights are
+ * kept `[in, out]`.
+ */
+export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
+  readonly config: Phi3Config;
+  readonly model: Phi3Model;
+  /** `undefined` when the head is tied to the embeddings. */
+  readonly lmHead: Linear | undefined;
+  readonly rotary: RotaryEmbedding;
+  private dropoutCounter = 0;
+  /** Parameters attached from outside the tree (LoRA adapters), listed with the model's own. */
+  private readonly extraParameters = new Map<string, Module>();
+
+  constructor(config: Partial<Phi3Config> = {}, options: Phi3InitOptions = {}) {
+    super();
+    this.config = phi3Config(config);
+    const init = new ParameterInit(options.init ?? "random", this.config.initializerRange, options.seed ?? 0);
+    this.model = this.registerModule("model", new Phi3Model(this.config, init));
+    this.lmHead = this.config.tieWordEmbeddings
+      ? undefined
+      : this.registerModule("lm_head", new Linear(this.config.hiddenSize, this.config.vocabSize, init));
+    this.rotary = new RotaryEmbedding(this.config);
+  }
+
+  /**
+   * Loads a checkpoint folder: `config.json` and `model.safetensors` or a sharded
+   * `model.safetensors.index.json` (F32, F16 or BF16; converted to float32 one tensor at a time).
+   */
+  static async load(dir: string): Promise<Phi3ForCausalLM> {
+    return loadPhi3Checkpoint(dir, (config) => new Phi3ForCausalLM(config, { init: "zeros" }));
+  }
+
+  get hiddenSize(): number {
+    return this.config.hiddenSize;
+  }
+
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  /** An empty KV cache for this model. */
+  newCache(): Phi3KVCache {
+    return new Phi3KVCache(this.config.numHiddenLayers);
+  }
+
+  /** `ids [B, T]` int32 → embeddings `[B, T, D]`. */
+  embed(ids: tf.Tensor2D): TokenEmbeddings {
+    return this.model.embedTokens.apply(ids);
+  }
+
+  /**
+   * One decoder pass. `inputIds [B, T]` int32 (or `null` with `inputsEmbeds [B, T, D]`) → logits
+   * `[B, T, vocab]` (or the last `logitsToKeep` positions). `attentionMask [B, past + T]` marks real tokens
+   * with 1; positions default to `cumsum(mask) - 1`, or continue after the cache. With `cache` (or
+   * `useCache`), the new keys/values are appended to it and it is returned.
+   */
+  forward(inputIds: tf.Tensor2D | null, options: Phi3ForwardOptions = {}): LanguageModelOutput {
+    const training = options.training ?? this.training;
+    if (!inputIds && !options.inputsEmbeds) throw new Error("Phi3ForCausalLM.forward: give inputIds or inputsEmbeds");
+    if (options.cache && !(options.cache instanceof Phi3KVCache)) {
+      throw new Error("Phi3ForCausalLM.forward: cache must be a Phi3KVCache from this model (lm.newCache())");
+    }
+    const cache = (options.cache as Phi3KVCache | undefined) ?? (options.useCache ? this.newCache() : undefined);
+    const embeds = options.inputsEmbeds;
+    if (embeds && (embeds.rank !== 3 || embeds.shape[2] !== this.config.hiddenSize)) {
+      throw new Error(`Phi3ForCausalLM.forward: inputsEmbeds must be [B, T, ${this.config.hiddenSize}], got [${embeds.shape}]`);
+    }
+    if (inputIds && inputIds.rank !== 2) throw new Error(`Phi3ForCausalLM.forward: inputIds must be [B, T], got [${inputIds.shape}]`);
+    const [b, t] = embeds ? [embeds.shape[0], embeds.shape[1]] : inputIds!.shape;
+    if (cache && cache.length > 0 && cache.batchSize !== b) {
+      throw new Error(`Phi3ForCausalLM.forward: the cache holds batch ${cache.batchSize}, the input has batch ${b}`);
+    }
+    const past = cache?.length ?? 0;
+    const seed = options.dropoutSeed ?? this.dropoutCounter++ * 7919;
+    const logits = tf.tidy(() => {
+      let h: tf.Tensor3D = embeds ?? this.embed(inputIds!);
+      if (training && this.config.embdPdrop > 0) h = tf.dropout(h, this.config.embdPdrop, undefined, seed) as tf.Tensor3D;
+      const positions = options.positionIds ?? defaultPositions(b, t, past, options.attentionMask);
+      const ctx: Omit<LayerContext, "layerIndex"> = {
+        rotary: this.rotary,
+        tables: this.rotary.tables(positions),
+        bias: attentionBias(t, past, options.attentionMask, this.config.slidingWindow),
+        cache,
+        training,
+        seed,
+      };
+      this.model.layers.items.forEach((layer, i) => {
+        h = layer.apply(h, { ...ctx, layerIndex: i, seed: seed + 13 * i });
+      });
+      const keep = options.logitsToKeep;
+      if (keep !== undefined && keep < t) h = tf.slice(h, [0, t - keep, 0], [b, keep, this.config.hiddenSize]);
+      h = this.model.norm.apply(h) as tf.Tensor3D;
+      return (this.lmHead
+        ? this.lmHead.apply(h, training)
+        : tf.reshape(tf.matMul(tf.reshape(h, [-1, this.config.hiddenSize]), this.model.embedTokens.weight, false, true), [
+            b,
+            h.shape[1],
+            this.config.vocabSize,
+          ])) as tf.Tensor3D;
+    });
+    return cache ? { logits, cache } : { logits };
+  }
+
+  /**
+   * Generates up to `maxNewTokens` per prompt (greedy, or sampling with temperature / top-k / top-p and a
+   * seed); prompts run as one left-padded batch. Returns the new tokens per prompt (ending with the stop
+   * token when one was produced).
+   */
+  generate(prompts: number[][], options: Phi3GenerateOptions): Promise<number[][]> {
+    return generate(this, prompts, options);
+  }
+
+  /** Writes `config.json` + `model.safetensors` (reference names and layout) into `dir`. */
+  save(dir: string): Promise<void> {
+    return savePhi3Checkpoint(this, dir);
+  }
+
+  /** Attaches parameters that live outside the module tree (LoRA adapters) under `prefix`. @internal */
+  attachExtra(prefix: string, module: Module | undefined): void {
+    if (module) this.extraParameters.set(prefix, module);
+    else this.extraParameters.delete(prefix);
+  }
+
+  /** The model's parameters followed by any attached adapters' (named `<layer>.lora_A.weight`, ...). */
+  override namedParameters(): Array<[string, tf.Variable]> {
+    const own = super.namedParameters();
+    for (const [prefix, m] of this.extraParameters) {
+      for (const [n, v] of m.namedParameters()) own.push([prefix + n, v]);
+    }
+    return own;
+  }
+
+  /** Frees the model's and attached adapters' variables. */
+  override dispose(): void {
+    super.dispose();
+    for (const m of this.extraParameters.values()) m.dispose();
+    this.extraParameters.clear();
+  }
+}
+
+/** `[B, T]` positions: `cumsum(mask) - 1` (1 on padding) over the last `T` columns, or `past..past+T-1`. */
+function defaultPositions(b: number, t: number, past: number, mask: tf.Tensor2D | undefined): tf.Tensor2D {
+  return tf.tidy(() => {
+    if (!mask) return tf.tile(tf.reshape(tf.range(past, past + t, 1, "int32"), [1, t]), [b, 1]) as tf.Tensor2D;
+    const m = tf.cast(mask, "int32");
+    const pos = tf.where(tf.greater(m, 0), tf.sub(tf.cumsum(m, 1), 1), tf.onesLike(m));
+    return tf.slice(pos, [0, past], [b, t]) as tf.Tensor2D;
+  });
+}

@@ -1,0 +1,24 @@
+import { Module, tf } from "@birdvlm/core";
+import type { ParameterInit } from "./init.js";
+
+/** RMSNorm as Phi-3 computes it: `x / sqrt(mean(x²) + eps) * weight` over the last axis. */
+export class RMSNorm extends Module {
+  readonly weight: tf.Variable;
+
+  constructor(
+    readonly size: number,
+    readonly eps: number,
+    init: ParameterInit,
+  ) {
+    super();
+    this.weight = this.registerParameter("weight", init.ones([size]));
+  }
+
+  /** `[..., size]` → `[..., size]`. */
+  apply(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const variance = tf.mean(tf.square(x), -1, true);
+      return tf.mul(tf.mul(x, tf.rsqrt(tf.add(variance, this.eps))), this.weight);
+    });
+  }
+}
