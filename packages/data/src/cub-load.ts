@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
-import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { type CubAttribute, parseCubAttributeName, readableCubClassName } from "./cub-attribute.js";
 import { DataFormatError } from "./data-format-error.js";
+import { checkListedImages } from "./listed-images.js";
 import { expectFields, IdRegistry, idAndRest, intField, numberField, optionalFile, readTable, type TableRow } from "./text-table.js";
 
 /** A CUB class: `{ id: 1, name: '001.Black_footed_Albatross', label: 'Black-footed Albatross' }`. */
@@ -54,8 +54,6 @@ export interface CubOpenOptions {
   /** Check that every listed image exists on disk. Default `true`; `false` for a metadata-only copy. */
   checkFiles?: boolean;
 }
-
-const MISSING_NAMED = 5;
 
 /** Maps the image id in a row's first field to the image's index, or throws naming the file and line. */
 type ImageAt = (path: string, row: TableRow) => number;
@@ -154,7 +152,7 @@ export async function loadCubTables(root: string, options: CubOpenOptions = {}):
 
   await loadParts(dir, tables, imageAt);
   await loadAttributes(root, dir, tables, imageAt);
-  if (options.checkFiles ?? true) await checkImageFiles(dir, imagesPath, imageNames, imageLines);
+  if (options.checkFiles ?? true) await checkListedImages(imagesPath, join(dir, "images"), imageNames, imageLines);
   return tables;
 }
 
@@ -272,25 +270,4 @@ function requireEveryImage<T extends ArrayLike<number>>(path: string, what: stri
   for (let i = 0; i < values.length; i++) {
     if (!ok(values[i]!)) throw new DataFormatError(path, `image ${ids[i]} (images.txt line ${lines[i]}) is not listed: every image needs ${what}`);
   }
-}
-
-async function checkImageFiles(dir: string, imagesPath: string, names: string[], lines: number[]): Promise<void> {
-  const imagesDir = join(dir, "images");
-  const listed = new Map<string, Set<string>>();
-  const missing: number[] = [];
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i]!;
-    const slash = name.lastIndexOf("/");
-    const folder = slash < 0 ? "" : name.slice(0, slash);
-    let files = listed.get(folder);
-    if (!files) {
-      files = new Set(await readdir(join(imagesDir, folder)).catch(() => [] as string[]));
-      listed.set(folder, files);
-    }
-    if (!files.has(name.slice(slash + 1))) missing.push(i);
-  }
-  if (missing.length === 0) return;
-  const named = missing.slice(0, MISSING_NAMED).map((i) => `line ${lines[i]} (${names[i]})`).join(", ");
-  const more = missing.length > MISSING_NAMED ? ` and ${missing.length - MISSING_NAMED} more` : "";
-  throw new DataFormatError(imagesPath, `${missing.length} of ${names.length} listed images are missing under ${imagesDir}: ${named}${more} (open with { checkFiles: false } to skip this check)`);
 }

@@ -16,3 +16,4 @@ export {
   type CubPart,
   type CubPartLocation,
 } from "./cub-dataset.js";
+export { NABirdsDataset, type NABirdsClass, type NABirdsImage, type NABirdsOpenOptions } from "./nabirds-dataset.js";
