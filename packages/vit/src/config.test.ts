@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { fromHF, fromTimm, toHFJson, toTimmJson, vitBase, vitConfig, vitSmall, vitTiny } from "./config.js";
+
+describe("ViTConfig", () => {
+  it("has the ViT presets", () => {
+    expect([vitTiny.hiddenSize, vitTiny.depth, vitTiny.numHeads, vitTiny.mlpSize]).toEqual([192, 12, 3, 768]);
+    expect([vitSmall.hiddenSize, vitSmall.numHeads, vitSmall.mlpSize]).toEqual([384, 6, 1536]);
+    expect([vitBase.hiddenSize, vitBase.numHeads, vitBase.mlpSize]).toEqual([768, 12, 3072]);
+  });
+
+  it("rejects impossible shapes, naming the field", () => {
+    expect(() => vitConfig({ imageSize: 100 })).toThrow(/imageSize 100 is not a multiple of patchSize 16/);
+    expect(() => vitConfig({ numHeads: 5 })).toThrow(/hiddenSize 192 is not divisible by numHeads 5/);
+    expect(() => vitConfig({ classToken: false, pooling: "cls" })).toThrow(/pooling 'cls' needs classToken/);
+    expect(() => vitConfig({ dropPathRate: 1 })).toThrow(/dropPathRate/);
+  });
+
+  it("reads a timm hub config.json by architecture name and pretrained_cfg", () => {
+    const c = fromTimm({
+      architecture: "vit_small_patch16_384",
+      num_classes: 1000,
+      global_pool: "token",
+      pretrained_cfg: { input_size: [3, 384, 384], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+    });
+    expect([c.hiddenSize, c.numHeads, c.depth, c.imageSize, c.patchSize, c.numClasses]).toEqual([384, 6, 12, 384, 16, 1000]);
+    expect(c.mean).toEqual([0.485, 0.456, 0.406]);
+    expect(c.layerNormEps).toBe(1e-6);
+  });
+
+  it("lets the weights' shapes win over the timm name", () => {
+    const c = fromTimm({ architecture: "vit_tiny_patch16_224", num_classes: 1000 }, { depth: 4, grid: 8, numClasses: 200 });
+    expect([c.depth, c.imageSize, c.numClasses]).toEqual([4, 128, 200]);
+  });
+
+  it("maps timm global_pool to pooling and back", () => {
+    expect(fromTimm({ global_pool: "map", class_token: false }).pooling).toBe("attention");
+    expect(fromTimm({ global_pool: "avg" }).pooling).toBe("mean");
+    const round = fromTimm(toTimmJson(vitConfig({ pooling: "mean", depth: 3, numClasses: 7, imageSize: 64 })));
+    expect([round.pooling, round.depth, round.numClasses, round.imageSize]).toEqual(["mean", 3, 7, 64]);
+  });
+
+  it("reads a Hugging Face ViT config.json (eps 1e-12 default, labels from id2label)", () => {
+    const c = fromHF({ hidden_size: 192, num_hidden_layers: 2, num_attention_heads: 3, intermediate_size: 768, architectures: ["ViTForImageClassification"], id2label: { 0: "a", 1: "b", 2: "c" } });
+    expect([c.hiddenSize, c.depth, c.numHeads, c.mlpSize, c.numClasses, c.layerNormEps]).toEqual([192, 2, 3, 768, 3, 1e-12]);
+    expect(() => fromHF({ hidden_act: "gelu_new" })).toThrow(/hidden_act 'gelu_new'/);
+    const round = fromHF(toHFJson(c));
+    expect(round).toEqual({ ...c });
+  });
+});

@@ -1,0 +1,232 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { openSafetensors, tf } from "@birdvlm/core";
+import { VisionTransformer } from "./vision-transformer.js";
+import type { ViTConfig } from "./config.js";
+
+const small: Partial<ViTConfig> = { imageSize: 32, patchSize: 8, hiddenSize: 24, depth: 2, numHeads: 2, mlpSize: 48, numClasses: 5 };
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), "vit-test-"));
+  dirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+function images(b: number, size = 32, seed = 1): tf.Tensor4D {
+  return tf.randomNormal([b, size, size, 3], 0, 1, "float32", seed) as tf.Tensor4D;
+}
+
+function exactlyEqual(a: tf.Tensor, b: tf.Tensor): boolean {
+  return tf.tidy(() => tf.all(tf.equal(a, b)).dataSync()[0] === 1);
+}
+
+describe("VisionTransformer", () => {
+  it("is reproducible for a seed and differs across seeds", () => {
+    const a = new VisionTransformer(small, { seed: 3 });
+    const b = new VisionTransformer(small, { seed: 3 });
+    const c = new VisionTransformer(small, { seed: 4 });
+    const [pa, pb, pc] = [a, b, c].map((m) => m.namedParameters());
+    expect(pa.map(([n]) => n)).toEqual(pb!.map(([n]) => n));
+    expect(pa!.every(([, v], i) => exactlyEqual(v, pb![i]![1]))).toBe(true);
+    expect(exactlyEqual(pa!.find(([n]) => n === "blocks.0.attn.qkv.weight")![1], pc!.find(([n]) => n === "blocks.0.attn.qkv.weight")![1])).toBe(false);
+    const std = tf.tidy(() => tf.sqrt(tf.moments(pa!.find(([n]) => n === "blocks.0.mlp.fc1.weight")![1]).variance).dataSync()[0]!);
+    expect(std).toBeGreaterThan(0.014);
+    expect(std).toBeLessThan(0.02);
+    [a, b, c].forEach((m) => m.dispose());
+  });
+
+  it("encodes into VisionFeatures and classifies, without leaking", () => {
+    const m = new VisionTransformer(small, { seed: 1 });
+    const x = images(2);
+    const before = tf.memory().numTensors;
+    const f = m.encode(x);
+    expect(f.lastHiddenState.shape).toEqual([2, 17, 24]);
+    expect(f.cls!.shape).toEqual([2, 24]);
+    expect(f.patches.shape).toEqual([2, 16, 24]);
+    expect(f.grid).toEqual([4, 4]);
+    const logits = m.classify(x);
+    expect(logits.shape).toEqual([2, 5]);
+    tf.dispose([f.lastHiddenState, f.cls!, f.patches, logits]);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    m.dispose();
+  });
+
+  it("rejects images that do not fit the patch size, naming the shape", () => {
+    const m = new VisionTransformer(small, { seed: 1 });
+    const x = tf.zeros([1, 30, 30, 3]) as tf.Tensor4D;
+    expect(() => m.encode(x)).toThrow(/30x30 is not a multiple of the patch size 8/);
+    x.dispose();
+    m.dispose();
+  });
+
+  it("pools the class token, the mean of the patch tokens, or a learned attention query", () => {
+    const x = images(2);
+    for (const pooling of ["cls", "mean", "attention"] as const) {
+      const m = new VisionTransformer({ ...small, pooling }, { seed: 5 });
+      tf.tidy(() => {
+        const out = m.forward(x);
+        const [b, t, d] = out.lastHiddenState.shape;
+        expect(out.pooled.shape).toEqual([2, 24]);
+        if (pooling === "cls") expect(exactlyEqual(out.pooled, tf.reshape(tf.slice(out.lastHiddenState, [0, 0, 0], [b, 1, d]), [b, d]))).toBe(true);
+        if (pooling === "mean") {
+          const manual = tf.div(tf.sum(tf.slice(out.lastHiddenState, [0, 1, 0], [b, t - 1, d]), 1), t - 1);
+          expect(tf.max(tf.abs(tf.sub(out.pooled, manual))).dataSync()[0]).toBeLessThan(1e-5);
+        }
+        if (pooling === "attention") {
+          expect(m.namedParameters().map(([n]) => n)).toContain("attn_pool.latent");
+          // timm AttentionPoolLatent, computed head by head: softmax(q k^T / sqrt(d)) v, proj, + mlp(norm(.)).
+          const p = m.attn_pool!;
+          const hd = d / 2;
+          const q = p.q.forward(tf.reshape(p.latent, [1, d]));
+          const kv = p.kv.forward(out.lastHiddenState);
+          const heads = [0, 1].map((h) => {
+            const qh = tf.slice(q, [0, h * hd], [1, hd]);
+            const kh = tf.slice(kv, [0, 0, h * hd], [b, t, hd]);
+            const vh = tf.slice(kv, [0, 0, d + h * hd], [b, t, hd]);
+            const w = tf.softmax(tf.div(tf.sum(tf.mul(kh, tf.reshape(qh, [1, 1, hd])), 2), Math.sqrt(hd)));
+            return tf.sum(tf.mul(vh, tf.expandDims(w, 2)), 1);
+          });
+          const y = p.proj.forward(tf.concat(heads, 1));
+          const manual = tf.add(y, p.mlp.forward(p.norm.forward(y), { training: false, nextSeed: () => 0 }));
+          expect(tf.max(tf.abs(tf.sub(out.pooled, manual))).dataSync()[0]).toBeLessThan(1e-5);
+        }
+      });
+      m.dispose();
+    }
+    const noCls = new VisionTransformer({ ...small, classToken: false, pooling: "mean" }, { seed: 5 });
+    tf.tidy(() => {
+      expect(noCls.forward(x).lastHiddenState.shape).toEqual([2, 16, 24]);
+    });
+    noCls.dispose();
+    x.dispose();
+  });
+
+  it("applies drop-path and dropout only in training", () => {
+    const m = new VisionTransformer({ ...small, dropPathRate: 0.5, dropout: 0.1 }, { seed: 2 });
+    const x = images(4);
+    tf.tidy(() => {
+      const a = m.forward(x).logits!;
+      const b = m.forward(x).logits!;
+      expect(exactlyEqual(a, b)).toBe(true);
+      const t1 = m.forward(x, { training: true }).logits!;
+      const t2 = m.forward(x, { training: true }).logits!;
+      expect(exactlyEqual(t1, t2)).toBe(false);
+      expect(exactlyEqual(t1, a)).toBe(false);
+    });
+    // Drop-path alone drops whole residual branches per sample: with rate ~1 every branch is gone and the
+    // output is the norm of the embeddings.
+    const dp = new VisionTransformer({ ...small, dropPathRate: 0.999999, depth: 1 }, { seed: 2 });
+    tf.tidy(() => {
+      const trained = dp.forward(x, { training: true }).lastHiddenState;
+      const embedded = tf.add(tf.concat([tf.tile(dp.cls_token!, [4, 1, 1]), dp.patch_embed.forward(x)], 1), dp.pos_embed);
+      expect(tf.max(tf.abs(tf.sub(trained, dp.norm.forward(embedded)))).dataSync()[0]).toBeLessThan(1e-5);
+    });
+    x.dispose();
+    m.dispose();
+    dp.dispose();
+  });
+
+  it("has gradients for every parameter, for every pooling", () => {
+    const x = images(2);
+    for (const pooling of ["cls", "mean", "attention"] as const) {
+      const m = new VisionTransformer({ ...small, pooling, dropPathRate: 0.1 }, { seed: 9 });
+      const vars = m.trainableParameters().map(([, v]) => v);
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(m.forward(x, { training: true }).logits!)) as tf.Scalar, vars);
+      const missing = m.trainableParameters().filter(([, v]) => !grads[v.name]).map(([n]) => n);
+      expect(missing).toEqual([]);
+      const norms = tf.tidy(() => Object.values(grads).map((g) => tf.sum(tf.abs(g)).dataSync()[0]!));
+      expect(norms.every((n) => Number.isFinite(n))).toBe(true);
+      tf.dispose([value, ...Object.values(grads)]);
+      m.dispose();
+    }
+    x.dispose();
+  });
+
+  it("interpolates position embeddings for a larger input", () => {
+    const m = new VisionTransformer(small, { seed: 1 });
+    const x = images(1, 48);
+    const f = m.encode(x);
+    expect(f.grid).toEqual([6, 6]);
+    expect(f.patches.shape).toEqual([1, 36, 24]);
+    tf.dispose([f.lastHiddenState, f.cls!, f.patches, x]);
+    m.dispose();
+  });
+
+  for (const format of ["timm", "hf"] as const) {
+    it(`saves in ${format} layout and loads back bit-identically`, async () => {
+      const m = new VisionTransformer(small, { seed: 11 });
+      const dir = await tempDir();
+      await m.save(dir, { format });
+      const json = JSON.parse(await readFile(join(dir, "config.json"), "utf8"));
+      const reader = await openSafetensors(join(dir, "model.safetensors"));
+      const names = reader.names();
+      if (format === "timm") {
+        expect(json.architecture).toMatch(/^vit_/);
+        expect(names).toContain("blocks.1.attn.qkv.weight");
+        expect(reader.info("patch_embed.proj.weight").shape).toEqual([24, 3, 8, 8]);
+        expect(reader.info("blocks.0.mlp.fc1.weight").shape).toEqual([48, 24]);
+      } else {
+        expect(json.architectures).toEqual(["ViTForImageClassification"]);
+        expect(names).toContain("vit.encoder.layer.1.attention.attention.query.weight");
+        expect(names).toContain("classifier.weight");
+        expect(reader.info("vit.embeddings.patch_embeddings.projection.weight").shape).toEqual([24, 3, 8, 8]);
+        // query is the first third of the fused qkv.
+        const q = await reader.read("vit.encoder.layer.0.attention.attention.query.weight");
+        const ref = m.stateDict();
+        expect(exactlyEqual(q, tf.slice(ref["blocks.0.attn.qkv.weight"]!, [0, 0], [24, 24]))).toBe(true);
+        tf.dispose([q, ...Object.values(ref)]);
+      }
+      await reader.close();
+      const back = await VisionTransformer.load(dir);
+      expect(back.config).toEqual(m.config);
+      const a = m.stateDict();
+      const b = back.stateDict();
+      expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+      for (const k of Object.keys(a)) expect(exactlyEqual(a[k]!, b[k]!), k).toBe(true);
+      tf.dispose([...Object.values(a), ...Object.values(b)]);
+      m.dispose();
+      back.dispose();
+    });
+  }
+
+  it("round-trips attention pooling and no class token through timm", async () => {
+    const m = new VisionTransformer({ ...small, pooling: "attention", classToken: false }, { seed: 12 });
+    const dir = await tempDir();
+    await m.save(dir);
+    const back = await VisionTransformer.load(dir);
+    expect(back.config.pooling).toBe("attention");
+    expect(back.config.classToken).toBe(false);
+    const x = images(1);
+    tf.tidy(() => {
+      expect(exactlyEqual(m.forward(x).logits!, back.forward(x).logits!)).toBe(true);
+    });
+    await expect(m.save(await tempDir(), { format: "hf" })).rejects.toThrow(/class token/);
+    x.dispose();
+    m.dispose();
+    back.dispose();
+  });
+
+  it("loads at another image size by resampling the position embeddings", async () => {
+    const m = new VisionTransformer(small, { seed: 13 });
+    const dir = await tempDir();
+    await m.save(dir);
+    const big = await VisionTransformer.load(dir, { imageSize: 64 });
+    expect(big.config.imageSize).toBe(64);
+    expect(big.pos_embed.shape).toEqual([1, 65, 24]);
+    // Same numbers as resampling on the fly inside the original model.
+    const x = images(1, 64);
+    tf.tidy(() => {
+      const diff = tf.max(tf.abs(tf.sub(m.forward(x).logits!, big.forward(x).logits!))).dataSync()[0]!;
+      expect(diff).toBeLessThan(1e-5);
+    });
+    x.dispose();
+    m.dispose();
+    big.dispose();
+  });
+});
