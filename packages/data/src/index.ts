@@ -17,3 +17,13 @@ export {
   type CubPartLocation,
 } from "./cub-dataset.js";
 export { NABirdsDataset, type NABirdsClass, type NABirdsImage, type NABirdsOpenOptions } from "./nabirds-dataset.js";
+export {
+  IMAGE_PLACEHOLDER,
+  readLlavaConversations,
+  validateLlavaRecord,
+  writeLlavaConversations,
+  type LlavaRecord,
+  type LlavaTurn,
+  type ReadLlavaOptions,
+  type WriteLlavaOptions,
+} from "./llava.js";
