@@ -10,6 +10,7 @@ import {
 import { checkMarkerCount, insertImageMarkers, resolveImageMarker, type ImageMarker } from "./image-marker.js";
 import { toImageBatch, type ImageInput } from "./image-input.js";
 import { mergeImageEmbeddings } from "./merge-embeddings.js";
+import { emptyProvenance, type Provenance } from "./provenance.js";
 
 /** The parts a BirdVLM is composed of; any implementation of core's interfaces fits. */
 export interface BirdVLMParts {
@@ -56,6 +57,13 @@ export class BirdVLM {
   readonly tokenizer: TextTokenizer;
   readonly imageTokens: number;
   readonly marker: ImageMarker;
+  /** Which dataset and images trained each part (saved as `provenance.json`). */
+  provenance: Provenance = emptyProvenance();
+  /**
+   * Where the language model was loaded from, with the checksum of its weights, while it is unchanged: `save`
+   * then writes a reference instead of a copy. Cleared when a stage trains it.
+   */
+  lmSource: { dir: string; sha256: string } | undefined;
 
   private constructor(parts: BirdVLMParts, imageTokens: number, marker: ImageMarker) {
     this.encoder = parts.encoder;
@@ -113,9 +121,13 @@ export class BirdVLM {
    * @param images normalized `[B,S,S,3]`.
    */
   logits(batch: PaddedIds, images: ImageBatch, options: { training?: boolean } = {}): tf.Tensor3D {
+    return tf.tidy(() => this.logitsWithImageEmbeds(batch, this.encodeImages(images, options), options));
+  }
+
+  /** As `logits`, from image embeddings `[B,K,D]` already computed (e.g. one image scored against many answers). */
+  logitsWithImageEmbeds(batch: PaddedIds, imageEmbeds: tf.Tensor3D, options: { training?: boolean } = {}): tf.Tensor3D {
     return tf.tidy(() => {
-      const img = this.encodeImages(images, options);
-      const embeds = this.embedWithImages(batch.ids, img);
+      const embeds = this.embedWithImages(batch.ids, imageEmbeds);
       const mask = tf.tensor2d(batch.mask, [batch.mask.length, batch.mask[0]!.length], "int32");
       return this.lm.forward(null, { inputsEmbeds: embeds, attentionMask: mask, training: options.training }).logits;
     });
@@ -196,6 +208,11 @@ export class BirdVLM {
     } finally {
       for (const e of promptEmbeds) e.dispose();
     }
+  }
+
+  /** Notes that the language model's weights changed (so `save` copies them instead of referencing the source). */
+  markLanguageModelChanged(): void {
+    this.lmSource = undefined;
   }
 
   /** Frees every part's weights. */

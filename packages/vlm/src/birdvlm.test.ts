@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { tf } from "@birdvlm/core";
+import { FakeTokenizer } from "./testing/fake-tokenizer.js";
+import { colourImages, tinyVlm } from "./testing/tiny-parts.js";
+import { trainStage, type VlmExample } from "./train-stage.js";
+import { evaluate } from "./evaluate.js";
+
+const COLOURS: Array<[number, number, number]> = [[1, 0, 0], [0, 0, 1], [0, 1, 0]];
+const NAMES = ["red", "blue", "green"];
+const tok = new FakeTokenizer("what colour is this bird ? it is a red blue green . describe the in image".split(" "));
+
+function examples(n: number, offset = 0): VlmExample[] {
+  return Array.from({ length: n }, (_, i) => ({
+    imageId: `img${i + offset}`,
+    messages: [{ role: "user" as const, content: "<image>\nwhat colour is this bird?" }, { role: "assistant" as const, content: `it is ${NAMES[(i + offset) % 3]}.` }],
+  }));
+}
+
+describe("BirdVLM", () => {
+  it("checks that the parts fit and that a prompt holds exactly K markers", () => {
+    const vlm = tinyVlm(tok);
+    expect(vlm.imageTokens).toBe(4);
+    expect(vlm.marker.token).toBe("<|image_pad|>");
+    const ids = vlm.promptIds("what colour is this bird?");
+    expect(ids.filter((t) => t === vlm.marker.id)).toHaveLength(4);
+    const img = tf.zeros([1, 16, 16, 3]) as tf.Tensor4D;
+    const three = [...ids.filter((t, i) => t !== vlm.marker.id || i !== ids.indexOf(vlm.marker.id))];
+    expect(() => tf.tidy(() => vlm.embedWithImages([three], vlm.encodeImages(img)))).toThrow(/holds 3 image markers '<\|image_pad\|>' but the connector produces 4/);
+    expect(() => vlm.promptIds("<image><image> two?")).not.toThrow();
+    vlm.dispose();
+  });
+
+  it("trains (instruct with the LM), answers by colour, batch equals single, refuses to evaluate on training images", async () => {
+    const vlm = tinyVlm(tok, 1);
+    const images = colourImages(36, COLOURS);
+    const train = examples(30);
+    // a first step creates the caches that live as long as the model (pooling matrix, rotary tables)
+    await trainStage(vlm, { stage: "instruct", examples: train, images, dataset: "colours", steps: 1, batchSize: 12, lr: 1e-3, trainLanguageModel: true });
+    const before = tf.memory().numTensors;
+    const result = await trainStage(vlm, { stage: "instruct", examples: train, images, dataset: "colours", steps: 60, batchSize: 12, lr: 1e-2, trainLanguageModel: true, seed: 3 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(result.trainedParts).toEqual(["projector", "lm"]);
+    expect(result.losses.at(-1)!).toBeLessThan(result.losses[0]! * 0.3);
+    expect(vlm.provenance.parts.lm![0]!.imageIds).toHaveLength(30);
+
+    const held = images.gather(["img30", "img31", "img32"]);
+    const batch = await vlm.askBatch(held, ["what colour is this bird?"], { maxNewTokens: 6 });
+    expect(batch).toEqual(["it is red.", "it is blue.", "it is green."]);
+    for (let i = 0; i < 3; i++) {
+      const one = tf.slice(held, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
+      const streamed: string[] = [];
+      expect(await vlm.ask(one, "what colour is this bird?", { maxNewTokens: 6, onToken: (t) => streamed.push(t) })).toBe(batch[i]);
+      expect(streamed.join("").trim()).toBe(batch[i]);
+    }
+
+    const set = { dataset: "colours", images, speciesNames: NAMES, answerTemplate: "it is {species}.", speciesQuestion: "what colour is this bird?" };
+    await expect(evaluate(vlm, { ...set, items: ["img2", "img33"].map((id) => ({ imageId: id, species: NAMES[Number(id.slice(3)) % 3]! })) }))
+      .rejects.toThrow(/1 of the 2 test images trained the projector; 1 of the 2 test images trained the lm/);
+    const report = await evaluate(vlm, { ...set, items: [30, 31, 32, 33, 34, 35].map((i) => ({ imageId: `img${i}`, species: NAMES[i % 3]!, attributes: [{ question: "what colour is this bird?", answer: NAMES[i % 3]! }] })) });
+    expect(report.speciesAccuracy).toBe(1);
+    expect(report.top1).toBe(1);
+    expect(report.attributeAccuracy).toBe(1);
+    const overlapped = await evaluate(vlm, { ...set, items: [{ imageId: "img0", species: "red" }] }, { allowOverlap: true, rankSpecies: false });
+    expect(overlapped.notice).toMatch(/^overlap allowed: 1 of the 1 test images trained the projector/);
+    held.dispose();
+    images.dispose();
+    vlm.dispose();
+  });
+
+  it("align trains the projector only and refuses examples without answers", async () => {
+    const vlm = tinyVlm(tok, 2);
+    const images = colourImages(6, COLOURS);
+    const lmBefore = vlm.lm.namedParameters().map(([, v]) => v.dataSync().slice(0, 4));
+    const r = await trainStage(vlm, { stage: "align", examples: examples(6), images, dataset: "colours", steps: 2, batchSize: 3 });
+    expect(r.trainedParts).toEqual(["projector"]);
+    vlm.lm.namedParameters().forEach(([, v], i) => expect(Array.from(v.dataSync().slice(0, 4))).toEqual(Array.from(lmBefore[i]!)));
+    const noAnswers = examples(2).map((e) => ({ ...e, messages: e.messages.slice(0, 1) }));
+    await expect(trainStage(vlm, { stage: "align", examples: noAnswers, images, dataset: "colours", steps: 1 })).rejects.toThrow(/no token is supervised/);
+    images.dispose();
+    vlm.dispose();
+  });
+});
