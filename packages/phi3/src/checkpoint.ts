@@ -1,6 +1,6 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { openCheckpoint, tf, writeJsonAtomic, writeSafetensors, type Module } from "@birdvlm/core";
+import { openCheckpoint, tf, writeCheckpoint, writeJsonAtomic, type Module } from "@birdvlm/core";
 import { phi3ConfigFromHF, phi3ConfigToHF, type Phi3Config } from "./config.js";
 
 /** Tensors some exporters add that carry no weights (recomputed buffers). */
@@ -82,12 +82,19 @@ export async function loadPhi3Checkpoint<M extends Module>(dir: string, build: (
   return model;
 }
 
-/** Writes `config.json` and `model.safetensors` (reference names and layout) into `dir`. */
-export async function savePhi3Checkpoint(model: Module & { config: Phi3Config }, dir: string): Promise<void> {
+/**
+ * Writes `config.json` and the weights (reference names and layout) into `dir`: `model.safetensors`, or
+ * shards with an index above `maxShardBytes` (default 5 GB, as transformers).
+ */
+export async function savePhi3Checkpoint(
+  model: Module & { config: Phi3Config },
+  dir: string,
+  options: { maxShardBytes?: number } = {},
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const state = model.stateDict();
   try {
-    await writeSafetensors(join(dir, "model.safetensors"), state, { format: "pt" });
+    await writeCheckpoint(dir, state, options);
   } finally {
     for (const t of Object.values(state)) t.dispose();
   }

@@ -157,9 +157,13 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
     return generate(this, prompts, options);
   }
 
-  /** Writes `config.json` + `model.safetensors` (reference names and layout) into `dir`. */
-  save(dir: string): Promise<void> {
-    return savePhi3Checkpoint(this, dir);
+  /**
+   * Writes `config.json` + `model.safetensors` (reference names and layout) into `dir`, sharded with a
+   * `model.safetensors.index.json` above `maxShardBytes` (default 5 GB). LoRA adapters are not included
+   * (merge them first, or save them with `LoRAAdapters.save`).
+   */
+  save(dir: string, options: { maxShardBytes?: number } = {}): Promise<void> {
+    return savePhi3Checkpoint(this, dir, options);
   }
 
   /** Attaches parameters that live outside the module tree (LoRA adapters) under `prefix`. @internal */
