@@ -8,3 +8,5 @@ export { VisionTransformer, type VisionTransformerOptions, type ViTOutput, type 
 export { type CheckpointFormat, type ViTCheckpoint, readViTCheckpoint, writeViTCheckpoint, weightsInfo, HF_BLOCK_NAMES, HF_TOP_NAMES, HF_HEAD_NAMES, HF5_BLOCK_NAMES, type HFBlockNaming } from "./load.js";
 export { resamplePosEmbed, bicubicWeights, type ResampleOptions } from "./pos-embed.js";
 export { gelu } from "./gelu.js";
+export { attentionProbabilities, attentionMaps, attentionRollout, type RolloutOptions } from "./attention-maps.js";
+export { renderAttentionOverlay, jet, type OverlayImage, type OverlayOptions } from "./overlay.js";

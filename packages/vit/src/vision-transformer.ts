@@ -10,6 +10,7 @@ import { Linear } from "./linear.js";
 import { AttentionPool } from "./attention-pool.js";
 import { resamplePosEmbed } from "./pos-embed.js";
 import { dropout } from "./drop.js";
+import { type RolloutOptions, attentionMaps, attentionProbabilities, attentionRollout } from "./attention-maps.js";
 import { type CheckpointFormat, readViTCheckpoint, writeViTCheckpoint } from "./load.js";
 
 /** Options of {@link VisionTransformer.load}. */
@@ -183,6 +184,21 @@ export class VisionTransformer extends Module implements VisionEncoder {
   classify(images: ImageBatch, options: ForwardOptions = {}): tf.Tensor2D {
     if (!this.head) throw new Error("VisionTransformer.classify: this model has no head (numClasses 0)");
     return tf.tidy(() => this.forward(images, options).logits!);
+  }
+
+  /** Per block, the attention probabilities `[B, heads, T, T]`; the caller disposes them. */
+  attentionProbabilities(images: ImageBatch): tf.Tensor4D[] {
+    return attentionProbabilities(this, images);
+  }
+
+  /** The class token's attention to each patch, per block and head: `[B, depth, heads, rows, cols]`. */
+  attentionMaps(images: ImageBatch): tf.Tensor5D {
+    return attentionMaps(this, images);
+  }
+
+  /** Attention rollout through all blocks: heat map `[B, rows, cols]`, each image's maximum 1. */
+  attentionRollout(images: ImageBatch, options: RolloutOptions = {}): tf.Tensor3D {
+    return attentionRollout(this, images, options);
   }
 
   /**
