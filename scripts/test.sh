@@ -4,4 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 pnpm build
-pnpm test
+mkdir -p .test-results
+status=0
+pnpm test --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json || status=$?
+node scripts/test-summary.mjs .test-results/vitest.json || true
+exit "$status"
