@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { tf } from "./tf.js";
 import { useNative } from "./native-backend.js";
+import { findAddon } from "./native/addon.js";
 import { useWebGPU } from "./webgpu-backend.js";
 
 /** Names `initBackend` accepts. `auto` picks the fastest one that loads here. */
@@ -86,7 +87,7 @@ async function choose(name: BackendName): Promise<BackendInfo> {
 
 /** Whether the native addon was built (so a failure to load it deserves a warning). */
 function nativeExpected(): boolean {
-  return false;
+  return findAddon() !== undefined;
 }
 
 async function useTensorflow(): Promise<BackendInfo> {

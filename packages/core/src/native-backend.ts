@@ -1,6 +1,57 @@
+/**
+ * The `native` TF.js backend: the cpu backend (plain typed-array tensors, no heap limit) with the kernels
+ * that matter (matrix products, softmax, elementwise ops, reductions, transposes) replaced by calls into a
+ * C++ addon (`packages/core/native`): AVX-512 / AVX2 SGEMM with run-time dispatch, threaded over a persistent
+ * pool sized to the cores (env `BIRDVLM_THREADS`). Gradients are TF.js's, which call these same kernels.
+ */
+import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { tf } from "./tf.js";
 import type { BackendInfo } from "./backend.js";
+import { loadAddon, type NativeAddon } from "./native/addon.js";
+import { NATIVE_KERNELS } from "./native/kernels/index.js";
 
-/** Loads the native (N-API) CPU backend. Not built yet: always fails, so `auto` falls back. */
+/** The TF.js backend name. */
+export const NATIVE_BACKEND = "native";
+
+/** The cpu backend under another name, so kernels can be registered for it alone. */
+class NativeBackend extends MathBackendCPU {
+  constructor() {
+    super();
+    // The cpu backend's first write warns "install tfjs-node"; this backend is the answer to that.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+}
+
+let registered: NativeAddon | undefined;
+
+/** Registers the backend and its kernels once (the cpu kernels, with the native ones in place of some). */
+function register(): NativeAddon {
+  if (registered) return registered;
+  const addon = loadAddon();
+  addon.info();
+  for (const config of tf.getKernelsForBackend("cpu")) {
+    const native = NATIVE_KERNELS[config.kernelName];
+    tf.registerKernel({
+      ...config,
+      backendName: NATIVE_BACKEND,
+      kernelFunc: native ? native(addon, config.kernelFunc) : config.kernelFunc,
+    });
+  }
+  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 3);
+  registered = addon;
+  return addon;
+}
+
+/** Loads the native (N-API) CPU backend and makes it the active one. Throws when the addon is absent. */
 export async function useNative(): Promise<BackendInfo> {
-  throw new Error("the native backend is not built");
+  const addon = register();
+  if (!(await tf.setBackend(NATIVE_BACKEND))) throw new Error("the native backend did not initialize");
+  await tf.ready();
+  const { isa, threads } = addon.info();
+  return { name: NATIVE_BACKEND, threads, details: { isa } };
+}
+
+/** Sets the native backend's thread count (0: the cores, or `BIRDVLM_THREADS`); returns the count in use. */
+export function setNativeThreads(threads: number): number {
+  return register().setThreads(threads);
 }

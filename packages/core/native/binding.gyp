@@ -1,0 +1,15 @@
+{
+  "targets": [
+    {
+      "target_name": "birdvlm_native",
+      "sources": ["src/addon.cc", "src/sgemm.cc", "src/thread_pool.cc", "src/elementwise.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags": ["-O3"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-pthread"],
+      "ldflags": ["-pthread"]
+    }
+  ]
+}

@@ -1,0 +1,201 @@
+// N-API entry points of the BirdVLM native backend. Every function reads its input typed arrays and writes
+// its output typed array in place; shapes come as numbers or arrays of numbers. Sizes are checked here.
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "elementwise.h"
+#include "sgemm.h"
+#include "thread_pool.h"
+
+namespace {
+
+using birdvlm::pool;
+
+bool Fail(Napi::Env env, const std::string& msg) {
+  Napi::TypeError::New(env, "birdvlm_native: " + msg).ThrowAsJavaScriptException();
+  return false;
+}
+
+bool F32(const Napi::CallbackInfo& info, size_t i, int64_t need, float** out) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    return Fail(info.Env(), "argument " + std::to_string(i) + " must be a Float32Array");
+  auto a = info[i].As<Napi::Float32Array>();
+  if (static_cast<int64_t>(a.ElementLength()) < need)
+    return Fail(info.Env(), "argument " + std::to_string(i) + " has " + std::to_string(a.ElementLength()) +
+                                " elements, needs " + std::to_string(need));
+  *out = a.Data();
+  return true;
+}
+
+int64_t Int(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }
+
+std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t i) {
+  auto arr = info[i].As<Napi::Array>();
+  std::vector<int64_t> v(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); k++) v[k] = arr.Get(k).As<Napi::Number>().Int64Value();
+  return v;
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  o.Set("isa", birdvlm::sgemm_isa());
+  o.Set("threads", pool().size());
+  return o;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  birdvlm::set_threads(static_cast<int>(Int(info, 0)));
+  return Napi::Number::New(info.Env(), pool().size());
+}
+
+// matmul(a, b, c, batch, M, N, K, transA, transB, aIndex: Int32Array, bIndex: Int32Array, batchA, batchB)
+Napi::Value MatMul(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  int64_t batch = Int(info, 3), M = Int(info, 4), N = Int(info, 5), K = Int(info, 6);
+  bool ta = info[7].ToBoolean(), tb = info[8].ToBoolean();
+  auto ai = info[9].As<Napi::Int32Array>(), bi = info[10].As<Napi::Int32Array>();
+  int64_t batchA = Int(info, 11), batchB = Int(info, 12);
+  if (static_cast<int64_t>(ai.ElementLength()) < batch || static_cast<int64_t>(bi.ElementLength()) < batch) {
+    Fail(env, "matmul batch index arrays too short");
+    return env.Undefined();
+  }
+  for (int64_t i = 0; i < batch; i++)
+    if (ai.Data()[i] < 0 || ai.Data()[i] >= batchA || bi.Data()[i] < 0 || bi.Data()[i] >= batchB) {
+      Fail(env, "matmul batch index out of range");
+      return env.Undefined();
+    }
+  float *a, *b, *c;
+  if (!F32(info, 0, batchA * M * K, &a) || !F32(info, 1, batchB * K * N, &b) || !F32(info, 2, batch * M * N, &c))
+    return env.Undefined();
+  birdvlm::sgemm_batched(static_cast<int>(batch), ai.Data(), bi.Data(), static_cast<int>(M), static_cast<int>(N),
+                         static_cast<int>(K), a, ta, b, tb, c);
+  return env.Undefined();
+}
+
+// biasActivation(c, rows, n, bias | null, act, alpha)
+Napi::Value BiasActivation(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  int64_t rows = Int(info, 1), n = Int(info, 2);
+  float *c, *bias = nullptr;
+  int64_t biasLen = 0;
+  if (!F32(info, 0, rows * n, &c)) return env.Undefined();
+  if (!info[3].IsNull() && !info[3].IsUndefined()) {
+    biasLen = info[3].As<Napi::Float32Array>().ElementLength();
+    if (biasLen != 1 && biasLen != n) {
+      Fail(env, "bias must have 1 or n elements");
+      return env.Undefined();
+    }
+    if (!F32(info, 3, biasLen, &bias)) return env.Undefined();
+  }
+  birdvlm::bias_activation(c, rows, n, bias, biasLen, static_cast<int>(Int(info, 4)),
+                           info[5].As<Napi::Number>().FloatValue());
+  return env.Undefined();
+}
+
+// unary(op, x, out)
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  float *x, *o;
+  int64_t n = info[1].As<Napi::Float32Array>().ElementLength();
+  if (!F32(info, 1, n, &x) || !F32(info, 2, n, &o)) return info.Env().Undefined();
+  birdvlm::unary(static_cast<birdvlm::Unary>(Int(info, 0)), x, o, n);
+  return info.Env().Undefined();
+}
+
+// leakyRelu(x, out, alpha)
+Napi::Value LeakyRelu(const Napi::CallbackInfo& info) {
+  float *x, *o;
+  int64_t n = info[0].As<Napi::Float32Array>().ElementLength();
+  if (!F32(info, 0, n, &x) || !F32(info, 1, n, &o)) return info.Env().Undefined();
+  birdvlm::leaky_relu(x, o, n, info[2].As<Napi::Number>().FloatValue());
+  return info.Env().Undefined();
+}
+
+// binary(op, a, b, out, shape[], aStrides[], bStrides[])
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto shape = Ints(info, 4), as = Ints(info, 5), bs = Ints(info, 6);
+  int rank = static_cast<int>(shape.size());
+  if (rank < 1 || rank > 8 || as.size() != shape.size() || bs.size() != shape.size()) {
+    Fail(env, "binary: rank must be 1..8 with one stride per dim");
+    return env.Undefined();
+  }
+  int64_t n = 1, ea = 1, eb = 1;
+  for (int d = 0; d < rank; d++) {
+    n *= shape[d];
+    ea += (shape[d] - 1) * as[d];
+    eb += (shape[d] - 1) * bs[d];
+  }
+  float *a, *b, *o;
+  if (!F32(info, 1, ea, &a) || !F32(info, 2, eb, &b) || !F32(info, 3, n, &o)) return env.Undefined();
+  if (n > 0) birdvlm::binary(static_cast<birdvlm::Binary>(Int(info, 0)), a, b, o, rank, shape.data(), as.data(), bs.data());
+  return env.Undefined();
+}
+
+// softmax(x, out, rows, cols)
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  int64_t rows = Int(info, 2), cols = Int(info, 3);
+  float *x, *o;
+  if (!F32(info, 0, rows * cols, &x) || !F32(info, 1, rows * cols, &o)) return info.Env().Undefined();
+  birdvlm::softmax(x, o, rows, cols);
+  return info.Env().Undefined();
+}
+
+// reduce(op, x, out, P, R, Q)
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  int64_t P = Int(info, 3), R = Int(info, 4), Q = Int(info, 5);
+  float *x, *o;
+  if (R < 1) {
+    Fail(info.Env(), "reduce: empty axis");
+    return info.Env().Undefined();
+  }
+  if (!F32(info, 1, P * R * Q, &x) || !F32(info, 2, P * Q, &o)) return info.Env().Undefined();
+  birdvlm::reduce(static_cast<birdvlm::Reduce>(Int(info, 0)), x, o, P, R, Q);
+  return info.Env().Undefined();
+}
+
+// transpose(x, out, shape[], perm[])
+Napi::Value Transpose(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto shape = Ints(info, 2), permWide = Ints(info, 3);
+  int rank = static_cast<int>(shape.size());
+  if (rank < 1 || rank > 8 || permWide.size() != shape.size()) {
+    Fail(env, "transpose: rank must be 1..8 with a full permutation");
+    return env.Undefined();
+  }
+  std::vector<int32_t> perm(permWide.begin(), permWide.end());
+  std::vector<bool> seen(rank, false);
+  for (int32_t p : perm) {
+    if (p < 0 || p >= rank || seen[p]) {
+      Fail(env, "transpose: invalid permutation");
+      return env.Undefined();
+    }
+    seen[p] = true;
+  }
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  float *x, *o;
+  if (!F32(info, 0, n, &x) || !F32(info, 1, n, &o)) return env.Undefined();
+  if (n > 0) birdvlm::transpose(x, o, rank, shape.data(), perm.data());
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("matmul", Napi::Function::New(env, MatMul));
+  exports.Set("biasActivation", Napi::Function::New(env, BiasActivation));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("leakyRelu", Napi::Function::New(env, LeakyRelu));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("softmax", Napi::Function::New(env, Softmax));
+  exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("transpose", Napi::Function::New(env, Transpose));
+  napi_add_env_cleanup_hook(env, [](void*) { birdvlm::shutdown_pool(); }, nullptr);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(birdvlm_native, Init)

@@ -1,0 +1,305 @@
+#include "elementwise.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "thread_pool.h"
+
+namespace birdvlm {
+namespace {
+
+constexpr int64_t kGrain = 1 << 15;
+#define BIRDVLM_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+
+// exp with a degree-6 polynomial after range reduction (relative error ~2 ulp), vectorizable; the power of
+// two is applied in two halves so results stay exact from the denormals up to FLT_MAX; NaN propagates.
+inline float pow2i(int32_t n) {
+  int32_t bits = (n + 127) << 23;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+inline float fast_exp(float x0) {
+  float x = std::min(88.72283935546875f, std::max(-103.972084045410f, x0));
+  float n = std::nearbyint(x * 1.44269504088896341f);
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500E-4f;
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t ni = static_cast<int32_t>(n);
+  int32_t n1 = ni / 2;
+  float y = p * pow2i(n1) * pow2i(ni - n1);
+  y = x0 > 88.72283935546875f ? std::numeric_limits<float>::infinity() : y;
+  y = x0 < -103.972084045410f ? 0.f : y;
+  return x0 != x0 ? x0 : y;
+}
+
+// erf from erfc's Chebyshev fit (Numerical Recipes erfcc): fractional error below 1.2e-7.
+inline float fast_erf(float x) {
+  float z = std::fabs(x);
+  float t = 1.0f / (1.0f + 0.5f * z);
+  float poly = -z * z - 1.26551223f +
+               t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f + t * (0.27886807f +
+               t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
+  float r = 1.0f - t * fast_exp(poly);
+  return x >= 0 ? r : -r;
+}
+
+BIRDVLM_SIMD void unary_range(Unary op, const float* x, float* out, int64_t b, int64_t e) {
+  switch (op) {
+    case Unary::Exp: for (int64_t i = b; i < e; i++) out[i] = fast_exp(x[i]); break;
+    case Unary::Erf: for (int64_t i = b; i < e; i++) out[i] = fast_erf(x[i]); break;
+    case Unary::Tanh: for (int64_t i = b; i < e; i++) out[i] = std::tanh(x[i]); break;
+    case Unary::Sigmoid: for (int64_t i = b; i < e; i++) out[i] = 1.0f / (1.0f + fast_exp(-x[i])); break;
+    case Unary::Relu: for (int64_t i = b; i < e; i++) out[i] = x[i] < 0 ? 0.f : x[i]; break;
+    case Unary::Sqrt: for (int64_t i = b; i < e; i++) out[i] = std::sqrt(x[i]); break;
+    case Unary::Rsqrt: for (int64_t i = b; i < e; i++) out[i] = 1.0f / std::sqrt(x[i]); break;
+    case Unary::Log: for (int64_t i = b; i < e; i++) out[i] = std::log(x[i]); break;
+    case Unary::Neg: for (int64_t i = b; i < e; i++) out[i] = -x[i]; break;
+    case Unary::Abs: for (int64_t i = b; i < e; i++) out[i] = std::fabs(x[i]); break;
+    case Unary::Square: for (int64_t i = b; i < e; i++) out[i] = x[i] * x[i]; break;
+    case Unary::Relu6: for (int64_t i = b; i < e; i++) out[i] = x[i] < 0 ? 0.f : x[i] > 6.f ? 6.f : x[i]; break;
+    case Unary::Elu: for (int64_t i = b; i < e; i++) out[i] = x[i] >= 0 ? x[i] : fast_exp(x[i]) - 1.f; break;
+  }
+}
+
+// max / min that propagate NaN, as JavaScript's Math.max / Math.min do.
+inline float nan_max(float acc, float x) { return (x > acc || x != x) ? x : acc; }
+inline float nan_min(float acc, float x) { return (x < acc || x != x) ? x : acc; }
+
+template <Binary op>
+inline float apply(float a, float b) {
+  if constexpr (op == Binary::Add) return a + b;
+  if constexpr (op == Binary::Sub) return a - b;
+  if constexpr (op == Binary::Mul) return a * b;
+  if constexpr (op == Binary::Div) return a / b;
+  if constexpr (op == Binary::Max) return nan_max(a, b);
+  if constexpr (op == Binary::Min) return nan_min(a, b);
+  if constexpr (op == Binary::SquaredDiff) return (a - b) * (a - b);
+  if constexpr (op == Binary::Pow) return std::pow(a, b);
+  return 0.f;
+}
+
+// One innermost row: the three stride patterns that vectorize, and the general one.
+template <Binary op>
+BIRDVLM_SIMD void binary_row(const float* a, const float* b, float* o, int64_t n, int64_t sa, int64_t sb) {
+  if (sa == 1 && sb == 1)
+    for (int64_t i = 0; i < n; i++) o[i] = apply<op>(a[i], b[i]);
+  else if (sa == 1 && sb == 0) {
+    float y = b[0];
+    for (int64_t i = 0; i < n; i++) o[i] = apply<op>(a[i], y);
+  } else if (sa == 0 && sb == 1) {
+    float x = a[0];
+    for (int64_t i = 0; i < n; i++) o[i] = apply<op>(x, b[i]);
+  } else
+    for (int64_t i = 0; i < n; i++) o[i] = apply<op>(a[i * sa], b[i * sb]);
+}
+
+template <Binary op>
+void binary_impl(const float* a, const float* b, float* out, int rank, const int64_t* shape, const int64_t* as,
+                 const int64_t* bs) {
+  const int64_t inner = shape[rank - 1];
+  int64_t rows = 1;
+  for (int d = 0; d < rank - 1; d++) rows *= shape[d];
+  const int64_t grainRows = std::max<int64_t>(1, kGrain / std::max<int64_t>(inner, 1));
+  parallel_for(rows, grainRows, [&](int64_t r0, int64_t r1) {
+    int64_t idx[8] = {0};
+    int64_t rem = r0;
+    for (int d = rank - 2; d >= 0; d--) {
+      idx[d] = rem % shape[d];
+      rem /= shape[d];
+    }
+    for (int64_t r = r0; r < r1; r++) {
+      int64_t oa = 0, ob = 0;
+      for (int d = 0; d < rank - 1; d++) {
+        oa += idx[d] * as[d];
+        ob += idx[d] * bs[d];
+      }
+      binary_row<op>(a + oa, b + ob, out + r * inner, inner, as[rank - 1], bs[rank - 1]);
+      for (int d = rank - 2; d >= 0; d--) {
+        if (++idx[d] < shape[d]) break;
+        idx[d] = 0;
+      }
+    }
+  });
+}
+
+BIRDVLM_SIMD void softmax_rows(const float* x, float* out, int64_t r0, int64_t r1, int64_t cols) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* xr = x + r * cols;
+    float* o = out + r * cols;
+    float m = -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < cols; j++) m = nan_max(m, xr[j]);
+    float s = 0.f;
+    for (int64_t j = 0; j < cols; j++) {
+      o[j] = fast_exp(xr[j] - m);
+      s += o[j];
+    }
+    float inv = 1.0f / s;
+    for (int64_t j = 0; j < cols; j++) o[j] *= inv;
+  }
+}
+
+BIRDVLM_SIMD void reduce_range(Reduce op, const float* x, float* out, int64_t p0, int64_t p1, int64_t R, int64_t Q) {
+  for (int64_t p = p0; p < p1; p++) {
+    const float* xp = x + p * R * Q;
+    float* o = out + p * Q;
+    if (Q == 1) {
+      float acc = op == Reduce::Max ? -std::numeric_limits<float>::infinity()
+                  : op == Reduce::Min ? std::numeric_limits<float>::infinity()
+                  : op == Reduce::Prod ? 1.f : 0.f;
+      switch (op) {
+        case Reduce::Sum: case Reduce::Mean: for (int64_t r = 0; r < R; r++) acc += xp[r]; break;
+        case Reduce::Max: for (int64_t r = 0; r < R; r++) acc = nan_max(acc, xp[r]); break;
+        case Reduce::Min: for (int64_t r = 0; r < R; r++) acc = nan_min(acc, xp[r]); break;
+        case Reduce::Prod: for (int64_t r = 0; r < R; r++) acc *= xp[r]; break;
+      }
+      o[0] = op == Reduce::Mean ? acc / static_cast<float>(R) : acc;
+      continue;
+    }
+    std::memcpy(o, xp, sizeof(float) * Q);
+    for (int64_t r = 1; r < R; r++) {
+      const float* xr = xp + r * Q;
+      switch (op) {
+        case Reduce::Sum: case Reduce::Mean: for (int64_t q = 0; q < Q; q++) o[q] += xr[q]; break;
+        case Reduce::Max: for (int64_t q = 0; q < Q; q++) o[q] = nan_max(o[q], xr[q]); break;
+        case Reduce::Min: for (int64_t q = 0; q < Q; q++) o[q] = nan_min(o[q], xr[q]); break;
+        case Reduce::Prod: for (int64_t q = 0; q < Q; q++) o[q] *= xr[q]; break;
+      }
+    }
+    if (op == Reduce::Mean) {
+      float inv = 1.0f / static_cast<float>(R);
+      for (int64_t q = 0; q < Q; q++) o[q] *= inv;
+    }
+  }
+}
+
+// Reduction of a middle axis when P is small: split Q among threads instead.
+void reduce_columns(Reduce op, const float* x, float* out, int64_t P, int64_t R, int64_t Q) {
+  parallel_for(Q, 256, [&](int64_t q0, int64_t q1) {
+    for (int64_t p = 0; p < P; p++) {
+      float* o = out + p * Q + q0;
+      const float* xp = x + p * R * Q + q0;
+      int64_t n = q1 - q0;
+      std::memcpy(o, xp, sizeof(float) * n);
+      for (int64_t r = 1; r < R; r++) {
+        const float* xr = xp + r * Q;
+        switch (op) {
+          case Reduce::Sum: case Reduce::Mean: for (int64_t q = 0; q < n; q++) o[q] += xr[q]; break;
+          case Reduce::Max: for (int64_t q = 0; q < n; q++) o[q] = nan_max(o[q], xr[q]); break;
+          case Reduce::Min: for (int64_t q = 0; q < n; q++) o[q] = nan_min(o[q], xr[q]); break;
+          case Reduce::Prod: for (int64_t q = 0; q < n; q++) o[q] *= xr[q]; break;
+        }
+      }
+      if (op == Reduce::Mean)
+        for (int64_t q = 0; q < n; q++) o[q] /= static_cast<float>(R);
+    }
+  });
+}
+
+BIRDVLM_SIMD void bias_act_rows(float* c, int64_t r0, int64_t r1, int64_t n, const float* bias, int64_t biasLen, int act,
+                                float alpha) {
+  for (int64_t r = r0; r < r1; r++) {
+    float* row = c + r * n;
+    if (bias) {
+      if (biasLen == 1)
+        for (int64_t j = 0; j < n; j++) row[j] += bias[0];
+      else
+        for (int64_t j = 0; j < n; j++) row[j] += bias[j];
+    }
+    if (act == -2)
+      for (int64_t j = 0; j < n; j++) row[j] = row[j] >= 0 ? row[j] : alpha * row[j];
+    else if (act >= 0)
+      unary_range(static_cast<Unary>(act), row, row, 0, n);
+  }
+}
+
+}  // namespace
+
+void unary(Unary op, const float* x, float* out, int64_t n) {
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) { unary_range(op, x, out, b, e); });
+}
+
+void leaky_relu(const float* x, float* out, int64_t n, float alpha) {
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) out[i] = x[i] >= 0 ? x[i] : alpha * x[i];
+  });
+}
+
+void binary(Binary op, const float* a, const float* b, float* out, int rank, const int64_t* shape, const int64_t* as,
+            const int64_t* bs) {
+  switch (op) {
+    case Binary::Add: return binary_impl<Binary::Add>(a, b, out, rank, shape, as, bs);
+    case Binary::Sub: return binary_impl<Binary::Sub>(a, b, out, rank, shape, as, bs);
+    case Binary::Mul: return binary_impl<Binary::Mul>(a, b, out, rank, shape, as, bs);
+    case Binary::Div: return binary_impl<Binary::Div>(a, b, out, rank, shape, as, bs);
+    case Binary::Max: return binary_impl<Binary::Max>(a, b, out, rank, shape, as, bs);
+    case Binary::Min: return binary_impl<Binary::Min>(a, b, out, rank, shape, as, bs);
+    case Binary::SquaredDiff: return binary_impl<Binary::SquaredDiff>(a, b, out, rank, shape, as, bs);
+    case Binary::Pow: return binary_impl<Binary::Pow>(a, b, out, rank, shape, as, bs);
+  }
+}
+
+void softmax(const float* x, float* out, int64_t rows, int64_t cols) {
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)),
+               [&](int64_t b, int64_t e) { softmax_rows(x, out, b, e, cols); });
+}
+
+void reduce(Reduce op, const float* x, float* out, int64_t P, int64_t R, int64_t Q) {
+  if (P < 2 * pool().size() && Q >= 512) return reduce_columns(op, x, out, P, R, Q);
+  parallel_for(P, std::max<int64_t>(1, kGrain / std::max<int64_t>(R * Q, 1)),
+               [&](int64_t b, int64_t e) { reduce_range(op, x, out, b, e, R, Q); });
+}
+
+void transpose(const float* x, float* out, int rank, const int64_t* shape, const int32_t* perm) {
+  int64_t inStrides[8] = {0}, outShape[8] = {0}, stride[8] = {0};
+  int64_t s = 1;
+  for (int d = rank - 1; d >= 0; d--) {
+    inStrides[d] = s;
+    s *= shape[d];
+  }
+  for (int d = 0; d < rank; d++) {
+    outShape[d] = shape[perm[d]];
+    stride[d] = inStrides[perm[d]];
+  }
+  const int64_t inner = outShape[rank - 1], innerStride = stride[rank - 1];
+  int64_t rows = 1;
+  for (int d = 0; d < rank - 1; d++) rows *= outShape[d];
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(inner, 1)), [&](int64_t r0, int64_t r1) {
+    int64_t idx[8] = {0};
+    int64_t rem = r0;
+    for (int d = rank - 2; d >= 0; d--) {
+      idx[d] = rem % outShape[d];
+      rem /= outShape[d];
+    }
+    for (int64_t r = r0; r < r1; r++) {
+      int64_t off = 0;
+      for (int d = 0; d < rank - 1; d++) off += idx[d] * stride[d];
+      const float* src = x + off;
+      float* dst = out + r * inner;
+      if (innerStride == 1)
+        std::memcpy(dst, src, sizeof(float) * inner);
+      else
+        for (int64_t j = 0; j < inner; j++) dst[j] = src[j * innerStride];
+      for (int d = rank - 2; d >= 0; d--) {
+        if (++idx[d] < outShape[d]) break;
+        idx[d] = 0;
+      }
+    }
+  });
+}
+
+void bias_activation(float* c, int64_t rows, int64_t n, const float* bias, int64_t biasLen, int act, float alpha) {
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)),
+               [&](int64_t b, int64_t e) { bias_act_rows(c, b, e, n, bias, biasLen, act, alpha); });
+}
+
+}  // namespace birdvlm

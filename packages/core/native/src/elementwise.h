@@ -1,0 +1,35 @@
+// Elementwise, softmax, reduction and transpose kernels over float32 buffers, threaded over the pool.
+#pragma once
+#include <cstdint>
+
+namespace birdvlm {
+
+enum class Unary : int { Exp = 0, Erf, Tanh, Sigmoid, Relu, Sqrt, Rsqrt, Log, Neg, Abs, Square, Relu6, Elu };
+enum class Binary : int { Add = 0, Sub, Mul, Div, Max, Min, SquaredDiff, Pow };
+enum class Reduce : int { Sum = 0, Max, Min, Mean, Prod };
+
+/** out[i] = f(x[i]) for i < n. */
+void unary(Unary op, const float* x, float* out, int64_t n);
+/** Leaky ReLU with slope `alpha` for negatives. */
+void leaky_relu(const float* x, float* out, int64_t n, float alpha);
+
+/**
+ * out = a (op) b over an output of `rank` dims (at most 8) where aStrides/bStrides give each input's stride per
+ * output dim (0 where that input broadcasts).
+ */
+void binary(Binary op, const float* a, const float* b, float* out, int rank, const int64_t* shape,
+            const int64_t* aStrides, const int64_t* bStrides);
+
+/** Softmax along the last axis of a [rows, cols] view. */
+void softmax(const float* x, float* out, int64_t rows, int64_t cols);
+
+/** Reduces the middle axis of a [P, R, Q] view into out[P, Q]. */
+void reduce(Reduce op, const float* x, float* out, int64_t P, int64_t R, int64_t Q);
+
+/** out = transpose(x, perm) for x of `rank` dims (at most 8). */
+void transpose(const float* x, float* out, int rank, const int64_t* shape, const int32_t* perm);
+
+/** Applies bias (length n, or 1) along the last axis of [rows, n], then the activation (Unary code, or -1). */
+void bias_activation(float* c, int64_t rows, int64_t n, const float* bias, int64_t biasLen, int act, float alpha);
+
+}  // namespace birdvlm

@@ -1,0 +1,282 @@
+#include "sgemm.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "thread_pool.h"
+
+namespace birdvlm {
+namespace {
+
+constexpr int KC = 256;  // depth of a packed block (A panel MR x KC and B panel KC x NR stay in L1)
+constexpr int MC = 192;  // rows of A packed per block (MC x KC in L2)
+constexpr int NC = 2048; // columns of B packed per block (KC x NC in L2/L3)
+
+using MicroKernel = void (*)(int kc, const float* a, const float* b, float* c, int ldc, bool accumulate);
+
+// ---- micro-kernels: C[MR,NR] (=|+=) sum_k a[k*MR + i] * b[k*NR + j] ----
+
+template <int MR>
+__attribute__((target("avx512f,fma"))) void kernel_avx512(int kc, const float* a, const float* b, float* c, int ldc,
+                                                          bool accumulate) {
+  __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+  for (int k = 0; k < kc; k++) {
+    __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      __m512 ai = _mm512_set1_ps(a[i]);
+      acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
+      acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+    }
+    a += MR;
+    b += 32;
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    float* ci = c + static_cast<int64_t>(i) * ldc;
+    if (accumulate) {
+      acc0[i] = _mm512_add_ps(acc0[i], _mm512_loadu_ps(ci));
+      acc1[i] = _mm512_add_ps(acc1[i], _mm512_loadu_ps(ci + 16));
+    }
+    _mm512_storeu_ps(ci, acc0[i]);
+    _mm512_storeu_ps(ci + 16, acc1[i]);
+  }
+}
+
+template <int MR>
+__attribute__((target("avx2,fma"))) void kernel_avx2(int kc, const float* a, const float* b, float* c, int ldc,
+                                                    bool accumulate) {
+  __m256 acc0[MR], acc1[MR];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; i++) acc0[i] = acc1[i] = _mm256_setzero_ps();
+  for (int k = 0; k < kc; k++) {
+    __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+      __m256 ai = _mm256_broadcast_ss(a + i);
+      acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);
+      acc1[i] = _mm256_fmadd_ps(ai, b1, acc1[i]);
+    }
+    a += MR;
+    b += 16;
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; i++) {
+    float* ci = c + static_cast<int64_t>(i) * ldc;
+    if (accumulate) {
+      acc0[i] = _mm256_add_ps(acc0[i], _mm256_loadu_ps(ci));
+      acc1[i] = _mm256_add_ps(acc1[i], _mm256_loadu_ps(ci + 8));
+    }
+    _mm256_storeu_ps(ci, acc0[i]);
+    _mm256_storeu_ps(ci + 8, acc1[i]);
+  }
+}
+
+template <int MR, int NR>
+void kernel_generic(int kc, const float* a, const float* b, float* c, int ldc, bool accumulate) {
+  float acc[MR][NR] = {};
+  for (int k = 0; k < kc; k++) {
+    for (int i = 0; i < MR; i++)
+      for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
+    a += MR;
+    b += NR;
+  }
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+}
+
+struct Isa {
+  const char* name;
+  int MR, NR;
+  MicroKernel kernel;
+};
+
+Isa detect() {
+  __builtin_cpu_init();
+  if (!std::getenv("BIRDVLM_NO_AVX512") && __builtin_cpu_supports("avx512f")) return {"avx512", 12, 32, kernel_avx512<12>};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {"avx2", 6, 16, kernel_avx2<6>};
+  return {"generic", 4, 8, kernel_generic<4, 8>};
+}
+
+const Isa& isa() {
+  static const Isa chosen = detect();
+  return chosen;
+}
+
+struct Buffers {
+  float* a = nullptr;
+  float* b = nullptr;
+  Buffers() {
+    a = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (MC + 16) * KC));
+    b = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (NC + 32) * KC));
+  }
+  ~Buffers() {
+    std::free(a);
+    std::free(b);
+  }
+};
+
+thread_local Buffers tls;
+
+// Packs op(A)[i0:i0+mc, k0:k0+kc] as MR-row panels, k-major inside a panel, zero-padded.
+void pack_a(const GemmProblem& p, int i0, int mc, int k0, int kc, int MR, float* dst) {
+  for (int ip = 0; ip < mc; ip += MR) {
+    int rows = std::min(MR, mc - ip);
+    if (!p.transA) {
+      for (int r = 0; r < rows; r++) {
+        const float* src = p.A + static_cast<int64_t>(i0 + ip + r) * p.lda + k0;
+        for (int k = 0; k < kc; k++) dst[k * MR + r] = src[k];
+      }
+    } else {
+      for (int k = 0; k < kc; k++) {
+        const float* src = p.A + static_cast<int64_t>(k0 + k) * p.lda + i0 + ip;
+        for (int r = 0; r < rows; r++) dst[k * MR + r] = src[r];
+      }
+    }
+    if (rows < MR)
+      for (int k = 0; k < kc; k++)
+        for (int r = rows; r < MR; r++) dst[k * MR + r] = 0.f;
+    dst += MR * kc;
+  }
+}
+
+// Packs op(B)[k0:k0+kc, j0:j0+nc] as NR-column panels, k-major inside a panel, zero-padded.
+void pack_b(const GemmProblem& p, int k0, int kc, int j0, int nc, int NR, float* dst) {
+  for (int jp = 0; jp < nc; jp += NR) {
+    int cols = std::min(NR, nc - jp);
+    if (!p.transB) {
+      for (int k = 0; k < kc; k++) {
+        const float* src = p.B + static_cast<int64_t>(k0 + k) * p.ldb + j0 + jp;
+        float* d = dst + k * NR;
+        std::memcpy(d, src, sizeof(float) * cols);
+        for (int c = cols; c < NR; c++) d[c] = 0.f;
+      }
+    } else {
+      for (int c = 0; c < cols; c++) {
+        const float* src = p.B + static_cast<int64_t>(j0 + jp + c) * p.ldb + k0;
+        for (int k = 0; k < kc; k++) dst[k * NR + c] = src[k];
+      }
+      if (cols < NR)
+        for (int k = 0; k < kc; k++)
+          for (int c = cols; c < NR; c++) dst[k * NR + c] = 0.f;
+    }
+    dst += NR * kc;
+  }
+}
+
+// Row vector times matrix: C[1,N] (=|+=) a[K] · op(B)[K,N].
+__attribute__((target_clones("avx512f", "avx2", "default"))) void gemv_row(const GemmProblem& p, int j0, int j1) {
+  if (!p.transB) {
+    float* c = p.C;
+    if (!p.accumulate) std::fill(c + j0, c + j1, 0.f);
+    for (int k = 0; k < p.K; k++) {
+      float ak = p.transA ? p.A[static_cast<int64_t>(k) * p.lda] : p.A[k];
+      const float* b = p.B + static_cast<int64_t>(k) * p.ldb;
+      for (int j = j0; j < j1; j++) c[j] += ak * b[j];
+    }
+  } else {
+    for (int j = j0; j < j1; j++) {
+      const float* b = p.B + static_cast<int64_t>(j) * p.ldb;
+      float s = 0.f;
+      if (!p.transA)
+        for (int k = 0; k < p.K; k++) s += p.A[k] * b[k];
+      else
+        for (int k = 0; k < p.K; k++) s += p.A[static_cast<int64_t>(k) * p.lda] * b[k];
+      p.C[j] = p.accumulate ? p.C[j] + s : s;
+    }
+  }
+}
+
+}  // namespace
+
+const char* sgemm_isa() { return isa().name; }
+
+void sgemm_serial(const GemmProblem& p) {
+  if (p.M <= 0 || p.N <= 0) return;
+  if (p.K == 0) {
+    if (!p.accumulate)
+      for (int i = 0; i < p.M; i++) std::fill(p.C + static_cast<int64_t>(i) * p.ldc, p.C + static_cast<int64_t>(i) * p.ldc + p.N, 0.f);
+    return;
+  }
+  if (p.M == 1) {
+    gemv_row(p, 0, p.N);
+    return;
+  }
+  const Isa& k = isa();
+  const int MR = k.MR, NR = k.NR;
+  float* pa = tls.a;
+  float* pb = tls.b;
+  alignas(64) float edge[16 * 32];
+  for (int j0 = 0; j0 < p.N; j0 += NC) {
+    int nc = std::min(NC, p.N - j0);
+    for (int k0 = 0; k0 < p.K; k0 += KC) {
+      int kc = std::min(KC, p.K - k0);
+      bool acc = p.accumulate || k0 > 0;
+      pack_b(p, k0, kc, j0, nc, NR, pb);
+      for (int i0 = 0; i0 < p.M; i0 += MC) {
+        int mc = std::min(MC, p.M - i0);
+        pack_a(p, i0, mc, k0, kc, MR, pa);
+        for (int jr = 0; jr < nc; jr += NR) {
+          int nr = std::min(NR, nc - jr);
+          const float* bp = pb + static_cast<int64_t>(jr / NR) * NR * kc;
+          for (int ir = 0; ir < mc; ir += MR) {
+            int mr = std::min(MR, mc - ir);
+            const float* ap = pa + static_cast<int64_t>(ir / MR) * MR * kc;
+            float* c = p.C + static_cast<int64_t>(i0 + ir) * p.ldc + j0 + jr;
+            if (mr == MR && nr == NR) {
+              k.kernel(kc, ap, bp, c, p.ldc, acc);
+            } else {
+              k.kernel(kc, ap, bp, edge, NR, false);
+              for (int i = 0; i < mr; i++)
+                for (int j = 0; j < nr; j++)
+                  c[static_cast<int64_t>(i) * p.ldc + j] = (acc ? c[static_cast<int64_t>(i) * p.ldc + j] : 0.f) + edge[i * NR + j];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int M, int N, int K, const float* A,
+                   bool transA, const float* B, bool transB, float* C) {
+  const int64_t strideA = static_cast<int64_t>(M) * K, strideB = static_cast<int64_t>(K) * N, strideC = static_cast<int64_t>(M) * N;
+  const int lda = transA ? M : K, ldb = transB ? K : N;
+  const int threads = pool().size();
+  const Isa& k = isa();
+  // Split each product into `parts` pieces along rows (or columns when rows are few) so every thread has work.
+  const double flops = 2.0 * M * N * K;
+  int parts = 1;
+  if (batch < threads * 2 && flops > 2e5) parts = threads;
+  const bool byRows = M > 1 && M >= N;
+  const int unit = byRows ? k.MR : k.NR;
+  const int span = byRows ? M : N;
+  const int chunk = ((span + parts - 1) / parts + unit - 1) / unit * unit;
+  if (chunk >= span) parts = 1;
+  pool().run(batch * parts, [&](int t) {
+    int bi = t / parts, part = t % parts;
+    GemmProblem p{M, N, K, A + aIndex[bi] * strideA, lda, transA, B + bIndex[bi] * strideB, ldb, transB, C + bi * strideC, N, false};
+    if (parts > 1) {
+      int s0 = part * chunk, s1 = std::min(span, s0 + chunk);
+      if (s0 >= s1) return;
+      if (byRows) {
+        p.M = s1 - s0;
+        p.A += transA ? s0 : static_cast<int64_t>(s0) * lda;
+        p.C += static_cast<int64_t>(s0) * N;
+      } else {
+        p.N = s1 - s0;
+        p.B += transB ? static_cast<int64_t>(s0) * ldb : s0;
+        p.C += s0;
+      }
+    }
+    sgemm_serial(p);
+  });
+}
+
+}  // namespace birdvlm

@@ -1,0 +1,98 @@
+#include "thread_pool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+namespace birdvlm {
+
+ThreadPool::ThreadPool(int threads) {
+  for (int i = 1; i < threads; i++) workers_.emplace_back([this] { work(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::drain() {
+  for (int i; (i = next_.fetch_add(1)) < tasks_;) (*fn_)(i);
+}
+
+void ThreadPool::work() {
+  uint64_t seen = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+    }
+    drain();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--busy_ == 0) done_.notify_one();
+    }
+  }
+}
+
+void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
+  if (tasks <= 0) return;
+  if (workers_.empty() || tasks == 1) {
+    for (int i = 0; i < tasks; i++) fn(i);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fn_ = &fn;
+    tasks_ = tasks;
+    next_.store(0);
+    busy_ = static_cast<int>(workers_.size());
+    generation_++;
+  }
+  wake_.notify_all();
+  drain();
+  std::unique_lock<std::mutex> lock(mutex_);
+  done_.wait(lock, [&] { return busy_ == 0; });
+  fn_ = nullptr;
+}
+
+static std::unique_ptr<ThreadPool> g_pool;
+
+static int default_threads() {
+  if (const char* env = std::getenv("BIRDVLM_THREADS")) {
+    int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? static_cast<int>(hw) : 1;
+}
+
+ThreadPool& pool() {
+  if (!g_pool) g_pool = std::make_unique<ThreadPool>(default_threads());
+  return *g_pool;
+}
+
+void set_threads(int threads) { g_pool = std::make_unique<ThreadPool>(threads > 0 ? threads : default_threads()); }
+
+void shutdown_pool() { g_pool.reset(); }
+
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  int threads = pool().size();
+  if (n < grain * 2 || threads == 1) {
+    fn(0, n);
+    return;
+  }
+  int64_t chunks = std::min<int64_t>(threads, n / grain);
+  int64_t step = (n + chunks - 1) / chunks;
+  pool().run(static_cast<int>(chunks), [&](int c) {
+    int64_t b = c * step, e = std::min(n, b + step);
+    if (b < e) fn(b, e);
+  });
+}
+
+}  // namespace birdvlm

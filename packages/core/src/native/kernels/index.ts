@@ -1,0 +1,19 @@
+// The kernels the native backend replaces; every other kernel is the cpu backend's.
+import { batchMatMul, fusedMatMul } from "./matmul.js";
+import { BINARY_KERNELS, UNARY_KERNELS, binaryKernel, leakyRelu, unaryKernel } from "./elementwise.js";
+import { REDUCE_KERNELS, reduceKernel } from "./reduce.js";
+import { softmax } from "./softmax.js";
+import { transpose } from "./transpose.js";
+import type { NativeKernel } from "./util.js";
+
+/** TF.js kernel name -> native kernel factory. */
+export const NATIVE_KERNELS: Record<string, NativeKernel> = {
+  BatchMatMul: batchMatMul,
+  _FusedMatMul: fusedMatMul,
+  Softmax: softmax,
+  Transpose: transpose,
+  LeakyRelu: leakyRelu,
+  ...Object.fromEntries(Object.entries(UNARY_KERNELS).map(([name, op]) => [name, unaryKernel(op)])),
+  ...Object.fromEntries(Object.entries(BINARY_KERNELS).map(([name, op]) => [name, binaryKernel(op)])),
+  ...Object.fromEntries(Object.entries(REDUCE_KERNELS).map(([name, op]) => [name, reduceKernel(op)])),
+};

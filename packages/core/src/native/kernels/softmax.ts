@@ -1,0 +1,15 @@
+// Softmax along the last axis.
+import { f32, sizeOf, withFallback, type NativeKernel } from "./util.js";
+
+/** Softmax (attr `dim`: native when it is the last axis). */
+export const softmax: NativeKernel = (addon, cpu) =>
+  withFallback(cpu, ({ inputs: { logits }, backend, attrs }) => {
+    const xv = f32(backend, logits);
+    const rank = logits.shape.length;
+    const dim = (attrs as { dim: number }).dim;
+    if (!xv || rank === 0 || (dim !== -1 && dim !== rank - 1)) return undefined;
+    const cols = logits.shape[rank - 1];
+    const out = new Float32Array(xv.length);
+    if (cols > 0) addon.softmax(xv, out, sizeOf(logits.shape) / cols, cols);
+    return backend.makeTensorInfo(logits.shape, "float32", out);
+  });
