@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -222,5 +222,36 @@ describe("malformed files", () => {
     expect(() => r.info("nope")).toThrow(/named\.safetensors: no tensor named 'nope'/);
     await r.close();
     await expect(r.read("a")).rejects.toThrow(/reader is closed/);
+  });
+});
+
+describe("large files", () => {
+  it("reads a tensor stored past 4 GiB without reading what precedes it", async () => {
+    // A sparse file: a 4.5 GB U8 tensor (never read, takes no disk) followed by a small F32 tensor.
+    const pad = 4_500_000_000;
+    const header = Buffer.from(JSON.stringify({
+      pad: { dtype: "U8", shape: [pad], data_offsets: [0, pad] },
+      x: { dtype: "F32", shape: [2], data_offsets: [pad, pad + 8] },
+    }));
+    const path = join(tmp, "sparse.safetensors");
+    const fd = openSync(path, "w");
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(header.length));
+    writeSync(fd, Buffer.concat([len, header]), 0, 8 + header.length, 0);
+    ftruncateSync(fd, 8 + header.length + pad);
+    writeSync(fd, Buffer.from(Float32Array.from([1.5, -2.25]).buffer), 0, 8, 8 + header.length + pad);
+    closeSync(fd);
+    expect(statSync(path).size).toBe(8 + header.length + pad + 8);
+    const before = tf.memory().numTensors;
+    const r = await openSafetensors(path);
+    expect(r.info("pad").shape).toEqual([pad]);
+    for (let i = 0; i < 3; i++) {
+      const x = await r.read("x");
+      expect(Array.from(await x.data())).toEqual([1.5, -2.25]);
+      x.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    await r.close();
+    rmSync(path);
   });
 });

@@ -6,6 +6,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { tf } from "./tf.js";
 import { dtypeBytes, dtypeOfTf, isSafetensorsDtype, type SafetensorsDtype } from "./dtypes.js";
+import { encodeValues, type EncodableDtype } from "./dtypes-encode.js";
 import { buildHeader } from "./safetensors-header.js";
 import { writeFileAtomic } from "./atomic.js";
 
@@ -46,7 +47,11 @@ async function bytesOf(name: string, t: TensorSource, expected: number, where: s
     const values = await t.data();
     bytes = new Uint8Array(values.buffer as ArrayBuffer, values.byteOffset, values.byteLength);
   } else {
-    bytes = typeof t.data === "function" ? await t.data() : t.data;
+    try {
+      bytes = typeof t.data === "function" ? await t.data() : t.data;
+    } catch (e) {
+      throw new Error(`${where}: tensor '${name}': ${(e as Error).message}`, { cause: e });
+    }
   }
   if (bytes.byteLength !== expected) {
     throw new Error(`${where}: tensor '${name}' has ${bytes.byteLength} bytes of data, its dtype and shape need ${expected}`);
@@ -94,4 +99,17 @@ export async function writeSafetensors(
 export function storedBytes(t: TensorSource): number {
   const dtype = isTfTensor(t) ? dtypeOfTf(t.dtype, "storedBytes") : t.dtype;
   return t.shape.reduce((a, b) => a * b, 1) * dtypeBytes(dtype);
+}
+
+/**
+ * Stores a TF.js tensor as another dtype, e.g. float32 weights as BF16 (half the bytes, round-to-nearest-even)
+ * or int32 ids as I64: `writeSafetensors(path, { "lm_head.weight": storeAs(w, "BF16") })`.
+ * The values are read and encoded only when written, so `tensor` must stay undisposed until then.
+ */
+export function storeAs(tensor: tf.Tensor, dtype: EncodableDtype): RawTensor {
+  return {
+    dtype,
+    shape: [...tensor.shape],
+    data: async () => encodeValues((await tensor.data()) as Float32Array | Int32Array | Uint8Array, dtype, `as ${dtype}`),
+  };
 }
