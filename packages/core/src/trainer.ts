@@ -1,0 +1,563 @@
+import { join } from "node:path";
+import { tf } from "./tf.js";
+import type { NamedTensors, Optimizer } from "./optimizer.js";
+import { constantSchedule, type Schedule } from "./schedule.js";
+import { clipByGlobalNorm, globalNorm } from "./clip.js";
+import { GradientAccumulator, disposeTensors } from "./accumulate.js";
+import { Rng } from "./rng.js";
+import { MetricsLog, type MetricsRecord } from "./metrics-log.js";
+import { ProgressLine, type ProgressState } from "./progress.js";
+import { renderCurves } from "./curves.js";
+import { EpochBatches } from "./trainer-batches.js";
+import {
+  TRAINER_STATE_FORMAT, checkpointName, disposeCheckpoint, latestCheckpoint, loadTrainerCheckpoint,
+  pruneCheckpoints, saveTrainerCheckpoint, type TrainerState,
+} from "./trainer-checkpoint.js";
+import type { StopReason, TrainResult, TrainerOptions } from "./trainer-options.js";
+
+/**
+ * The training loop shared by every BirdVLM model: steps over batches with an optimizer, a learning-rate
+ * schedule, gradient clipping and accumulation; periodic evaluation with early stopping; atomic
+ * checkpoints and exact resume; a non-finite guard; JSONL metrics, a progress line and PNG curves.
+ *
+ * ```ts
+ * const model = new MyClassifier();
+ * const trainer = new Trainer({
+ *   model,
+ *   loss: (b, ctx) => crossEntropy(model.forward(b.images, { rng: ctx.rng }), b.labels, { labelSmoothing: 0.1 }) as tf.Scalar,
+ *   data: (epoch, rng) => loader.batches({ shuffle: rng }),     // same epoch + seed → same batches
+ *   optimizer: (params) => new AdamW(params, { lr: 5e-4, weightDecay: 0.05 }),
+ *   schedule: warmupCosineSchedule({ baseLr: 5e-4, warmupSteps: 100, totalSteps: 3000, minLr: 1e-6 }),
+ *   maxSteps: 3000, clipGradNorm: 1, gradientAccumulation: 2,
+ *   evaluate: async () => ({ accuracy: await accuracyOn(valSet) }), evalEvery: 250,
+ *   earlyStopping: { metric: "accuracy", mode: "max", patience: 4 },
+ *   checkpointDir: "runs/vit/ckpt", checkpointEvery: 500, resume: true,
+ *   metricsFile: "runs/vit/metrics.jsonl", curvesFile: "runs/vit/curves.png",
+ * });
+ * const result = await trainer.fit();
+ * ```
+ *
+ * One *step* is one optimizer update over `gradientAccumulation` micro-batches (an epoch that ends early
+ * gives a last step over fewer). Per step the trainer reads one float from the device (loss + gradient norm,
+ * to detect non-finite values); the loss itself is averaged on the device and read every `logEvery` steps.
+ * A step whose loss or gradients are not finite is skipped (no update, counted); `maxBadSteps` in a row
+ * abort the run with an error naming the steps.
+ *
+ * Checkpoints (`<checkpointDir>/checkpoint-<step>/`: `model.safetensors`, `optimizer.safetensors`,
+ * `trainer.json`) are written to a temporary folder and renamed into place. Resuming restores parameters,
+ * optimizer state, step, epoch, data position, the step RNG, the log-interval accumulators and the
+ * early-stopping state, and drops the metrics records after the checkpoint's step, so a run stopped and
+ * resumed reaches bit-identical parameters (and the same metrics file) as one that never stopped, provided
+ * the loss draws its randomness from `ctx.rng` and the data from the epoch RNG.
+ */
+export class Trainer<B> {
+  /** The step RNG (see {@link StepContext.rng}). */
+  readonly rng: Rng;
+  /** The optimizer (built from the factory, when one was given). */
+  readonly optimizer: Optimizer;
+  /** The trained parameters, by name. */
+  readonly parameters: Array<[string, tf.Variable]>;
+  private readonly options: TrainerOptions<B>;
+  private readonly schedule: Schedule;
+  private readonly seed: number;
+  private readonly accumulation: number;
+  private readonly logEvery: number;
+  private readonly nameOfVariable = new Map<string, string>();
+  private readonly ownsOptimizer: boolean;
+  private readonly progress: ProgressLine | undefined;
+  private readonly metrics: MetricsLog | undefined;
+  private history: MetricsRecord[] = [];
+
+  private stepsDone = 0;
+  private batches: EpochBatches<B>;
+  private skipped = 0;
+  private badInARow = 0;
+  private firstBadStep = 0;
+  private lossSum: tf.Scalar | undefined;
+  private normSum: tf.Scalar | undefined;
+  private pendingCount = 0;
+  private pendingItems = 0;
+  private intervalStart = 0;
+  private lastLr = 0;
+  private lastLoss: number | undefined;
+  private lastEval: Record<string, number> | undefined;
+  private early: { best: number | null; bestStep: number | null; badEvals: number } = { best: null, bestStep: null, badEvals: 0 };
+  private elapsedBefore = 0;
+  private runStart = 0;
+  private runStartStep = 0;
+  private stepsPerEpoch: number | undefined;
+  private stepsThisEpoch = 0;
+  private lastCheckpoint: string | undefined;
+  private lastCheckpointStep = -1;
+  private lastEvalStep = -1;
+
+  constructor(options: TrainerOptions<B>) {
+    this.options = options;
+    const o = options;
+    if (o.maxSteps === undefined && o.epochs === undefined) throw new Error("Trainer: set maxSteps and/or epochs");
+    for (const [k, v] of Object.entries({ maxSteps: o.maxSteps, epochs: o.epochs, gradientAccumulation: o.gradientAccumulation, logEvery: o.logEvery, evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery, keepCheckpoints: o.keepCheckpoints, maxBadSteps: o.maxBadSteps })) {
+      if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new Error(`Trainer: ${k} must be a positive integer, got ${v}`);
+    }
+    if (o.earlyStopping && !o.evaluate) throw new Error("Trainer: earlyStopping needs an evaluate callback");
+    if (o.checkpointEvery !== undefined && !o.checkpointDir) throw new Error("Trainer: checkpointEvery needs checkpointDir");
+    if (o.resume === true && !o.checkpointDir) throw new Error("Trainer: resume: true needs checkpointDir");
+    this.parameters = (o.parameters ?? o.model.trainableParameters()).filter(([, v]) => v.trainable);
+    if (this.parameters.length === 0) throw new Error("Trainer: no trainable parameters (is the model frozen?)");
+    for (const [n, v] of this.parameters) this.nameOfVariable.set(v.name, n);
+    this.ownsOptimizer = typeof o.optimizer === "function";
+    this.optimizer = typeof o.optimizer === "function" ? o.optimizer(this.parameters) : o.optimizer;
+    const known = new Set(this.optimizer.parameterNames());
+    const missing = this.parameters.map(([n]) => n).filter((n) => !known.has(n));
+    if (missing.length) throw new Error(`Trainer: the optimizer does not update ${missing.join(", ")}`);
+    this.schedule = o.schedule ?? constantSchedule(this.optimizer.lr);
+    this.seed = o.seed ?? 0;
+    this.rng = new Rng(this.seed);
+    this.accumulation = o.gradientAccumulation ?? 1;
+    this.logEvery = o.logEvery ?? 10;
+    this.batches = new EpochBatches(o.data, this.seed, 0, 0, (b) => this.disposeBatch(b));
+    const p = o.progress ?? true;
+    this.progress = p === false ? undefined : new ProgressLine(p === true ? process.stderr : p);
+    this.metrics = o.metricsFile ? new MetricsLog(o.metricsFile) : undefined;
+  }
+
+  /** Optimizer steps done. */
+  get step(): number {
+    return this.stepsDone;
+  }
+
+  /** Epoch in progress (0-based). */
+  get epoch(): number {
+    return this.batches.epoch;
+  }
+
+  /** Steps skipped so far because their loss or gradients were not finite. */
+  get skippedSteps(): number {
+    return this.skipped;
+  }
+
+  /** The log and evaluation records of this run (including those restored on resume). */
+  records(): MetricsRecord[] {
+    return [...this.history];
+  }
+
+  /**
+   * Trains until `maxSteps`, `epochs`, early stopping or the abort signal, resuming first when `resume` says
+   * so. Throws when `maxBadSteps` non-finite steps come in a row (after writing nothing for them).
+   */
+  async fit(): Promise<TrainResult> {
+    const o = this.options;
+    await this.maybeResume();
+    this.ensureAccumulators();
+    this.runStart = performance.now();
+    this.runStartStep = this.stepsDone;
+    this.intervalStart = performance.now();
+    this.trainMode(true);
+    let stop: StopReason | undefined;
+    try {
+      for (;;) {
+        if (o.maxSteps !== undefined && this.stepsDone >= o.maxSteps) { stop = "maxSteps"; break; }
+        if (o.signal?.aborted) { stop = "aborted"; break; }
+        const micro = await this.nextMicroBatches();
+        if (micro.length === 0) { stop = "epochs"; break; }
+        const epochOfStep = micro[0]!.epoch;
+        const skippedNow = await this.trainStep(micro.map((m) => m.batch), epochOfStep);
+        this.stepsDone++;
+        this.stepsThisEpoch++;
+        if (this.stepsDone % this.logEvery === 0) await this.logInterval(epochOfStep);
+        else this.showProgress(false);
+        if (o.evaluate && o.evalEvery && this.stepsDone % o.evalEvery === 0) {
+          if (await this.evaluate()) stop = "earlyStopping";
+        }
+        if (o.checkpointEvery && this.stepsDone % o.checkpointEvery === 0) await this.saveCheckpoint();
+        o.onStep?.({ step: this.stepsDone, epoch: epochOfStep, lr: this.lastLr, skipped: skippedNow });
+        if (stop) break;
+      }
+      if (this.pendingCount > 0) await this.logInterval(this.batches.epoch);
+      if (o.evaluate && (o.evalAtEnd ?? true) && this.lastEvalStep !== this.stepsDone && stop !== "earlyStopping") {
+        await this.evaluate();
+      }
+      if (o.checkpointDir && this.lastCheckpointStep !== this.stepsDone) await this.saveCheckpoint();
+      await this.drawCurves();
+    } finally {
+      await this.batches.close();
+      this.progress?.done();
+      this.trainMode(false);
+    }
+    const es = o.earlyStopping;
+    return {
+      step: this.stepsDone,
+      epoch: this.batches.epoch,
+      stopReason: stop!,
+      skippedSteps: this.skipped,
+      lastLoss: this.lastLoss,
+      lastEval: this.lastEval,
+      best: es && this.early.best !== null ? { metric: es.metric, value: this.early.best, step: this.early.bestStep! } : undefined,
+      checkpoint: this.lastCheckpoint,
+      elapsedSec: this.elapsed(),
+    };
+  }
+
+  /** Frees the trainer's device tensors, and the optimizer's state when the trainer built it. */
+  dispose(): void {
+    this.lossSum?.dispose();
+    this.normSum?.dispose();
+    this.lossSum = this.normSum = undefined;
+    if (this.ownsOptimizer) this.optimizer.dispose();
+  }
+
+  // ---- one step ------------------------------------------------------------------------------------
+
+  private async nextMicroBatches(): Promise<Array<{ batch: B; epoch: number }>> {
+    const out: Array<{ batch: B; epoch: number }> = [];
+    while (out.length < this.accumulation) {
+      if (this.options.epochs !== undefined && this.batches.epoch >= this.options.epochs) break;
+      const epoch = this.batches.epoch;
+      const batch = await this.batches.next();
+      if (batch === undefined) {
+        this.stepsPerEpoch ??= this.stepsThisEpoch + (out.length > 0 ? 1 : 0);
+        this.stepsThisEpoch = out.length > 0 ? -1 : 0;
+        if (out.length > 0) break; // the epoch ended inside an accumulation: step over what we have
+        continue;
+      }
+      out.push({ batch, epoch });
+    }
+    return out;
+  }
+
+  /** Computes, checks and applies one step. Returns whether it was skipped as non-finite. */
+  private async trainStep(micro: B[], epoch: number): Promise<boolean> {
+    const o = this.options;
+    const vars = this.parameters.map(([, v]) => v);
+    const lr = this.schedule(this.stepsDone);
+    this.lastLr = lr;
+    const acc = micro.length > 1 ? new GradientAccumulator() : undefined;
+    let grads: NamedTensors = {};
+    let lossTotal: tf.Scalar | undefined;
+    let items = 0;
+    try {
+      for (let i = 0; i < micro.length; i++) {
+        const batch = micro[i]!;
+        items += o.itemsInBatch ? o.itemsInBatch(batch) : inferItems(batch);
+        const ctx = { step: this.stepsDone, epoch, microStep: i, rng: this.rng };
+        const { value, grads: g } = tf.variableGrads(() => {
+          const l = o.loss(batch, ctx);
+          if (!(l instanceof tf.Tensor) || l.rank !== 0) throw new Error(`Trainer: loss(batch) must return a scalar tensor, got ${l instanceof tf.Tensor ? `shape [${l.shape}]` : typeof l}`);
+          return l;
+        }, vars);
+        this.disposeBatch(batch);
+        const named = this.byName(g);
+        if (acc) acc.add(named, { dispose: true });
+        else grads = named;
+        if (lossTotal) {
+          const next = tf.add(lossTotal, value) as tf.Scalar;
+          lossTotal.dispose();
+          value.dispose();
+          lossTotal = next;
+        } else lossTotal = value;
+      }
+      if (acc) grads = acc.mean();
+      const meanLoss = micro.length > 1 ? (tf.div(lossTotal!, micro.length) as tf.Scalar) : lossTotal!;
+      if (meanLoss !== lossTotal) lossTotal!.dispose();
+      lossTotal = meanLoss;
+      let norm: tf.Scalar;
+      if (o.clipGradNorm !== undefined) {
+        const clipped = clipByGlobalNorm(grads, o.clipGradNorm);
+        disposeTensors(grads);
+        grads = clipped.grads;
+        norm = clipped.norm;
+      } else norm = globalNorm(grads);
+      const check = tf.add(lossTotal, norm);
+      const value = (await check.data())[0]!; // the one read-back per step
+      check.dispose();
+      if (!Number.isFinite(value)) {
+        norm.dispose();
+        return this.skipStep(value, epoch);
+      }
+      this.badInARow = 0;
+      this.optimizer.step(grads, lr);
+      const ls = tf.add(this.lossSum!, lossTotal) as tf.Scalar;
+      const ns = tf.add(this.normSum!, norm) as tf.Scalar;
+      this.lossSum!.dispose();
+      this.normSum!.dispose();
+      norm.dispose();
+      this.lossSum = ls;
+      this.normSum = ns;
+      this.pendingCount++;
+      this.pendingItems += items;
+      return false;
+    } finally {
+      disposeTensors(grads);
+      lossTotal?.dispose();
+      acc?.reset();
+    }
+  }
+
+  private skipStep(value: number, epoch: number): boolean {
+    this.skipped++;
+    if (this.badInARow === 0) this.firstBadStep = this.stepsDone + 1;
+    this.badInARow++;
+    const max = this.options.maxBadSteps ?? 10;
+    const step = this.stepsDone + 1;
+    this.progress?.log(`step ${step}: loss or gradient not finite (${value}); step skipped (${this.badInARow} in a row, ${this.skipped} in all)`);
+    if (this.badInARow >= max) {
+      throw new Error(
+        `Trainer: the loss or gradients were not finite in ${this.badInARow} steps in a row ` +
+          `(steps ${this.firstBadStep}..${step}, epoch ${epoch}; last value ${value}); aborting. ` +
+          "Lower the learning rate, set clipGradNorm, or check the data (a label outside [0, classes) gives NaN).",
+      );
+    }
+    return true;
+  }
+
+  private byName(grads: Record<string, tf.Tensor | null>): NamedTensors {
+    const out: NamedTensors = {};
+    for (const [id, g] of Object.entries(grads)) {
+      if (!g) continue;
+      const name = this.nameOfVariable.get(id);
+      if (!name) { g.dispose(); continue; }
+      out[name] = g;
+    }
+    return out;
+  }
+
+  private disposeBatch(batch: B): void {
+    const d = this.options.disposeBatch;
+    if (!d) return;
+    if (typeof d === "function") { d(batch); return; }
+    const visit = (x: unknown) => { if (x instanceof tf.Tensor) x.dispose(); };
+    if (batch instanceof tf.Tensor) batch.dispose();
+    else if (Array.isArray(batch)) batch.forEach(visit);
+    else if (batch && typeof batch === "object") Object.values(batch).forEach(visit);
+  }
+
+  private ensureAccumulators(): void {
+    this.lossSum ??= tf.scalar(0);
+    this.normSum ??= tf.scalar(0);
+  }
+
+  private trainMode(on: boolean): void {
+    if (this.options.setTrainMode ?? true) this.options.model.train?.(on);
+  }
+
+  // ---- logging, evaluation ---------------------------------------------------------------------------
+
+  private elapsed(): number {
+    return this.elapsedBefore + (this.runStart ? (performance.now() - this.runStart) / 1000 : 0);
+  }
+
+  private totalSteps(): number | undefined {
+    const o = this.options;
+    const byEpochs = o.epochs !== undefined && this.stepsPerEpoch ? o.epochs * this.stepsPerEpoch : undefined;
+    if (o.maxSteps !== undefined && byEpochs !== undefined) return Math.min(o.maxSteps, byEpochs);
+    return o.maxSteps ?? byEpochs;
+  }
+
+  private progressState(itemsPerSec?: number): ProgressState {
+    const total = this.totalSteps();
+    const ran = this.stepsDone - this.runStartStep;
+    const secPerStep = ran > 0 ? (performance.now() - this.runStart) / 1000 / ran : undefined;
+    return {
+      step: this.stepsDone, total, epoch: this.batches.epoch, loss: this.lastLoss, lr: this.lastLr, itemsPerSec,
+      etaSec: total !== undefined && secPerStep !== undefined ? Math.max(0, total - this.stepsDone) * secPerStep : undefined,
+      skipped: this.skipped,
+    };
+  }
+
+  private lastItemsPerSec: number | undefined;
+
+  private showProgress(force: boolean): void {
+    this.progress?.update(this.progressState(this.lastItemsPerSec), force);
+  }
+
+  private async logInterval(epoch: number): Promise<void> {
+    const now = performance.now();
+    const secs = (now - this.intervalStart) / 1000;
+    const record: MetricsRecord = { kind: "train", step: this.stepsDone, epoch, time: round(this.elapsed()) };
+    if (this.pendingCount > 0) {
+      const both = tf.stack([this.lossSum!, this.normSum!]);
+      const [ls, ns] = Array.from(await both.data());
+      both.dispose();
+      this.lastLoss = ls! / this.pendingCount;
+      record.loss = this.lastLoss;
+      record.gradNorm = ns! / this.pendingCount;
+    }
+    record.lr = this.lastLr;
+    if (secs > 0 && this.pendingItems > 0) record.itemsPerSec = round(this.pendingItems / secs);
+    if (this.skipped) record.skipped = this.skipped;
+    this.lastItemsPerSec = record.itemsPerSec as number | undefined;
+    this.lossSum!.dispose();
+    this.normSum!.dispose();
+    this.lossSum = this.normSum = undefined;
+    this.ensureAccumulators();
+    this.pendingCount = 0;
+    this.pendingItems = 0;
+    this.intervalStart = now;
+    this.record(record);
+    if (this.progress?.isTTY) this.showProgress(true);
+    else this.progress?.logState(this.progressState(this.lastItemsPerSec));
+  }
+
+  private record(r: MetricsRecord): void {
+    this.history.push(r);
+    this.metrics?.append(r);
+    this.options.onRecord?.(r);
+  }
+
+  /** Runs the evaluation callback; returns whether early stopping says stop. */
+  private async evaluate(): Promise<boolean> {
+    const o = this.options;
+    this.lastEvalStep = this.stepsDone;
+    this.trainMode(false);
+    let metrics: Record<string, number>;
+    try {
+      metrics = await o.evaluate!({ step: this.stepsDone, epoch: this.batches.epoch, rng: new Rng((this.seed ^ 0x5bd1e995) + this.stepsDone) });
+    } finally {
+      this.trainMode(true);
+    }
+    this.lastEval = metrics;
+    this.record({ kind: "eval", step: this.stepsDone, epoch: this.batches.epoch, time: round(this.elapsed()), ...metrics });
+    this.progress?.log(`eval step ${this.stepsDone}: ${Object.entries(metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(" | ")}`);
+    let stop = false;
+    const es = o.earlyStopping;
+    if (es) {
+      const v = metrics[es.metric];
+      if (typeof v !== "number") throw new Error(`Trainer: earlyStopping.metric '${es.metric}' is not among the evaluation metrics (${Object.keys(metrics).join(", ")})`);
+      const delta = es.minDelta ?? 0;
+      const better = this.early.best === null || (es.mode === "max" ? v > this.early.best + delta : v < this.early.best - delta);
+      if (better) {
+        this.early = { best: v, bestStep: this.stepsDone, badEvals: 0 };
+        if (o.checkpointDir && (o.saveBest ?? true)) await this.writeCheckpoint(join(o.checkpointDir, "best"), false);
+      } else {
+        this.early.badEvals++;
+        stop = this.early.badEvals >= es.patience;
+        if (stop) this.progress?.log(`early stopping at step ${this.stepsDone}: ${es.metric} did not improve on ${this.early.best} (step ${this.early.bestStep}) for ${es.patience} evaluations`);
+      }
+    }
+    await this.drawCurves();
+    return stop;
+  }
+
+  private async drawCurves(): Promise<void> {
+    const path = this.options.curvesFile;
+    if (!path || this.history.length === 0) return;
+    try {
+      await renderCurves(this.history, path, this.options.curves);
+    } catch (e) {
+      this.progress?.log(`curves not drawn (${(e as Error).message})`);
+    }
+  }
+
+  // ---- checkpoints -------------------------------------------------------------------------------------
+
+  private modelTensors(): NamedTensors {
+    const m = this.options.model;
+    if (m.stateDict) return m.stateDict();
+    return Object.fromEntries(m.namedParameters().map(([n, v]) => [n, v.clone()]));
+  }
+
+  private async state(): Promise<TrainerState> {
+    const both = tf.stack([this.lossSum!, this.normSum!]);
+    const [sum, normSum] = Array.from(await both.data());
+    both.dispose();
+    return {
+      format: TRAINER_STATE_FORMAT,
+      step: this.stepsDone,
+      epoch: this.batches.epoch,
+      position: this.batches.position,
+      seed: this.seed,
+      rng: this.rng.getState(),
+      skippedSteps: this.skipped,
+      badInARow: this.badInARow,
+      pendingLoss: { sum: sum!, normSum: normSum!, count: this.pendingCount, items: this.pendingItems },
+      earlyStopping: this.options.earlyStopping ? { ...this.early } : undefined,
+      elapsedSec: this.elapsed(),
+      extra: this.options.extraState,
+    };
+  }
+
+  private async writeCheckpoint(dir: string, withOptimizer: boolean): Promise<void> {
+    const model = this.modelTensors();
+    const opt = withOptimizer ? this.optimizer.stateDict() : {};
+    try {
+      const extra = this.options.writeExtra;
+      await saveTrainerCheckpoint(dir, model, opt, await this.state(), extra ? (tmp) => extra(tmp, this.stepsDone) : undefined);
+    } finally {
+      disposeTensors(model);
+      disposeTensors(opt);
+    }
+  }
+
+  /** Writes `checkpoint-<step>` now (also called on schedule by `fit`) and prunes old ones. Returns its folder. */
+  async saveCheckpoint(): Promise<string> {
+    const root = this.options.checkpointDir;
+    if (!root) throw new Error("Trainer.saveCheckpoint: no checkpointDir");
+    this.ensureAccumulators();
+    const dir = join(root, checkpointName(this.stepsDone));
+    await this.writeCheckpoint(dir, true);
+    this.lastCheckpoint = dir;
+    this.lastCheckpointStep = this.stepsDone;
+    await pruneCheckpoints(root, this.options.keepCheckpoints ?? 2);
+    await this.drawCurves();
+    return dir;
+  }
+
+  private async maybeResume(): Promise<void> {
+    const r = this.options.resume;
+    if (!r) return;
+    const dir = typeof r === "string" ? r : latestCheckpoint(this.options.checkpointDir!);
+    if (!dir) return;
+    await this.resumeFrom(dir);
+  }
+
+  /** Restores a checkpoint folder written by this trainer (parameters, optimizer, position, RNG, logs). */
+  async resumeFrom(dir: string): Promise<void> {
+    const ckpt = await loadTrainerCheckpoint(dir);
+    try {
+      const s = ckpt.state;
+      if (s.seed !== this.seed) throw new Error(`${dir}: checkpoint seed ${s.seed} differs from the trainer's seed ${this.seed}`);
+      const m = this.options.model;
+      if (m.loadStateDict) m.loadStateDict(ckpt.model, { strict: true, source: join(dir, "model.safetensors") });
+      else {
+        const own = new Map(m.namedParameters());
+        for (const [n, t] of Object.entries(ckpt.model)) {
+          const v = own.get(n);
+          if (!v) throw new Error(`${dir}/model.safetensors: unexpected '${n}'`);
+          v.assign(t);
+        }
+      }
+      this.optimizer.loadStateDict(ckpt.optimizer);
+      this.stepsDone = s.step;
+      this.batches = new EpochBatches(this.options.data, this.seed, s.epoch, s.position, (b) => this.disposeBatch(b));
+      this.stepsThisEpoch = Math.ceil(s.position / this.accumulation);
+      this.rng.setState(s.rng);
+      this.skipped = s.skippedSteps;
+      this.badInARow = s.badInARow;
+      this.lossSum?.dispose();
+      this.normSum?.dispose();
+      this.lossSum = tf.scalar(s.pendingLoss.sum);
+      this.normSum = tf.scalar(s.pendingLoss.normSum);
+      this.pendingCount = s.pendingLoss.count;
+      this.pendingItems = s.pendingLoss.items;
+      if (s.earlyStopping) this.early = { ...s.earlyStopping };
+      this.elapsedBefore = s.elapsedSec;
+      this.lastCheckpoint = dir;
+      this.lastCheckpointStep = s.step;
+      this.history = this.metrics ? await this.metrics.truncateAfter(s.step) : [];
+      this.progress?.log(`resumed from ${dir} at step ${s.step} (epoch ${s.epoch}, batch ${s.position})`);
+    } finally {
+      disposeCheckpoint(ckpt);
+    }
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/** Items in a batch: the first axis of the batch tensor, or of the first tensor among its values; else 1. */
+function inferItems(batch: unknown): number {
+  if (batch instanceof tf.Tensor) return batch.shape[0] ?? 1;
+  const values = Array.isArray(batch) ? batch : batch && typeof batch === "object" ? Object.values(batch) : [];
+  const t = values.find((v) => v instanceof tf.Tensor) as tf.Tensor | undefined;
+  return t?.shape[0] ?? 1;
+}
