@@ -27,3 +27,7 @@ export {
   type ReadLlavaOptions,
   type WriteLlavaOptions,
 } from "./llava.js";
+export { BirdQA, type BirdEvidence, type BirdQAKind, type BirdQAMeta, type BirdQAOptions, type BirdQAPair, type BirdQARecord } from "./bird-qa.js";
+export { CubFacts, NABirdsFacts, type BirdFact, type FactThresholds } from "./bird-facts.js";
+export { attributeQuestions, attributeValuePhrase, attributeYesNoQuestion } from "./attribute-phrases.js";
+export { deriveSeed, rngFor } from "./seed.js";
