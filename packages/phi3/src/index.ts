@@ -20,3 +20,10 @@ export {
 } from "./phi3-for-causal-lm.js";
 export { Phi3KVCache, type LayerKV } from "./kv-cache.js";
 export { readPhi3Config } from "./checkpoint.js";
+export { Phi3Tokenizer } from "./tokenizer.js";
+export {
+  buildWordLevelTokenizer,
+  PHI3_CHAT_TEMPLATE,
+  PHI3_SPECIAL_TOKENS,
+  type WordLevelOptions,
+} from "./word-level.js";
