@@ -4,9 +4,10 @@
  * @packageDocumentation
  */
 export { type ViTConfig, type Pooling, type WeightsInfo, vitTiny, vitSmall, vitBase, vitConfig, validateConfig, fromTimm, fromHF, toTimmJson, toHFJson } from "./config.js";
-export { VisionTransformer, type VisionTransformerOptions, type ViTOutput, type LoadOptions, type SaveOptions } from "./vision-transformer.js";
+export { VisionTransformer, type VisionTransformerOptions, type ViTOutput, type ViTForwardOptions, type LoadOptions, type SaveOptions } from "./vision-transformer.js";
 export { type CheckpointFormat, type ViTCheckpoint, readViTCheckpoint, writeViTCheckpoint, weightsInfo, HF_BLOCK_NAMES, HF_TOP_NAMES, HF_HEAD_NAMES, HF5_BLOCK_NAMES, type HFBlockNaming } from "./load.js";
 export { resamplePosEmbed, bicubicWeights, type ResampleOptions } from "./pos-embed.js";
 export { gelu } from "./gelu.js";
 export { attentionProbabilities, attentionMaps, attentionRollout, type RolloutOptions } from "./attention-maps.js";
 export { renderAttentionOverlay, jet, type OverlayImage, type OverlayOptions } from "./overlay.js";
+export { trainClassifier, evaluateClassifier, type TrainClassifierOptions, type TrainClassifierResult, type ClassifierBatch, type ClassifierBatches, type ClassifierEvaluation, type EpochMetrics } from "./train.js";

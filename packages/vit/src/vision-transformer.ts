@@ -33,6 +33,17 @@ export interface VisionTransformerOptions {
   seed?: number;
 }
 
+/** Options of {@link VisionTransformer.forward}. */
+export interface ViTForwardOptions extends ForwardOptions {
+  /**
+   * Source of the dropout / drop-path seeds in training (core's `Rng`, e.g. the Trainer's `ctx.rng`, so a
+   * resumed run replays the same masks). Default: the model's own seeded counter.
+   */
+  rng?: { seed(): number };
+  /** When set, each attention layer pushes its probabilities `[B, heads, T, T]` (kept) here. */
+  attention?: unknown[];
+}
+
 /** What one full pass computes. */
 export interface ViTOutput {
   /** `[B, P+N, D]` after the final norm (`P` = 1 with a class token). */
@@ -113,10 +124,11 @@ export class VisionTransformer extends Module implements VisionEncoder {
     return this.config.imageSize / this.config.patchSize;
   }
 
-  private context(options: ForwardOptions & { attention?: unknown[] }): ForwardContext {
+  private context(options: ViTForwardOptions): ForwardContext {
+    const rng = options.rng;
     return {
       training: options.training ?? this.training,
-      nextSeed: () => (this.seedCounter = (Math.imul(this.seedCounter, 1103515245) + 12345) >>> 1),
+      nextSeed: rng ? () => rng.seed() : () => (this.seedCounter = (Math.imul(this.seedCounter, 1103515245) + 12345) >>> 1),
       attention: options.attention,
     };
   }
@@ -132,7 +144,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
    * The full pass: images `[B, H, W, C]` (normalized; `H`, `W` multiples of the patch size) → final-norm tokens,
    * pooled vector, logits. No tidy inside: call it within `tf.tidy` or a gradient function.
    */
-  forward(images: ImageBatch, options: ForwardOptions & { attention?: unknown[] } = {}): ViTOutput {
+  forward(images: ImageBatch, options: ViTForwardOptions = {}): ViTOutput {
     if (images.rank !== 4) throw new Error(`VisionTransformer: expected images [B, H, W, ${this.config.numChannels}], got [${images.shape}]`);
     const ctx = this.context(options);
     const c = this.config;

@@ -1,0 +1,75 @@
+// ViT-Tiny (224 px, patch 16, 192 wide, 12 blocks, 3 heads, 200 classes), the shape of the PyTorch anchor
+// `shared/anchors/vit_torch.py`: a training step (forward + backward + AdamW) at batch 8, and inference at
+// batch 1 and 8, in images per second.
+import { AdamW, tf } from "@birdvlm/core";
+import { VisionTransformer, vitTiny } from "@birdvlm/vit";
+import { defineCase, type BenchCase } from "../harness.js";
+
+function tiny(): VisionTransformer {
+  return new VisionTransformer({ ...vitTiny, numClasses: 200 }, { seed: 0 });
+}
+
+const train = defineCase({
+  name: "vit-train",
+  unit: "img/s",
+  warmup: 1,
+  runs: 5,
+  async setup() {
+    const batch = 8;
+    const model = tiny().train();
+    const images = tf.randomNormal([batch, 224, 224, 3], 0, 1, "float32", 1) as tf.Tensor4D;
+    const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % 200), "int32");
+    const params = model.trainableParameters();
+    const nameOf = new Map(params.map(([n, v]) => [v.name, n]));
+    const optimizer = new AdamW(params, { lr: 5e-4, weightDecay: 0.05 });
+    return {
+      async step() {
+        const loss = tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(() => {
+            const logits = model.forward(images, { training: true }).logits!;
+            return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 200), logits) as tf.Scalar;
+          }, params.map(([, v]) => v));
+          const named: Record<string, tf.Tensor> = {};
+          for (const [k, g] of Object.entries(grads)) named[nameOf.get(k)!] = g;
+          optimizer.step(named);
+          return value;
+        });
+        await loss.data();
+        loss.dispose();
+        return batch;
+      },
+      dispose() {
+        tf.dispose([images, labels]);
+        optimizer.dispose();
+        model.dispose();
+      },
+    };
+  },
+});
+
+function infer(batch: number): BenchCase {
+  return defineCase({
+    name: `vit-infer-b${batch}`,
+    unit: "img/s",
+    warmup: 1,
+    runs: 5,
+    async setup() {
+      const model = tiny();
+      const images = tf.randomNormal([batch, 224, 224, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+      return {
+        async step() {
+          const logits = model.classify(images);
+          await logits.data();
+          logits.dispose();
+          return batch;
+        },
+        dispose() {
+          images.dispose();
+          model.dispose();
+        },
+      };
+    },
+  });
+}
+
+export default [train, infer(1), infer(8)];
