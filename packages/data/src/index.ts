@@ -31,3 +31,13 @@ export { BirdQA, type BirdEvidence, type BirdQAKind, type BirdQAMeta, type BirdQ
 export { CubFacts, NABirdsFacts, type BirdFact, type FactThresholds } from "./bird-facts.js";
 export { attributeQuestions, attributeValuePhrase, attributeYesNoQuestion } from "./attribute-phrases.js";
 export { deriveSeed, rngFor } from "./seed.js";
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  ImagePipeline,
+  type AugmentationRecord,
+  type ImagePipelineOptions,
+  type ImageSource,
+} from "./image-pipeline.js";
+export { colorJitterTransform, sampleColorJitter, type ColorJitterOptions, type ColorJitterSample, type ColorTransform } from "./color-jitter.js";
+export { boxWithMargin, centerCropRegion, randomResizedCropRegion, type Region } from "./crop-geometry.js";

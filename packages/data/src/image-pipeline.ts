@@ -1,0 +1,225 @@
+import { readFile } from "node:fs/promises";
+import sharp from "sharp";
+import { type ImageBatch, Rng, tf } from "@birdvlm/core";
+import { type ColorJitterOptions, LUMA, colorJitterTransform, sampleColorJitter } from "./color-jitter.js";
+import { type Region, boxWithMargin, centerCropRegion, randomResizedCropRegion } from "./crop-geometry.js";
+import type { BoundingBox } from "./cub-dataset.js";
+
+/** ImageNet's per-channel mean (RGB, on values in [0, 1]). */
+export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
+/** ImageNet's per-channel standard deviation. */
+export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
+
+/** What the pipeline reads: a file path, or encoded bytes (JPEG, PNG, WebP...), optionally with a box. */
+export type ImageSource = string | { path: string; bbox?: BoundingBox } | { data: Uint8Array; name?: string; bbox?: BoundingBox };
+
+/** Options of an {@link ImagePipeline}; plain data with defaults. */
+export interface ImagePipelineOptions {
+  /** Output height and width. Default 224. */
+  size?: number;
+  /** Per-channel mean and std the encoder expects (on values in [0, 1]). Default ImageNet's. */
+  mean?: [number, number, number];
+  std?: [number, number, number];
+  /** `train`: random-resized-crop, flip, colour jitter. `eval`: resize + center crop. Default `eval`. */
+  mode?: "train" | "eval";
+  /** Crop to the source's bounding box (when it has one) before anything else. Default `true`. */
+  cropToBox?: boolean;
+  /** Margin added around the box on each side, as a fraction of its width / height. Default 0.1. */
+  boxMargin?: number;
+  /** Eval: the center crop keeps this fraction of the shorter side (timm's `crop_pct`). Default 0.875. */
+  cropPct?: number;
+  /** Train: area fraction range of random-resized-crop. Default `[0.08, 1]`. */
+  scale?: [number, number];
+  /** Train: aspect ratio range of random-resized-crop. Default `[3/4, 4/3]`. */
+  ratio?: [number, number];
+  /** Train: probability of a horizontal flip. Default 0.5. */
+  flipProbability?: number;
+  /** Train: colour jitter strengths, or `false`. Default `{ brightness: 0.4, contrast: 0.4, saturation: 0.4 }`. */
+  colorJitter?: ColorJitterOptions | false;
+  /** Resampling kernel of the resize. Default `linear` (bilinear with antialiasing, like torchvision). */
+  kernel?: "nearest" | "linear" | "cubic" | "mitchell" | "lanczos2" | "lanczos3";
+  /** When sharp refuses damaged pixel data: `truncated` (only cut-off files), `error` or `warning`. Default `error`. */
+  failOn?: "none" | "truncated" | "error" | "warning";
+  /** Seed of the pipeline's own generator, used when a call passes none. Default 0. */
+  seed?: number;
+}
+
+/** The random choices of one train-mode image, for tests and reproducibility. */
+export interface AugmentationRecord {
+  region: Region;
+  flipped: boolean;
+  jitter?: { brightness: number; contrast: number; saturation: number; hue: number };
+}
+
+/**
+ * Decodes images with sharp and turns them into normalized float32 NHWC pixels: decode (JPEG, PNG, WebP...),
+ * apply EXIF orientation, optionally crop to the bounding box with a margin, then for training a
+ * random-resized-crop, horizontal flip and colour jitter, for evaluation a resize + center crop, and finally
+ * `(x / 255 - mean) / std`.
+ *
+ * ```ts
+ * const pipe = new ImagePipeline({ size: 224, mode: "train", mean: vit.mean, std: vit.std });
+ * const batch = await pipe.batch([{ path, bbox }, path2], rngs);   // ImageBatch [2, 224, 224, 3]
+ * ```
+ */
+export class ImagePipeline {
+  readonly size: number;
+  readonly mean: [number, number, number];
+  readonly std: [number, number, number];
+  readonly mode: "train" | "eval";
+  private readonly o: Required<Omit<ImagePipelineOptions, "colorJitter">> & { colorJitter: ColorJitterOptions | false };
+  private readonly rng: Rng;
+
+  constructor(options: ImagePipelineOptions = {}) {
+    this.o = {
+      size: 224,
+      mean: IMAGENET_MEAN,
+      std: IMAGENET_STD,
+      mode: "eval",
+      cropToBox: true,
+      boxMargin: 0.1,
+      cropPct: 0.875,
+      scale: [0.08, 1],
+      ratio: [3 / 4, 4 / 3],
+      flipProbability: 0.5,
+      colorJitter: { brightness: 0.4, contrast: 0.4, saturation: 0.4 },
+      kernel: "linear",
+      failOn: "error",
+      seed: 0,
+      ...options,
+    };
+    this.size = this.o.size;
+    this.mean = this.o.mean;
+    this.std = this.o.std;
+    this.mode = this.o.mode;
+    this.rng = new Rng(this.o.seed);
+    if (!Number.isInteger(this.size) || this.size < 1) throw new Error(`ImagePipeline: size must be a positive integer, got ${this.size}`);
+    if (this.std.some((s) => !(s > 0))) throw new Error(`ImagePipeline: std must be positive, got ${JSON.stringify(this.std)}`);
+  }
+
+  /** Number of floats of one processed image: `size * size * 3`. */
+  get imageLength(): number {
+    return this.size * this.size * 3;
+  }
+
+  /**
+   * Processes one image into `[size, size, 3]` float32 (row-major HWC). `rng` drives the train-mode
+   * choices (the pipeline's own generator when omitted). Errors name the file.
+   */
+  async load(source: ImageSource, rng?: Rng): Promise<Float32Array> {
+    const out = new Float32Array(this.imageLength);
+    await this.loadInto(source, out, 0, rng);
+    return out;
+  }
+
+  /** Like {@link load}, writing into `out` at `offset` (floats); returns the augmentation applied. */
+  async loadInto(source: ImageSource, out: Float32Array, offset: number, rng?: Rng): Promise<AugmentationRecord> {
+    const name = sourceName(source);
+    let bytes: Uint8Array;
+    try {
+      bytes = typeof source === "string" ? await readFile(source) : "path" in source ? await readFile(source.path) : source.data;
+    } catch (e) {
+      throw new Error(`${name}: cannot read image (${(e as Error).message})`);
+    }
+    const bbox = typeof source === "string" ? undefined : source.bbox;
+    try {
+      return await this.decode(bytes, bbox, out, offset, rng ?? this.rng);
+    } catch (e) {
+      throw new Error(`${name}: cannot decode image (${(e as Error).message})`);
+    }
+  }
+
+  /**
+   * Processes a batch into one `ImageBatch` tensor `[B, size, size, 3]` (the caller disposes it). `rngs[i]`
+   * drives image `i`'s augmentation.
+   */
+  async batch(sources: ImageSource[], rngs?: Rng[]): Promise<ImageBatch> {
+    const data = new Float32Array(sources.length * this.imageLength);
+    await Promise.all(sources.map((s, i) => this.loadInto(s, data, i * this.imageLength, rngs?.[i])));
+    return this.toBatch(data, sources.length);
+  }
+
+  /** Wraps `count` processed images laid end to end in `data` as an `ImageBatch` `[count, size, size, 3]`. */
+  toBatch(data: Float32Array, count: number): ImageBatch {
+    if (data.length !== count * this.imageLength) throw new Error(`ImagePipeline.toBatch: expected ${count * this.imageLength} floats for ${count} images, got ${data.length}`);
+    return tf.tensor4d(data, [count, this.size, this.size, 3], "float32");
+  }
+
+  private async decode(bytes: Uint8Array, bbox: BoundingBox | undefined, out: Float32Array, offset: number, rng: Rng): Promise<AugmentationRecord> {
+    const o = this.o;
+    const image = sharp(bytes, { autoOrient: true, failOn: o.failOn });
+    const meta = await image.metadata();
+    const width = meta.autoOrient?.width ?? meta.width;
+    const height = meta.autoOrient?.height ?? meta.height;
+    if (!width || !height) throw new Error("no image dimensions in the header");
+    let region: Region = { left: 0, top: 0, width, height };
+    if (bbox && o.cropToBox) region = boxWithMargin(bbox, o.boxMargin, width, height);
+    const record: AugmentationRecord = { region, flipped: false };
+    if (o.mode === "train") {
+      record.region = randomResizedCropRegion(region, rng, o.scale, o.ratio);
+      record.flipped = rng.float() < o.flipProbability;
+      if (o.colorJitter) record.jitter = sampleColorJitter(o.colorJitter, rng);
+    } else {
+      record.region = centerCropRegion(region, o.cropPct);
+    }
+    const { data, info } = await image
+      .extract(record.region)
+      .resize(this.size, this.size, { fit: "fill", kernel: o.kernel })
+      .removeAlpha()
+      .toColourspace("srgb")
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== this.size || info.height !== this.size) {
+      throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${this.size}x${this.size}x3`);
+    }
+    this.normalize(data, out, offset, record);
+    return record;
+  }
+
+  /** `(jitter(x / 255) - mean) / std`, mirrored when flipped, into `out` at `offset`. */
+  private normalize(px: Uint8Array, out: Float32Array, offset: number, record: AugmentationRecord): void {
+    const S = this.size;
+    const [m0, m1, m2] = this.mean;
+    const [s0, s1, s2] = this.std;
+    const flip = record.flipped;
+    if (!record.jitter) {
+      const a0 = 1 / (255 * s0), a1 = 1 / (255 * s1), a2 = 1 / (255 * s2);
+      const b0 = -m0 / s0, b1 = -m1 / s1, b2 = -m2 / s2;
+      for (let y = 0; y < S; y++) {
+        for (let x = 0; x < S; x++) {
+          const i = (y * S + x) * 3;
+          const j = offset + (y * S + (flip ? S - 1 - x : x)) * 3;
+          out[j] = px[i]! * a0 + b0;
+          out[j + 1] = px[i + 1]! * a1 + b1;
+          out[j + 2] = px[i + 2]! * a2 + b2;
+        }
+      }
+      return;
+    }
+    let luma = 0;
+    for (let i = 0; i < px.length; i += 3) luma += LUMA[0] * px[i]! + LUMA[1] * px[i + 1]! + LUMA[2] * px[i + 2]!;
+    const { matrix: M, offset: c } = colorJitterTransform(record.jitter, luma / (255 * S * S));
+    const k = 1 / 255;
+    for (let y = 0; y < S; y++) {
+      for (let x = 0; x < S; x++) {
+        const i = (y * S + x) * 3;
+        const r = px[i]! * k, g = px[i + 1]! * k, b = px[i + 2]! * k;
+        const j = offset + (y * S + (flip ? S - 1 - x : x)) * 3;
+        out[j] = (clamp01(M[0]! * r + M[1]! * g + M[2]! * b + c[0]!) - m0) / s0;
+        out[j + 1] = (clamp01(M[3]! * r + M[4]! * g + M[5]! * b + c[1]!) - m1) / s1;
+        out[j + 2] = (clamp01(M[6]! * r + M[7]! * g + M[8]! * b + c[2]!) - m2) / s2;
+      }
+    }
+  }
+}
+
+function clamp01(v: number): number {
+  return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+/** The name an error about `source` uses: its path, or the name given with its bytes. */
+export function sourceName(source: ImageSource): string {
+  if (typeof source === "string") return source;
+  if ("path" in source) return source.path;
+  return source.name ?? "<image bytes>";
+}
