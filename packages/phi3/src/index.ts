@@ -27,3 +27,14 @@ export {
   PHI3_SPECIAL_TOKENS,
   type WordLevelOptions,
 } from "./word-level.js";
+export {
+  applyLoRA,
+  mergeLoRA,
+  removeLoRA,
+  loadLoRA,
+  loraAdaptersOf,
+  LoRAAdapters,
+  LoRALinear,
+  type LoRAOptions,
+  type LoRATarget,
+} from "./lora.js";
