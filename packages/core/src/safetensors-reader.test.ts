@@ -215,6 +215,10 @@ describe("malformed files", () => {
     await expect(openSafetensors(path)).rejects.toThrow(/json\.safetensors: the safetensors header is not valid JSON/);
   });
 
+  it("rejects a folder, pointing to openCheckpoint", async () => {
+    await expect(openSafetensors(tmp)).rejects.toThrow(/not a file .*use openCheckpoint/);
+  });
+
   it("names the file and tensor for a missing name", async () => {
     const path = join(tmp, "named.safetensors");
     await writeSafetensors(path, { a: tf.ones([1]) });

@@ -114,7 +114,9 @@ class FileReader implements SafetensorsReader {
 export async function openSafetensors(path: string): Promise<SafetensorsReader> {
   const handle = await open(path, "r");
   try {
-    const size = (await handle.stat()).size;
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new Error(`${path}: not a file (a checkpoint folder? use openCheckpoint)`);
+    const size = stats.size;
     if (size < 8) throw new Error(`${path}: truncated file (${size} bytes, a safetensors file starts with 8)`);
     const lengthBytes = await readExactly(handle, path, 0, 8);
     const headerLength = new DataView(lengthBytes.buffer).getBigUint64(0, true);
