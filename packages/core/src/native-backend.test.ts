@@ -236,6 +236,23 @@ describe.skipIf(skip)("native backend", () => {
     }
   });
 
+  it("Slice, SplitV and Unpack match cpu, contiguous or strided", async () => {
+    const x = random(8 * 17 * 3 * 5, 55);
+    const shape = [8, 17, 3, 5];
+    await compare(() => {
+      const t = tf.tensor(x, shape);
+      return [
+        tf.slice(t, [0, 1, 0, 0], [8, 16, 3, 5]),
+        tf.slice(t, [2, 0, 0, 0], [3, 17, 3, 5]),
+        tf.slice(t, [1, 3, 1, 2], [2, 5, 2, -1]),
+        ...tf.split(t, [1, 16], 1),
+        ...tf.split(t, 5, 3),
+        ...tf.unstack(t, 2),
+        ...tf.unstack(t, 0),
+      ];
+    }, 0, 0);
+  });
+
   it("gradients through attention, GELU and layer norm match cpu", async () => {
     const [b, t, d] = [2, 17, 8];
     const xv = random(b * t * d, 61);

@@ -181,6 +181,33 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// stridedCopy(x, out, offset, shape[], strides[]): out (dense, `shape`) = x[offset + sum i_d * strides[d]]
+Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  int64_t offset = Int(info, 2);
+  auto shape = Ints(info, 3), strides = Ints(info, 4);
+  int rank = static_cast<int>(shape.size());
+  if (rank < 1 || rank > 8 || strides.size() != shape.size() || offset < 0) {
+    Fail(env, "stridedCopy: rank must be 1..8 with one stride per dim");
+    return env.Undefined();
+  }
+  int64_t n = 1, extent = offset + 1;
+  for (int d = 0; d < rank; d++) {
+    n *= shape[d];
+    if (strides[d] < 0) {
+      Fail(env, "stridedCopy: negative stride");
+      return env.Undefined();
+    }
+    extent += (shape[d] - 1) * strides[d];
+  }
+  float *x, *o;
+  if (!F32(info, 1, n, &o)) return env.Undefined();
+  if (n == 0) return env.Undefined();
+  if (!F32(info, 0, extent, &x)) return env.Undefined();
+  birdvlm::strided_copy(x + offset, o, rank, shape.data(), strides.data());
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
@@ -192,6 +219,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("reduce", Napi::Function::New(env, Reduce));
   exports.Set("transpose", Napi::Function::New(env, Transpose));
+  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
   napi_add_env_cleanup_hook(env, [](void*) { birdvlm::shutdown_pool(); }, nullptr);
   return exports;
 }

@@ -270,6 +270,10 @@ void transpose(const float* x, float* out, int rank, const int64_t* shape, const
     outShape[d] = shape[perm[d]];
     stride[d] = inStrides[perm[d]];
   }
+  strided_copy(x, out, rank, outShape, stride);
+}
+
+void strided_copy(const float* x, float* out, int rank, const int64_t* outShape, const int64_t* stride) {
   const int64_t inner = outShape[rank - 1], innerStride = stride[rank - 1];
   int64_t rows = 1;
   for (int d = 0; d < rank - 1; d++) rows *= outShape[d];

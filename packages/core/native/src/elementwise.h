@@ -29,6 +29,9 @@ void reduce(Reduce op, const float* x, float* out, int64_t P, int64_t R, int64_t
 /** out = transpose(x, perm) for x of `rank` dims (at most 8). */
 void transpose(const float* x, float* out, int rank, const int64_t* shape, const int32_t* perm);
 
+/** out[i0..] = x[sum_d i_d * stride[d]]: a strided gather into a dense output of `rank` dims (at most 8). */
+void strided_copy(const float* x, float* out, int rank, const int64_t* outShape, const int64_t* stride);
+
 /** Applies bias (length n, or 1) along the last axis of [rows, n], then the activation (Unary code, or -1). */
 void bias_activation(float* c, int64_t rows, int64_t n, const float* bias, int64_t biasLen, int act, float alpha);
 

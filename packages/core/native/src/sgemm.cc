@@ -250,13 +250,17 @@ void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int 
   const int lda = transA ? M : K, ldb = transB ? K : N;
   const int threads = pool().size();
   const Isa& k = isa();
-  // Split each product into `parts` pieces along rows (or columns when rows are few) so every thread has work.
+  // Split each product into `parts` pieces along rows (or columns when rows are few) so every thread has work;
+  // two pieces per thread, so that on a busy machine a descheduled thread holds up only a small share.
   const double flops = 2.0 * M * N * K;
-  int parts = 1;
-  if (batch < threads * 2 && flops > 2e5) parts = threads;
   const bool byRows = M > 1 && M >= N;
   const int unit = byRows ? k.MR : k.NR;
   const int span = byRows ? M : N;
+  int parts = 1;
+  if (batch < threads * 2 && flops > 2e5 && threads > 1) {
+    parts = std::max(1, std::min(threads * 2, span / (4 * unit)));
+    if (parts < threads) parts = std::max(1, std::min(threads, span / unit));
+  }
   const int chunk = ((span + parts - 1) / parts + unit - 1) / unit * unit;
   if (chunk >= span) parts = 1;
   pool().run(batch * parts, [&](int t) {

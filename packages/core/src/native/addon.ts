@@ -21,6 +21,8 @@ export interface NativeAddon {
   /** Reduces the middle axis of an [p, r, q] view. */
   reduce(op: number, x: Float32Array, out: Float32Array, p: number, r: number, q: number): void;
   transpose(x: Float32Array, out: Float32Array, shape: number[], perm: number[]): void;
+  /** out (dense, `shape`) = x[offset + Σ i_d · strides[d]]. */
+  stridedCopy(x: Float32Array, out: Float32Array, offset: number, shape: number[], strides: number[]): void;
 }
 
 /** Codes of the addon's unary ops (same order as `Unary` in native/src/elementwise.h). */

@@ -2,6 +2,7 @@
 import { batchMatMul, fusedMatMul } from "./matmul.js";
 import { BINARY_KERNELS, UNARY_KERNELS, binaryKernel, leakyRelu, unaryKernel } from "./elementwise.js";
 import { REDUCE_KERNELS, reduceKernel } from "./reduce.js";
+import { slice, splitV, unpack } from "./slice.js";
 import { softmax } from "./softmax.js";
 import { transpose } from "./transpose.js";
 import type { NativeKernel } from "./util.js";
@@ -12,6 +13,9 @@ export const NATIVE_KERNELS: Record<string, NativeKernel> = {
   _FusedMatMul: fusedMatMul,
   Softmax: softmax,
   Transpose: transpose,
+  Slice: slice,
+  SplitV: splitV,
+  Unpack: unpack,
   LeakyRelu: leakyRelu,
   ...Object.fromEntries(Object.entries(UNARY_KERNELS).map(([name, op]) => [name, unaryKernel(op)])),
   ...Object.fromEntries(Object.entries(BINARY_KERNELS).map(([name, op]) => [name, binaryKernel(op)])),
