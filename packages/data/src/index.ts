@@ -41,3 +41,5 @@ export {
 } from "./image-pipeline.js";
 export { colorJitterTransform, sampleColorJitter, type ColorJitterOptions, type ColorJitterSample, type ColorTransform } from "./color-jitter.js";
 export { boxWithMargin, centerCropRegion, randomResizedCropRegion, type Region } from "./crop-geometry.js";
+export { DataLoader, type DataLoaderOptions, type IndexedDataset, type SkippedItem, type TransformContext } from "./data-loader.js";
+export { createImageLoader, type ImageLoaderBatch, type ImageLoaderOptions, type LabelledImage } from "./image-loader.js";
