@@ -122,7 +122,7 @@ describe.skipIf(!subset)("createImageLoader on real and corrupt images", () => {
         expect(images.shape).toEqual([items.length, 32, 32, 3]);
         expect(labels.dtype).toBe("int32");
         expect(Array.from(await labels.data())).toEqual(items.map((i) => i.classIndex));
-        epoch.push((await images.data()).reduce((a, v) => a + v, 0));
+        epoch.push(Array.from(await images.data()).reduce((a, v) => a + v, 0));
         tf.dispose([images, labels]);
       }
       sums.push(epoch);
