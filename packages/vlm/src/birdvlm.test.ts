@@ -1,13 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { tf } from "@birdvlm/core";
-import { FakeTokenizer } from "./testing/fake-tokenizer.js";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildWordLevelTokenizer } from "@birdvlm/phi3";
+import { BirdVLM } from "./birdvlm.js";
 import { colourImages, tinyVlm } from "./testing/tiny-parts.js";
 import { trainStage, type VlmExample } from "./train-stage.js";
 import { evaluate } from "./evaluate.js";
+import { checksumWeights } from "./model-folder.js";
 
 const COLOURS: Array<[number, number, number]> = [[1, 0, 0], [0, 0, 1], [0, 1, 0]];
 const NAMES = ["red", "blue", "green"];
-const tok = new FakeTokenizer("what colour is this bird ? it is a red blue green . describe the in image".split(" "));
+const tok = buildWordLevelTokenizer(["what colour is this bird? it is a red blue green. describe the bird in the image."], { extraSpecialTokens: ["<|image_pad|>"] });
 
 function examples(n: number, offset = 0): VlmExample[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -45,7 +50,7 @@ describe("BirdVLM", () => {
 
     const held = images.gather(["img30", "img31", "img32"]);
     const batch = await vlm.askBatch(held, ["what colour is this bird?"], { maxNewTokens: 6 });
-    expect(batch).toEqual(["it is red.", "it is blue.", "it is green."]);
+    expect(batch).toEqual(["it is red .", "it is blue .", "it is green ."]);
     for (let i = 0; i < 3; i++) {
       const one = tf.slice(held, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
       const streamed: string[] = [];
@@ -62,9 +67,44 @@ describe("BirdVLM", () => {
     expect(report.attributeAccuracy).toBe(1);
     const overlapped = await evaluate(vlm, { ...set, items: [{ imageId: "img0", species: "red" }] }, { allowOverlap: true, rankSpecies: false });
     expect(overlapped.notice).toMatch(/^overlap allowed: 1 of the 1 test images trained the projector/);
+
+    const dir = await mkdtemp(join(tmpdir(), "birdvlm-"));
+    try {
+      await vlm.save(dir);
+      expect((await readdir(dir)).sort()).toEqual(["config.json", "encoder", "lm", "projector", "provenance.json", "tokenizer"]);
+      const again = await BirdVLM.load(dir);
+      expect(await again.askBatch(held, ["what colour is this bird?"], { maxNewTokens: 6 })).toEqual(batch);
+      expect(again.provenance).toEqual(JSON.parse(await readFile(join(dir, "provenance.json"), "utf8")));
+      await expect(evaluate(again, { ...set, items: [{ imageId: "img1", species: "blue" }] })).rejects.toThrow(/trained the projector/);
+      again.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
     held.dispose();
     images.dispose();
     vlm.dispose();
+  });
+
+  it("saves a frozen, unchanged LM as a reference with its checksum, and refuses a changed one", async () => {
+    const vlm = tinyVlm(tok, 4);
+    const dir = await mkdtemp(join(tmpdir(), "birdvlm-ref-"));
+    try {
+      await vlm.lm.save(join(dir, "phi3"));
+      vlm.lmSource = { dir: join(dir, "phi3"), sha256: await checksumWeights(join(dir, "phi3")) };
+      await vlm.save(join(dir, "model"));
+      const config = JSON.parse(await readFile(join(dir, "model", "config.json"), "utf8"));
+      expect(config.lm.reference).toBe(join(dir, "phi3"));
+      expect((await readdir(join(dir, "model"))).includes("lm")).toBe(false);
+      const again = await BirdVLM.load(join(dir, "model"));
+      expect(again.lmSource?.sha256).toBe(config.lm.sha256);
+      again.dispose();
+      tf.tidy(() => vlm.lm.namedParameters()[0]![1].assign(tf.zerosLike(vlm.lm.namedParameters()[0]![1])));
+      await vlm.lm.save(join(dir, "phi3"));
+      await expect(BirdVLM.load(join(dir, "model"))).rejects.toThrow(/has checksum .* but .* was saved with/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      vlm.dispose();
+    }
   });
 
   it("align trains the projector only and refuses examples without answers", async () => {

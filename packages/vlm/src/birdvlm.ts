@@ -10,6 +10,7 @@ import {
 import { checkMarkerCount, insertImageMarkers, resolveImageMarker, type ImageMarker } from "./image-marker.js";
 import { toImageBatch, type ImageInput } from "./image-input.js";
 import { mergeImageEmbeddings } from "./merge-embeddings.js";
+import { loadBirdVLM, saveBirdVLM } from "./model-folder.js";
 import { emptyProvenance, type Provenance } from "./provenance.js";
 
 /** The parts a BirdVLM is composed of; any implementation of core's interfaces fits. */
@@ -213,6 +214,16 @@ export class BirdVLM {
   /** Notes that the language model's weights changed (so `save` copies them instead of referencing the source). */
   markLanguageModelChanged(): void {
     this.lmSource = undefined;
+  }
+
+  /** Writes the model as a folder (see `saveBirdVLM`). */
+  save(dir: string): Promise<void> {
+    return saveBirdVLM(this, dir);
+  }
+
+  /** Loads a folder written by `save`. */
+  static load(dir: string): Promise<BirdVLM> {
+    return loadBirdVLM(dir);
   }
 
   /** Frees every part's weights. */

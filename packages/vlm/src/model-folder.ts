@@ -1,0 +1,112 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readFile, readdir, stat } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import { writeFolderAtomic, writeJsonAtomic, type TextTokenizer } from "@birdvlm/core";
+import { VisionTransformer } from "@birdvlm/vit";
+import { loadProjector } from "@birdvlm/projector";
+import { Phi3ForCausalLM, Phi3Tokenizer } from "@birdvlm/phi3";
+import { BirdVLM } from "./birdvlm.js";
+import { emptyProvenance, type Provenance } from "./provenance.js";
+
+/** `config.json` of a saved BirdVLM folder. */
+export interface BirdVLMFolderConfig {
+  format: "birdvlm";
+  version: 1;
+  imageTokens: number;
+  imageMarker: string;
+  encoder: { type: "vit"; path: string };
+  projector: { path: string };
+  /** A copy in `path`, or — when the LM is frozen and unchanged — a `reference` to its folder and the checksum of its weights. */
+  lm: { type: "phi3"; path: string } | { type: "phi3"; reference: string; sha256: string };
+  tokenizer: { path: string };
+}
+
+/**
+ * Writes a BirdVLM as a folder (atomically): `config.json`, `encoder/`, `projector/`, `tokenizer/`,
+ * `provenance.json`, and `lm/` — or, when the LM was loaded from a folder and no stage changed it, a reference to
+ * that folder with the SHA-256 of its weights instead of a copy.
+ */
+export async function saveBirdVLM(vlm: BirdVLM, dir: string): Promise<void> {
+  await writeFolderAtomic(resolve(dir), async (tmp) => {
+    await vlm.encoder.save(join(tmp, "encoder"));
+    await vlm.connector.save(join(tmp, "projector"));
+    await vlm.tokenizer.save(join(tmp, "tokenizer"));
+    let lm: BirdVLMFolderConfig["lm"];
+    if (vlm.lmSource) {
+      lm = { type: "phi3", reference: resolve(vlm.lmSource.dir), sha256: vlm.lmSource.sha256 };
+    } else {
+      await vlm.lm.save(join(tmp, "lm"));
+      lm = { type: "phi3", path: "lm" };
+    }
+    const config: BirdVLMFolderConfig = {
+      format: "birdvlm",
+      version: 1,
+      imageTokens: vlm.imageTokens,
+      imageMarker: vlm.marker.token,
+      encoder: { type: "vit", path: "encoder" },
+      projector: { path: "projector" },
+      lm,
+      tokenizer: { path: "tokenizer" },
+    };
+    await writeJsonAtomic(join(tmp, "config.json"), config);
+    await writeJsonAtomic(join(tmp, "provenance.json"), vlm.provenance);
+  });
+}
+
+/** Loads a folder written by `saveBirdVLM`; a referenced LM must still have the recorded checksum. */
+export async function loadBirdVLM(dir: string): Promise<BirdVLM> {
+  const configPath = join(dir, "config.json");
+  let config: BirdVLMFolderConfig;
+  try {
+    config = JSON.parse(await readFile(configPath, "utf8")) as BirdVLMFolderConfig;
+  } catch (e) {
+    throw new Error(`BirdVLM.load: cannot read ${configPath} (${(e as Error).message}); is ${dir} a folder written by vlm.save?`);
+  }
+  if (config.format !== "birdvlm") throw new Error(`BirdVLM.load: ${configPath} is not a BirdVLM config (format '${String(config.format)}')`);
+  const encoder = await VisionTransformer.load(join(dir, config.encoder.path));
+  const connector = await loadProjector(join(dir, config.projector.path));
+  let lmDir: string;
+  let lmSource: BirdVLM["lmSource"];
+  if ("reference" in config.lm) {
+    lmDir = isAbsolute(config.lm.reference) ? config.lm.reference : resolve(dir, config.lm.reference);
+    const sum = await checksumWeights(lmDir);
+    if (sum !== config.lm.sha256) {
+      throw new Error(`BirdVLM.load: the language model at ${lmDir} has checksum ${sum}, but ${configPath} was saved with ${config.lm.sha256}: restore that checkpoint or save the BirdVLM again with the LM copied`);
+    }
+    lmSource = { dir: lmDir, sha256: sum };
+  } else {
+    lmDir = join(dir, config.lm.path);
+  }
+  const lm = await Phi3ForCausalLM.load(lmDir);
+  const tokenizer: TextTokenizer = await Phi3Tokenizer.load(join(dir, config.tokenizer.path));
+  const vlm = BirdVLM.create({ encoder, connector, lm, tokenizer, imageTokens: config.imageTokens, imageMarker: config.imageMarker });
+  vlm.lmSource = lmSource;
+  vlm.provenance = await readProvenance(join(dir, "provenance.json"));
+  return vlm;
+}
+
+async function readProvenance(path: string): Promise<Provenance> {
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as Provenance;
+  } catch {
+    return emptyProvenance();
+  }
+}
+
+/** SHA-256 over a checkpoint folder's `config.json` and `*.safetensors` files (streamed; names sorted). */
+export async function checksumWeights(dir: string): Promise<string> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith(".safetensors") || n === "config.json").sort();
+  } catch {
+    throw new Error(`checksum: ${dir} is not a readable folder`);
+  }
+  if (!names.some((n) => n.endsWith(".safetensors"))) throw new Error(`checksum: no .safetensors file in ${dir}`);
+  const h = createHash("sha256");
+  for (const n of names) {
+    h.update(`${n}\0${(await stat(join(dir, n))).size}\0`);
+    for await (const chunk of createReadStream(join(dir, n))) h.update(chunk as Buffer);
+  }
+  return h.digest("hex");
+}
