@@ -28,7 +28,9 @@ export interface AdamWOptions extends BaseOptimizerOptions {
  * ```
  */
 export class AdamW extends NamedOptimizer {
+  /** `[beta1, beta2]`: decay rates of the first and second moment estimates. */
   readonly betas: [number, number];
+  /** Added to the denominator's square root. */
   readonly eps: number;
 
   constructor(params: ParameterSource, options: AdamWOptions) {

@@ -21,7 +21,9 @@ export interface CurvesOptions {
 
 /** The points of one series: step → value, in step order, finite values only. */
 export interface CurveSeries {
+  /** `<kind>/<metric>`, e.g. `train/loss`. */
   name: string;
+  /** `[step, value]` pairs. */
   points: Array<[number, number]>;
 }
 

@@ -8,9 +8,11 @@ import { writeFileAtomic } from "./atomic.js";
  * besides `step`, `epoch` and `time` is a metric that the curves can plot.
  */
 export interface MetricsRecord {
+  /** `train`: a log interval; `eval`: an evaluation. */
   kind: "train" | "eval";
   /** Optimizer step the record belongs to (1-based: after that many steps). */
   step: number;
+  /** Epoch (0-based) in progress. */
   epoch: number;
   /** Seconds since the run started (wall clock, across resumes). */
   time: number;
@@ -22,6 +24,7 @@ export interface MetricsRecord {
  * `pandas.read_json(path, lines=True)` reads.
  */
 export class MetricsLog {
+  /** `path`: the `.jsonl` file (its folder is created). */
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
   }

@@ -88,7 +88,7 @@ export interface BaseOptimizerOptions {
 export abstract class NamedOptimizer implements Optimizer {
   lr: number;
   private steps = 0;
-  protected readonly params: Resolved[];
+  private readonly params: Resolved[];
   private readonly byName = new Map<string, Resolved>();
   /** Per parameter: slot name → variable. Created lazily at a parameter's first update, as in PyTorch. */
   protected readonly slots = new Map<string, Map<string, tf.Variable>>();

@@ -25,8 +25,11 @@ export interface ProgressState {
 
 /** A writable stream as far as the progress line needs it. */
 export interface ProgressStream {
+  /** Writes text (no newline added). */
   write(text: string): unknown;
+  /** Whether it is a terminal (then the line is redrawn in place). */
   isTTY?: boolean;
+  /** Terminal width; longer lines are cut. */
   columns?: number;
 }
 

@@ -24,8 +24,11 @@ export interface SGDOptions extends BaseOptimizerOptions {
  * Norms and biases get no weight decay unless a group sets one. State slots: `momentum_buffer`, `step`.
  */
 export class SGD extends NamedOptimizer {
+  /** Momentum factor μ (0: none). */
   readonly momentum: number;
+  /** Dampening of the gradient added to the momentum buffer. */
   readonly dampening: number;
+  /** Whether the update uses Nesterov momentum. */
   readonly nesterov: boolean;
 
   constructor(params: ParameterSource, options: SGDOptions) {

@@ -15,6 +15,7 @@ export const TRAINER_STATE_FORMAT = "birdvlm-trainer/1";
  * Steps count optimizer steps (attempted, including skipped non-finite ones).
  */
 export interface TrainerState {
+  /** {@link TRAINER_STATE_FORMAT}. */
   format: typeof TRAINER_STATE_FORMAT;
   /** Optimizer steps done. */
   step: number;
@@ -26,12 +27,13 @@ export interface TrainerState {
   seed: number;
   /** State of the trainer's step RNG (handed to the loss for dropout). */
   rng: RngState;
-  /** Non-finite steps skipped so far, and how many of the last ones in a row. */
+  /** Non-finite steps skipped so far. */
   skippedSteps: number;
+  /** Non-finite steps in a row just before the checkpoint. */
   badInARow: number;
-  /** Sum and count of the losses of the log interval in progress. */
+  /** The log interval in progress: sums of step losses and gradient norms, steps and items counted. */
   pendingLoss: { sum: number; normSum: number; count: number; items: number };
-  /** Early-stopping state, when enabled. */
+  /** Early stopping: best value and its step, evaluations since without improvement. */
   earlyStopping?: { best: number | null; bestStep: number | null; badEvals: number };
   /** Seconds of training so far (across resumes). */
   elapsedSec: number;
@@ -41,9 +43,13 @@ export interface TrainerState {
 
 /** A checkpoint read back: the model and optimizer tensors (caller disposes) and the trainer state. */
 export interface LoadedTrainerCheckpoint {
+  /** The folder read. */
   dir: string;
+  /** `model.safetensors`, by name. */
   model: NamedTensors;
+  /** `optimizer.safetensors`, by name. */
   optimizer: NamedTensors;
+  /** `trainer.json`. */
   state: TrainerState;
 }
 
@@ -112,7 +118,7 @@ export async function loadTrainerCheckpoint(dir: string): Promise<LoadedTrainerC
 }
 
 /** The `checkpoint-<step>` folders under `root` that hold a `trainer.json`, by ascending step. */
-export function listCheckpoints(root: string): Array<{ step: number; dir: string }> {
+export function listCheckpoints(root: string): Array<{ /** Steps done. */ step: number; /** Its folder. */ dir: string }> {
   if (!existsSync(root)) return [];
   return readdirSync(root, { withFileTypes: true })
     .filter((e) => e.isDirectory() && /^checkpoint-\d+$/.test(e.name))

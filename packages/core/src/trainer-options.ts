@@ -13,8 +13,11 @@ import type { CurvesOptions } from "./curves.js";
  * names; `train(mode)` is called to switch dropout on for training and off for evaluation.
  */
 export interface TrainableModel extends ParameterHolder {
+  /** Parameters as new tensors by reference name (saved in `model.safetensors`). */
   stateDict?(): NamedTensors;
+  /** Restores parameters from `stateDict()` tensors (on resume). */
   loadStateDict?(tensors: NamedTensors, options?: { strict?: boolean; source?: string }): void;
+  /** Training (`true`) or evaluation (`false`) mode. */
   train?(mode?: boolean): unknown;
 }
 
@@ -38,6 +41,7 @@ export interface StepContext {
 export interface EvalContext {
   /** Optimizer steps done. */
   step: number;
+  /** Epoch in progress (0-based). */
   epoch: number;
   /** A fresh RNG for this evaluation (seeded from the run seed and the step; it does not disturb training). */
   rng: Rng;
@@ -111,6 +115,13 @@ export interface TrainerOptions<B> {
   checkpointDir?: string;
   /** Write a checkpoint every this many steps (and at the end). Default: only at the end. */
   checkpointEvery?: number;
+  /**
+   * What `model.safetensors` holds. `model` (default): `model.stateDict()`, every parameter under its
+   * reference name and layout, a loadable model. `trained`: only the trained parameters as the variables
+   * hold them (BirdVLM layout, e.g. linear weights `[in,out]`), for resuming only; use it when the model
+   * is large and mostly frozen (a VLM stage that trains the projector), and export with the model's `save()`.
+   */
+  checkpointParameters?: "model" | "trained";
   /** Checkpoints kept (older ones are deleted). Default 2. */
   keepCheckpoints?: number;
   /** With early stopping, also keep the model of the best evaluation in `<checkpointDir>/best`. Default `true`. */
@@ -150,6 +161,7 @@ export interface TrainerOptions<B> {
 export interface StepInfo {
   /** Optimizer steps done (1-based count). */
   step: number;
+  /** Epoch of the step's batches (0-based). */
   epoch: number;
   /** Learning rate the step used. */
   lr: number;
@@ -166,6 +178,7 @@ export interface TrainResult {
   step: number;
   /** Epoch in progress when training stopped. */
   epoch: number;
+  /** Why training stopped. */
   stopReason: StopReason;
   /** Steps skipped because their loss or gradients were not finite. */
   skippedSteps: number;
@@ -174,7 +187,14 @@ export interface TrainResult {
   /** Metrics of the last evaluation. */
   lastEval?: Record<string, number>;
   /** Best value of the early-stopping metric and its step. */
-  best?: { metric: string; value: number; step: number };
+  best?: {
+    /** The early-stopping metric. */
+    metric: string;
+    /** Its best value. */
+    value: number;
+    /** The step of that evaluation. */
+    step: number;
+  };
   /** The last checkpoint folder written. */
   checkpoint?: string;
   /** Seconds spent training (across resumes). */

@@ -148,6 +148,26 @@ describe("Trainer", () => {
     [a, b2].forEach((m) => m.dispose());
   });
 
+  it("stops on the abort signal after a checkpoint, and resumes trained-only checkpoints", async () => {
+    const dir = join(root, "abort");
+    const model = new Mlp();
+    const ctl = new AbortController();
+    const t = new Trainer(options(model, dir, { checkpointParameters: "trained", onStep: ({ step }) => { if (step === 3) ctl.abort(); }, signal: ctl.signal }));
+    const r = await t.fit();
+    expect(r).toMatchObject({ stopReason: "aborted", step: 3, checkpoint: join(dir, "ckpt", "checkpoint-3") });
+    const saved = values(model);
+    const other = new Mlp(42);
+    other.fc2.freeze(); // trained-only checkpoints hold exactly the trained parameters
+    const t2 = new Trainer(options(other, dir, { checkpointParameters: "trained", resume: true, maxSteps: 3 }));
+    await expect(t2.fit()).rejects.toThrow(/model\.safetensors: .*unexpected 'fc2\.weight'/);
+    other.fc2.unfreeze();
+    const t3 = new Trainer(options(other, dir, { checkpointParameters: "trained", resume: true, maxSteps: 3 }));
+    expect((await t3.fit()).step).toBe(3);
+    expect(values(other)).toEqual(saved);
+    [t, t2, t3].forEach((x) => x.dispose());
+    [model, other].forEach((m) => m.dispose());
+  });
+
   it("skips non-finite steps and aborts after maxBadSteps in a row, naming the steps", async () => {
     const model = new Mlp(1, 0);
     const poisonAt = new Set([2, 5, 6, 7]);

@@ -451,8 +451,27 @@ export class Trainer<B> {
 
   private modelTensors(): NamedTensors {
     const m = this.options.model;
+    if (this.options.checkpointParameters === "trained") return Object.fromEntries(this.parameters.map(([n, v]) => [n, v.clone()]));
     if (m.stateDict) return m.stateDict();
     return Object.fromEntries(m.namedParameters().map(([n, v]) => [n, v.clone()]));
+  }
+
+  private restoreModel(tensors: NamedTensors, source: string): void {
+    const m = this.options.model;
+    if (this.options.checkpointParameters !== "trained" && m.loadStateDict) {
+      m.loadStateDict(tensors, { strict: true, source });
+      return;
+    }
+    const own = new Map(this.options.checkpointParameters === "trained" ? this.parameters : m.namedParameters());
+    const problems: string[] = [];
+    for (const [n, v] of own) {
+      const t = tensors[n];
+      if (!t) problems.push(`missing '${n}'`);
+      else if (t.shape.join() !== v.shape.join()) problems.push(`'${n}' has shape [${t.shape}], expected [${v.shape}]`);
+    }
+    for (const n of Object.keys(tensors)) if (!own.has(n)) problems.push(`unexpected '${n}'`);
+    if (problems.length) throw new Error(`${source}: ${problems.join("; ")}`);
+    for (const [n, v] of own) v.assign(tensors[n]!);
   }
 
   private async state(): Promise<TrainerState> {
@@ -515,16 +534,7 @@ export class Trainer<B> {
     try {
       const s = ckpt.state;
       if (s.seed !== this.seed) throw new Error(`${dir}: checkpoint seed ${s.seed} differs from the trainer's seed ${this.seed}`);
-      const m = this.options.model;
-      if (m.loadStateDict) m.loadStateDict(ckpt.model, { strict: true, source: join(dir, "model.safetensors") });
-      else {
-        const own = new Map(m.namedParameters());
-        for (const [n, t] of Object.entries(ckpt.model)) {
-          const v = own.get(n);
-          if (!v) throw new Error(`${dir}/model.safetensors: unexpected '${n}'`);
-          v.assign(t);
-        }
-      }
+      this.restoreModel(ckpt.model, join(dir, "model.safetensors"));
       this.optimizer.loadStateDict(ckpt.optimizer);
       this.stepsDone = s.step;
       this.batches = new EpochBatches(this.options.data, this.seed, s.epoch, s.position, (b) => this.disposeBatch(b));
