@@ -1,6 +1,6 @@
-import { AdamW, Rng, clipByGlobalNorm, shiftedCausalLMLoss, tf, warmupCosineSchedule, type ChatMessage, type ParameterHolder } from "@birdvlm/core";
+import { AdamW, Trainer, shiftedCausalLMLoss, tf, warmupCosineSchedule, type ChatMessage, type ImageBatch, type ParameterHolder, type TrainableModel } from "@birdvlm/core";
 import type { BirdVLM } from "./birdvlm.js";
-import { collate } from "./collate.js";
+import { collate, type CollatedBatch } from "./collate.js";
 import { LLAVA_IMAGE_PLACEHOLDER, insertImageMarkers } from "./image-marker.js";
 import type { ImageTable } from "./image-table.js";
 import { labelConversation, supervisedShare, type LabeledSequence } from "./labels.js";
@@ -45,6 +45,21 @@ export interface StageOptions {
   log?: (line: string) => void;
   /** Called after every step with its loss. */
   onStep?: (step: number, loss: number) => void;
+  /** The Trainer's progress line on stderr. Default false. */
+  progress?: boolean;
+  /** Checkpoints of the trained parameters every `checkpointEvery` steps, resumable with `resume`. */
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  resume?: boolean;
+  /** JSON Lines metrics and a PNG of the curves. */
+  metricsFile?: string;
+  curvesFile?: string;
+}
+
+interface StageBatch {
+  batch: CollatedBatch;
+  images: ImageBatch;
+  labels: tf.Tensor2D;
 }
 
 /** What a stage did. */
@@ -102,43 +117,66 @@ export async function trainStage(vlm: BirdVLM, options: StageOptions): Promise<S
   const steps = options.steps ?? perEpoch * (options.epochs ?? 1);
   const lr = options.lr ?? (stage === "align" ? 1e-3 : 3e-4);
   const schedule = warmupCosineSchedule({ baseLr: lr, warmupSteps: Math.min(options.warmupSteps ?? Math.floor(steps * 0.05), steps - 1), totalSteps: steps, minLr: lr * 0.05 });
-  const optimizer = new AdamW(named, { lr, weightDecay: options.weightDecay ?? 0 });
-  const byVar = new Map(named.map(([n, v]) => [v.name, n]));
-  const vars = named.map(([, v]) => v);
-  const rng = new Rng(options.seed ?? 0);
   const watch = new LossWatch(log);
   const padId = vlm.tokenizer.stopTokenIds[0] ?? 0;
   const losses: number[] = [];
   const started = Date.now();
-  let order: number[] = [];
-  let lastLine = 0;
-  for (let step = 0; step < steps; step++) {
-    if (order.length < batchSize) order = order.concat(rng.permutation(examples.length));
-    const pick = order.splice(0, batchSize);
-    const batch = collate(pick.map((i) => sequences[i]!), padId);
-    const imgs = images.gather(pick.map((i) => examples[i]!.imageId));
-    const lossT = tf.tidy(() => {
-      const labels = tf.tensor2d(batch.labels, [batch.labels.length, batch.labels[0]!.length], "int32");
-      const { value, grads } = tf.variableGrads(() => shiftedCausalLMLoss(vlm.logits(batch, imgs, { training: true }), labels), vars);
-      const namedGrads: Record<string, tf.Tensor> = {};
-      for (const [k, g] of Object.entries(grads)) namedGrads[byVar.get(k)!] = g;
-      optimizer.step(clipByGlobalNorm(namedGrads, options.maxGradNorm ?? 1).grads, schedule(step));
-      return value;
-    });
-    imgs.dispose();
-    const loss = (await lossT.data())[0]!;
-    lossT.dispose();
-    if (!Number.isFinite(loss)) throw new Error(`trainStage(${stage}): the loss is ${loss} at step ${step + 1}: lower the learning rate (now ${lr})`);
-    losses.push(loss);
-    watch.observe(loss);
-    options.onStep?.(step, loss);
-    if (Date.now() - lastLine > 2000 || step === steps - 1) {
-      lastLine = Date.now();
-      const s = (Date.now() - started) / 1000;
-      log(`${stage}: step ${step + 1}/${steps}  loss ${loss.toFixed(4)}  lr ${schedule(step).toExponential(2)}  ${((step + 1) * batchSize / s).toFixed(1)} samples/s`);
+  const model: TrainableModel = {
+    namedParameters: () => named,
+    trainableParameters: () => named.filter(([, v]) => v.trainable),
+    parameterCount: () => named.reduce((n, [, v]) => n + v.size, 0),
+    dispose: () => undefined,
+    train: (mode = true) => { for (const [, part] of parts) (part as { train?: (m: boolean) => unknown }).train?.(mode); },
+  };
+  function* data(_epoch: number, rng: { permutation(n: number): number[] }): Iterable<StageBatch> {
+    const order = rng.permutation(examples.length);
+    for (let s = 0; s < order.length; s += batchSize) {
+      const pick = order.slice(s, s + batchSize);
+      const batch = collate(pick.map((i) => sequences[i]!), padId);
+      yield { batch, images: images.gather(pick.map((i) => examples[i]!.imageId)), labels: tf.tensor2d(batch.labels, [batch.labels.length, batch.labels[0]!.length], "int32") };
     }
   }
-  optimizer.dispose();
+  let lastLine = 0;
+  const trainer = new Trainer<StageBatch>({
+    model,
+    parameters: named,
+    loss: (b) => shiftedCausalLMLoss(vlm.logits(b.batch, b.images, { training: true }), b.labels),
+    data,
+    optimizer: (params) => new AdamW(params, { lr, weightDecay: options.weightDecay ?? 0 }),
+    schedule,
+    maxSteps: steps,
+    clipGradNorm: options.maxGradNorm ?? 1,
+    seed: options.seed ?? 0,
+    itemsInBatch: (b) => b.batch.ids.length,
+    disposeBatch: (b) => { b.images.dispose(); b.labels.dispose(); },
+    logEvery: 1,
+    progress: options.progress ?? false,
+    checkpointDir: options.checkpointDir,
+    checkpointEvery: options.checkpointEvery,
+    checkpointParameters: "trained",
+    resume: options.resume,
+    metricsFile: options.metricsFile,
+    curvesFile: options.curvesFile,
+    setTrainMode: true,
+    onRecord: (r) => {
+      if (r.kind !== "train" || typeof r.loss !== "number") return;
+      const step = losses.length;
+      losses.push(r.loss);
+      watch.observe(r.loss);
+      options.onStep?.(step, r.loss);
+      if (Date.now() - lastLine > 2000 || r.step === steps) {
+        lastLine = Date.now();
+        const sec = (Date.now() - started) / 1000;
+        log(`${stage}: step ${r.step}/${steps}  loss ${r.loss.toFixed(4)}  lr ${schedule(r.step - 1).toExponential(2)}  ${((r.step * batchSize) / sec).toFixed(1)} samples/s`);
+      }
+    },
+  });
+  try {
+    await trainer.fit();
+  } finally {
+    trainer.dispose();
+    for (const [, part] of parts) (part as { train?: (m: boolean) => unknown }).train?.(false);
+  }
   for (const [v, t] of wasTrainable) v.trainable = t;
   const trainedParts = parts.filter((p) => p[2]).map((p) => p[0]);
   recordTraining(vlm.provenance, trainedParts, { stage, dataset: options.dataset, imageIds: [...new Set(examples.map((e) => e.imageId))] });
