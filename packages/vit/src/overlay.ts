@@ -25,7 +25,8 @@ export function jet(v: number): [number, number, number] {
  * A PNG of `heatmap` (`[rows, cols]`, values in [0, 1], e.g. one image of `attentionRollout`) upsampled
  * bilinearly (half-pixel centres) to the photo, coloured with {@link jet} and blended over it.
  */
-export async function renderAttentionOverlay(image: OverlayImage, heatmap: tf.Tensor2D | number[][], options: OverlayOptions = {}): Promise<Buffer> {
+export async function renderAttentionOverlay(image: OverlayImage, heatmap: tf.Tensor | number[][], options: OverlayOptions = {}): Promise<Buffer> {
+  if (!Array.isArray(heatmap) && heatmap.rank !== 2) throw new Error(`renderAttentionOverlay: heat map must be [rows, cols], got [${heatmap.shape}]`);
   const alpha = options.alpha ?? 0.5;
   const input = typeof image === "string" || Buffer.isBuffer(image) ? sharp(image) : sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: image.channels } });
   const { data: photo, info } = await input.removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });

@@ -1,0 +1,148 @@
+// Trains a small ViT from scratch on a CUB-200-2011-layout folder and prints per-epoch train / validation
+// accuracy; writes checkpoints, the best model (timm layout), metrics.jsonl, curves.png and an attention overlay.
+//
+//   npx tsx examples/train-vit-cub.ts --cub ../shared/data/cub-subset-train [--classes 10] [--image-size 64] [--epochs 30]
+//       [--batch 32] [--patch 8] [--width 192] [--depth 6] [--heads 3] [--pooling attention|cls|mean]
+//       [--lr 1e-3] [--drop-path 0.1] [--val-every 5] [--out runs/vit-cub] [--resume] [--seed 0]
+//
+// The validation set is split out of the folder's images: every `--val-every`-th image of each class.
+import { mkdir, writeFile } from "node:fs/promises";
+import { register } from "node:module";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { Pooling } from "@birdvlm/vit";
+
+// `@birdvlm/core` imports `@tensorflow/tfjs-core/dist/register_all_gradients`, whose ES modules import their
+// siblings without extensions, which Node's resolver refuses (vitest's bundler does not): resolve those
+// (as bench/run.ts does), then load the packages.
+register(
+  `data:text/javascript,${encodeURIComponent(`
+export async function resolve(specifier, context, next) {
+  try { return await next(specifier, context); } catch (e) {
+    if (!specifier.startsWith(".") || !context.parentURL?.includes("/@tensorflow/")) throw e;
+    for (const suffix of [".js", "/index.js"]) { try { return await next(specifier + suffix, context); } catch {} }
+    throw e;
+  }
+}`)}`,
+);
+const { initBackend, tf } = await import("@birdvlm/core");
+const { CubDataset, ImagePipeline, createImageLoader } = await import("@birdvlm/data");
+const { VisionTransformer, renderAttentionOverlay, trainClassifier } = await import("@birdvlm/vit");
+
+const { values: args } = parseArgs({
+  options: {
+    cub: { type: "string" },
+    classes: { type: "string", default: "10" },
+    "image-size": { type: "string", default: "64" },
+    epochs: { type: "string", default: "30" },
+    batch: { type: "string", default: "32" },
+    patch: { type: "string", default: "8" },
+    width: { type: "string", default: "192" },
+    depth: { type: "string", default: "6" },
+    heads: { type: "string", default: "3" },
+    pooling: { type: "string", default: "attention" },
+    lr: { type: "string", default: "1e-3" },
+    "drop-path": { type: "string", default: "0.1" },
+    "val-every": { type: "string", default: "5" },
+    out: { type: "string", default: "runs/vit-cub" },
+    resume: { type: "boolean", default: false },
+    seed: { type: "string", default: "0" },
+    backend: { type: "string" },
+  },
+});
+
+if (!args.cub) {
+  console.error("usage: tsx examples/train-vit-cub.ts --cub <CUB root> [--classes N] [--image-size S] [--epochs E]");
+  process.exit(2);
+}
+const numClasses = Number(args.classes);
+const size = Number(args["image-size"]);
+const epochs = Number(args.epochs);
+const batchSize = Number(args.batch);
+const valEvery = Number(args["val-every"]);
+const seed = Number(args.seed);
+const out = args.out!;
+
+const backend = await initBackend(args.backend as Parameters<typeof initBackend>[0]);
+const cub = await CubDataset.open(args.cub);
+
+// The first N classes (their class indices are 0..N-1); every `valEvery`-th image of a class goes to validation.
+const trainPositions: number[] = [];
+const valPositions: number[] = [];
+const seenPerClass = new Map<number, number>();
+for (let i = 0; i < cub.size; i++) {
+  const { classIndex } = cub.get(i);
+  if (classIndex >= numClasses) continue;
+  const k = seenPerClass.get(classIndex) ?? 0;
+  seenPerClass.set(classIndex, k + 1);
+  (k % valEvery === valEvery - 1 ? valPositions : trainPositions).push(i);
+}
+const train = cub.subset(trainPositions);
+const val = cub.subset(valPositions);
+const keep = seenPerClass;
+console.log(`${cub.dir}: ${keep.size} classes, ${train.size} training and ${val.size} validation images, ${size} px, backend ${backend.name}`);
+
+const model = new VisionTransformer(
+  {
+    imageSize: size,
+    patchSize: Number(args.patch),
+    hiddenSize: Number(args.width),
+    depth: Number(args.depth),
+    numHeads: Number(args.heads),
+    mlpSize: 4 * Number(args.width),
+    numClasses: keep.size,
+    pooling: args.pooling as Pooling,
+    dropPathRate: Number(args["drop-path"]),
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
+  },
+  { seed },
+);
+console.log(`model: ${(model.parameterCount() / 1e6).toFixed(2)} M parameters, ${model.config.depth} blocks, width ${model.config.hiddenSize}, pooling ${model.config.pooling}`);
+
+const trainPipe = new ImagePipeline({ size, mode: "train", mean: model.mean, std: model.std, scale: [0.35, 1] });
+const evalPipe = new ImagePipeline({ size, mode: "eval", mean: model.mean, std: model.std });
+
+// Decoding and augmentation run ahead of the model (prefetch); each epoch's order and augmentation derive
+// from the seed and the epoch, so a resumed run sees the same batches.
+const trainLoader = createImageLoader({ dataset: train, pipeline: trainPipe, batchSize, shuffle: true, dropLast: true, seed });
+const valLoader = createImageLoader({ dataset: val, pipeline: evalPipe, batchSize });
+
+const stepsPerEpoch = trainLoader.length;
+const started = performance.now();
+await mkdir(out, { recursive: true });
+const result = await trainClassifier({
+  model,
+  train: (epoch) => trainLoader.epoch(epoch),
+  val: () => valLoader.epoch(0),
+  epochs,
+  stepsPerEpoch,
+  lr: Number(args.lr),
+  outDir: out,
+  resume: args.resume,
+  seed,
+  onEpoch: (m) => {
+    const secs = ((performance.now() - started) / 1000).toFixed(0);
+    console.log(
+      `epoch ${String(m.epoch + 1).padStart(3)}  train acc ${(100 * m.trainAccuracy).toFixed(1).padStart(5)}%  ` +
+        `val top-1 ${(100 * m.valTop1!).toFixed(1).padStart(5)}%  top-5 ${(100 * m.valTop5!).toFixed(1).padStart(5)}%  ` +
+        `val loss ${m.valLoss!.toFixed(3)}  (${secs} s)`,
+    );
+  },
+});
+const best = result.best;
+console.log(
+  `stopped (${result.stopReason}) after ${result.step} steps in ${result.elapsedSec.toFixed(0)} s; ` +
+    `best val top-1 ${best ? (100 * best.value).toFixed(1) : "?"}% at step ${best?.step ?? "?"}; best model in ${result.bestDir}; curves in ${join(out, "curves.png")}`,
+);
+
+// Where the trained model looks: attention rollout over the first validation image.
+const firstVal = val.get(0);
+const probe = await evalPipe.batch([firstVal.path]);
+const heat = model.attentionRollout(probe);
+const map = tf.tidy(() => tf.squeeze(heat, [0]));
+const png = await renderAttentionOverlay(firstVal.path, map);
+await writeFile(join(out, "attention.png"), png);
+tf.dispose([probe, heat, map]);
+console.log(`attention rollout of ${firstVal.relativePath} in ${join(out, "attention.png")}`);
+model.dispose();
