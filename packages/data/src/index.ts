@@ -43,3 +43,15 @@ export { colorJitterTransform, sampleColorJitter, type ColorJitterOptions, type 
 export { boxWithMargin, centerCropRegion, randomResizedCropRegion, type Region } from "./crop-geometry.js";
 export { DataLoader, type DataLoaderOptions, type IndexedDataset, type SkippedItem, type TransformContext } from "./data-loader.js";
 export { createImageLoader, type ImageLoaderBatch, type ImageLoaderOptions, type LabelledImage } from "./image-loader.js";
+export { generateSynthBirds, type SynthBirdsOptions, type SynthBirdsSummary } from "./synth-birds.js";
+export {
+  SYNTH_COLORS,
+  designSynthSpecies,
+  type SynthBill,
+  type SynthBreastPattern,
+  type SynthColor,
+  type SynthSize,
+  type SynthSpecies,
+  type SynthWingPattern,
+} from "./synth-species.js";
+export { CUB_PART_NAMES, drawSynthBird, type DrawnBird } from "./synth-bird-svg.js";
