@@ -29,3 +29,4 @@ export { Trainer } from "./trainer.js";
 export type { TrainerOptions, TrainableModel, StepContext, EvalContext, EarlyStoppingOptions, StepInfo, StopReason, TrainResult } from "./trainer-options.js";
 export { EpochBatches, epochRng } from "./trainer-batches.js";
 export { saveTrainerCheckpoint, loadTrainerCheckpoint, latestCheckpoint, listCheckpoints, pruneCheckpoints, checkpointName, disposeCheckpoint, TRAINER_STATE_FORMAT, type TrainerState, type LoadedTrainerCheckpoint } from "./trainer-checkpoint.js";
+export { EarlyStopping, type EarlyStoppingState, type EarlyStoppingVerdict } from "./trainer-early-stopping.js";

@@ -3,6 +3,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { NamedTensors } from "./optimizer.js";
 import type { RngState } from "./rng.js";
+import type { EarlyStoppingState } from "./trainer-early-stopping.js";
 import { writeFolderAtomic, writeJsonAtomic } from "./atomic.js";
 import { openSafetensors } from "./safetensors-reader.js";
 import { writeSafetensors } from "./safetensors-writer.js";
@@ -33,8 +34,8 @@ export interface TrainerState {
   badInARow: number;
   /** The log interval in progress: sums of step losses and gradient norms, steps and items counted. */
   pendingLoss: { sum: number; normSum: number; count: number; items: number };
-  /** Early stopping: best value and its step, evaluations since without improvement. */
-  earlyStopping?: { best: number | null; bestStep: number | null; badEvals: number };
+  /** Early-stopping state, when enabled. */
+  earlyStopping?: EarlyStoppingState;
   /** Seconds of training so far (across resumes). */
   elapsedSec: number;
   /** Anything the caller adds (data provenance, config). */

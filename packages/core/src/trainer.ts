@@ -9,6 +9,7 @@ import { MetricsLog, type MetricsRecord } from "./metrics-log.js";
 import { ProgressLine, type ProgressState } from "./progress.js";
 import { renderCurves } from "./curves.js";
 import { EpochBatches } from "./trainer-batches.js";
+import { EarlyStopping } from "./trainer-early-stopping.js";
 import {
   TRAINER_STATE_FORMAT, checkpointName, disposeCheckpoint, latestCheckpoint, loadTrainerCheckpoint,
   pruneCheckpoints, saveTrainerCheckpoint, type TrainerState,
@@ -80,8 +81,9 @@ export class Trainer<B> {
   private intervalStart = 0;
   private lastLr = 0;
   private lastLoss: number | undefined;
+  private lastItemsPerSec: number | undefined;
   private lastEval: Record<string, number> | undefined;
-  private early: { best: number | null; bestStep: number | null; badEvals: number } = { best: null, bestStep: null, badEvals: 0 };
+  private readonly early: EarlyStopping | undefined;
   private elapsedBefore = 0;
   private runStart = 0;
   private runStartStep = 0;
@@ -99,6 +101,7 @@ export class Trainer<B> {
       if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new Error(`Trainer: ${k} must be a positive integer, got ${v}`);
     }
     if (o.earlyStopping && !o.evaluate) throw new Error("Trainer: earlyStopping needs an evaluate callback");
+    this.early = o.earlyStopping ? new EarlyStopping(o.earlyStopping) : undefined;
     if (o.checkpointEvery !== undefined && !o.checkpointDir) throw new Error("Trainer: checkpointEvery needs checkpointDir");
     if (o.resume === true && !o.checkpointDir) throw new Error("Trainer: resume: true needs checkpointDir");
     this.parameters = (o.parameters ?? o.model.trainableParameters()).filter(([, v]) => v.trainable);
@@ -183,7 +186,7 @@ export class Trainer<B> {
       this.progress?.done();
       this.trainMode(false);
     }
-    const es = o.earlyStopping;
+    const es = this.early?.state;
     return {
       step: this.stepsDone,
       epoch: this.batches.epoch,
@@ -191,7 +194,7 @@ export class Trainer<B> {
       skippedSteps: this.skipped,
       lastLoss: this.lastLoss,
       lastEval: this.lastEval,
-      best: es && this.early.best !== null ? { metric: es.metric, value: this.early.best, step: this.early.bestStep! } : undefined,
+      best: es && es.best !== null ? { metric: o.earlyStopping!.metric, value: es.best, step: es.bestStep! } : undefined,
       checkpoint: this.lastCheckpoint,
       elapsedSec: this.elapsed(),
     };
@@ -363,8 +366,6 @@ export class Trainer<B> {
     };
   }
 
-  private lastItemsPerSec: number | undefined;
-
   private showProgress(force: boolean): void {
     this.progress?.update(this.progressState(this.lastItemsPerSec), force);
   }
@@ -418,20 +419,13 @@ export class Trainer<B> {
     this.record({ kind: "eval", step: this.stepsDone, epoch: this.batches.epoch, time: round(this.elapsed()), ...metrics });
     this.progress?.log(`eval step ${this.stepsDone}: ${Object.entries(metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(" | ")}`);
     let stop = false;
-    const es = o.earlyStopping;
-    if (es) {
-      const v = metrics[es.metric];
-      if (typeof v !== "number") throw new Error(`Trainer: earlyStopping.metric '${es.metric}' is not among the evaluation metrics (${Object.keys(metrics).join(", ")})`);
-      const delta = es.minDelta ?? 0;
-      const better = this.early.best === null || (es.mode === "max" ? v > this.early.best + delta : v < this.early.best - delta);
-      if (better) {
-        this.early = { best: v, bestStep: this.stepsDone, badEvals: 0 };
-        if (o.checkpointDir && (o.saveBest ?? true)) await this.writeCheckpoint(join(o.checkpointDir, "best"), false);
-      } else {
-        this.early.badEvals++;
-        stop = this.early.badEvals >= es.patience;
-        if (stop) this.progress?.log(`early stopping at step ${this.stepsDone}: ${es.metric} did not improve on ${this.early.best} (step ${this.early.bestStep}) for ${es.patience} evaluations`);
-      }
+    if (this.early) {
+      const verdict = this.early.update(metrics, this.stepsDone);
+      if (verdict.improved && o.checkpointDir && (o.saveBest ?? true)) await this.writeCheckpoint(join(o.checkpointDir, "best"), false);
+      stop = verdict.stop;
+      const { best, bestStep } = this.early.state;
+      const es = this.early.options;
+      if (stop) this.progress?.log(`early stopping at step ${this.stepsDone}: ${es.metric} did not improve on ${best} (step ${bestStep}) for ${es.patience} evaluations`);
     }
     await this.drawCurves();
     return stop;
@@ -488,7 +482,7 @@ export class Trainer<B> {
       skippedSteps: this.skipped,
       badInARow: this.badInARow,
       pendingLoss: { sum: sum!, normSum: normSum!, count: this.pendingCount, items: this.pendingItems },
-      earlyStopping: this.options.earlyStopping ? { ...this.early } : undefined,
+      earlyStopping: this.early ? { ...this.early.state } : undefined,
       elapsedSec: this.elapsed(),
       extra: this.options.extraState,
     };
@@ -548,7 +542,7 @@ export class Trainer<B> {
       this.normSum = tf.scalar(s.pendingLoss.normSum);
       this.pendingCount = s.pendingLoss.count;
       this.pendingItems = s.pendingLoss.items;
-      if (s.earlyStopping) this.early = { ...s.earlyStopping };
+      if (s.earlyStopping && this.early) this.early.state = { ...s.earlyStopping };
       this.elapsedBefore = s.elapsedSec;
       this.lastCheckpoint = dir;
       this.lastCheckpointStep = s.step;
