@@ -27,7 +27,8 @@ export function attentionMaps(model: VisionTransformer, images: ImageBatch): tf.
     return tf.tidy(() => {
       const [b, h, t] = probs[0]!.shape;
       const side = [images.shape[1] / model.config.patchSize, images.shape[2] / model.config.patchSize];
-      const fromCls = probs.map((p) => tf.slice(p, [0, 0, 0, 1], [b, h, 1, t - 1]));
+      const p0 = model.numPrefixTokens;
+      const fromCls = probs.map((p) => tf.slice(p, [0, 0, 0, p0], [b, h, 1, t - p0]));
       return tf.reshape(tf.stack(fromCls, 1), [b, probs.length, h, side[0]!, side[1]!]) as tf.Tensor5D;
     });
   } finally {
@@ -64,7 +65,8 @@ export function attentionRollout(model: VisionTransformer, images: ImageBatch, o
         rollout = tf.matMul(normalized, rollout);
       }
       const side = [images.shape[1] / model.config.patchSize, images.shape[2] / model.config.patchSize];
-      const cls = tf.reshape(tf.slice(rollout, [0, 0, 1], [b, 1, t - 1]), [b, t - 1]);
+      const p0 = model.numPrefixTokens;
+      const cls = tf.reshape(tf.slice(rollout, [0, 0, p0], [b, 1, t - p0]), [b, t - p0]);
       const scaled = tf.div(cls, tf.maximum(tf.max(cls, 1, true), 1e-12));
       return tf.reshape(scaled, [b, side[0]!, side[1]!]) as tf.Tensor3D;
     });

@@ -23,6 +23,10 @@ export interface ViTConfig {
   layerNormEps: number;
   /** Whether a learned class token is prepended to the patch tokens. */
   classToken: boolean;
+  /** DeiT's distillation token, after the class token (timm `dist_token`, HF `distillation_token`). */
+  distillationToken: boolean;
+  /** DeiT's second head on the distillation token (timm `head_dist`); logits are the mean of both heads. */
+  distillationHead: boolean;
   /**
    * `cls`: the class token; `attention`: a learned query attending over the final tokens (timm's `map`
    * pooling, `AttentionPoolLatent`); `mean`: the average of the patch tokens.
@@ -39,6 +43,11 @@ export interface ViTConfig {
   /** Per-channel normalization (RGB, on values in [0,1]). */
   mean: [number, number, number];
   std: [number, number, number];
+  /**
+   * How position embeddings are resampled for another input size: `true` as timm (`resample_abs_pos_embed`,
+   * antialiased bicubic), `false` as Hugging Face (`interpolate_pos_encoding`, plain bicubic).
+   */
+  posEmbedAntialias: boolean;
 }
 
 /** The ViT-Tiny shape (224/16, 192 wide, 12 blocks, 3 heads, MLP 768), no head, ImageNet-21k mean/std of timm. */
@@ -53,6 +62,8 @@ export const vitTiny: ViTConfig = {
   qkvBias: true,
   layerNormEps: 1e-6,
   classToken: true,
+  distillationToken: false,
+  distillationHead: false,
   pooling: "cls",
   numClasses: 0,
   dropout: 0,
@@ -60,6 +71,7 @@ export const vitTiny: ViTConfig = {
   dropPathRate: 0,
   mean: [0.5, 0.5, 0.5],
   std: [0.5, 0.5, 0.5],
+  posEmbedAntialias: true,
 };
 
 /** ViT-Small: 384 wide, 12 blocks, 6 heads, MLP 1536. */
@@ -87,6 +99,10 @@ export function validateConfig(c: ViTConfig, source = "ViTConfig"): void {
   if (c.hiddenSize % c.numHeads !== 0) throw new Error(`${source}: hiddenSize ${c.hiddenSize} is not divisible by numHeads ${c.numHeads}`);
   if (!["cls", "attention", "mean"].includes(c.pooling)) throw new Error(`${source}: pooling must be cls, attention or mean, got ${c.pooling}`);
   if (c.pooling === "cls" && !c.classToken) throw new Error(`${source}: pooling 'cls' needs classToken: true`);
+  if (c.distillationToken && !c.classToken) throw new Error(`${source}: distillationToken needs classToken: true`);
+  if (c.distillationHead && !(c.distillationToken && c.numClasses > 0 && c.pooling === "cls")) {
+    throw new Error(`${source}: distillationHead needs distillationToken, numClasses > 0 and pooling 'cls'`);
+  }
   for (const k of ["dropout", "attentionDropout", "dropPathRate"] as const) {
     if (!(c[k] >= 0 && c[k] < 1)) throw new Error(`${source}: ${k} must be in [0, 1), got ${c[k]}`);
   }
@@ -104,6 +120,8 @@ export interface WeightsInfo {
   /** Patch grid side of the stored position embeddings (so `imageSize = grid * patchSize`). */
   grid?: number;
   classToken?: boolean;
+  distillationToken?: boolean;
+  distillationHead?: boolean;
   qkvBias?: boolean;
   attentionPool?: boolean;
 }
@@ -127,7 +145,7 @@ function triple(v: unknown): [number, number, number] | undefined {
 
 function applyWeights(c: ViTConfig, w: WeightsInfo): ViTConfig {
   const out = { ...c };
-  for (const k of ["hiddenSize", "depth", "patchSize", "numChannels", "mlpSize", "numClasses", "classToken", "qkvBias"] as const) {
+  for (const k of ["hiddenSize", "depth", "patchSize", "numChannels", "mlpSize", "numClasses", "classToken", "distillationToken", "distillationHead", "qkvBias"] as const) {
     if (w[k] !== undefined) (out as Record<string, unknown>)[k] = w[k];
   }
   if (w.grid !== undefined) out.imageSize = w.grid * out.patchSize;
@@ -146,7 +164,8 @@ export function fromTimm(json: Json, weights: WeightsInfo = {}, source = "timm c
   const pre = (json.pretrained_cfg ?? {}) as Json;
   const args = { ...((json.model_args ?? {}) as Json), ...json };
   const arch = typeof json.architecture === "string" ? json.architecture : "";
-  const m = /vit_(tiny|small|base|large)_patch(\d+)_(\d+)/.exec(arch);
+  const m = /(?:vit|deit)_(tiny|small|base|large)(?:_distilled)?_patch(\d+)_(\d+)/.exec(arch);
+  const distilled = /^deit_.*_distilled_/.test(arch);
   const fromName: Partial<ViTConfig> = m ? { ...timmArchitectures[m[1]!], patchSize: Number(m[2]), imageSize: Number(m[3]) } : {};
   const inputSize = Array.isArray(pre.input_size) ? num(pre.input_size[pre.input_size.length - 1]) : undefined;
   const imgSize = Array.isArray(args.img_size) ? num(args.img_size[0]) : num(args.img_size);
@@ -167,6 +186,8 @@ export function fromTimm(json: Json, weights: WeightsInfo = {}, source = "timm c
     qkvBias: typeof args.qkv_bias === "boolean" ? args.qkv_bias : true,
     layerNormEps: num(args.layer_norm_eps) ?? 1e-6,
     classToken,
+    distillationToken: distilled,
+    distillationHead: distilled && (num(args.num_classes) ?? num(pre.num_classes) ?? 0) > 0,
     pooling: pool === "map" ? "attention" : pool === "avg" ? "mean" : classToken ? "cls" : "mean",
     numClasses: num(args.num_classes) ?? num(pre.num_classes) ?? 0,
     dropout: num(args.drop_rate) ?? 0,
@@ -174,6 +195,7 @@ export function fromTimm(json: Json, weights: WeightsInfo = {}, source = "timm c
     dropPathRate: num(args.drop_path_rate) ?? 0,
     mean: triple(args.mean) ?? triple(pre.mean) ?? vitTiny.mean,
     std: triple(args.std) ?? triple(pre.std) ?? vitTiny.std,
+    posEmbedAntialias: true,
   };
   const out = applyWeights(c, weights);
   validateConfig(out, source);
@@ -190,7 +212,8 @@ export function fromHF(json: Json, weights: WeightsInfo = {}, source = "Hugging 
   if (act !== "gelu") throw new Error(`${source}: hidden_act '${String(act)}' is not supported (only exact 'gelu')`);
   const id2label = json.id2label as Json | undefined;
   const archs = Array.isArray(json.architectures) ? (json.architectures as string[]) : [];
-  const hasHead = archs.some((a) => a.endsWith("ForImageClassification"));
+  const hasHead = archs.some((a) => /ForImageClassification(?:WithTeacher)?$/.test(a));
+  const deit = json.model_type === "deit";
   const labels = num(json.num_labels) ?? (id2label ? Object.keys(id2label).length : undefined);
   const c: ViTConfig = {
     ...vitTiny,
@@ -204,6 +227,8 @@ export function fromHF(json: Json, weights: WeightsInfo = {}, source = "Hugging 
     qkvBias: typeof json.qkv_bias === "boolean" ? json.qkv_bias : true,
     layerNormEps: num(json.layer_norm_eps) ?? 1e-12,
     classToken: true,
+    distillationToken: deit,
+    distillationHead: deit && archs.some((a) => a.endsWith("WithTeacher")),
     pooling: "cls",
     numClasses: hasHead || weights.numClasses !== undefined ? (labels ?? 2) : 0,
     dropout: num(json.hidden_dropout_prob) ?? 0,
@@ -211,6 +236,7 @@ export function fromHF(json: Json, weights: WeightsInfo = {}, source = "Hugging 
     dropPathRate: 0,
     mean: triple(json.image_mean) ?? [0.5, 0.5, 0.5],
     std: triple(json.image_std) ?? [0.5, 0.5, 0.5],
+    posEmbedAntialias: false,
   };
   const out = applyWeights(c, weights);
   validateConfig(out, source);
@@ -220,7 +246,8 @@ export function fromHF(json: Json, weights: WeightsInfo = {}, source = "Hugging 
 /** A timm hub `config.json` (with `model_args`, so `timm.create_model('hf-hub:...')` rebuilds this exact shape). */
 export function toTimmJson(c: ViTConfig): Json {
   const pool = c.pooling === "attention" ? "map" : c.pooling === "mean" ? "avg" : "token";
-  const arch = `vit_${c.hiddenSize === 192 ? "tiny" : c.hiddenSize === 384 ? "small" : c.hiddenSize === 768 ? "base" : "custom"}_patch${c.patchSize}_${c.imageSize}`;
+  const size = c.hiddenSize === 192 ? "tiny" : c.hiddenSize === 384 ? "small" : c.hiddenSize === 768 ? "base" : "custom";
+  const arch = c.distillationToken ? `deit_${size}_distilled_patch${c.patchSize}_${c.imageSize}` : `vit_${size}_patch${c.patchSize}_${c.imageSize}`;
   return {
     architecture: arch,
     num_classes: c.numClasses,
@@ -261,9 +288,11 @@ export function toHFJson(c: ViTConfig): Json {
   if (!c.classToken || c.pooling !== "cls") {
     throw new Error(`toHFJson: Hugging Face ViT has a class token and class-token pooling; this config has pooling '${c.pooling}', classToken ${c.classToken}`);
   }
+  const family = c.distillationToken ? "DeiT" : "ViT";
+  const head = c.distillationHead ? "ForImageClassificationWithTeacher" : "ForImageClassification";
   const json: Json = {
-    architectures: [c.numClasses > 0 ? "ViTForImageClassification" : "ViTModel"],
-    model_type: "vit",
+    architectures: [c.numClasses > 0 ? `${family}${head}` : `${family}Model`],
+    model_type: c.distillationToken ? "deit" : "vit",
     hidden_size: c.hiddenSize,
     num_hidden_layers: c.depth,
     num_attention_heads: c.numHeads,

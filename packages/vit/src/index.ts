@@ -5,7 +5,7 @@
  */
 export { type ViTConfig, type Pooling, type WeightsInfo, vitTiny, vitSmall, vitBase, vitConfig, validateConfig, fromTimm, fromHF, toTimmJson, toHFJson } from "./config.js";
 export { VisionTransformer, type VisionTransformerOptions, type ViTOutput, type ViTForwardOptions, type LoadOptions, type SaveOptions } from "./vision-transformer.js";
-export { type CheckpointFormat, type ViTCheckpoint, readViTCheckpoint, writeViTCheckpoint, weightsInfo, HF_BLOCK_NAMES, HF_TOP_NAMES, HF_HEAD_NAMES, HF5_BLOCK_NAMES, type HFBlockNaming } from "./load.js";
+export { type CheckpointFormat, type ViTCheckpoint, readViTCheckpoint, writeViTCheckpoint, weightsInfo, HF_BLOCK_NAMES, HF_TOP_NAMES, HF_HEAD_NAMES, HF_DEIT_TEACHER_HEAD_NAMES, HF5_BLOCK_NAMES, type HFBlockNaming } from "./load.js";
 export { resamplePosEmbed, bicubicWeights, type ResampleOptions } from "./pos-embed.js";
 export { gelu } from "./gelu.js";
 export { attentionProbabilities, attentionMaps, attentionRollout, type RolloutOptions } from "./attention-maps.js";

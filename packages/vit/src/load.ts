@@ -59,6 +59,7 @@ export const HF5_BLOCK_NAMES: HFBlockNaming = {
 /** Names outside the blocks: Hugging Face (after the `vit.` / `deit.` prefix) → timm. */
 export const HF_TOP_NAMES: ReadonlyArray<readonly [string, string]> = [
   ["embeddings.cls_token", "cls_token"],
+  ["embeddings.distillation_token", "dist_token"],
   ["embeddings.position_embeddings", "pos_embed"],
   ["embeddings.patch_embeddings.projection.weight", "patch_embed.proj.weight"],
   ["embeddings.patch_embeddings.projection.bias", "patch_embed.proj.bias"],
@@ -66,10 +67,18 @@ export const HF_TOP_NAMES: ReadonlyArray<readonly [string, string]> = [
   ["layernorm.bias", "norm.bias"],
 ];
 
-/** The classifier, which Hugging Face keeps outside the `vit.` prefix. */
+/** The classifier, which Hugging Face keeps outside the `vit.` / `deit.` prefix. */
 export const HF_HEAD_NAMES: ReadonlyArray<readonly [string, string]> = [
   ["classifier.weight", "head.weight"],
   ["classifier.bias", "head.bias"],
+];
+
+/** DeiT's two heads (`DeiTForImageClassificationWithTeacher`). */
+export const HF_DEIT_TEACHER_HEAD_NAMES: ReadonlyArray<readonly [string, string]> = [
+  ["cls_classifier.weight", "head.weight"],
+  ["cls_classifier.bias", "head.bias"],
+  ["distillation_classifier.weight", "head_dist.weight"],
+  ["distillation_classifier.bias", "head_dist.bias"],
 ];
 
 /** Hugging Face tensors with no timm counterpart that loading skips (`ViTModel`'s pooler, the MAE mask token). */
@@ -133,7 +142,7 @@ async function readHF(reader: Awaited<ReturnType<typeof openCheckpoint>>, names:
     used.add(hf);
   };
   for (const [hf, timm] of HF_TOP_NAMES) await take(prefix + hf, timm);
-  for (const [hf, timm] of HF_HEAD_NAMES) await take(hf, timm);
+  for (const [hf, timm] of [...HF_HEAD_NAMES, ...HF_DEIT_TEACHER_HEAD_NAMES]) await take(hf, timm);
   for (const naming of [HF_BLOCK_NAMES, HF5_BLOCK_NAMES]) {
     const layer = new RegExp(`^${prefix.replace(".", "\\.")}${naming.layers.replace(".", "\\.")}\\.(\\d+)\\.`);
     const depth = names.reduce((m, n) => Math.max(m, Number(layer.exec(n)?.[1] ?? -1) + 1), 0);
@@ -162,9 +171,11 @@ export function weightsInfo(t: Record<string, tf.Tensor>): WeightsInfo {
   const patch = t["patch_embed.proj.weight"];
   if (patch) Object.assign(info, { hiddenSize: patch.shape[0], numChannels: patch.shape[1], patchSize: patch.shape[2] });
   info.classToken = "cls_token" in t;
+  info.distillationToken = "dist_token" in t;
+  info.distillationHead = "head_dist.weight" in t;
   const pos = t["pos_embed"];
   if (pos) {
-    const n = pos.shape[1]! - (info.classToken ? 1 : 0);
+    const n = pos.shape[1]! - (info.classToken ? 1 : 0) - (info.distillationToken ? 1 : 0);
     const g = Math.round(Math.sqrt(n));
     if (g * g !== n) throw new Error(`pos_embed [${pos.shape}] is not a square grid of patches`);
     info.grid = g;
@@ -181,7 +192,7 @@ export function weightsInfo(t: Record<string, tf.Tensor>): WeightsInfo {
 
 /**
  * Writes a checkpoint folder atomically: `config.json` and `model.safetensors` in timm's layout, or in
- * Hugging Face's (`ViTForImageClassification` with a head, `ViTModel` without). `tensors` are timm-named
+ * Hugging Face's (`ViTForImageClassification` with a head, `ViTModel` without; `DeiT*` with a distillation token). `tensors` are timm-named
  * reference tensors (`VisionTransformer.stateDict()`); they stay owned by the caller.
  */
 export async function writeViTCheckpoint(dir: string, config: ViTConfig, tensors: Record<string, tf.Tensor>, format: CheckpointFormat): Promise<void> {
@@ -202,7 +213,7 @@ export async function writeViTCheckpoint(dir: string, config: ViTConfig, tensors
 }
 
 function toHFNames(t: Record<string, tf.Tensor>, config: ViTConfig): { tensors: Record<string, tf.Tensor>; created: tf.Tensor[] } {
-  const prefix = config.numClasses > 0 ? "vit." : "";
+  const prefix = config.numClasses > 0 ? (config.distillationToken ? "deit." : "vit.") : "";
   const out: Record<string, tf.Tensor> = {};
   const created: tf.Tensor[] = [];
   const put = (hf: string, timm: string) => {
@@ -210,8 +221,8 @@ function toHFNames(t: Record<string, tf.Tensor>, config: ViTConfig): { tensors: 
     if (!v) throw new Error(`toHF: missing '${timm}'`);
     out[hf] = v;
   };
-  for (const [hf, timm] of HF_TOP_NAMES) put(prefix + hf, timm);
-  if (config.numClasses > 0) for (const [hf, timm] of HF_HEAD_NAMES) put(hf, timm);
+  for (const [hf, timm] of HF_TOP_NAMES) if (timm !== "dist_token" || config.distillationToken) put(prefix + hf, timm);
+  if (config.numClasses > 0) for (const [hf, timm] of config.distillationHead ? HF_DEIT_TEACHER_HEAD_NAMES : HF_HEAD_NAMES) put(hf, timm);
   const naming = HF_BLOCK_NAMES;
   for (let i = 0; i < config.depth; i++) {
     const base = `${prefix}${naming.layers}.${i}.`;

@@ -184,7 +184,8 @@ describe("VisionTransformer", () => {
       }
       await reader.close();
       const back = await VisionTransformer.load(dir);
-      expect(back.config).toEqual(m.config);
+      // A Hugging Face model resamples position embeddings as HF does (plain bicubic).
+      expect(back.config).toEqual({ ...m.config, posEmbedAntialias: format === "timm" });
       const a = m.stateDict();
       const b = back.stateDict();
       expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
@@ -228,5 +229,49 @@ describe("VisionTransformer", () => {
     x.dispose();
     m.dispose();
     big.dispose();
+  });
+
+  it("supports DeiT's distillation token and head in both layouts", async () => {
+    const cfg = { ...small, distillationToken: true, distillationHead: true };
+    const m = new VisionTransformer(cfg, { seed: 21 });
+    const x = images(2);
+    tf.tidy(() => {
+      const out = m.forward(x);
+      expect(out.lastHiddenState.shape).toEqual([2, 18, 24]);
+      const [b, , d] = out.lastHiddenState.shape;
+      const token = (i: number) => tf.reshape(tf.slice(out.lastHiddenState, [0, i, 0], [b, 1, d]), [b, d]);
+      const manual = tf.div(tf.add(m.head!.forward(token(0)), m.head_dist!.forward(token(1))), 2);
+      expect(tf.max(tf.abs(tf.sub(out.logits!, manual))).dataSync()[0]).toBeLessThan(1e-6);
+    });
+    const f = m.encode(x);
+    expect(f.patches.shape).toEqual([2, 16, 24]);
+    tf.dispose([f.lastHiddenState, f.cls!, f.patches]);
+    const maps = m.attentionMaps(x);
+    expect(maps.shape).toEqual([2, 2, 2, 4, 4]);
+    maps.dispose();
+    for (const format of ["timm", "hf"] as const) {
+      const dir = await tempDir();
+      await m.save(dir, { format });
+      const json = JSON.parse(await readFile(join(dir, "config.json"), "utf8"));
+      const reader = await openSafetensors(join(dir, "model.safetensors"));
+      if (format === "timm") {
+        expect(json.architecture).toBe("deit_custom_distilled_patch8_32");
+        expect(reader.names()).toEqual(expect.arrayContaining(["dist_token", "head_dist.weight"]));
+      } else {
+        expect(json.model_type).toBe("deit");
+        expect(json.architectures).toEqual(["DeiTForImageClassificationWithTeacher"]);
+        expect(reader.names()).toEqual(expect.arrayContaining(["deit.embeddings.distillation_token", "cls_classifier.weight", "distillation_classifier.bias", "deit.encoder.layer.1.attention.attention.value.weight"]));
+      }
+      await reader.close();
+      const back = await VisionTransformer.load(dir);
+      expect(back.config.distillationToken).toBe(true);
+      expect(back.config.distillationHead).toBe(true);
+      tf.tidy(() => {
+        expect(exactlyEqual(m.forward(x).logits!, back.forward(x).logits!)).toBe(true);
+      });
+      back.dispose();
+    }
+    x.dispose();
+    m.dispose();
   });
 });

@@ -74,12 +74,14 @@ const PATCH_WEIGHT = "patch_embed.proj.weight";
 export class VisionTransformer extends Module implements VisionEncoder {
   readonly config: ViTConfig;
   readonly cls_token?: tf.Variable;
+  readonly dist_token?: tf.Variable;
   readonly pos_embed: tf.Variable;
   readonly patch_embed: PatchEmbed;
   readonly blocks: Blocks;
   readonly norm: LayerNorm;
   readonly attn_pool?: AttentionPool;
   readonly head?: Linear;
+  readonly head_dist?: Linear;
   private seedCounter: number;
 
   /** A model with fresh seeded weights; `config` fields left out take the ViT-Tiny defaults. */
@@ -89,8 +91,9 @@ export class VisionTransformer extends Module implements VisionEncoder {
     const init = new ParameterInit(options.seed);
     this.seedCounter = ((options.seed ?? Math.floor(Math.random() * 2 ** 30)) * 7919 + 17) >>> 1;
     const grid = c.imageSize / c.patchSize;
-    const prefix = c.classToken ? 1 : 0;
+    const prefix = (c.classToken ? 1 : 0) + (c.distillationToken ? 1 : 0);
     if (c.classToken) this.cls_token = this.registerParameter("cls_token", init.normal([1, 1, c.hiddenSize], 1e-6));
+    if (c.distillationToken) this.dist_token = this.registerParameter("dist_token", init.truncNormal([1, 1, c.hiddenSize]));
     this.pos_embed = this.registerParameter("pos_embed", init.truncNormal([1, prefix + grid * grid, c.hiddenSize]));
     this.patch_embed = this.registerModule("patch_embed", new PatchEmbed(c.patchSize, c.numChannels, c.hiddenSize, init));
     this.blocks = this.registerModule("blocks", new Blocks());
@@ -101,6 +104,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
     this.norm = this.registerModule("norm", new LayerNorm(c.hiddenSize, c.layerNormEps, init));
     if (c.pooling === "attention") this.attn_pool = this.registerModule("attn_pool", new AttentionPool(c.hiddenSize, c.numHeads, c.mlpSize, c.layerNormEps, c.qkvBias, init));
     if (c.numClasses > 0) this.head = this.registerModule("head", new Linear(c.hiddenSize, c.numClasses, init));
+    if (c.distillationHead) this.head_dist = this.registerModule("head_dist", new Linear(c.hiddenSize, c.numClasses, init));
   }
 
   get hiddenSize(): number {
@@ -115,9 +119,9 @@ export class VisionTransformer extends Module implements VisionEncoder {
   get std(): [number, number, number] {
     return this.config.std;
   }
-  /** Tokens before the patch tokens (1 with a class token, else 0). */
+  /** Tokens before the patch tokens: the class token and DeiT's distillation token, when present. */
   get numPrefixTokens(): number {
-    return this.config.classToken ? 1 : 0;
+    return (this.config.classToken ? 1 : 0) + (this.config.distillationToken ? 1 : 0);
   }
   /** The patch grid side of the position embeddings. */
   get grid(): number {
@@ -137,7 +141,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
   positionEmbeddings(gh: number, gw: number): tf.Tensor3D {
     const g = this.grid;
     if (gh === g && gw === g) return this.pos_embed as tf.Tensor3D;
-    return resamplePosEmbed(this.pos_embed, [g, g], [gh, gw], { numPrefixTokens: this.numPrefixTokens });
+    return resamplePosEmbed(this.pos_embed, [g, g], [gh, gw], { numPrefixTokens: this.numPrefixTokens, antialias: this.config.posEmbedAntialias });
   }
 
   /**
@@ -151,7 +155,8 @@ export class VisionTransformer extends Module implements VisionEncoder {
     const [b, h, w] = images.shape;
     const grid: [number, number] = [h / c.patchSize, w / c.patchSize];
     let x = this.patch_embed.forward(images);
-    if (this.cls_token) x = tf.concat([tf.tile(this.cls_token, [b, 1, 1]), x], 1) as tf.Tensor3D;
+    const prefix = [this.cls_token, this.dist_token].filter((t): t is tf.Variable => t !== undefined);
+    if (prefix.length) x = tf.concat([...prefix.map((t) => tf.tile(t, [b, 1, 1])), x], 1) as tf.Tensor3D;
     x = tf.add(x, this.positionEmbeddings(grid[0], grid[1])) as tf.Tensor3D;
     if (ctx.training) x = dropout(x, c.dropout, ctx.nextSeed()) as tf.Tensor3D;
     for (const block of this.blocks.items) x = block.forward(x, ctx);
@@ -159,6 +164,12 @@ export class VisionTransformer extends Module implements VisionEncoder {
     const pooled = this.pool(lastHiddenState, ctx);
     let logits: tf.Tensor2D | undefined;
     if (this.head) logits = this.head.forward(ctx.training ? dropout(pooled, c.dropout, ctx.nextSeed()) : pooled) as tf.Tensor2D;
+    if (this.head_dist) {
+      // DeiT: the distillation token's head, averaged with the class token's (timm and HF at inference).
+      const [bb, , d] = lastHiddenState.shape;
+      const distToken = tf.reshape(tf.slice(lastHiddenState, [0, 1, 0], [bb, 1, d]), [bb, d]);
+      logits = tf.div(tf.add(logits!, this.head_dist.forward(distToken)), 2) as tf.Tensor2D;
+    }
     return { lastHiddenState, pooled, logits, grid };
   }
 
@@ -226,7 +237,8 @@ export class VisionTransformer extends Module implements VisionEncoder {
         config.imageSize = options.imageSize;
         const g = options.imageSize / config.patchSize;
         const old = ckpt.tensors["pos_embed"]!;
-        ckpt.tensors["pos_embed"] = resamplePosEmbed(old, [stored, stored], [g, g], { numPrefixTokens: config.classToken ? 1 : 0, antialias: ckpt.format === "timm" });
+        const prefix = (config.classToken ? 1 : 0) + (config.distillationToken ? 1 : 0);
+        ckpt.tensors["pos_embed"] = resamplePosEmbed(old, [stored, stored], [g, g], { numPrefixTokens: prefix, antialias: config.posEmbedAntialias });
         old.dispose();
       }
       const model = new VisionTransformer(config, { seed: 0 });
