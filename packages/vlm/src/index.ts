@@ -20,3 +20,4 @@ export { confusionMatrixPng } from "./confusion-png.js";
 export { saveBirdVLM, loadBirdVLM, checksumWeights, type BirdVLMFolderConfig } from "./model-folder.js";
 export { loadBirdTasks, toExample, type BirdTasks, type BirdTaskOptions } from "./bird-tasks.js";
 export { trainEncoderClassifier, classifierAccuracy, type EncoderTrainingOptions } from "./train-encoder.js";
+export { runDemo, type DemoOptions, type DemoResult } from "./demo.js";

@@ -1,0 +1,20 @@
+// Asks a saved BirdVLM a question about an image, streaming the answer.
+//
+//   npx tsx examples/ask.ts --model birdvlm-demo/model <image.jpg> "What species is this bird?"
+import "./node-esm-tfjs.js";
+import { parseArgs } from "node:util";
+
+const { values, positionals } = parseArgs({ options: { model: { type: "string" } }, allowPositionals: true });
+const [image, question = "What species is this bird?"] = positionals;
+if (!values.model || !image) {
+  console.error('usage: npx tsx examples/ask.ts --model <birdvlm dir> <image> ["question"]');
+  process.exit(2);
+}
+const { initBackend } = await import("@birdvlm/core");
+const { BirdVLM } = await import("@birdvlm/vlm");
+await initBackend();
+const vlm = await BirdVLM.load(values.model);
+process.stdout.write(`Q: ${question}\nA: `);
+await vlm.ask(image, question, { maxNewTokens: 48, onToken: (piece) => process.stdout.write(piece) });
+process.stdout.write("\n");
+vlm.dispose();
