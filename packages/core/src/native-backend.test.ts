@@ -275,6 +275,32 @@ describe.skipIf(skip)("native backend", () => {
     }, 1e-3, 1e-4);
   });
 
+  it("recycles output buffers without ever exposing a reused one", async () => {
+    await tf.setBackend("native");
+    const n = 65 * 197;
+    const x = tf.tensor(random(n, 80), [65, 197]);
+    const a = tf.exp(x);
+    const held = a.dataSync();
+    const expected = Float32Array.from(held);
+    const reshaped = tf.reshape(a, [197, 65]);
+    const sliced = tf.slice(a, [1, 0], [3, 197]);
+    const cpuView = tf.stridedSlice(a, [2, 0], [4, 197], [1, 1]);
+    a.dispose();
+    // Same-size outputs now may take a's buffer only once the reshape (sharing it) is gone too.
+    const b = tf.neg(x);
+    const c = tf.sigmoid(x);
+    expect(Array.from(held)).toEqual(Array.from(expected));
+    expect(Array.from(reshaped.dataSync())).toEqual(Array.from(expected));
+    expect(Array.from(sliced.dataSync())).toEqual(Array.from(expected.subarray(197, 4 * 197)));
+    expect(Array.from(cpuView.dataSync())).toEqual(Array.from(expected.subarray(2 * 197, 4 * 197)));
+    reshaped.dispose();
+    const d = tf.abs(x);
+    expect(Array.from(sliced.dataSync())).toEqual(Array.from(expected.subarray(197, 4 * 197)));
+    expect(Array.from(cpuView.dataSync())).toEqual(Array.from(expected.subarray(2 * 197, 4 * 197)));
+    expect(d.dataSync()[0]).toBeCloseTo(Math.abs(x.dataSync()[0]), 6);
+    tf.dispose([x, b, c, d, sliced, cpuView]);
+  });
+
   it("frees every intermediate in a training-like loop", async () => {
     await tf.setBackend("native");
     const w = tf.variable(rand([17, 3], 70));

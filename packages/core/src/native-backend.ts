@@ -4,23 +4,15 @@
  * C++ addon (`packages/core/native`): AVX-512 / AVX2 SGEMM with run-time dispatch, threaded over a persistent
  * pool sized to the cores (env `BIRDVLM_THREADS`). Gradients are TF.js's, which call these same kernels.
  */
-import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import "@tensorflow/tfjs-backend-cpu";
 import { tf } from "./tf.js";
 import type { BackendInfo } from "./backend.js";
 import { loadAddon, type NativeAddon } from "./native/addon.js";
 import { NATIVE_KERNELS } from "./native/kernels/index.js";
+import { NativeBackend } from "./native/native-backend-class.js";
 
 /** The TF.js backend name. */
 export const NATIVE_BACKEND = "native";
-
-/** The cpu backend under another name, so kernels can be registered for it alone. */
-class NativeBackend extends MathBackendCPU {
-  constructor() {
-    super();
-    // The cpu backend's first write warns "install tfjs-node"; this backend is the answer to that.
-    (this as unknown as { firstUse: boolean }).firstUse = false;
-  }
-}
 
 let registered: NativeAddon | undefined;
 

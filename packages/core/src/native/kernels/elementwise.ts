@@ -1,7 +1,7 @@
 // Unary and broadcasting binary float32 kernels on the addon (threaded, vectorized).
 import { tf } from "../../tf.js";
 import { BinaryOp, UnaryOp, type NativeAddon } from "../addon.js";
-import { broadcastStrides, f32, sizeOf, withFallback, type NativeKernel } from "./util.js";
+import { broadcastStrides, f32, type NativeKernel, output, sizeOf, withFallback } from "./util.js";
 
 /** TF.js unary kernel name -> addon op. */
 export const UNARY_KERNELS: Record<string, number> = {
@@ -22,7 +22,7 @@ export function unaryKernel(op: number): NativeKernel {
     withFallback(cpu, ({ inputs: { x }, backend }) => {
       const xv = f32(backend, x);
       if (!xv) return undefined;
-      const out = new Float32Array(xv.length);
+      const out = output(backend, xv.length);
       addon.unary(op, xv, out);
       return backend.makeTensorInfo(x.shape, "float32", out);
     });
@@ -33,7 +33,7 @@ export const leakyRelu: NativeKernel = (addon, cpu) =>
   withFallback(cpu, ({ inputs: { x }, backend, attrs }) => {
     const xv = f32(backend, x);
     if (!xv) return undefined;
-    const out = new Float32Array(xv.length);
+    const out = output(backend, xv.length);
     addon.leakyRelu(xv, out, (attrs as { alpha: number }).alpha);
     return backend.makeTensorInfo(x.shape, "float32", out);
   });
@@ -76,7 +76,7 @@ export function binaryKernel(op: number): NativeKernel {
       if (!av || !bv) return undefined;
       const plan = binaryPlan(a.shape, b.shape);
       if (plan.shape.length > 8) return undefined;
-      const out = new Float32Array(sizeOf(plan.out));
+      const out = output(backend, sizeOf(plan.out));
       if (out.length > 0) addon.binary(op, av, bv, out, plan.shape, plan.sa, plan.sb);
       return backend.makeTensorInfo(plan.out, "float32", out);
     });

@@ -2,7 +2,7 @@
 // bias + activation epilogue fused in place.
 import { tf } from "../../tf.js";
 import { UnaryOp, type NativeAddon } from "../addon.js";
-import { broadcastStrides, f32, sizeOf, withFallback, type KernelArgs, type NativeKernel } from "./util.js";
+import { broadcastStrides, f32, type KernelArgs, type NativeKernel, output, sizeOf, withFallback } from "./util.js";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -52,7 +52,7 @@ function nativeMatMul(addon: NativeAddon, args: KernelArgs): TensorInfo | undefi
   const outerB = b.shape.slice(0, -2);
   const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
   const [ia, ib] = batchIndices(outer, outerA, outerB);
-  const out = new Float32Array(sizeOf(outer) * m * n);
+  const out = output(args.backend, sizeOf(outer) * m * n);
   addon.matmul(av, bv, out, ia.length, m, n, k, transposeA, transposeB, ia, ib, sizeOf(outerA), sizeOf(outerB));
   return args.backend.makeTensorInfo([...outer, m, n], "float32", out);
 }

@@ -1,7 +1,7 @@
 // Sum, Mean, Max, Min, Prod over a contiguous run of axes (the common case: last axes, or leading axes).
 import { tf } from "../../tf.js";
 import { ReduceOp } from "../addon.js";
-import { f32, sizeOf, withFallback, type NativeKernel } from "./util.js";
+import { f32, type NativeKernel, output, sizeOf, withFallback } from "./util.js";
 
 /** A reduction kernel for addon op `op`. */
 export function reduceKernel(op: number): NativeKernel {
@@ -26,7 +26,7 @@ export function reduceKernel(op: number): NativeKernel {
       const outShape = keepDims
         ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d))
         : x.shape.filter((_, i) => i < first || i > last);
-      const out = new Float32Array(p * q);
+      const out = output(backend, p * q);
       if (out.length > 0) addon.reduce(op, xv, out, p, r, q);
       return backend.makeTensorInfo(outShape, "float32", out);
     });

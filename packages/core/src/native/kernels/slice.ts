@@ -1,8 +1,8 @@
 // Slice, SplitV and Unpack as strided copies (the cpu backend walks them element by element); contiguous
-// slices stay zero-copy views, as in the cpu backend.
+// slices are one memcpy (never views, so every output owns its buffer).
 import { tf } from "../../tf.js";
 import type { NativeAddon } from "../addon.js";
-import { f32, sizeOf, withFallback, type KernelArgs, type NativeKernel } from "./util.js";
+import { f32, type KernelArgs, type NativeKernel, output, sizeOf, withFallback } from "./util.js";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -23,11 +23,9 @@ function sliceOf(addon: NativeAddon, args: KernelArgs, x: TensorInfo, begin: num
   const n = sizeOf(size);
   const strides = stridesOf(x.shape);
   const offset = begin.reduce((acc, b, d) => acc + b * strides[d], 0);
-  if (tf.slice_util.isSliceContinous(x.shape, begin, size)) {
-    return args.backend.makeTensorInfo(size, "float32", xv.subarray(offset, offset + n));
-  }
-  const out = new Float32Array(n);
-  if (n > 0) addon.stridedCopy(xv, out, offset, size, strides);
+  const out = output(args.backend, n);
+  if (tf.slice_util.isSliceContinous(x.shape, begin, size)) out.set(xv.subarray(offset, offset + n));
+  else if (n > 0) addon.stridedCopy(xv, out, offset, size, strides);
   return args.backend.makeTensorInfo(size, "float32", out);
 }
 

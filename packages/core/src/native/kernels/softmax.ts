@@ -1,5 +1,5 @@
 // Softmax along the last axis.
-import { f32, sizeOf, withFallback, type NativeKernel } from "./util.js";
+import { f32, type NativeKernel, output, sizeOf, withFallback } from "./util.js";
 
 /** Softmax (attr `dim`: native when it is the last axis). */
 export const softmax: NativeKernel = (addon, cpu) =>
@@ -9,7 +9,7 @@ export const softmax: NativeKernel = (addon, cpu) =>
     const dim = (attrs as { dim: number }).dim;
     if (!xv || rank === 0 || (dim !== -1 && dim !== rank - 1)) return undefined;
     const cols = logits.shape[rank - 1];
-    const out = new Float32Array(xv.length);
+    const out = output(backend, xv.length);
     if (cols > 0) addon.softmax(xv, out, sizeOf(logits.shape) / cols, cols);
     return backend.makeTensorInfo(logits.shape, "float32", out);
   });

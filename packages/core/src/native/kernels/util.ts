@@ -43,3 +43,9 @@ export function broadcastStrides(shape: readonly number[], rank: number): number
   }
   return strides;
 }
+
+/** A float32 output buffer of `n` elements with unspecified contents (from the backend's pool when it has one). */
+export function output(backend: MathBackendCPU, n: number): Float32Array {
+  const pool = (backend as { pool?: { take(n: number): Float32Array } }).pool;
+  return pool ? pool.take(n) : new Float32Array(n);
+}
