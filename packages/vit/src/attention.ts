@@ -27,7 +27,8 @@ export class Attention extends Module {
     const hd = this.headDim;
     const qkv = tf.reshape(tf.transpose(tf.reshape(this.qkv.forward(x), [b, t, 3, h, hd]), [2, 0, 3, 1, 4]), [3, b * h, t, hd]);
     const [q, k, v] = tf.unstack(qkv, 0) as tf.Tensor3D[];
-    const scores = tf.mul(tf.matMul(q!, k!, false, true), 1 / Math.sqrt(hd));
+    // Scaling q ([B*h, T, d]) is cheaper than scaling the scores ([B*h, T, T]).
+    const scores = tf.matMul(tf.mul(q!, 1 / Math.sqrt(hd)), k!, false, true);
     const probs = tf.softmax(scores);
     if (ctx.attention) ctx.attention.push(tf.keep(tf.reshape(probs, [b, h, t, t])));
     const dropped = ctx.training ? dropout(probs, this.options.attentionDropout, ctx.nextSeed()) : probs;
