@@ -30,3 +30,8 @@ export type { TrainerOptions, TrainableModel, StepContext, EvalContext, EarlySto
 export { EpochBatches, epochRng } from "./trainer-batches.js";
 export { saveTrainerCheckpoint, loadTrainerCheckpoint, latestCheckpoint, listCheckpoints, pruneCheckpoints, checkpointName, disposeCheckpoint, TRAINER_STATE_FORMAT, type TrainerState, type LoadedTrainerCheckpoint } from "./trainer-checkpoint.js";
 export { EarlyStopping, type EarlyStoppingState, type EarlyStoppingVerdict } from "./trainer-early-stopping.js";
+export { layerNorm, layerNormReference } from "./ops/layer-norm.js";
+export { rmsNorm, rmsNormReference } from "./ops/rms-norm.js";
+export { biasActivation, gelu, silu, activationReference, type Activation } from "./ops/bias-activation.js";
+export { fusedAttention, attentionReference, MASKED_SCORE, type AttentionOptions, type AttentionAttrs } from "./ops/fused-attention.js";
+export { FusedKernelName, setFusedKernelsEnabled, hasFusedKernel } from "./ops/fused-kernel.js";

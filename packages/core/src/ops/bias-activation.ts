@@ -1,0 +1,95 @@
+import { tf } from "../tf.js";
+import { customGradOp, FusedKernelName, hasFusedKernel, runFusedKernel } from "./fused-kernel.js";
+import { checkVector, leadingAxes } from "./layer-norm.js";
+
+/** Activations {@link biasActivation} fuses: exact-erf GELU, tanh-approximated GELU, SiLU (swish). */
+export type Activation = "gelu" | "gelu_tanh" | "silu";
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/**
+ * `act(x + bias)` in one pass, with `bias` broadcast over the last axis (a Linear layer's bias followed by
+ * its activation).
+ *
+ * @param x `[..., C]` float32.
+ * @param bias `[C]`, or null for `act(x)`.
+ * @param activation `gelu` (exact erf, as PyTorch `nn.GELU()` and timm), `gelu_tanh` (`approximate='tanh'`,
+ *   Hugging Face `gelu_new`/`gelu_pytorch_tanh`) or `silu` (Phi-3's MLP gate).
+ * @returns `[..., C]`. One fused kernel on `webgpu`; the gradient (to x and bias) is the closed form.
+ */
+export function biasActivation<T extends tf.Tensor>(x: T, bias: tf.Tensor | null, activation: Activation): T {
+  const C = x.shape[x.rank - 1];
+  if (bias) checkVector("biasActivation", "bias", bias, C);
+  if (!["gelu", "gelu_tanh", "silu"].includes(activation)) {
+    throw new Error(`biasActivation: unknown activation '${activation}' (expected gelu, gelu_tanh or silu)`);
+  }
+  const forward = (z: tf.Tensor): tf.Tensor =>
+    hasFusedKernel(FusedKernelName.biasActivation)
+      ? tf.reshape(runFusedKernel(FusedKernelName.biasActivation, bias ? { x: tf.reshape(z, [-1, C]), bias } : { x: tf.reshape(z, [-1, C]) }, { activation }), z.shape)
+      : activationReference(bias ? tf.add(z, bias) : z, activation);
+  const gradOf = (dy: tf.Tensor, xs: tf.Tensor, b?: tf.Tensor): tf.Tensor =>
+    tf.tidy(() => tf.mul(dy, activationDerivative(b ? tf.add(xs, b) : xs, activation)));
+  if (!bias) {
+    const op = customGradOp(([xi], save) => {
+      save([xi]);
+      return { value: forward(xi), gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => [gradOf(dy, xs)] };
+    });
+    return op(x) as T;
+  }
+  const op = customGradOp(([xi, b], save) => {
+    save([xi, b]);
+    return {
+      value: forward(xi),
+      gradFunc: (dy: tf.Tensor, [xs, bs]: tf.Tensor[]) => {
+        const dz = gradOf(dy, xs, bs);
+        return [dz, tf.sum(dz, leadingAxes(dz))];
+      },
+    };
+  });
+  return op(x, bias) as T;
+}
+
+/** Exact-erf GELU of `x + bias` (see {@link biasActivation}). */
+export function gelu<T extends tf.Tensor>(x: T, options: { bias?: tf.Tensor; approximate?: "none" | "tanh" } = {}): T {
+  return biasActivation(x, options.bias ?? null, options.approximate === "tanh" ? "gelu_tanh" : "gelu");
+}
+
+/** SiLU (`z * sigmoid(z)`) of `z = x + bias` (see {@link biasActivation}). */
+export function silu<T extends tf.Tensor>(x: T, options: { bias?: tf.Tensor } = {}): T {
+  return biasActivation(x, options.bias ?? null, "silu");
+}
+
+/** The activation as plain TF.js ops (what the fused op computes on backends without the kernel). */
+export function activationReference(z: tf.Tensor, activation: Activation): tf.Tensor {
+  return tf.tidy(() => {
+    switch (activation) {
+      case "gelu":
+        return tf.mul(tf.mul(z, 0.5), tf.add(1, tf.erf(tf.mul(z, Math.SQRT1_2))));
+      case "gelu_tanh":
+        return tf.mul(tf.mul(z, 0.5), tf.add(1, tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(z, tf.mul(0.044715, tf.pow(z, 3)))))));
+      case "silu":
+        return tf.mul(z, tf.sigmoid(z));
+    }
+  });
+}
+
+/** d act(z) / dz. */
+function activationDerivative(z: tf.Tensor, activation: Activation): tf.Tensor {
+  switch (activation) {
+    case "gelu": {
+      const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(z, Math.SQRT1_2))));
+      const pdf = tf.mul(INV_SQRT_2PI, tf.exp(tf.mul(-0.5, tf.square(z))));
+      return tf.add(cdf, tf.mul(z, pdf));
+    }
+    case "gelu_tanh": {
+      const t = tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(z, tf.mul(0.044715, tf.pow(z, 3)))));
+      const dInner = tf.mul(SQRT_2_OVER_PI, tf.add(1, tf.mul(3 * 0.044715, tf.square(z))));
+      return tf.add(tf.mul(0.5, tf.add(1, t)), tf.mul(tf.mul(tf.mul(0.5, z), tf.sub(1, tf.square(t))), dInner));
+    }
+    case "silu": {
+      const s = tf.sigmoid(z);
+      return tf.mul(s, tf.add(1, tf.mul(z, tf.sub(1, s))));
+    }
+  }
+}

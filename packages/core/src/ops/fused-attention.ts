@@ -1,0 +1,130 @@
+import { tf } from "../tf.js";
+import { customGradOp, FusedKernelName, hasFusedKernel, runFusedKernel } from "./fused-kernel.js";
+
+/** Options of {@link fusedAttention}. */
+export interface AttentionOptions {
+  /** Additive mask broadcastable to `[B, H, Tq, Tk]` (0 keeps, a large negative drops), e.g. `[B, 1, 1, Tk]` padding. */
+  mask?: tf.Tensor;
+  /** Query `i` (absolute position `offset + i`) sees only keys `j <= offset + i`. */
+  causal?: boolean;
+  /** Sliding window (Phi-3 / Mistral `sliding_window`): query at position p sees only keys with `p - j < window`. */
+  window?: number;
+  /** Absolute position of the first query: the KV cache length before this step. Default `Tk - Tq`. */
+  offset?: number;
+  /** Multiplies the scores; default `1 / sqrt(D)`. */
+  scale?: number;
+}
+
+/** The score a causal or window mask gives a dropped key (added to it): exp underflows to exactly 0. */
+export const MASKED_SCORE = -1e30;
+
+/**
+ * Scaled dot-product attention, `softmax(q kᵀ · scale + mask) v`, in one pass on `webgpu` (scores, mask,
+ * softmax and values in one WGSL kernel, without the `[Tq, Tk]` score matrix in memory); plain TF.js ops on
+ * other backends. Grouped-query attention when k/v have fewer heads (H a multiple of Hkv).
+ *
+ * Dropped keys (causal, window) get {@link MASKED_SCORE} added, like Hugging Face's `finfo.min` mask.
+ *
+ * @param q `[B, H, Tq, D]` float32.
+ * @param k `[B, Hkv, Tk, D]`.
+ * @param v `[B, Hkv, Tk, D]`.
+ * @returns `[B, H, Tq, D]`. Differentiable in q, k, v (the backward recomputes the probabilities).
+ */
+export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: AttentionOptions = {}): tf.Tensor4D {
+  const [B, H, Tq, D] = q.shape;
+  const [Bk, Hkv, Tk, Dk] = k.shape;
+  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) throw new Error(`fusedAttention: q, k, v must be rank 4 [B, H, T, D] (got ${q.rank}, ${k.rank}, ${v.rank})`);
+  if (Bk !== B || Dk !== D || H % Hkv !== 0) {
+    throw new Error(`fusedAttention: k has shape [${k.shape}], incompatible with q [${q.shape}] (same B and D, H a multiple of Hkv)`);
+  }
+  if (!tf.util.arraysEqual(v.shape, k.shape)) throw new Error(`fusedAttention: v has shape [${v.shape}], expected k's [${k.shape}]`);
+  const mask = options.mask;
+  if (mask) checkMask(mask, [B, H, Tq, Tk]);
+  const attrs: AttentionAttrs = {
+    scale: options.scale ?? 1 / Math.sqrt(D),
+    causal: options.causal ?? false,
+    window: options.window ?? 0,
+    offset: options.offset ?? Tk - Tq,
+  };
+  if (attrs.window < 0 || !Number.isInteger(attrs.window)) throw new Error(`fusedAttention: window must be a positive integer (got ${attrs.window})`);
+  const op = customGradOp(([qi, ki, vi], save) => {
+    save([qi, ki, vi]);
+    const value = hasFusedKernel(FusedKernelName.attention)
+      ? runFusedKernel(FusedKernelName.attention, mask ? { q: qi, k: ki, v: vi, mask } : { q: qi, k: ki, v: vi }, { ...attrs })
+      : attentionReference(qi as tf.Tensor4D, ki as tf.Tensor4D, vi as tf.Tensor4D, attrs, mask);
+    return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => attentionGrad(dy as tf.Tensor4D, saved as tf.Tensor4D[], attrs, mask) };
+  });
+  return op(q, k, v) as tf.Tensor4D;
+}
+
+/** The resolved options a fused attention kernel receives. */
+export interface AttentionAttrs {
+  scale: number;
+  causal: boolean;
+  window: number;
+  offset: number;
+}
+
+/** Attention as plain TF.js ops (what `fusedAttention` computes on backends without the fused kernel). */
+export function attentionReference(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, attrs: AttentionAttrs, mask?: tf.Tensor): tf.Tensor4D {
+  return tf.tidy(() => tf.matMul(probabilities(q, repeatHeads(k, q.shape[1]), attrs, mask), repeatHeads(v, q.shape[1])));
+}
+
+function probabilities(q: tf.Tensor4D, k: tf.Tensor4D, attrs: AttentionAttrs, mask?: tf.Tensor): tf.Tensor4D {
+  let scores: tf.Tensor = tf.mul(tf.matMul(q, k, false, true), attrs.scale);
+  if (mask) scores = tf.add(scores, mask);
+  const positional = positionMask(q.shape[2], k.shape[2], attrs);
+  if (positional) scores = tf.add(scores, positional);
+  return tf.softmax(scores) as tf.Tensor4D;
+}
+
+/** `[Tq, Tk]` additive mask of the causal / window rule, or undefined when neither applies. */
+function positionMask(Tq: number, Tk: number, attrs: AttentionAttrs): tf.Tensor2D | undefined {
+  if (!attrs.causal && attrs.window <= 0) return undefined;
+  const pos = tf.reshape(tf.add(tf.range(0, Tq, 1, "int32"), attrs.offset), [Tq, 1]);
+  const key = tf.reshape(tf.range(0, Tk, 1, "int32"), [1, Tk]);
+  let dropped = tf.zeros([Tq, Tk], "bool") as tf.Tensor;
+  if (attrs.causal) dropped = tf.logicalOr(dropped, tf.greater(key, pos));
+  if (attrs.window > 0) dropped = tf.logicalOr(dropped, tf.greaterEqual(tf.sub(pos, key), attrs.window));
+  return tf.mul(tf.cast(dropped, "float32"), MASKED_SCORE) as tf.Tensor2D;
+}
+
+/** `[B, Hkv, T, D]` → `[B, H, T, D]`, each kv head serving H / Hkv query heads in a row (as HF `repeat_kv`). */
+function repeatHeads(t: tf.Tensor4D, H: number): tf.Tensor4D {
+  const [B, Hkv, T, D] = t.shape;
+  if (Hkv === H) return t;
+  const rep = H / Hkv;
+  return tf.reshape(tf.tile(tf.reshape(t, [B, Hkv, 1, T, D]), [1, 1, rep, 1, 1]), [B, H, T, D]);
+}
+
+function attentionGrad(dy: tf.Tensor4D, [q, k, v]: tf.Tensor4D[], attrs: AttentionAttrs, mask?: tf.Tensor): tf.Tensor[] {
+  return tf.tidy(() => {
+    const H = q.shape[1];
+    const kk = repeatHeads(k, H);
+    const vv = repeatHeads(v, H);
+    const p = probabilities(q, kk, attrs, mask);
+    const dP = tf.matMul(dy, vv, false, true);
+    const dS = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true)));
+    const dq = tf.mul(tf.matMul(dS, kk), attrs.scale);
+    const dk = tf.mul(tf.matMul(dS, q, true, false), attrs.scale);
+    const dv = tf.matMul(p, dy, true, false);
+    return [dq, sumHeads(dk as tf.Tensor4D, k.shape[1]), sumHeads(dv as tf.Tensor4D, k.shape[1])];
+  });
+}
+
+/** Inverse of {@link repeatHeads} for gradients: `[B, H, T, D]` → `[B, Hkv, T, D]` summing each group. */
+function sumHeads(t: tf.Tensor4D, Hkv: number): tf.Tensor4D {
+  const [B, H, T, D] = t.shape;
+  if (H === Hkv) return t;
+  return tf.sum(tf.reshape(t, [B, Hkv, H / Hkv, T, D]), 2);
+}
+
+/** Throws unless the mask is float32 and broadcastable to `[B, H, Tq, Tk]`. */
+function checkMask(mask: tf.Tensor, full: number[]): void {
+  if (mask.rank > 4) throw new Error(`fusedAttention: mask has rank ${mask.rank}, expected at most 4`);
+  const shape = [...Array(4 - mask.rank).fill(1), ...mask.shape];
+  shape.forEach((n, i) => {
+    if (n !== 1 && n !== full[i]) throw new Error(`fusedAttention: mask shape [${mask.shape}] does not broadcast to [${full}]`);
+  });
+  if (mask.dtype !== "float32") throw new Error(`fusedAttention: mask must be float32 (additive), got ${mask.dtype}`);
+}

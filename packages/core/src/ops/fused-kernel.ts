@@ -1,0 +1,43 @@
+/**
+ * How a BirdVLM op reaches a fused kernel: by its kernel name, when the active backend registered one
+ * (the WGSL kernels of `webgpu`); every other backend runs the op's plain TF.js composition.
+ */
+import { tf } from "../tf.js";
+
+/** Kernel names of BirdVLM's fused ops (registered for `webgpu` by `useWebGPU`). */
+export const FusedKernelName = {
+  layerNorm: "BirdVLMLayerNorm",
+  rmsNorm: "BirdVLMRmsNorm",
+  biasActivation: "BirdVLMBiasActivation",
+  attention: "BirdVLMFusedAttention",
+} as const;
+
+let enabled = process.env.BIRDVLM_FUSED_KERNELS !== "0";
+
+/** Turns the fused kernels off (or on again) for this process, e.g. to compare with TF.js's own. Env `BIRDVLM_FUSED_KERNELS=0` starts off. */
+export function setFusedKernelsEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** True when the active backend has the fused kernel `name` and fused kernels are enabled. */
+export function hasFusedKernel(name: string): boolean {
+  return enabled && tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+/** Runs the fused kernel `name` on the active backend. */
+export function runFusedKernel(name: string, inputs: tf.NamedTensorMap, attrs: Record<string, unknown>): tf.Tensor {
+  return tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/** The forward of an op with a hand-written gradient: its value, and the gradient of each input given dy. */
+export type CustomGradForward = (
+  inputs: tf.Tensor[],
+  save: tf.GradSaveFunc,
+) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
+
+/** `tf.customGrad` over a list of inputs (typed for the ops here). */
+export function customGradOp(forward: CustomGradForward): (...inputs: tf.Tensor[]) => tf.Tensor {
+  const f = (...args: Array<tf.Tensor | tf.GradSaveFunc>) =>
+    forward(args.slice(0, -1) as tf.Tensor[], args[args.length - 1] as tf.GradSaveFunc);
+  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as (...inputs: tf.Tensor[]) => tf.Tensor;
+}
