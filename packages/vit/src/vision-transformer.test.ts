@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { openSafetensors, tf } from "@birdvlm/core";
+import { openSafetensors, tf, writeSafetensors } from "@birdvlm/core";
+import { writeFile } from "node:fs/promises";
 import { VisionTransformer } from "./vision-transformer.js";
 import type { ViTConfig } from "./config.js";
 
@@ -272,6 +273,32 @@ describe("VisionTransformer", () => {
       back.dispose();
     }
     x.dispose();
+    m.dispose();
+  });
+
+  it("names the file or tensor when a checkpoint is bad", async () => {
+    const m = new VisionTransformer(small, { seed: 31 });
+    const dir = await tempDir();
+    await expect(VisionTransformer.load(dir)).rejects.toThrow(/config\.json/);
+    await m.save(dir);
+    const sd = m.stateDict();
+    // An extra tensor the model does not have.
+    await writeSafetensors(join(dir, "model.safetensors"), { ...sd, "blocks.0.attn.extra.weight": sd["norm.weight"]! });
+    await expect(VisionTransformer.load(dir)).rejects.toThrow(/model\.safetensors.*unexpected: blocks\.0\.attn\.extra\.weight/);
+    // Not a ViT at all.
+    await writeSafetensors(join(dir, "model.safetensors"), { "lm_head.weight": sd["norm.weight"]! });
+    await expect(VisionTransformer.load(dir)).rejects.toThrow(/neither a timm ViT .* nor a Hugging Face ViT/);
+    // HF layout with a layer missing its key projection.
+    await m.save(dir, { format: "hf" });
+    const r = await openSafetensors(join(dir, "model.safetensors"));
+    const hf: Record<string, tf.Tensor> = {};
+    for (const n of r.names()) if (!n.includes("layer.1.attention.attention.key")) hf[n] = await r.read(n);
+    await r.close();
+    await writeSafetensors(join(dir, "model.safetensors"), hf);
+    await expect(VisionTransformer.load(dir)).rejects.toThrow(/layer 1 has .*query.* but not all of query\/key\/value/);
+    await writeFile(join(dir, "config.json"), "{ not json");
+    await expect(VisionTransformer.load(dir)).rejects.toThrow(/config\.json/);
+    tf.dispose([...Object.values(sd), ...Object.values(hf)]);
     m.dispose();
   });
 });
