@@ -2,7 +2,9 @@
  * The `native` TF.js backend: the cpu backend (plain typed-array tensors, no heap limit) with the kernels
  * that matter (matrix products, softmax, elementwise ops, reductions, transposes) replaced by calls into a
  * C++ addon (`packages/core/native`): AVX-512 / AVX2 SGEMM with run-time dispatch, threaded over a persistent
- * pool sized to the cores (env `BIRDVLM_THREADS`). Gradients are TF.js's, which call these same kernels.
+ * pool sized to the cores (env `BIRDVLM_THREADS`). Gradients are TF.js's, which call these same kernels; while
+ * this backend is active, the backward pass frees each node's saved tensors and gradients as soon as it is done
+ * (`native/frugal-gradients.ts`).
  */
 import "@tensorflow/tfjs-backend-cpu";
 import { tf } from "./tf.js";
@@ -10,6 +12,7 @@ import type { BackendInfo } from "./backend.js";
 import { loadAddon, type NativeAddon } from "./native/addon.js";
 import { NATIVE_KERNELS } from "./native/kernels/index.js";
 import { NativeBackend } from "./native/native-backend-class.js";
+import { installFrugalGradients } from "./native/frugal-gradients.js";
 
 /** The TF.js backend name. */
 export const NATIVE_BACKEND = "native";
@@ -30,6 +33,7 @@ function register(): NativeAddon {
     });
   }
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 3);
+  installFrugalGradients(tf.engine(), NATIVE_BACKEND);
   registered = addon;
   return addon;
 }
