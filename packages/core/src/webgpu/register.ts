@@ -1,8 +1,82 @@
-/** Registers BirdVLM's WGSL kernels on TF.js's `webgpu` backend (once). */
+/** Registers BirdVLM's WGSL kernels on TF.js's `webgpu` backend (once), under the names in `FusedKernelName`. */
+import { tf } from "../tf.js";
+import type { Activation } from "../ops/bias-activation.js";
+import type { AttentionAttrs } from "../ops/fused-attention.js";
+import { FusedKernelName } from "../ops/fused-kernel.js";
+import { attentionProgram } from "./kernels/attention-program.js";
+import { biasActivationProgram } from "./kernels/bias-activation-program.js";
+import { normProgram } from "./kernels/norm-program.js";
+import type { WebGPUBackendRunner } from "./kernels/program.js";
+
 let registered = false;
 
-/** Registers every fused kernel under its BirdVLM kernel name for the `webgpu` backend. */
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+function register(kernelName: string, kernelFunc: (args: KernelArgs) => tf.TensorInfo): void {
+  tf.registerKernel({ kernelName, backendName: "webgpu", kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+}
+
+/** Registers every fused kernel for the `webgpu` backend. The ops in `ops/` reach them by name. */
 export function registerWebGPUKernels(): void {
   if (registered) return;
   registered = true;
+
+  for (const [name, kind] of [
+    [FusedKernelName.layerNorm, "layer"],
+    [FusedKernelName.rmsNorm, "rms"],
+  ] as const) {
+    register(name, ({ inputs, backend, attrs }) => {
+      const x = inputs.x as tf.TensorInfo;
+      const [N, C] = x.shape;
+      const params = kind === "layer" ? [x, inputs.gamma, inputs.beta] : [x, inputs.weight];
+      return (backend as WebGPUBackendRunner).runWebGPUProgram(normProgram(kind, N, C), params as tf.TensorInfo[], "float32", [
+        { type: "int32", data: [N] },
+        { type: "int32", data: [C] },
+        { type: "float32", data: [Number(attrs?.eps)] },
+      ]);
+    });
+  }
+
+  register(FusedKernelName.biasActivation, ({ inputs, backend, attrs }) => {
+    const x = inputs.x as tf.TensorInfo;
+    const [N, C] = x.shape;
+    const bias = inputs.bias as tf.TensorInfo | undefined;
+    const program = biasActivationProgram(attrs?.activation as Activation, bias !== undefined, N, C);
+    return (backend as WebGPUBackendRunner).runWebGPUProgram(program, bias ? [x, bias] : [x], "float32", [{ type: "int32", data: [C] }]);
+  });
+
+  register(FusedKernelName.attention, ({ inputs, backend, attrs }) => {
+    const { q, k, v } = inputs as Record<string, tf.TensorInfo>;
+    const mask = inputs.mask as tf.TensorInfo | undefined;
+    const a = attrs as unknown as AttentionAttrs;
+    const [B, H, Tq, D] = q.shape;
+    const [, Hkv, Tk] = k.shape;
+    const program = attentionProgram(B, H, Tq, D, mask !== undefined);
+    const int = (n: number) => ({ type: "int32" as const, data: [n] });
+    return (backend as WebGPUBackendRunner).runWebGPUProgram(program, mask ? [q, k, v, mask] : [q, k, v], "float32", [
+      int(B * H * Tq),
+      int(H),
+      int(Tq),
+      int(Tk),
+      int(H / Hkv),
+      int(Hkv),
+      { type: "float32", data: [a.scale] },
+      int(a.offset),
+      int(a.window),
+      int(a.causal ? 1 : 0),
+      ...broadcastStrides(mask?.shape ?? [1, 1, 1, 1]).map(int),
+    ]);
+  });
+}
+
+/** Strides of a mask padded to rank 4, 0 along broadcast (size-1) axes. */
+function broadcastStrides(shape: number[]): number[] {
+  const full = [...Array(4 - shape.length).fill(1), ...shape];
+  const strides = [0, 0, 0, 0];
+  let s = 1;
+  for (let i = 3; i >= 0; i--) {
+    strides[i] = full[i] === 1 ? 0 : s;
+    s *= full[i];
+  }
+  return strides;
 }
