@@ -180,15 +180,16 @@ export class ImagePipeline {
   private normalize(px: Uint8Array, out: Float32Array, offset: number, record: AugmentationRecord): void {
     const S = this.size;
     const [m0, m1, m2] = this.mean;
-    const [s0, s1, s2] = this.std;
-    const flip = record.flipped;
+    const i0 = 1 / this.std[0], i1 = 1 / this.std[1], i2 = 1 / this.std[2];
+    // Row-wise: source pixel x goes to column x, or S-1-x when flipped (step -3 through the output row).
+    const step = record.flipped ? -3 : 3;
     if (!record.jitter) {
-      const a0 = 1 / (255 * s0), a1 = 1 / (255 * s1), a2 = 1 / (255 * s2);
-      const b0 = -m0 / s0, b1 = -m1 / s1, b2 = -m2 / s2;
+      const a0 = i0 / 255, a1 = i1 / 255, a2 = i2 / 255;
+      const b0 = -m0 * i0, b1 = -m1 * i1, b2 = -m2 * i2;
       for (let y = 0; y < S; y++) {
-        for (let x = 0; x < S; x++) {
-          const i = (y * S + x) * 3;
-          const j = offset + (y * S + (flip ? S - 1 - x : x)) * 3;
+        let i = y * S * 3;
+        let j = offset + (y * S + (record.flipped ? S - 1 : 0)) * 3;
+        for (let x = 0; x < S; x++, i += 3, j += step) {
           out[j] = px[i]! * a0 + b0;
           out[j + 1] = px[i + 1]! * a1 + b1;
           out[j + 2] = px[i + 2]! * a2 + b2;
@@ -200,21 +201,25 @@ export class ImagePipeline {
     for (let i = 0; i < px.length; i += 3) luma += LUMA[0] * px[i]! + LUMA[1] * px[i + 1]! + LUMA[2] * px[i + 2]!;
     const { matrix: M, offset: c } = colorJitterTransform(record.jitter, luma / (255 * S * S));
     const k = 1 / 255;
+    const [r0, r1, r2, g0, g1, g2, b0, b1, b2] = Array.from(M, (v) => v * k) as [number, number, number, number, number, number, number, number, number];
+    const c0 = c[0]!, c1 = c[1]!, c2 = c[2]!;
     for (let y = 0; y < S; y++) {
-      for (let x = 0; x < S; x++) {
-        const i = (y * S + x) * 3;
-        const r = px[i]! * k, g = px[i + 1]! * k, b = px[i + 2]! * k;
-        const j = offset + (y * S + (flip ? S - 1 - x : x)) * 3;
-        out[j] = (clamp01(M[0]! * r + M[1]! * g + M[2]! * b + c[0]!) - m0) / s0;
-        out[j + 1] = (clamp01(M[3]! * r + M[4]! * g + M[5]! * b + c[1]!) - m1) / s1;
-        out[j + 2] = (clamp01(M[6]! * r + M[7]! * g + M[8]! * b + c[2]!) - m2) / s2;
+      let i = y * S * 3;
+      let j = offset + (y * S + (record.flipped ? S - 1 : 0)) * 3;
+      for (let x = 0; x < S; x++, i += 3, j += step) {
+        const r = px[i]!, g = px[i + 1]!, b = px[i + 2]!;
+        let u = r0 * r + r1 * g + r2 * b + c0;
+        let v = g0 * r + g1 * g + g2 * b + c1;
+        let w = b0 * r + b1 * g + b2 * b + c2;
+        u = u < 0 ? 0 : u > 1 ? 1 : u;
+        v = v < 0 ? 0 : v > 1 ? 1 : v;
+        w = w < 0 ? 0 : w > 1 ? 1 : w;
+        out[j] = (u - m0) * i0;
+        out[j + 1] = (v - m1) * i1;
+        out[j + 2] = (w - m2) * i2;
       }
     }
   }
-}
-
-function clamp01(v: number): number {
-  return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
 /** The name an error about `source` uses: its path, or the name given with its bytes. */
