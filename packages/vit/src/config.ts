@@ -32,6 +32,11 @@ export interface ViTConfig {
    * pooling, `AttentionPoolLatent`); `mean`: the average of the patch tokens.
    */
   pooling: Pooling;
+  /**
+   * timm's `fc_norm`: the final LayerNorm is applied to the pooled vector instead of to every token (timm's
+   * default for `global_pool='avg'` models such as MAE fine-tunes); `lastHiddenState` is then un-normed.
+   */
+  fcNorm: boolean;
   /** Classes of the head; 0 = no head. */
   numClasses: number;
   /** Dropout after the position embeddings, attention projection and MLP (timm `drop_rate`/`proj_drop_rate`). */
@@ -65,6 +70,7 @@ export const vitTiny: ViTConfig = {
   distillationToken: false,
   distillationHead: false,
   pooling: "cls",
+  fcNorm: false,
   numClasses: 0,
   dropout: 0,
   attentionDropout: 0,
@@ -122,6 +128,7 @@ export interface WeightsInfo {
   classToken?: boolean;
   distillationToken?: boolean;
   distillationHead?: boolean;
+  fcNorm?: boolean;
   qkvBias?: boolean;
   attentionPool?: boolean;
 }
@@ -145,7 +152,7 @@ function triple(v: unknown): [number, number, number] | undefined {
 
 function applyWeights(c: ViTConfig, w: WeightsInfo): ViTConfig {
   const out = { ...c };
-  for (const k of ["hiddenSize", "depth", "patchSize", "numChannels", "mlpSize", "numClasses", "classToken", "distillationToken", "distillationHead", "qkvBias"] as const) {
+  for (const k of ["hiddenSize", "depth", "patchSize", "numChannels", "mlpSize", "numClasses", "classToken", "distillationToken", "distillationHead", "fcNorm", "qkvBias"] as const) {
     if (w[k] !== undefined) (out as Record<string, unknown>)[k] = w[k];
   }
   if (w.grid !== undefined) out.imageSize = w.grid * out.patchSize;
@@ -189,6 +196,7 @@ export function fromTimm(json: Json, weights: WeightsInfo = {}, source = "timm c
     distillationToken: distilled,
     distillationHead: distilled && (num(args.num_classes) ?? num(pre.num_classes) ?? 0) > 0,
     pooling: pool === "map" ? "attention" : pool === "avg" ? "mean" : classToken ? "cls" : "mean",
+    fcNorm: typeof args.fc_norm === "boolean" ? args.fc_norm : pool === "avg",
     numClasses: num(args.num_classes) ?? num(pre.num_classes) ?? 0,
     dropout: num(args.drop_rate) ?? 0,
     attentionDropout: num(args.attn_drop_rate) ?? 0,
@@ -230,6 +238,7 @@ export function fromHF(json: Json, weights: WeightsInfo = {}, source = "Hugging 
     distillationToken: deit,
     distillationHead: deit && archs.some((a) => a.endsWith("WithTeacher")),
     pooling: "cls",
+    fcNorm: false,
     numClasses: hasHead || weights.numClasses !== undefined ? (labels ?? 2) : 0,
     dropout: num(json.hidden_dropout_prob) ?? 0,
     attentionDropout: num(json.attention_probs_dropout_prob) ?? 0,
@@ -264,7 +273,7 @@ export function toTimmJson(c: ViTConfig): Json {
       qkv_bias: c.qkvBias,
       class_token: c.classToken,
       global_pool: pool,
-      fc_norm: false,
+      fc_norm: c.fcNorm,
       num_classes: c.numClasses,
       drop_rate: c.dropout,
       attn_drop_rate: c.attentionDropout,
@@ -285,8 +294,8 @@ export function toTimmJson(c: ViTConfig): Json {
 
 /** A Hugging Face `ViTConfig` `config.json` (`ViTForImageClassification` when there is a head, else `ViTModel`). */
 export function toHFJson(c: ViTConfig): Json {
-  if (!c.classToken || c.pooling !== "cls") {
-    throw new Error(`toHFJson: Hugging Face ViT has a class token and class-token pooling; this config has pooling '${c.pooling}', classToken ${c.classToken}`);
+  if (!c.classToken || c.pooling !== "cls" || c.fcNorm) {
+    throw new Error(`toHFJson: Hugging Face ViT has a class token, class-token pooling and a final norm over the tokens; this config has pooling '${c.pooling}', classToken ${c.classToken}, fcNorm ${c.fcNorm}`);
   }
   const family = c.distillationToken ? "DeiT" : "ViT";
   const head = c.distillationHead ? "ForImageClassificationWithTeacher" : "ForImageClassification";

@@ -173,6 +173,7 @@ export function weightsInfo(t: Record<string, tf.Tensor>): WeightsInfo {
   info.classToken = "cls_token" in t;
   info.distillationToken = "dist_token" in t;
   info.distillationHead = "head_dist.weight" in t;
+  info.fcNorm = "fc_norm.weight" in t && !("norm.weight" in t);
   const pos = t["pos_embed"];
   if (pos) {
     const n = pos.shape[1]! - (info.classToken ? 1 : 0) - (info.distillationToken ? 1 : 0);

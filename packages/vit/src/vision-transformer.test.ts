@@ -126,7 +126,7 @@ describe("VisionTransformer", () => {
     tf.tidy(() => {
       const trained = dp.forward(x, { training: true }).lastHiddenState;
       const embedded = tf.add(tf.concat([tf.tile(dp.cls_token!, [4, 1, 1]), dp.patch_embed.forward(x)], 1), dp.pos_embed);
-      expect(tf.max(tf.abs(tf.sub(trained, dp.norm.forward(embedded)))).dataSync()[0]).toBeLessThan(1e-5);
+      expect(tf.max(tf.abs(tf.sub(trained, dp.norm!.forward(embedded)))).dataSync()[0]).toBeLessThan(1e-5);
     });
     x.dispose();
     m.dispose();
@@ -300,5 +300,30 @@ describe("VisionTransformer", () => {
     await expect(VisionTransformer.load(dir)).rejects.toThrow(/config\.json/);
     tf.dispose([...Object.values(sd), ...Object.values(hf)]);
     m.dispose();
+  });
+
+  it("supports timm's fc_norm (norm after mean pooling) and round-trips it through timm", async () => {
+    const m = new VisionTransformer({ ...small, pooling: "mean", fcNorm: true }, { seed: 41 });
+    expect(m.namedParameters().map(([n]) => n)).toEqual(expect.arrayContaining(["fc_norm.weight", "fc_norm.bias"]));
+    expect(m.norm).toBeUndefined();
+    const x = images(2);
+    tf.tidy(() => {
+      const out = m.forward(x);
+      const [b, t, d] = out.lastHiddenState.shape;
+      const manual = m.fc_norm!.forward(tf.mean(tf.slice(out.lastHiddenState, [0, 1, 0], [b, t - 1, d]), 1));
+      expect(tf.max(tf.abs(tf.sub(out.pooled, manual))).dataSync()[0]).toBeLessThan(1e-6);
+    });
+    const dir = await tempDir();
+    await m.save(dir);
+    expect(JSON.parse(await readFile(join(dir, "config.json"), "utf8")).model_args.fc_norm).toBe(true);
+    const back = await VisionTransformer.load(dir);
+    expect(back.config.fcNorm).toBe(true);
+    tf.tidy(() => {
+      expect(exactlyEqual(m.forward(x).logits!, back.forward(x).logits!)).toBe(true);
+    });
+    await expect(m.save(await tempDir(), { format: "hf" })).rejects.toThrow(/fcNorm true/);
+    x.dispose();
+    m.dispose();
+    back.dispose();
   });
 });

@@ -46,7 +46,7 @@ export interface ViTForwardOptions extends ForwardOptions {
 
 /** What one full pass computes. */
 export interface ViTOutput {
-  /** `[B, P+N, D]` after the final norm (`P` = 1 with a class token). */
+  /** `[B, P+N, D]` after the final norm (`P` prefix tokens: class, distillation); un-normed with `fcNorm`. */
   lastHiddenState: tf.Tensor3D;
   /** `[B, D]` the pooled vector fed to the head. */
   pooled: tf.Tensor2D;
@@ -78,7 +78,10 @@ export class VisionTransformer extends Module implements VisionEncoder {
   readonly pos_embed: tf.Variable;
   readonly patch_embed: PatchEmbed;
   readonly blocks: Blocks;
-  readonly norm: LayerNorm;
+  /** The final norm over the tokens (absent with `fcNorm`). */
+  readonly norm?: LayerNorm;
+  /** With `fcNorm`: the final norm, over the pooled vector. */
+  readonly fc_norm?: LayerNorm;
   readonly attn_pool?: AttentionPool;
   readonly head?: Linear;
   readonly head_dist?: Linear;
@@ -101,7 +104,8 @@ export class VisionTransformer extends Module implements VisionEncoder {
       const rate = c.depth > 1 ? (c.dropPathRate * i) / (c.depth - 1) : c.dropPathRate;
       this.blocks.add(new Block({ dim: c.hiddenSize, numHeads: c.numHeads, mlpSize: c.mlpSize, qkvBias: c.qkvBias, eps: c.layerNormEps, dropout: c.dropout, attentionDropout: c.attentionDropout, dropPath: rate }, init));
     }
-    this.norm = this.registerModule("norm", new LayerNorm(c.hiddenSize, c.layerNormEps, init));
+    if (c.fcNorm) this.fc_norm = this.registerModule("fc_norm", new LayerNorm(c.hiddenSize, c.layerNormEps, init));
+    else this.norm = this.registerModule("norm", new LayerNorm(c.hiddenSize, c.layerNormEps, init));
     if (c.pooling === "attention") this.attn_pool = this.registerModule("attn_pool", new AttentionPool(c.hiddenSize, c.numHeads, c.mlpSize, c.layerNormEps, c.qkvBias, init));
     if (c.numClasses > 0) this.head = this.registerModule("head", new Linear(c.hiddenSize, c.numClasses, init));
     if (c.distillationHead) this.head_dist = this.registerModule("head_dist", new Linear(c.hiddenSize, c.numClasses, init));
@@ -160,8 +164,8 @@ export class VisionTransformer extends Module implements VisionEncoder {
     x = tf.add(x, this.positionEmbeddings(grid[0], grid[1])) as tf.Tensor3D;
     if (ctx.training) x = dropout(x, c.dropout, ctx.nextSeed()) as tf.Tensor3D;
     for (const block of this.blocks.items) x = block.forward(x, ctx);
-    const lastHiddenState = this.norm.forward(x) as tf.Tensor3D;
-    const pooled = this.pool(lastHiddenState, ctx);
+    const lastHiddenState = this.norm ? (this.norm.forward(x) as tf.Tensor3D) : x;
+    const pooled = this.fc_norm ? (this.fc_norm.forward(this.pool(lastHiddenState, ctx)) as tf.Tensor2D) : this.pool(lastHiddenState, ctx);
     let logits: tf.Tensor2D | undefined;
     if (this.head) logits = this.head.forward(ctx.training ? dropout(pooled, c.dropout, ctx.nextSeed()) : pooled) as tf.Tensor2D;
     if (this.head_dist) {
