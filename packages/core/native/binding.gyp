@@ -7,7 +7,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags": ["-O3"],
+      "cflags": ["-O3", "-fopenmp-simd"],
       "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-pthread"],
       "ldflags": ["-pthread"]
     }

@@ -136,13 +136,14 @@ BIRDVLM_SIMD void softmax_rows(const float* x, float* out, int64_t r0, int64_t r
   for (int64_t r = r0; r < r1; r++) {
     const float* xr = x + r * cols;
     float* o = out + r * cols;
+    // A NaN anywhere makes exp(x - m) NaN and so the whole row, as in the cpu kernel; the max can ignore it.
     float m = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < cols; j++) m = nan_max(m, xr[j]);
+#pragma omp simd reduction(max : m)
+    for (int64_t j = 0; j < cols; j++) m = std::max(m, xr[j]);
+    for (int64_t j = 0; j < cols; j++) o[j] = fast_exp(xr[j] - m);
     float s = 0.f;
-    for (int64_t j = 0; j < cols; j++) {
-      o[j] = fast_exp(xr[j] - m);
-      s += o[j];
-    }
+#pragma omp simd reduction(+ : s)
+    for (int64_t j = 0; j < cols; j++) s += o[j];
     float inv = 1.0f / s;
     for (int64_t j = 0; j < cols; j++) o[j] *= inv;
   }
@@ -157,7 +158,13 @@ BIRDVLM_SIMD void reduce_range(Reduce op, const float* x, float* out, int64_t p0
                   : op == Reduce::Min ? std::numeric_limits<float>::infinity()
                   : op == Reduce::Prod ? 1.f : 0.f;
       switch (op) {
-        case Reduce::Sum: case Reduce::Mean: for (int64_t r = 0; r < R; r++) acc += xp[r]; break;
+        case Reduce::Sum: case Reduce::Mean: {
+          float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+          for (int64_t r = 0; r < R; r++) sum += xp[r];
+          acc = sum;
+          break;
+        }
         case Reduce::Max: for (int64_t r = 0; r < R; r++) acc = nan_max(acc, xp[r]); break;
         case Reduce::Min: for (int64_t r = 0; r < R; r++) acc = nan_min(acc, xp[r]); break;
         case Reduce::Prod: for (int64_t r = 0; r < R; r++) acc *= xp[r]; break;
