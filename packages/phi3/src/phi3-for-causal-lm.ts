@@ -34,7 +34,10 @@ export interface Phi3ForwardOptions extends LanguageModelForwardOptions {
   dropoutSeed?: number;
 }
 
-/** Generation options with Phi-3 extras. */
+/**
+ * Generation options with Phi-3 extras. Sampling applies temperature, then top-k, then top-p; an unset `topK`
+ * means no top-k filter (transformers' `GenerationConfig` defaults to 50).
+ */
 export interface Phi3GenerateOptions extends GenerateOptions {
   /** Reuse keys/values with a KV cache (default `true`); `false` recomputes the whole sequence each step. */
   useCache?: boolean;

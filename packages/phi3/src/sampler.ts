@@ -32,6 +32,7 @@ export class TokenSampler {
   /** Draws one token id from `logits` (one row of `vocab` floats). */
   sample(logits: ArrayLike<number>): number {
     const v = logits.length;
+    if (this.topK === 0 && this.topP === 1) return this.sampleAll(logits);
     const order = Array.from({ length: v }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]!);
     const k = this.topK > 0 ? Math.min(this.topK, v) : v;
     const max = logits[order[0]!]! / this.temperature;
@@ -60,5 +61,20 @@ export class TokenSampler {
       if (u < 0) return order[i]!;
     }
     return order[kept - 1]!;
+  }
+
+  /** Draw from the whole softmax (no top-k / top-p), without sorting. */
+  private sampleAll(logits: ArrayLike<number>): number {
+    let max = -Infinity;
+    for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
+    const probs = new Float64Array(logits.length);
+    let total = 0;
+    for (let i = 0; i < logits.length; i++) total += probs[i] = Math.exp((logits[i]! - max) / this.temperature);
+    let u = this.rng.float() * total;
+    for (let i = 0; i < logits.length; i++) {
+      u -= probs[i]!;
+      if (u < 0) return i;
+    }
+    return logits.length - 1;
   }
 }
