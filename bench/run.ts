@@ -21,6 +21,8 @@ export interface BenchResult {
   backend: string;
   threads: number | null;
   peakRssMiB: number;
+  /** Median process CPU seconds (all threads) per timed run: a machine busy with other work slows the wall clock, not this. */
+  cpuSecondsPerRun: number;
 }
 
 interface Options {
@@ -95,11 +97,15 @@ async function runChild(file: string, name: string, opts: Options): Promise<void
   for (let i = 0; i < (c.warmup ?? 1); i++) await prepared.step();
   const runs = Math.max(5, opts.runs ?? c.runs ?? 5);
   const rates: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const units = await prepared.step();
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const c = process.cpuUsage(c0);
     rates.push(units / seconds);
+    cpu.push((c.user + c.system) / 1e6);
   }
   await prepared.dispose?.();
   const result: BenchResult = {
@@ -110,6 +116,7 @@ async function runChild(file: string, name: string, opts: Options): Promise<void
     backend: info.name,
     threads: info.threads ?? null,
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    cpuSecondsPerRun: stats(cpu).median,
   };
   process.stdout.write(`${RESULT_TAG}${JSON.stringify(result)}\n`);
 }
@@ -120,15 +127,15 @@ function fmt(x: number): string {
 
 function printTable(results: BenchResult[]): void {
   const rows = [
-    ["case", "unit", "median", "min", "max", "runs", "backend", "threads", "peak RSS MiB"],
+    ["case", "unit", "median", "min", "max", "runs", "backend", "threads", "peak RSS MiB", "CPU s/run"],
     ...results.map((r) => [
       r.case, r.unit, fmt(r.median), fmt(r.min), fmt(r.max), String(r.runs), r.backend,
-      r.threads === null ? "-" : String(r.threads), String(r.peakRssMiB),
+      r.threads === null ? "-" : String(r.threads), String(r.peakRssMiB), r.cpuSecondsPerRun.toFixed(3),
     ]),
   ];
   const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
   for (const [i, r] of rows.entries()) {
-    console.log(r.map((cell, j) => (j >= 2 && j <= 5 ? cell.padStart(widths[j]) : cell.padEnd(widths[j]))).join("  "));
+    console.log(r.map((cell, j) => ((j >= 2 && j <= 5) || j >= 8 ? cell.padStart(widths[j]) : cell.padEnd(widths[j]))).join("  "));
     if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
   }
 }
