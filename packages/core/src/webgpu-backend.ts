@@ -4,7 +4,7 @@
  */
 import type { BackendInfo } from "./backend.js";
 import { tf } from "./tf.js";
-import { describeAdapter, isSoftwareAdapter } from "./webgpu/adapter.js";
+import { describeAdapter, isSoftwareAdapter, mayHaveGpu } from "./webgpu/adapter.js";
 import { loadDawn, type GPUAdapterLike } from "./webgpu/dawn.js";
 import { withNodeReadSync } from "./webgpu/read-sync.js";
 import { registerWebGPUKernels } from "./webgpu/register.js";
@@ -27,6 +27,7 @@ let info: BackendInfo | undefined;
  * rasterizer.
  */
 export async function useWebGPU(options: WebGPUOptions = {}): Promise<BackendInfo> {
+  if (options.requireHardware && !mayHaveGpu()) throw new Error("initBackend('webgpu'): no GPU device on this machine");
   const gpu = await loadDawn();
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) {
