@@ -1,6 +1,9 @@
 #include "thread_pool.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 
@@ -23,19 +26,49 @@ void ThreadPool::drain() {
   for (int i; (i = next_.fetch_add(1)) < tasks_;) (*fn_)(i);
 }
 
+namespace {
+
+// How long a thread spins for the next piece of work (or for its helpers to finish) before it sleeps:
+// kernels come a few microseconds apart in a training step, and a sleeping thread takes tens of
+// microseconds to wake (much longer on a busy machine). Env BIRDVLM_SPIN_US, default 200.
+int64_t spin_ns() {
+  static const int64_t ns = [] {
+    const char* env = std::getenv("BIRDVLM_SPIN_US");
+    int64_t us = env ? std::atoll(env) : 200;
+    return (us < 0 ? 0 : us) * 1000;
+  }();
+  return ns;
+}
+
+template <class Done>
+bool spin_until(Done done) {
+  const int64_t limit = spin_ns();
+  if (limit == 0) return done();
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0;; i++) {
+    if (done()) return true;
+    _mm_pause();
+    if ((i & 63) == 63 &&
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count() > limit)
+      return done();
+  }
+}
+
+}  // namespace
+
 void ThreadPool::work() {
   uint64_t seen = 0;
   for (;;) {
-    {
+    if (!spin_until([&] { return stop_.load() || generation_.load() != seen; })) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
+      wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
     }
+    if (stop_) return;
+    seen = generation_.load();
     drain();
-    {
+    if (busy_.fetch_sub(1) == 1) {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (--busy_ == 0) done_.notify_one();
+      done_.notify_one();
     }
   }
 }
@@ -51,13 +84,15 @@ void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
     fn_ = &fn;
     tasks_ = tasks;
     next_.store(0);
-    busy_ = static_cast<int>(workers_.size());
-    generation_++;
+    busy_.store(static_cast<int>(workers_.size()));
+    generation_.fetch_add(1);
   }
   wake_.notify_all();
   drain();
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [&] { return busy_ == 0; });
+  if (!spin_until([&] { return busy_.load() == 0; })) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return busy_.load() == 0; });
+  }
   fn_ = nullptr;
 }
 
