@@ -1,6 +1,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openCheckpoint, tf, writeCheckpoint, writeJsonAtomic, type Module } from "@birdvlm/core";
+import { transposeMatrix } from "./host-transpose.js";
 import { phi3ConfigFromHF, phi3ConfigToHF, type Phi3Config } from "./config.js";
 
 /** Tensors some exporters add that carry no weights (recomputed buffers). */
@@ -31,7 +32,7 @@ export async function readPhi3Config(dir: string): Promise<Phi3Config> {
 
 /**
  * Fills `model`'s parameters from a checkpoint reader one tensor at a time (read, convert to float32,
- * transpose linear weights, assign, free), so peak memory stays near the model's own size. Every missing,
+ * transpose linear weights on the host, assign, free), so peak memory stays near the model's own size. Every missing,
  * unexpected or wrongly shaped tensor is named in one error before anything is read.
  */
 export async function loadWeights(
@@ -57,11 +58,19 @@ export async function loadWeights(
   ].filter(Boolean);
   if (problems.length) throw new Error(`${reader.path}: ${problems.join(" | ")}`);
   for (const [name, v] of params) {
-    const t = await reader.read(name);
-    tf.tidy(() => {
-      const value = isTransposed(name) ? tf.transpose(t) : t;
-      v.assign(value.dtype === "float32" ? value : tf.cast(value, "float32"));
-    });
+    let t = await reader.read(name);
+    if (t.dtype !== "float32") {
+      const stored = t;
+      t = tf.cast(stored, "float32");
+      stored.dispose();
+    }
+    if (isTransposed(name) && t.rank === 2) {
+      const [rows, cols] = t.shape as [number, number];
+      const values = (await t.data()) as Float32Array;
+      t.dispose();
+      t = tf.tensor2d(transposeMatrix(values, rows, cols), [cols, rows]);
+    }
+    v.assign(t);
     t.dispose();
   }
 }
