@@ -6,6 +6,9 @@ import { tf } from "./tf.js";
 import { initBackend } from "./backend.js";
 import { useNative } from "./native-backend.js";
 import { findAddon } from "./native/addon.js";
+import { layerNorm } from "./ops/layer-norm.js";
+import { rmsNorm } from "./ops/rms-norm.js";
+import { biasActivation } from "./ops/bias-activation.js";
 
 const built = findAddon() !== undefined;
 const skip = !built && process.env.CI !== "true";
@@ -251,6 +254,29 @@ describe.skipIf(skip)("native backend", () => {
         ...tf.unstack(t, 0),
       ];
     }, 0, 0);
+  });
+
+  it("core's fused layerNorm, rmsNorm and biasActivation kernels match their compositions, gradients too", async () => {
+    await tf.setBackend("native");
+    expect(tf.getKernel("BirdVLMLayerNorm", "native")).toBeDefined();
+    const [n, c] = [3 * 17, 65];
+    const xv = random(n * c, 95, -3, 3);
+    const gv = random(c, 96, 0.5, 1.5);
+    const bv = random(c, 97);
+    for (const fn of [
+      (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(layerNorm(x, g, b, 1e-6), x)),
+      (x: tf.Tensor, g: tf.Tensor) => tf.sum(tf.mul(rmsNorm(x, g, 1e-5), x)),
+      (x: tf.Tensor, _g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(biasActivation(x, b, "gelu"), x)),
+      (x: tf.Tensor, _g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(biasActivation(x, b, "gelu_tanh"), x)),
+      (x: tf.Tensor) => tf.sum(tf.mul(biasActivation(x, null, "silu"), x)),
+    ]) {
+      await compare(() => {
+        const inputs = [tf.tensor(xv, [3, 17, c]), tf.tensor(gv), tf.tensor(bv)];
+        const value = fn(inputs[0], inputs[1], inputs[2]);
+        const grads = tf.grads((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.add(fn(x, g, b), tf.mul(0, tf.add(tf.sum(g), tf.sum(b)))))(inputs);
+        return [value, ...grads];
+      }, 1e-4, 1e-4);
+    }
   });
 
   it("gradients through attention, GELU and layer norm match cpu", async () => {

@@ -11,6 +11,7 @@ import { tf } from "./tf.js";
 import type { BackendInfo } from "./backend.js";
 import { loadAddon, type NativeAddon } from "./native/addon.js";
 import { NATIVE_KERNELS } from "./native/kernels/index.js";
+import { NATIVE_ONLY_KERNELS } from "./native/kernels/fused-ops.js";
 import { NativeBackend } from "./native/native-backend-class.js";
 import { installFrugalGradients } from "./native/frugal-gradients.js";
 
@@ -31,6 +32,9 @@ function register(): NativeAddon {
       backendName: NATIVE_BACKEND,
       kernelFunc: native ? native(addon, config.kernelFunc) : config.kernelFunc,
     });
+  }
+  for (const [kernelName, kernel] of Object.entries(NATIVE_ONLY_KERNELS)) {
+    tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc: kernel(addon) });
   }
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 3);
   installFrugalGradients(tf.engine(), NATIVE_BACKEND);

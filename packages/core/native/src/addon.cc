@@ -208,6 +208,18 @@ Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// normRows(x, out, rows, C, gamma, beta | null, eps, rms)
+Napi::Value NormRows(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  int64_t rows = Int(info, 2), C = Int(info, 3);
+  float *x, *o, *g, *b = nullptr;
+  if (!F32(info, 0, rows * C, &x) || !F32(info, 1, rows * C, &o) || !F32(info, 4, C, &g)) return env.Undefined();
+  if (!info[5].IsNull() && !info[5].IsUndefined() && !F32(info, 5, C, &b)) return env.Undefined();
+  if (rows * C > 0)
+    birdvlm::norm_rows(x, o, rows, C, g, b, info[6].As<Napi::Number>().FloatValue(), info[7].ToBoolean());
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
@@ -220,6 +232,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("reduce", Napi::Function::New(env, Reduce));
   exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
+  exports.Set("normRows", Napi::Function::New(env, NormRows));
   napi_add_env_cleanup_hook(env, [](void*) { birdvlm::shutdown_pool(); }, nullptr);
   return exports;
 }

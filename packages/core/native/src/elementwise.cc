@@ -68,6 +68,18 @@ BIRDVLM_SIMD void unary_range(Unary op, const float* x, float* out, int64_t b, i
     case Unary::Square: for (int64_t i = b; i < e; i++) out[i] = x[i] * x[i]; break;
     case Unary::Relu6: for (int64_t i = b; i < e; i++) out[i] = x[i] < 0 ? 0.f : x[i] > 6.f ? 6.f : x[i]; break;
     case Unary::Elu: for (int64_t i = b; i < e; i++) out[i] = x[i] >= 0 ? x[i] : fast_exp(x[i]) - 1.f; break;
+    case Unary::GeluErf:
+      for (int64_t i = b; i < e; i++) out[i] = 0.5f * x[i] * (1.f + fast_erf(x[i] * 0.70710678118654752f));
+      break;
+    case Unary::GeluTanh:
+      for (int64_t i = b; i < e; i++) {
+        float z = x[i];
+        float u = 0.7978845608028654f * (z + 0.044715f * z * z * z);
+        // 1 + tanh(u) = 2 / (1 + exp(-2u))
+        out[i] = z / (1.f + fast_exp(-2.f * u));
+      }
+      break;
+    case Unary::Silu: for (int64_t i = b; i < e; i++) out[i] = x[i] / (1.f + fast_exp(-x[i])); break;
   }
 }
 
@@ -229,7 +241,34 @@ BIRDVLM_SIMD void bias_act_rows(float* c, int64_t r0, int64_t r1, int64_t n, con
   }
 }
 
+BIRDVLM_SIMD void norm_range(const float* x, float* out, int64_t r0, int64_t r1, int64_t C, const float* gamma,
+                             const float* beta, float eps, bool rms) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* xr = x + r * C;
+    float* o = out + r * C;
+    float mean = 0.f;
+    if (!rms) {
+#pragma omp simd reduction(+ : mean)
+      for (int64_t j = 0; j < C; j++) mean += xr[j];
+      mean /= static_cast<float>(C);
+    }
+    float var = 0.f;
+#pragma omp simd reduction(+ : var)
+    for (int64_t j = 0; j < C; j++) var += (xr[j] - mean) * (xr[j] - mean);
+    float inv = 1.f / std::sqrt(var / static_cast<float>(C) + eps);
+    if (beta)
+      for (int64_t j = 0; j < C; j++) o[j] = (xr[j] - mean) * inv * gamma[j] + beta[j];
+    else
+      for (int64_t j = 0; j < C; j++) o[j] = (xr[j] - mean) * inv * gamma[j];
+  }
+}
+
 }  // namespace
+
+void norm_rows(const float* x, float* out, int64_t rows, int64_t C, const float* gamma, const float* beta, float eps, bool rms) {
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(C, 1)),
+               [&](int64_t b, int64_t e) { norm_range(x, out, b, e, C, gamma, beta, eps, rms); });
+}
 
 void unary(Unary op, const float* x, float* out, int64_t n) {
   parallel_for(n, kGrain, [&](int64_t b, int64_t e) { unary_range(op, x, out, b, e); });

@@ -4,7 +4,7 @@
 
 namespace birdvlm {
 
-enum class Unary : int { Exp = 0, Erf, Tanh, Sigmoid, Relu, Sqrt, Rsqrt, Log, Neg, Abs, Square, Relu6, Elu };
+enum class Unary : int { Exp = 0, Erf, Tanh, Sigmoid, Relu, Sqrt, Rsqrt, Log, Neg, Abs, Square, Relu6, Elu, GeluErf, GeluTanh, Silu };
 enum class Binary : int { Add = 0, Sub, Mul, Div, Max, Min, SquaredDiff, Pow };
 enum class Reduce : int { Sum = 0, Max, Min, Mean, Prod };
 
@@ -31,6 +31,12 @@ void transpose(const float* x, float* out, int rank, const int64_t* shape, const
 
 /** out[i0..] = x[sum_d i_d * stride[d]]: a strided gather into a dense output of `rank` dims (at most 8). */
 void strided_copy(const float* x, float* out, int rank, const int64_t* outShape, const int64_t* stride);
+
+/**
+ * LayerNorm (or RMSNorm when `rms`) over the last axis of [rows, C]: (x - mean) / sqrt(var + eps) * gamma + beta,
+ * or x / sqrt(mean(x^2) + eps) * gamma; `beta` may be null.
+ */
+void norm_rows(const float* x, float* out, int64_t rows, int64_t C, const float* gamma, const float* beta, float eps, bool rms);
 
 /** Applies bias (length n, or 1) along the last axis of [rows, n], then the activation (Unary code, or -1). */
 void bias_activation(float* c, int64_t rows, int64_t n, const float* bias, int64_t biasLen, int act, float alpha);

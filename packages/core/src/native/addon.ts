@@ -23,11 +23,14 @@ export interface NativeAddon {
   transpose(x: Float32Array, out: Float32Array, shape: number[], perm: number[]): void;
   /** out (dense, `shape`) = x[offset + Σ i_d · strides[d]]. */
   stridedCopy(x: Float32Array, out: Float32Array, offset: number, shape: number[], strides: number[]): void;
+  /** LayerNorm (RMSNorm when `rms`) over the last axis of [rows, c]. */
+  normRows(x: Float32Array, out: Float32Array, rows: number, c: number, gamma: Float32Array, beta: Float32Array | null, eps: number, rms: boolean): void;
 }
 
 /** Codes of the addon's unary ops (same order as `Unary` in native/src/elementwise.h). */
 export const UnaryOp = {
   Exp: 0, Erf: 1, Tanh: 2, Sigmoid: 3, Relu: 4, Sqrt: 5, Rsqrt: 6, Log: 7, Neg: 8, Abs: 9, Square: 10, Relu6: 11, Elu: 12,
+  GeluErf: 13, GeluTanh: 14, Silu: 15,
 } as const;
 /** Codes of the addon's binary ops (same order as `Binary` in native/src/elementwise.h). */
 export const BinaryOp = { Add: 0, Sub: 1, Mul: 2, Div: 3, Max: 4, Min: 5, SquaredDiff: 6, Pow: 7 } as const;
