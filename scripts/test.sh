@@ -6,6 +6,6 @@ source scripts/setup.sh
 pnpm build
 mkdir -p .test-results
 status=0
-pnpm test --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json || status=$?
-node scripts/test-summary.mjs .test-results/vitest.json || true
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json || status=$?
+[ -f .test-results/vitest.json ] && node scripts/test-summary.mjs .test-results/vitest.json
 exit "$status"
