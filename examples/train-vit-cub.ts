@@ -136,13 +136,16 @@ console.log(
     `best val top-1 ${best ? (100 * best.value).toFixed(1) : "?"}% at step ${best?.step ?? "?"}; best model in ${result.bestDir}; curves in ${join(out, "curves.png")}`,
 );
 
-// Where the trained model looks: attention rollout over the first validation image.
+// Where the trained model looks: attention rollout over the first validation image, drawn over the very
+// pixels the model saw (the evaluation crop, un-normalized) and enlarged to 256 px.
 const firstVal = val.get(0);
 const probe = await evalPipe.batch([firstVal.path]);
 const heat = model.attentionRollout(probe);
 const map = tf.tidy(() => tf.squeeze(heat, [0]));
-const png = await renderAttentionOverlay(firstVal.path, map);
+const rgb = tf.tidy(() => tf.clipByValue(tf.round(tf.mul(tf.add(tf.mul(tf.squeeze(probe, [0]), model.std), model.mean), 255)), 0, 255));
+const pixels = { data: Uint8Array.from(await rgb.data()), width: size, height: size, channels: 3 as const };
+const png = await renderAttentionOverlay(pixels, map, { size: 256 });
 await writeFile(join(out, "attention.png"), png);
-tf.dispose([probe, heat, map]);
+tf.dispose([probe, heat, map, rgb]);
 console.log(`attention rollout of ${firstVal.relativePath} in ${join(out, "attention.png")}`);
 model.dispose();
