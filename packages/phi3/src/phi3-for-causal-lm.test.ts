@@ -168,6 +168,36 @@ describe("Phi3ForCausalLM", () => {
     lm2.dispose();
   });
 
+  it("rotates only the first partialRotaryFactor of each head", () => {
+    const lm2 = new Phi3ForCausalLM(tinyConfig({ partialRotaryFactor: 0.5 }));
+    expect(lm2.rotary.rotaryDim).toBe(2);
+    const p = tf.tensor2d([[7, 9]], [1, 2], "int32");
+    const tables = lm2.rotary.tables(p);
+    const q = tf.randomNormal([1, 4, 2, 4], 0, 1, "float32", 1) as tf.Tensor4D;
+    const r = lm2.rotary.apply(q, tables);
+    const pass = (t: tf.Tensor) => tf.slice(t, [0, 0, 0, 2], [-1, -1, -1, 2]);
+    const [a, b, c, d] = [pass(q), pass(r), tf.slice(q, [0, 0, 0, 0], [-1, -1, -1, 2]), tf.slice(r, [0, 0, 0, 0], [-1, -1, -1, 2])];
+    expect(maxDiff(a, b)).toBe(0);
+    expect(maxDiff(c, d)).toBeGreaterThan(1e-3);
+    tf.dispose([p, tables.cos, tables.sin, q, r, a, b, c, d]);
+    lm2.dispose();
+  });
+
+  it("ties lm_head to the embeddings when the config says so", () => {
+    const tied = new Phi3ForCausalLM(tinyConfig({ tieWordEmbeddings: true }), { seed: 9 });
+    expect(tied.namedParameters().map(([n]) => n)).not.toContain("lm_head.weight");
+    const untied = new Phi3ForCausalLM(tinyConfig(), { seed: 10 });
+    const sd = tied.stateDict();
+    sd["lm_head.weight"] = sd["model.embed_tokens.weight"]!.clone();
+    untied.loadStateDict(sd);
+    const a = logitsOf(tied, [[1, 2, 3]]);
+    const b = logitsOf(untied, [[1, 2, 3]]);
+    expect(maxDiff(a, b)).toBeLessThan(1e-5);
+    tf.dispose([a, b, ...Object.values(sd)]);
+    tied.dispose();
+    untied.dispose();
+  });
+
   it("is differentiable, and uses dropout only in training", () => {
     const drop = new Phi3ForCausalLM(tinyConfig({ residPdrop: 0.5, embdPdrop: 0.2, attentionDropout: 0.1 }), { seed: 8 });
     const x = ids([[1, 2, 3, 4]]);
