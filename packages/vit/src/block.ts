@@ -17,14 +17,31 @@ export interface BlockOptions {
   attentionDropout: number;
   /** Stochastic-depth rate of this block. */
   dropPath: number;
+  /** LayerScale initial value; 0 = no LayerScale. */
+  layerScaleInit: number;
 }
 
-/** Pre-norm block (timm `Block`): `x + attn(norm1(x))`, then `x + mlp(norm2(x))`, each branch with drop-path. */
+/** timm `LayerScale`: a learned per-channel scale `gamma` `[D]` of a residual branch. */
+export class LayerScale extends Module {
+  readonly gamma: tf.Variable;
+  constructor(dim: number, initValue: number) {
+    super();
+    this.gamma = this.registerParameter("gamma", tf.fill([dim], initValue));
+  }
+  /** `[..., D]` → same shape. */
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.mul(x, this.gamma);
+  }
+}
+
+/** Pre-norm block (timm `Block`): `x + ls1(attn(norm1(x)))`, then `x + ls2(mlp(norm2(x)))`, each branch with drop-path (LayerScale optional). */
 export class Block extends Module {
   readonly norm1: LayerNorm;
   readonly attn: Attention;
   readonly norm2: LayerNorm;
   readonly mlp: Mlp;
+  readonly ls1?: LayerScale;
+  readonly ls2?: LayerScale;
 
   constructor(readonly options: BlockOptions, init: ParameterInit) {
     super();
@@ -33,12 +50,19 @@ export class Block extends Module {
     this.attn = this.registerModule("attn", new Attention(o.dim, o.numHeads, init, { qkvBias: o.qkvBias, attentionDropout: o.attentionDropout, dropout: o.dropout }));
     this.norm2 = this.registerModule("norm2", new LayerNorm(o.dim, o.eps, init));
     this.mlp = this.registerModule("mlp", new Mlp(o.dim, o.mlpSize, init, o.dropout));
+    if (o.layerScaleInit > 0) {
+      this.ls1 = this.registerModule("ls1", new LayerScale(o.dim, o.layerScaleInit));
+      this.ls2 = this.registerModule("ls2", new LayerScale(o.dim, o.layerScaleInit));
+    }
   }
 
   /** `[B, T, D]` → `[B, T, D]`. */
   forward(x: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D {
-    const branch = (y: tf.Tensor) => (ctx.training ? dropPath(y, this.options.dropPath, ctx.nextSeed()) : y);
-    const h = tf.add(x, branch(this.attn.forward(this.norm1.forward(x) as tf.Tensor3D, ctx))) as tf.Tensor3D;
-    return tf.add(h, branch(this.mlp.forward(this.norm2.forward(h), ctx))) as tf.Tensor3D;
+    const branch = (y: tf.Tensor, ls?: LayerScale) => {
+      const scaled = ls ? ls.forward(y) : y;
+      return ctx.training ? dropPath(scaled, this.options.dropPath, ctx.nextSeed()) : scaled;
+    };
+    const h = tf.add(x, branch(this.attn.forward(this.norm1.forward(x) as tf.Tensor3D, ctx), this.ls1)) as tf.Tensor3D;
+    return tf.add(h, branch(this.mlp.forward(this.norm2.forward(h), ctx), this.ls2)) as tf.Tensor3D;
   }
 }

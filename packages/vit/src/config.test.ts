@@ -32,6 +32,16 @@ describe("ViTConfig", () => {
     expect([c.depth, c.imageSize, c.numClasses]).toEqual([4, 128, 200]);
   });
 
+  it("knows DeiT and DeiT III timm names", () => {
+    const d3 = fromTimm({ architecture: "deit3_small_patch16_224", num_classes: 1000 });
+    expect([d3.hiddenSize, d3.noEmbedClass, d3.layerScaleInit]).toEqual([384, true, 1e-6]);
+    const dd = fromTimm({ architecture: "deit_tiny_distilled_patch16_224", num_classes: 1000 });
+    expect([dd.distillationToken, dd.distillationHead]).toEqual([true, true]);
+    // The weights' shapes say otherwise: no LayerScale, embedded class token.
+    const w = fromTimm({ architecture: "deit3_small_patch16_224" }, { layerScale: false, noEmbedClass: false });
+    expect([w.noEmbedClass, w.layerScaleInit]).toEqual([false, 0]);
+  });
+
   it("maps timm global_pool to pooling and back", () => {
     expect(fromTimm({ global_pool: "map", class_token: false }).pooling).toBe("attention");
     expect(fromTimm({ global_pool: "avg" }).pooling).toBe("mean");

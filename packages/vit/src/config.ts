@@ -23,6 +23,13 @@ export interface ViTConfig {
   layerNormEps: number;
   /** Whether a learned class token is prepended to the patch tokens. */
   classToken: boolean;
+  /**
+   * timm's `no_embed_class`: position embeddings cover the patches only and are added before the class (and
+   * distillation) tokens are prepended (DeiT III and register models).
+   */
+  noEmbedClass: boolean;
+  /** timm's LayerScale (`init_values`): each residual branch is scaled by a learned per-channel `gamma` initialized to this; 0 = none. */
+  layerScaleInit: number;
   /** DeiT's distillation token, after the class token (timm `dist_token`, HF `distillation_token`). */
   distillationToken: boolean;
   /** DeiT's second head on the distillation token (timm `head_dist`); logits are the mean of both heads. */
@@ -67,6 +74,8 @@ export const vitTiny: ViTConfig = {
   qkvBias: true,
   layerNormEps: 1e-6,
   classToken: true,
+  noEmbedClass: false,
+  layerScaleInit: 0,
   distillationToken: false,
   distillationHead: false,
   pooling: "cls",
@@ -112,6 +121,7 @@ export function validateConfig(c: ViTConfig, source = "ViTConfig"): void {
   for (const k of ["dropout", "attentionDropout", "dropPathRate"] as const) {
     if (!(c[k] >= 0 && c[k] < 1)) throw new Error(`${source}: ${k} must be in [0, 1), got ${c[k]}`);
   }
+  if (!(c.layerScaleInit >= 0)) throw new Error(`${source}: layerScaleInit must be ≥ 0, got ${c.layerScaleInit}`);
   if (!(c.layerNormEps > 0)) throw new Error(`${source}: layerNormEps must be > 0, got ${c.layerNormEps}`);
 }
 
@@ -129,6 +139,9 @@ export interface WeightsInfo {
   distillationToken?: boolean;
   distillationHead?: boolean;
   fcNorm?: boolean;
+  noEmbedClass?: boolean;
+  /** The blocks carry LayerScale `gamma`s. */
+  layerScale?: boolean;
   qkvBias?: boolean;
   attentionPool?: boolean;
 }
@@ -152,11 +165,13 @@ function triple(v: unknown): [number, number, number] | undefined {
 
 function applyWeights(c: ViTConfig, w: WeightsInfo): ViTConfig {
   const out = { ...c };
-  for (const k of ["hiddenSize", "depth", "patchSize", "numChannels", "mlpSize", "numClasses", "classToken", "distillationToken", "distillationHead", "fcNorm", "qkvBias"] as const) {
+  for (const k of ["hiddenSize", "depth", "patchSize", "numChannels", "mlpSize", "numClasses", "classToken", "distillationToken", "distillationHead", "fcNorm", "noEmbedClass", "qkvBias"] as const) {
     if (w[k] !== undefined) (out as Record<string, unknown>)[k] = w[k];
   }
   if (w.grid !== undefined) out.imageSize = w.grid * out.patchSize;
   if (w.attentionPool) out.pooling = "attention";
+  if (w.layerScale === false) out.layerScaleInit = 0;
+  if (w.layerScale && !(out.layerScaleInit > 0)) out.layerScaleInit = 1e-5;
   if (!out.classToken && out.pooling === "cls") out.pooling = "mean";
   return out;
 }
@@ -171,7 +186,8 @@ export function fromTimm(json: Json, weights: WeightsInfo = {}, source = "timm c
   const pre = (json.pretrained_cfg ?? {}) as Json;
   const args = { ...((json.model_args ?? {}) as Json), ...json };
   const arch = typeof json.architecture === "string" ? json.architecture : "";
-  const m = /(?:vit|deit)_(tiny|small|base|large)(?:_distilled)?_patch(\d+)_(\d+)/.exec(arch);
+  const m = /(?:vit|deit|deit3)_(tiny|small|medium|base|large)(?:_distilled)?_patch(\d+)_(\d+)/.exec(arch);
+  const deit3 = arch.startsWith("deit3_");
   const distilled = /^deit_.*_distilled_/.test(arch);
   const fromName: Partial<ViTConfig> = m ? { ...timmArchitectures[m[1]!], patchSize: Number(m[2]), imageSize: Number(m[3]) } : {};
   const inputSize = Array.isArray(pre.input_size) ? num(pre.input_size[pre.input_size.length - 1]) : undefined;
@@ -193,6 +209,8 @@ export function fromTimm(json: Json, weights: WeightsInfo = {}, source = "timm c
     qkvBias: typeof args.qkv_bias === "boolean" ? args.qkv_bias : true,
     layerNormEps: num(args.layer_norm_eps) ?? 1e-6,
     classToken,
+    noEmbedClass: typeof args.no_embed_class === "boolean" ? args.no_embed_class : deit3,
+    layerScaleInit: num(args.init_values) ?? (deit3 ? 1e-6 : 0),
     distillationToken: distilled,
     distillationHead: distilled && (num(args.num_classes) ?? num(pre.num_classes) ?? 0) > 0,
     pooling: pool === "map" ? "attention" : pool === "avg" ? "mean" : classToken ? "cls" : "mean",
@@ -235,6 +253,8 @@ export function fromHF(json: Json, weights: WeightsInfo = {}, source = "Hugging 
     qkvBias: typeof json.qkv_bias === "boolean" ? json.qkv_bias : true,
     layerNormEps: num(json.layer_norm_eps) ?? 1e-12,
     classToken: true,
+    noEmbedClass: false,
+    layerScaleInit: 0,
     distillationToken: deit,
     distillationHead: deit && archs.some((a) => a.endsWith("WithTeacher")),
     pooling: "cls",
@@ -272,6 +292,8 @@ export function toTimmJson(c: ViTConfig): Json {
       mlp_ratio: c.mlpSize / c.hiddenSize,
       qkv_bias: c.qkvBias,
       class_token: c.classToken,
+      no_embed_class: c.noEmbedClass,
+      init_values: c.layerScaleInit > 0 ? c.layerScaleInit : null,
       global_pool: pool,
       fc_norm: c.fcNorm,
       num_classes: c.numClasses,
@@ -294,6 +316,7 @@ export function toTimmJson(c: ViTConfig): Json {
 
 /** A Hugging Face `ViTConfig` `config.json` (`ViTForImageClassification` when there is a head, else `ViTModel`). */
 export function toHFJson(c: ViTConfig): Json {
+  if (c.noEmbedClass || c.layerScaleInit > 0) throw new Error("toHFJson: Hugging Face ViT has neither no_embed_class nor LayerScale; save this model in timm format");
   if (!c.classToken || c.pooling !== "cls" || c.fcNorm) {
     throw new Error(`toHFJson: Hugging Face ViT has a class token, class-token pooling and a final norm over the tokens; this config has pooling '${c.pooling}', classToken ${c.classToken}, fcNorm ${c.fcNorm}`);
   }

@@ -176,16 +176,20 @@ export function weightsInfo(t: Record<string, tf.Tensor>): WeightsInfo {
   info.fcNorm = "fc_norm.weight" in t && !("norm.weight" in t);
   const pos = t["pos_embed"];
   if (pos) {
-    const n = pos.shape[1]! - (info.classToken ? 1 : 0) - (info.distillationToken ? 1 : 0);
-    const g = Math.round(Math.sqrt(n));
-    if (g * g !== n) throw new Error(`pos_embed [${pos.shape}] is not a square grid of patches`);
-    info.grid = g;
+    const square = (n: number) => Math.round(Math.sqrt(n)) ** 2 === n;
+    const prefix = (info.classToken ? 1 : 0) + (info.distillationToken ? 1 : 0);
+    // timm `no_embed_class`: the position embeddings cover the patches only.
+    info.noEmbedClass = prefix > 0 && !square(pos.shape[1]! - prefix) && square(pos.shape[1]!);
+    const n = pos.shape[1]! - (info.noEmbedClass ? 0 : prefix);
+    if (!square(n)) throw new Error(`pos_embed [${pos.shape}] is not a square grid of patches (after ${prefix} prefix tokens)`);
+    info.grid = Math.round(Math.sqrt(n));
   }
   const blocks = Object.keys(t).map((n) => /^blocks\.(\d+)\./.exec(n)?.[1]).filter((x): x is string => x !== undefined);
   info.depth = blocks.reduce((m, i) => Math.max(m, Number(i) + 1), 0);
   const fc1 = t["blocks.0.mlp.fc1.weight"];
   if (fc1) info.mlpSize = fc1.shape[0];
   info.qkvBias = info.depth === 0 || "blocks.0.attn.qkv.bias" in t;
+  info.layerScale = "blocks.0.ls1.gamma" in t;
   info.numClasses = t["head.weight"]?.shape[0] ?? 0;
   info.attentionPool = "attn_pool.latent" in t;
   return info;

@@ -326,4 +326,41 @@ describe("VisionTransformer", () => {
     m.dispose();
     back.dispose();
   });
+
+  it("supports timm's no_embed_class and LayerScale (DeiT III) and round-trips them through timm", async () => {
+    const m = new VisionTransformer({ ...small, noEmbedClass: true, layerScaleInit: 0.1 }, { seed: 51 });
+    expect(m.pos_embed.shape).toEqual([1, 16, 24]);
+    expect(m.namedParameters().map(([n]) => n)).toEqual(expect.arrayContaining(["blocks.1.ls1.gamma", "blocks.1.ls2.gamma"]));
+    const x = images(2);
+    // With every gamma at 0 the blocks are the identity: the output is the final norm of the embedded tokens,
+    // where the position embeddings were added to the patches only.
+    const gammas = m.namedParameters().filter(([n]) => n.endsWith(".gamma"));
+    const saved = gammas.map(([, v]) => v.clone());
+    gammas.forEach(([, v]) => v.assign(tf.zerosLike(v)));
+    tf.tidy(() => {
+      const embedded = tf.concat([tf.tile(m.cls_token!, [2, 1, 1]), tf.add(m.patch_embed.forward(x), m.pos_embed)], 1);
+      const diff = tf.max(tf.abs(tf.sub(m.forward(x).lastHiddenState, m.norm!.forward(embedded)))).dataSync()[0]!;
+      expect(diff).toBeLessThan(1e-5);
+    });
+    gammas.forEach(([, v], i) => v.assign(saved[i]!));
+    tf.dispose(saved);
+    const dir = await tempDir();
+    await m.save(dir);
+    const args = JSON.parse(await readFile(join(dir, "config.json"), "utf8")).model_args;
+    expect([args.no_embed_class, args.init_values]).toEqual([true, 0.1]);
+    const back = await VisionTransformer.load(dir);
+    expect(back.config).toEqual(m.config);
+    tf.tidy(() => {
+      expect(exactlyEqual(m.forward(x).logits!, back.forward(x).logits!)).toBe(true);
+    });
+    // Another input size resamples the patch-only grid.
+    const big = images(1, 48);
+    const f = back.encode(big);
+    expect(f.patches.shape).toEqual([1, 36, 24]);
+    tf.dispose([f.lastHiddenState, f.cls!, f.patches, big]);
+    await expect(m.save(await tempDir(), { format: "hf" })).rejects.toThrow(/no_embed_class nor LayerScale/);
+    x.dispose();
+    m.dispose();
+    back.dispose();
+  });
 });

@@ -97,12 +97,12 @@ export class VisionTransformer extends Module implements VisionEncoder {
     const prefix = (c.classToken ? 1 : 0) + (c.distillationToken ? 1 : 0);
     if (c.classToken) this.cls_token = this.registerParameter("cls_token", init.normal([1, 1, c.hiddenSize], 1e-6));
     if (c.distillationToken) this.dist_token = this.registerParameter("dist_token", init.truncNormal([1, 1, c.hiddenSize]));
-    this.pos_embed = this.registerParameter("pos_embed", init.truncNormal([1, prefix + grid * grid, c.hiddenSize]));
+    this.pos_embed = this.registerParameter("pos_embed", init.truncNormal([1, (c.noEmbedClass ? 0 : prefix) + grid * grid, c.hiddenSize]));
     this.patch_embed = this.registerModule("patch_embed", new PatchEmbed(c.patchSize, c.numChannels, c.hiddenSize, init));
     this.blocks = this.registerModule("blocks", new Blocks());
     for (let i = 0; i < c.depth; i++) {
       const rate = c.depth > 1 ? (c.dropPathRate * i) / (c.depth - 1) : c.dropPathRate;
-      this.blocks.add(new Block({ dim: c.hiddenSize, numHeads: c.numHeads, mlpSize: c.mlpSize, qkvBias: c.qkvBias, eps: c.layerNormEps, dropout: c.dropout, attentionDropout: c.attentionDropout, dropPath: rate }, init));
+      this.blocks.add(new Block({ dim: c.hiddenSize, numHeads: c.numHeads, mlpSize: c.mlpSize, qkvBias: c.qkvBias, eps: c.layerNormEps, dropout: c.dropout, attentionDropout: c.attentionDropout, dropPath: rate, layerScaleInit: c.layerScaleInit }, init));
     }
     if (c.fcNorm) this.fc_norm = this.registerModule("fc_norm", new LayerNorm(c.hiddenSize, c.layerNormEps, init));
     else this.norm = this.registerModule("norm", new LayerNorm(c.hiddenSize, c.layerNormEps, init));
@@ -145,7 +145,8 @@ export class VisionTransformer extends Module implements VisionEncoder {
   positionEmbeddings(gh: number, gw: number): tf.Tensor3D {
     const g = this.grid;
     if (gh === g && gw === g) return this.pos_embed as tf.Tensor3D;
-    return resamplePosEmbed(this.pos_embed, [g, g], [gh, gw], { numPrefixTokens: this.numPrefixTokens, antialias: this.config.posEmbedAntialias });
+    const prefix = this.config.noEmbedClass ? 0 : this.numPrefixTokens;
+    return resamplePosEmbed(this.pos_embed, [g, g], [gh, gw], { numPrefixTokens: prefix, antialias: this.config.posEmbedAntialias });
   }
 
   /**
@@ -160,8 +161,10 @@ export class VisionTransformer extends Module implements VisionEncoder {
     const grid: [number, number] = [h / c.patchSize, w / c.patchSize];
     let x = this.patch_embed.forward(images);
     const prefix = [this.cls_token, this.dist_token].filter((t): t is tf.Variable => t !== undefined);
-    if (prefix.length) x = tf.concat([...prefix.map((t) => tf.tile(t, [b, 1, 1])), x], 1) as tf.Tensor3D;
-    x = tf.add(x, this.positionEmbeddings(grid[0], grid[1])) as tf.Tensor3D;
+    const prepend = (y: tf.Tensor3D) => (prefix.length ? (tf.concat([...prefix.map((t) => tf.tile(t, [b, 1, 1])), y], 1) as tf.Tensor3D) : y);
+    const pos = this.positionEmbeddings(grid[0], grid[1]);
+    // timm adds the position embeddings after prepending the tokens, or before with `no_embed_class`.
+    x = c.noEmbedClass ? prepend(tf.add(x, pos) as tf.Tensor3D) : (tf.add(prepend(x), pos) as tf.Tensor3D);
     if (ctx.training) x = dropout(x, c.dropout, ctx.nextSeed()) as tf.Tensor3D;
     for (const block of this.blocks.items) x = block.forward(x, ctx);
     const lastHiddenState = this.norm ? (this.norm.forward(x) as tf.Tensor3D) : x;
@@ -241,7 +244,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
         config.imageSize = options.imageSize;
         const g = options.imageSize / config.patchSize;
         const old = ckpt.tensors["pos_embed"]!;
-        const prefix = (config.classToken ? 1 : 0) + (config.distillationToken ? 1 : 0);
+        const prefix = config.noEmbedClass ? 0 : (config.classToken ? 1 : 0) + (config.distillationToken ? 1 : 0);
         ckpt.tensors["pos_embed"] = resamplePosEmbed(old, [stored, stored], [g, g], { numPrefixTokens: prefix, antialias: config.posEmbedAntialias });
         old.dispose();
       }
