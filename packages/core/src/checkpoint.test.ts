@@ -73,7 +73,9 @@ describe("openCheckpoint", () => {
     }
     const empty = join(tmp, "empty");
     mkdirSync(empty);
-    await expect(openCheckpoint(empty)).rejects.toThrow(/empty: no model\.safetensors or model\.safetensors\.index\.json/);
+    await expect(openCheckpoint(empty)).rejects.toThrow(/empty: no model\.safetensors or model\.safetensors\.index\.json in this folder$/);
+    writeFileSync(join(empty, "pytorch_model.bin"), "");
+    await expect(openCheckpoint(empty)).rejects.toThrow(/it has pytorch_model\.bin: PyTorch pickles are not read/);
   });
 
   const golden = sharedPath("goldens/timm-vit-tiny-depth4");

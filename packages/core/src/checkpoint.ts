@@ -3,6 +3,7 @@
  * `model.safetensors.index.json` (`{ "metadata": {...}, "weight_map": { "<tensor>": "<shard file>" } }`),
  * behind the one `SafetensorsReader` interface.
  */
+import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, normalize, sep } from "node:path";
 import type { tf } from "./tf.js";
@@ -108,5 +109,7 @@ export async function openCheckpoint(dir: string): Promise<SafetensorsReader> {
   if (await isFile(indexPath)) return openSharded(dir, indexPath);
   const single = join(dir, SINGLE_FILE);
   if (await isFile(single)) return openSafetensors(single);
-  throw new Error(`${dir}: no ${SINGLE_FILE} or ${INDEX_FILE} in this folder`);
+  const pickle = ["pytorch_model.bin", "pytorch_model.bin.index.json"].find((f) => existsSync(join(dir, f)));
+  const hint = pickle ? ` (it has ${pickle}: PyTorch pickles are not read; convert them to safetensors once, see docs/real-weights.md)` : "";
+  throw new Error(`${dir}: no ${SINGLE_FILE} or ${INDEX_FILE} in this folder${hint}`);
 }
