@@ -56,6 +56,10 @@ export async function useWebGPU(options: WebGPUOptions = {}): Promise<BackendInf
   const Backend = withNodeReadSync(webgpu.WebGPUBackend);
   tf.registerBackend("webgpu", async () => new Backend(await requestDevice(adapter), adapterInfo), 3);
   registerWebGPUKernels();
+  // TF.js runs small ops on the CPU while their inputs are still on the host (e.g. right after a checkpoint
+  // load), which changes the last bits of results by where a tensor happens to live: a resumed training run
+  // would then not reproduce an uninterrupted one. Keep every op on the GPU.
+  tf.env().set("WEBGPU_CPU_FORWARD", false);
   if (!(await tf.setBackend("webgpu"))) throw new Error("initBackend('webgpu'): the webgpu backend did not initialize");
   await tf.ready();
   info = { name: "webgpu", details: describeAdapter(adapterInfo) };

@@ -40,6 +40,23 @@ describe.skipIf(!onWebGPU())("WGSL kernels on webgpu equal TF.js's composition",
     }
   });
 
+  it("a long-K matmul (TF.js's split-K case) is exact to a host sum and bit-identical across runs", async () => {
+    const a = seeded([16, 2400], 41);
+    const b = seeded([2400, 40], 42);
+    const first = await tf.matMul(a, b).data();
+    const second = await tf.matMul(a, b).data();
+    expect(Array.from(second)).toEqual(Array.from(first));
+    const [A, B] = [await a.data(), await b.data()];
+    let err = 0;
+    for (let i = 0; i < 16; i++)
+      for (let j = 0; j < 40; j++) {
+        let s = 0;
+        for (let k = 0; k < 2400; k++) s += A[i * 2400 + k] * B[k * 40 + j];
+        err = Math.max(err, Math.abs(s - first[i * 40 + j]));
+      }
+    expect(err).toBeLessThan(1e-3);
+  });
+
   const attentionCases = [
     { name: "ViT-Tiny head (T=197, D=64)", q: [1, 3, 197, 64], kv: [1, 3, 197, 64], attrs: { causal: false, window: 0, offset: 0 }, mask: undefined },
     { name: "Phi-3 prefill, causal + window 5", q: [2, 2, 11, 16], kv: [2, 2, 11, 16], attrs: { causal: true, window: 5, offset: 0 }, mask: [2, 1, 1, 11] },

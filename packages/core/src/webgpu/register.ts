@@ -6,6 +6,7 @@ import { FusedKernelName } from "../ops/fused-kernel.js";
 import { attentionProgram } from "./kernels/attention-program.js";
 import { biasActivationProgram } from "./kernels/bias-activation-program.js";
 import { normProgram } from "./kernels/norm-program.js";
+import { birdvlmMatMulChoice, matMulDims } from "./matmul-choice.js";
 import type { WebGPUBackendRunner } from "./kernels/program.js";
 
 let registered = false;
@@ -20,6 +21,7 @@ function register(kernelName: string, kernelFunc: (args: KernelArgs) => tf.Tenso
 export function registerWebGPUKernels(): void {
   if (registered) return;
   registered = true;
+  for (const name of ["BatchMatMul", "_FusedMatMul"]) deterministicMatMul(name);
 
   for (const [name, kind] of [
     [FusedKernelName.layerNorm, "layer"],
@@ -66,6 +68,31 @@ export function registerWebGPUKernels(): void {
       int(a.causal ? 1 : 0),
       ...broadcastStrides(mask?.shape ?? [1, 1, 1, 1]).map(int),
     ]);
+  });
+}
+
+/**
+ * Wraps TF.js's webgpu kernel `name` (a matmul) so that it runs the program `birdvlmMatMulChoice` picks
+ * (never split-K, see matmul-choice.ts), through TF.js's flag `WEBGPU_MATMUL_PROGRAM_TYPE`. Honors that flag
+ * when the user has set it.
+ */
+function deterministicMatMul(name: string): void {
+  const original = tf.getKernel(name, "webgpu");
+  if (!original) return;
+  tf.unregisterKernel(name, "webgpu");
+  register(name, (args) => {
+    const env = tf.env();
+    const flag = "WEBGPU_MATMUL_PROGRAM_TYPE";
+    if (env.getNumber(flag) >= 0) return original.kernelFunc(args as never) as tf.TensorInfo;
+    const { a, b } = args.inputs as Record<string, tf.TensorInfo>;
+    const dims = matMulDims(a.shape, b.shape, Boolean(args.attrs?.transposeA), Boolean(args.attrs?.transposeB));
+    const threshold = (args.backend as { thresholdToIncreaseWorkgroups?: number }).thresholdToIncreaseWorkgroups ?? 8;
+    env.set(flag, birdvlmMatMulChoice(...dims, threshold));
+    try {
+      return original.kernelFunc(args as never) as tf.TensorInfo;
+    } finally {
+      env.set(flag, -1);
+    }
   });
 }
 
