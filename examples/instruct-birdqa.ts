@@ -18,7 +18,7 @@ console.log(`backend: ${(await initBackend()).name}`);
 const vlm = await BirdVLM.load(values.model);
 const tasks = await loadBirdTasks(values.cub);
 const ids = [...tasks.trainIds, ...tasks.testIds];
-const images = await ImageTable.fromFiles(ids, ids.map((id) => tasks.paths.get(id)!), vlm.encoder);
+const images = await ImageTable.fromFiles(ids, ids.map((id) => tasks.sources.get(id)!), vlm.encoder, { cropToBox: vlm.cropToBox });
 await trainStage(vlm, {
   stage: "instruct",
   examples: tasks.conversations,

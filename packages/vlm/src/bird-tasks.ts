@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { BirdQA, CubDataset, type BirdQARecord } from "@birdvlm/data";
+import { BirdQA, CubDataset, type BirdQARecord, type ImageSource } from "@birdvlm/data";
 import type { ChatMessage } from "@birdvlm/core";
 import type { EvalItem } from "./evaluate.js";
 import { fingerprintFiles } from "./provenance.js";
@@ -20,6 +20,8 @@ export interface BirdTasks {
   testItems: EvalItem[];
   /** Image id → file path, for every image of both splits. */
   paths: Map<string, string>;
+  /** Image id → path with its bounding box (when the folder has `bounding_boxes.txt`). */
+  sources: Map<string, ImageSource>;
   trainIds: string[];
   testIds: string[];
 }
@@ -46,12 +48,14 @@ export async function loadBirdTasks(root: string, options: BirdTaskOptions = {})
   const fingerprint = await fingerprintFiles(index);
   const speciesNames = [...new Set(Array.from({ length: dataset.size }, (_, i) => dataset.get(i)).sort((a, b) => a.classIndex - b.classIndex).map((im) => im.label))];
   const paths = new Map<string, string>();
+  const sources = new Map<string, ImageSource>();
   const trainIds: string[] = [], testIds: string[] = [];
   const testItems: EvalItem[] = [];
   for (let i = 0; i < dataset.size; i++) {
     const im = dataset.get(i);
     const id = String(im.imageId);
     paths.set(id, im.path);
+    sources.set(id, im.bbox ? { path: im.path, bbox: im.bbox } : im.path);
     if (im.isTrain) { trainIds.push(id); continue; }
     testIds.push(id);
     const pairs = qa.evaluationPairs(i);
@@ -62,7 +66,7 @@ export async function loadBirdTasks(root: string, options: BirdTaskOptions = {})
     });
   }
   if (!trainIds.length) throw new Error(`${root}: no training images (train_test_split.txt marks none with 1)`);
-  return { dataset, fingerprint, speciesNames, captions: qa.captions("train").map(toExample), conversations: qa.conversations("train").map(toExample), testItems, paths, trainIds, testIds };
+  return { dataset, fingerprint, speciesNames, captions: qa.captions("train").map(toExample), conversations: qa.conversations("train").map(toExample), testItems, paths, sources, trainIds, testIds };
 }
 
 /** A LLaVA record (`human`/`gpt` turns) as a VLM example. */

@@ -65,6 +65,8 @@ export class BirdVLM {
    * then writes a reference instead of a copy. Cleared when a stage trains it.
    */
   lmSource: { dir: string; sha256: string } | undefined;
+  /** Dataset images are cropped to their bounding boxes before encoding (how the model was trained; saved in config.json). */
+  cropToBox = false;
 
   private constructor(parts: BirdVLMParts, imageTokens: number, marker: ImageMarker) {
     this.encoder = parts.encoder;

@@ -1,7 +1,7 @@
 import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { initBackend, tf, type BackendName, type TextTokenizer } from "@birdvlm/core";
-import { generateSynthBirds } from "@birdvlm/data";
+import { generateSynthBirds, type ImageSource } from "@birdvlm/data";
 import { VisionTransformer, attentionRollout, renderAttentionOverlay } from "@birdvlm/vit";
 import { MlpProjector } from "@birdvlm/projector";
 import { Phi3ForCausalLM, Phi3Tokenizer } from "@birdvlm/phi3";
@@ -49,20 +49,21 @@ ${common}`,
   },
   "train-vit": {
     summary: "train a small ViT classifier from scratch on a CUB-layout folder's train split",
-    usage: `birdvlm train-vit --data <root> --out <dir> [--image-size 64] [--epochs 12] [--classes N] [--seed 0]
+    usage: `birdvlm train-vit --data <root> --out <dir> [--image-size 64] [--epochs 12] [--classes N] [--seed 0] [--crop-to-box]
 
 Writes the ViT checkpoint (config.json + model.safetensors) and provenance.json into --out.
 ${common}`,
-    options: { data: { type: "string" }, out: { type: "string" }, "image-size": { type: "string" }, epochs: { type: "string" }, classes: { type: "string" }, seed: { type: "string" }, backend: { type: "string" } },
+    options: { data: { type: "string" }, out: { type: "string" }, "image-size": { type: "string" }, epochs: { type: "string" }, classes: { type: "string" }, seed: { type: "string" }, "crop-to-box": { type: "boolean" }, backend: { type: "string" } },
   },
   align: {
     summary: "stage 1: train a new projector on captions (encoder and LM frozen)",
     usage: `birdvlm align --encoder <vit dir> --lm <phi3 dir> [--tokenizer <dir>] --data <root> --out <dir> [--epochs 2] [--tokens 2]
 
 --tokenizer defaults to the --lm folder (Phi-3 checkpoints ship tokenizer.json and tokenizer_config.json).
---tokens N pools the patch grid to N×N image tokens.
+--tokens N pools the patch grid to N×N image tokens. --crop-to-box crops dataset images to their bounding boxes
+(remembered by the model: eval does the same).
 ${common}`,
-    options: { encoder: { type: "string" }, lm: { type: "string" }, tokenizer: { type: "string" }, data: { type: "string" }, out: { type: "string" }, epochs: { type: "string" }, tokens: { type: "string" }, classes: { type: "string" }, seed: { type: "string" }, backend: { type: "string" } },
+    options: { encoder: { type: "string" }, lm: { type: "string" }, tokenizer: { type: "string" }, data: { type: "string" }, out: { type: "string" }, epochs: { type: "string" }, tokens: { type: "string" }, classes: { type: "string" }, seed: { type: "string" }, "crop-to-box": { type: "boolean" }, backend: { type: "string" } },
   },
   instruct: {
     summary: "stage 2: train on bird question-answer conversations",
@@ -156,7 +157,7 @@ export async function runCommand(name: string, v: Values, positionals: string[])
       const vit = new VisionTransformer({ imageSize: size, patchSize: size >= 128 ? 16 : 8, hiddenSize: 96, depth: 4, numHeads: 4, mlpSize: 192, pooling: "mean", numClasses: tasks.speciesNames.length }, { seed: num(v, "seed", 0) });
       const ids = [...tasks.trainIds, ...tasks.testIds];
       log(`train-vit: decoding ${ids.length} images at ${size} px`);
-      const images = await ImageTable.fromFiles(ids, ids.map((id) => tasks.paths.get(id)!), vit);
+      const images = await ImageTable.fromFiles(ids, ids.map((id) => tasks.sources.get(id)!), vit, { cropToBox: !!v["crop-to-box"] });
       const classOf = (id: string) => tasks.dataset.get(tasks.dataset.indexOf(Number(id))).classIndex;
       await trainEncoderClassifier(vit, { images, ids: tasks.trainIds, labels: tasks.trainIds.map(classOf), epochs: num(v, "epochs", 12), seed: num(v, "seed", 0), log });
       if (tasks.testIds.length) log(`train-vit: test top-1 ${((await classifierAccuracy(vit, images, tasks.testIds, tasks.testIds.map(classOf))) * 100).toFixed(1)}%`);
@@ -177,8 +178,9 @@ export async function runCommand(name: string, v: Values, positionals: string[])
       const vlm = BirdVLM.create({ encoder, connector, lm, tokenizer });
       vlm.lmSource = { dir: resolve(lmDir), sha256: await checksumWeights(lmDir) };
       vlm.provenance = await readProvenanceBeside(enc);
+      vlm.cropToBox = !!v["crop-to-box"];
       const tasks = await loadBirdTasks(data, { classes: num(v, "classes") });
-      const images = await tableFor(vlm, tasks.trainIds, tasks.paths);
+      const images = await tableFor(vlm, tasks.trainIds, tasks.sources);
       await trainStage(vlm, { stage: "align", examples: tasks.captions, images, dataset: tasks.fingerprint, epochs: num(v, "epochs", 2), log });
       await vlm.save(out);
       log(`align: saved to ${out}; next: 'birdvlm instruct --model ${out} --data ${data} --out <dir>'`);
@@ -188,7 +190,7 @@ export async function runCommand(name: string, v: Values, positionals: string[])
       const model = need(v, "model", name), data = need(v, "data", name), out = need(v, "out", name);
       const vlm = await BirdVLM.load(model);
       const tasks = await loadBirdTasks(data, { classes: num(v, "classes") });
-      const images = await tableFor(vlm, tasks.trainIds, tasks.paths);
+      const images = await tableFor(vlm, tasks.trainIds, tasks.sources);
       await trainStage(vlm, { stage: "instruct", examples: tasks.conversations, images, dataset: tasks.fingerprint, epochs: num(v, "epochs", 4), lr: num(v, "lr"), trainLanguageModel: !!v["train-lm"], log });
       await vlm.save(out);
       log(`instruct: saved to ${out}; next: 'birdvlm eval --model ${out} --data ${data}'`);
@@ -208,7 +210,7 @@ export async function runCommand(name: string, v: Values, positionals: string[])
       const vlm = await BirdVLM.load(model);
       const tasks = await loadBirdTasks(data, { classes: num(v, "classes") });
       if (!tasks.testItems.length) throw new Error(`eval: ${data} has no test images (train_test_split.txt marks none with 0)`);
-      const images = await tableFor(vlm, tasks.testIds, tasks.paths);
+      const images = await tableFor(vlm, tasks.testIds, tasks.sources);
       const r = await evaluate(vlm, { dataset: tasks.fingerprint, items: tasks.testItems, images, speciesNames: tasks.speciesNames }, { split: (v.split as string | undefined) ?? "test", allowOverlap: !!v["allow-overlap"], outDir: v.out as string | undefined, log });
       if (r.notice) log(r.notice);
       log(`species accuracy: ${(r.speciesAccuracy * 100).toFixed(1)}%`);
@@ -251,9 +253,9 @@ export async function runCommand(name: string, v: Values, positionals: string[])
   }
 }
 
-async function tableFor(vlm: BirdVLM, ids: string[], paths: Map<string, string>): Promise<ImageTable> {
-  log(`decoding ${ids.length} images at ${vlm.encoder.imageSize} px`);
-  return ImageTable.fromFiles(ids, ids.map((id) => paths.get(id)!), vlm.encoder);
+async function tableFor(vlm: BirdVLM, ids: string[], sources: Map<string, ImageSource>): Promise<ImageTable> {
+  log(`decoding ${ids.length} images at ${vlm.encoder.imageSize} px${vlm.cropToBox ? ", cropped to their boxes" : ""}`);
+  return ImageTable.fromFiles(ids, ids.map((id) => sources.get(id)!), vlm.encoder, { cropToBox: vlm.cropToBox });
 }
 
 async function readProvenanceBeside(dir: string): Promise<Provenance> {

@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { currentBackend, renderCurves, tf, type MetricsRecord } from "@birdvlm/core";
-import { generateSynthBirds } from "@birdvlm/data";
+import sharp from "sharp";
+import { generateSynthBirds, type ImageSource } from "@birdvlm/data";
 import { VisionTransformer, attentionRollout, renderAttentionOverlay, type ViTConfig } from "@birdvlm/vit";
 import { MlpProjector } from "@birdvlm/projector";
 import { Phi3ForCausalLM, buildWordLevelTokenizer } from "@birdvlm/phi3";
@@ -26,6 +27,8 @@ export interface DemoOptions {
   classes?: number;
   /** Image size the ViT sees. Default 64. */
   imageSize?: number;
+  /** Crop images to their bounding boxes (when the folder has them). Default true. */
+  cropToBox?: boolean;
   seed?: number;
   vit?: Partial<ViTConfig>;
   vitEpochs?: number;
@@ -72,7 +75,9 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
 
   const vit = new VisionTransformer({ imageSize: size, patchSize: 8, hiddenSize: 96, depth: 4, numHeads: 4, mlpSize: 192, pooling: "mean", numClasses: tasks.speciesNames.length, dropPathRate: 0.05, ...o.vit }, { seed });
   const allIds = [...tasks.trainIds, ...tasks.testIds];
-  const images = await ImageTable.fromFiles(allIds, allIds.map((id) => tasks.paths.get(id)!), vit);
+  const crop = (o.cropToBox ?? true) && tasks.dataset.hasBoundingBoxes;
+  const images = await ImageTable.fromFiles(allIds, allIds.map((id) => tasks.sources.get(id)!), vit, { cropToBox: crop });
+  log(`images: ${allIds.length} decoded at ${size} px${crop ? ", cropped to their bounding boxes" : ""}`);
   const classOf = (id: string) => tasks.dataset.get(tasks.dataset.indexOf(Number(id))).classIndex;
   const records: MetricsRecord[] = [];
   let step = 0;
@@ -91,6 +96,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const lm = new Phi3ForCausalLM({ vocabSize: tokenizer.vocabSize, hiddenSize: hidden, intermediateSize: hidden * 2, numHiddenLayers: o.lmLayers ?? 2, numAttentionHeads: 4, maxPositionEmbeddings: 512, originalMaxPositionEmbeddings: 512, bosTokenId: 1, eosTokenId: 2, padTokenId: 2 }, { seed });
   const connector = new MlpProjector({ inputDim: vit.hiddenSize, outputDim: hidden, pooling: { mode: "avg", outputGrid: [2, 2] }, seed });
   const vlm = BirdVLM.create({ encoder: vit, connector, lm, tokenizer });
+  vlm.cropToBox = crop;
   recordTraining(vlm.provenance, ["encoder"], { stage: "train-vit", dataset: tasks.fingerprint, imageIds: tasks.trainIds });
   log(`model: ViT ${vit.parameterCount().toLocaleString("en-US")} + projector ${connector.parameterCount().toLocaleString("en-US")} + Phi-3 ${lm.parameterCount().toLocaleString("en-US")} weights, ${vlm.imageTokens} image tokens`);
 
@@ -101,7 +107,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const report = await evaluate(vlm, { dataset: tasks.fingerprint, items: tasks.testItems, images, speciesNames: tasks.speciesNames }, { split: "test", outDir: join(out, "eval"), log });
   await vlm.save(join(out, "model"));
   await renderCurves(records, join(out, "curves.png"), { series: ["train/vit_loss", "train/align_loss", "train/instruct_loss"], title: "BirdVLM demo" });
-  await writeOverlay(vit, tasks.paths.get(tasks.testIds[0]!)!, images, tasks.testIds[0]!, join(out, "attention.png"));
+  await writeOverlay(vit, tasks.sources.get(tasks.testIds[0]!)!, crop, images, tasks.testIds[0]!, join(out, "attention.png"));
   const qa = report.samples.slice(0, 6).map((s) => ({ question: s.question, answer: s.answer, expected: s.expected }));
   await writeFile(join(out, "summary.json"), JSON.stringify({ encoderAccuracy, speciesAccuracy: report.speciesAccuracy, attributeAccuracy: report.attributeAccuracy, top1: report.top1, top5: report.top5, seconds: (Date.now() - started) / 1000 }, null, 2) + "\n");
   vlm.dispose();
@@ -109,10 +115,20 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   return { report, encoderAccuracy, seconds: (Date.now() - started) / 1000, out, qa };
 }
 
-async function writeOverlay(vit: VisionTransformer, path: string, images: ImageTable, id: string, dest: string): Promise<void> {
+async function writeOverlay(vit: VisionTransformer, source: ImageSource, crop: boolean, images: ImageTable, id: string, dest: string): Promise<void> {
   const one = images.gather([id]);
   const heat = tf.tidy(() => tf.squeeze(attentionRollout(vit, one), [0]) as tf.Tensor2D);
-  await writeFile(dest, await renderAttentionOverlay(path, heat));
+  const path = typeof source === "string" ? source : "path" in source ? source.path : undefined;
+  if (!path) throw new Error("demo: the attention overlay needs an image file");
+  let picture: string | Buffer = path;
+  const box = typeof source === "object" && "bbox" in source ? source.bbox : undefined;
+  if (crop && box) {
+    const meta = await sharp(path).metadata();
+    const left = Math.max(0, Math.floor(box.x)), top = Math.max(0, Math.floor(box.y));
+    const width = Math.min((meta.width ?? 0) - left, Math.ceil(box.width)), height = Math.min((meta.height ?? 0) - top, Math.ceil(box.height));
+    if (width > 0 && height > 0) picture = await sharp(path).extract({ left, top, width, height }).png().toBuffer();
+  }
+  await writeFile(dest, await renderAttentionOverlay(picture, heat));
   heat.dispose();
   one.dispose();
 }

@@ -1,5 +1,5 @@
-import sharp from "sharp";
 import { tf, type ImageBatch } from "@birdvlm/core";
+import { ImagePipeline, type ImageSource } from "@birdvlm/data";
 
 /** An image as `ask` accepts it: a file path, encoded bytes (JPEG, PNG, …), or an already normalized `[B,H,W,3]` batch. */
 export type ImageInput = string | Buffer | ImageBatch;
@@ -12,30 +12,28 @@ export interface ImagePreprocessing {
 }
 
 /**
- * Decodes paths or bytes with sharp, resizes the shorter side and center-crops to `imageSize`, scales to [0,1]
- * and normalizes: `[N, S, S, 3]` float32. A tensor input is checked and returned as a clone.
+ * The evaluation pipeline of `@birdvlm/data` for an encoder: resize the shorter side, center-crop the whole square
+ * (`cropPct` 1), normalize; `cropToBox` first crops to the source's bounding box when it has one.
  */
-export async function toImageBatch(inputs: readonly ImageInput[], pre: ImagePreprocessing): Promise<ImageBatch> {
+export function evalPipeline(pre: ImagePreprocessing, options: { cropToBox?: boolean } = {}): ImagePipeline {
+  return new ImagePipeline({ size: pre.imageSize, mean: [...pre.mean], std: [...pre.std], mode: "eval", cropPct: 1, cropToBox: options.cropToBox ?? false });
+}
+
+/**
+ * Decodes sources (paths, `{ path, bbox }`, or bytes) into a normalized `[N, S, S, 3]` float32 batch with
+ * `evalPipeline`. A tensor input is checked and returned as a clone.
+ */
+export async function toImageBatch(inputs: readonly (ImageInput | ImageSource)[], pre: ImagePreprocessing, options: { cropToBox?: boolean } = {}): Promise<ImageBatch> {
   if (inputs.length === 1 && inputs[0] instanceof tf.Tensor) return checkBatch(inputs[0] as ImageBatch, pre);
-  const s = pre.imageSize;
-  const data = new Float32Array(inputs.length * s * s * 3);
+  const pipeline = evalPipeline(pre, options);
+  const data = new Float32Array(inputs.length * pipeline.imageLength);
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
     if (input instanceof tf.Tensor) throw new Error("toImageBatch: mix of tensors and files; pass one ImageBatch or only paths/Buffers");
-    let raw: Buffer;
-    try {
-      raw = await sharp(input).removeAlpha().toColourspace("srgb").resize(s, s, { fit: "cover", position: "centre" }).raw().toBuffer();
-    } catch (e) {
-      const what = typeof input === "string" ? input : `image buffer ${i} (${input.length} bytes)`;
-      throw new Error(`cannot decode ${what}: ${(e as Error).message}`);
-    }
-    const o = i * s * s * 3;
-    for (let p = 0; p < s * s * 3; p++) {
-      const c = p % 3;
-      data[o + p] = (raw[p]! / 255 - pre.mean[c]!) / pre.std[c]!;
-    }
+    const source: ImageSource = Buffer.isBuffer(input) ? { data: input, name: `image buffer ${i}` } : (input as ImageSource);
+    await pipeline.loadInto(source, data, i * pipeline.imageLength);
   }
-  return tf.tensor4d(data, [inputs.length, s, s, 3]);
+  return tf.tensor4d(data, [inputs.length, pre.imageSize, pre.imageSize, 3]);
 }
 
 function checkBatch(batch: ImageBatch, pre: ImagePreprocessing): ImageBatch {

@@ -1,4 +1,5 @@
 import { tf, type ImageBatch } from "@birdvlm/core";
+import type { ImageSource } from "@birdvlm/data";
 import { toImageBatch, type ImagePreprocessing } from "./image-input.js";
 
 /**
@@ -15,12 +16,16 @@ export class ImageTable {
     });
   }
 
-  /** Decodes `paths` (one per id) with the encoder's preprocessing, `chunk` files at a time. */
-  static async fromFiles(ids: string[], paths: string[], pre: ImagePreprocessing, onProgress?: (done: number) => void): Promise<ImageTable> {
+  /**
+   * Decodes `sources` (one per id: a path, or `{ path, bbox }`) with the encoder's preprocessing, 64 at a time;
+   * `cropToBox` crops each to its bounding box first.
+   */
+  static async fromFiles(ids: string[], paths: ImageSource[], pre: ImagePreprocessing, options: { cropToBox?: boolean; onProgress?: (done: number) => void } = {}): Promise<ImageTable> {
     if (ids.length !== paths.length) throw new Error(`ImageTable: ${ids.length} ids but ${paths.length} paths`);
     const parts: tf.Tensor4D[] = [];
+    const onProgress = options.onProgress;
     for (let i = 0; i < paths.length; i += 64) {
-      parts.push(await toImageBatch(paths.slice(i, i + 64), pre));
+      parts.push(await toImageBatch(paths.slice(i, i + 64), pre, { cropToBox: options.cropToBox }));
       onProgress?.(Math.min(i + 64, paths.length));
     }
     const images = parts.length === 1 ? parts[0]! : tf.concat(parts, 0);

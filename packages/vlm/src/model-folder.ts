@@ -20,6 +20,8 @@ export interface BirdVLMFolderConfig {
   /** A copy in `path`, or — when the LM is frozen and unchanged — a `reference` to its folder and the checksum of its weights. */
   lm: { type: "phi3"; path: string } | { type: "phi3"; reference: string; sha256: string };
   tokenizer: { path: string };
+  /** Dataset images were cropped to their bounding boxes in training (evaluation does the same). */
+  cropToBox?: boolean;
 }
 
 /**
@@ -48,6 +50,7 @@ export async function saveBirdVLM(vlm: BirdVLM, dir: string): Promise<void> {
       projector: { path: "projector" },
       lm,
       tokenizer: { path: "tokenizer" },
+      cropToBox: vlm.cropToBox,
     };
     await writeJsonAtomic(join(tmp, "config.json"), config);
     await writeJsonAtomic(join(tmp, "provenance.json"), vlm.provenance);
@@ -82,6 +85,7 @@ export async function loadBirdVLM(dir: string): Promise<BirdVLM> {
   const tokenizer: TextTokenizer = await Phi3Tokenizer.load(join(dir, config.tokenizer.path));
   const vlm = BirdVLM.create({ encoder, connector, lm, tokenizer, imageTokens: config.imageTokens, imageMarker: config.imageMarker });
   vlm.lmSource = lmSource;
+  vlm.cropToBox = config.cropToBox ?? false;
   vlm.provenance = await readProvenance(join(dir, "provenance.json"));
   return vlm;
 }
