@@ -76,6 +76,16 @@ describe.skipIf(!subset)("CubDataset on the real CUB subset", () => {
     expect(second).toMatchObject({ id: 4, label: "Groove-billed Ani" });
     const row4 = (await readFile(join(subset!, "CUB_200_2011/attributes/class_attribute_labels_continuous.txt"), "utf8")).split("\n")[3]!.trim().split(/\s+/).map(Number);
     expect(cub.classAttributes(4).map((v) => v.percent)).toEqual(row4.map((x) => Math.fround(x)));
+    const { train, validation } = cub.holdout(0.1, 3);
+    expect(train.size + validation.size).toBe(2999);
+    const perClass = new Map<number, number>();
+    for (let i = 0; i < validation.size; i++) perClass.set(validation.get(i).classId, (perClass.get(validation.get(i).classId) ?? 0) + 1);
+    expect(perClass.size).toBe(100);
+    expect(Math.max(...perClass.values())).toBe(3);
+    const trainIds = new Set(Array.from({ length: train.size }, (_, i) => train.get(i).imageId));
+    for (let i = 0; i < validation.size; i++) expect(trainIds.has(validation.get(i).imageId)).toBe(false);
+    expect(cub.holdout(0.1, 3).validation.get(5).imageId).toBe(validation.get(5).imageId);
+    expect(cub.holdout(0.1, 4).validation.get(5).imageId === validation.get(5).imageId && cub.holdout(0.1, 4).validation.get(50).imageId === validation.get(50).imageId).toBe(false);
     const classIndices = new Set(Array.from({ length: cub.size }, (_, i) => cub.get(i).classIndex));
     expect(classIndices.size).toBe(100);
     expect(Math.max(...classIndices)).toBe(99);

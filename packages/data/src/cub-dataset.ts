@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { CubAttribute } from "./cub-attribute.js";
 import { type CubClass, type CubOpenOptions, type CubPart, type CubTables, loadCubTables } from "./cub-load.js";
+import { stratifiedSplit } from "./stratified-split.js";
 
 /** A box `[x, y, width, height]` in pixels of the image as stored (CUB's `bounding_boxes.txt` convention). */
 export interface BoundingBox {
@@ -164,6 +165,16 @@ export class CubDataset {
   /** A view of the images at the given positions of this view. */
   subset(positions: ArrayLike<number>): CubDataset {
     return new CubDataset(this.t, Int32Array.from(positions, (i) => this.base(i)));
+  }
+
+  /**
+   * Holds out `fraction` of each class's images of this view (seeded, stratified) as a validation set, e.g.
+   * `cub.split("train").holdout(0.1, 0)` for a subset whose test half is kept elsewhere.
+   */
+  holdout(fraction: number, seed = 0): { train: CubDataset; validation: CubDataset } {
+    const labels = Array.from(this.indices, (k) => this.t.classIndex[k]!);
+    const [keep, held] = stratifiedSplit(labels, fraction, seed);
+    return { train: this.subset(keep), validation: this.subset(held) };
   }
 
   /** Position in this view of the image with `imageId`, or -1. */

@@ -31,6 +31,7 @@ export { BirdQA, type BirdEvidence, type BirdQAKind, type BirdQAMeta, type BirdQ
 export { CubFacts, NABirdsFacts, type BirdFact, type FactThresholds } from "./bird-facts.js";
 export { attributeQuestions, attributeValuePhrase, attributeYesNoQuestion } from "./attribute-phrases.js";
 export { deriveSeed, rngFor } from "./seed.js";
+export { stratifiedSplit } from "./stratified-split.js";
 export {
   IMAGENET_MEAN,
   IMAGENET_STD,

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { BoundingBox } from "./cub-dataset.js";
 import { type NABirdsClass, type NABirdsOpenOptions, type NABirdsTables, loadNABirdsTables } from "./nabirds-load.js";
+import { stratifiedSplit } from "./stratified-split.js";
 
 /** One image of a {@link NABirdsDataset}. */
 export interface NABirdsImage {
@@ -132,6 +133,13 @@ export class NABirdsDataset {
   split(which: "train" | "test"): NABirdsDataset {
     const want = which === "train" ? 1 : 0;
     return new NABirdsDataset(this.t, this.indices.filter((k) => this.t.isTrain[k] === want), this.leaves);
+  }
+
+  /** Holds out `fraction` of each leaf class's images of this view (seeded, stratified) as a validation set. */
+  holdout(fraction: number, seed = 0): { train: NABirdsDataset; validation: NABirdsDataset } {
+    const labels = Array.from(this.indices, (k) => this.t.imageClass[k]!);
+    const [keep, held] = stratifiedSplit(labels, fraction, seed);
+    return { train: this.subset(keep), validation: this.subset(held) };
   }
 
   /** A view of the images at the given positions of this view. */
