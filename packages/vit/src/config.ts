@@ -153,7 +153,8 @@ const timmArchitectures: Record<string, Partial<ViTConfig>> = {
   large: { hiddenSize: 1024, numHeads: 16, mlpSize: 4096, depth: 24 },
 };
 
-type Json = Record<string, unknown>;
+/** A parsed `config.json`. */
+export type Json = Record<string, unknown>;
 
 function num(v: unknown): number | undefined {
   return typeof v === "number" && Number.isFinite(v) ? v : undefined;

@@ -29,10 +29,12 @@ export class ParameterInit {
     return tf.randomNormal(shape, 0, std, "float32", this.next());
   }
 
+  /** Zeros (biases). */
   zeros(shape: number[]): tf.Tensor {
     return tf.zeros(shape);
   }
 
+  /** Ones (norm scales). */
   ones(shape: number[]): tf.Tensor {
     return tf.ones(shape);
   }

@@ -5,7 +5,7 @@ import { Linear } from "./linear.js";
 /**
  * Patch embedding as one matmul (the same numbers as timm's stride-`p` convolution `patch_embed.proj`):
  * `[B, H, W, C]` is cut into `p x p` patches, each flattened in PyTorch's `(C, p, p)` order, times
- * `proj.weight` kept `[C*p*p, D]` (reference layout `[D, C, p, p]`, see {@link patchWeightFromReference}).
+ * `proj.weight` kept `[C*p*p, D]` (reference layout `[D, C, p, p]`, converted at load and save).
  */
 export class PatchEmbed extends Module {
   readonly proj: Linear;

@@ -116,9 +116,11 @@ describe.skipIf(!cub)("trainClassifier on 5 real CUB classes at 64 px", () => {
 
     const a = whole.stateDict();
     const b = resumed.stateDict();
+    // Bit-identical on the CPU backends; a GPU's reductions need not be deterministic from run to run.
+    const tolerance = tf.getBackend() === "webgpu" ? 1e-4 : 0;
     for (const k of Object.keys(a)) {
-      const same = tf.tidy(() => tf.all(tf.equal(a[k]!, b[k]!)).dataSync()[0]);
-      expect(same, k).toBe(1);
+      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a[k]!, b[k]!))).dataSync()[0]!);
+      expect(diff, k).toBeLessThanOrEqual(tolerance);
     }
     tf.dispose([...Object.values(a), ...Object.values(b)]);
 

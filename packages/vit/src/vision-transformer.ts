@@ -56,8 +56,10 @@ export interface ViTOutput {
   grid: [number, number];
 }
 
-class Blocks extends Module {
+/** The transformer blocks, named `0`, `1`, ... (timm's `blocks.N`). */
+export class BlockList extends Module {
   readonly items: Block[] = [];
+  /** Appends a block under the next index. */
   add(block: Block): void {
     this.items.push(this.registerModule(String(this.items.length), block));
   }
@@ -77,7 +79,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
   readonly dist_token?: tf.Variable;
   readonly pos_embed: tf.Variable;
   readonly patch_embed: PatchEmbed;
-  readonly blocks: Blocks;
+  readonly blocks: BlockList;
   /** The final norm over the tokens (absent with `fcNorm`). */
   readonly norm?: LayerNorm;
   /** With `fcNorm`: the final norm, over the pooled vector. */
@@ -99,7 +101,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
     if (c.distillationToken) this.dist_token = this.registerParameter("dist_token", init.truncNormal([1, 1, c.hiddenSize]));
     this.pos_embed = this.registerParameter("pos_embed", init.truncNormal([1, (c.noEmbedClass ? 0 : prefix) + grid * grid, c.hiddenSize]));
     this.patch_embed = this.registerModule("patch_embed", new PatchEmbed(c.patchSize, c.numChannels, c.hiddenSize, init));
-    this.blocks = this.registerModule("blocks", new Blocks());
+    this.blocks = this.registerModule("blocks", new BlockList());
     for (let i = 0; i < c.depth; i++) {
       const rate = c.depth > 1 ? (c.dropPathRate * i) / (c.depth - 1) : c.dropPathRate;
       this.blocks.add(new Block({ dim: c.hiddenSize, numHeads: c.numHeads, mlpSize: c.mlpSize, qkvBias: c.qkvBias, eps: c.layerNormEps, dropout: c.dropout, attentionDropout: c.attentionDropout, dropPath: rate, layerScaleInit: c.layerScaleInit }, init));
