@@ -73,7 +73,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const tasks = await loadBirdTasks(root, { seed, classes: o.classes });
   log(`data: ${tasks.speciesNames.length} species, ${tasks.trainIds.length} train / ${tasks.testIds.length} test images, ${tasks.conversations.length} conversations`);
 
-  const vit = new VisionTransformer({ imageSize: size, patchSize: 8, hiddenSize: 96, depth: 4, numHeads: 4, mlpSize: 192, pooling: "mean", numClasses: tasks.speciesNames.length, dropPathRate: 0.05, ...o.vit }, { seed });
+  const vit = new VisionTransformer({ imageSize: size, patchSize: 8, hiddenSize: 64, depth: 3, numHeads: 4, mlpSize: 128, pooling: "mean", numClasses: tasks.speciesNames.length, ...o.vit }, { seed });
   const allIds = [...tasks.trainIds, ...tasks.testIds];
   const crop = (o.cropToBox ?? true) && tasks.dataset.hasBoundingBoxes;
   const images = await ImageTable.fromFiles(allIds, allIds.map((id) => tasks.sources.get(id)!), vit, { cropToBox: crop });
@@ -84,7 +84,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const t0 = Date.now();
   const curve = (name: string) => (_: number, loss: number) => records.push({ kind: "train", step: ++step, epoch: 0, time: (Date.now() - t0) / 1000, [name]: loss });
 
-  const vitLosses = await trainEncoderClassifier(vit, { images, ids: tasks.trainIds, labels: tasks.trainIds.map(classOf), epochs: o.vitEpochs ?? 12, batchSize: 32, lr: 2e-3, seed, log });
+  const vitLosses = await trainEncoderClassifier(vit, { images, ids: tasks.trainIds, labels: tasks.trainIds.map(classOf), epochs: o.vitEpochs ?? 20, batchSize: 64, lr: 3e-3, seed, log });
   vitLosses.forEach((l, i) => curve("vit_loss")(i, l));
   const encoderAccuracy = await classifierAccuracy(vit, images, tasks.testIds, tasks.testIds.map(classOf));
   log(`train-vit: held-out top-1 of the ViT's own head ${(encoderAccuracy * 100).toFixed(1)}%`);
@@ -100,15 +100,15 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   recordTraining(vlm.provenance, ["encoder"], { stage: "train-vit", dataset: tasks.fingerprint, imageIds: tasks.trainIds });
   log(`model: ViT ${vit.parameterCount().toLocaleString("en-US")} + projector ${connector.parameterCount().toLocaleString("en-US")} + Phi-3 ${lm.parameterCount().toLocaleString("en-US")} weights, ${vlm.imageTokens} image tokens`);
 
-  const align = await trainStage(vlm, { stage: "align", examples: tasks.captions, images, dataset: tasks.fingerprint, epochs: o.alignEpochs ?? 2, batchSize: 32, lr: 2e-3, seed, log, onStep: curve("align_loss") });
-  const instruct = await trainStage(vlm, { stage: "instruct", examples: tasks.conversations, images, dataset: tasks.fingerprint, epochs: o.instructEpochs ?? 12, batchSize: 32, lr: 3e-3, trainLanguageModel: true, seed: seed + 1, log, onStep: curve("instruct_loss") });
+  const align = await trainStage(vlm, { stage: "align", examples: tasks.captions, images, dataset: tasks.fingerprint, epochs: o.alignEpochs ?? 1, batchSize: 64, lr: 2e-3, seed, log, onStep: curve("align_loss") });
+  const instruct = await trainStage(vlm, { stage: "instruct", examples: tasks.conversations, images, dataset: tasks.fingerprint, epochs: o.instructEpochs ?? 6, batchSize: 32, lr: 3e-3, trainLanguageModel: true, seed: seed + 1, log, onStep: curve("instruct_loss") });
   log(`stages: align ${align.seconds.toFixed(0)} s, instruct ${instruct.seconds.toFixed(0)} s`);
 
   const report = await evaluate(vlm, { dataset: tasks.fingerprint, items: tasks.testItems, images, speciesNames: tasks.speciesNames }, { split: "test", outDir: join(out, "eval"), log });
   await vlm.save(join(out, "model"));
   await renderCurves(records, join(out, "curves.png"), { series: ["train/vit_loss", "train/align_loss", "train/instruct_loss"], title: "BirdVLM demo" });
   await writeOverlay(vit, tasks.sources.get(tasks.testIds[0]!)!, crop, images, tasks.testIds[0]!, join(out, "attention.png"));
-  const qa = report.samples.slice(0, 6).map((s) => ({ question: s.question, answer: s.answer, expected: s.expected }));
+  const qa = pickQuestions(report);
   await writeFile(join(out, "summary.json"), JSON.stringify({ encoderAccuracy, speciesAccuracy: report.speciesAccuracy, attributeAccuracy: report.attributeAccuracy, top1: report.top1, top5: report.top5, seconds: (Date.now() - started) / 1000 }, null, 2) + "\n");
   vlm.dispose();
   images.dispose();
@@ -131,4 +131,15 @@ async function writeOverlay(vit: VisionTransformer, source: ImageSource, crop: b
   await writeFile(dest, await renderAttentionOverlay(picture, heat));
   heat.dispose();
   one.dispose();
+}
+
+/** A few varied held-out questions for the demo's printout: species questions about different species, then attribute questions. */
+function pickQuestions(report: EvalReport): DemoResult["qa"] {
+  const species = new Map<string, EvalReport["samples"][number]>();
+  const attributes = new Map<string, EvalReport["samples"][number]>();
+  for (const s of report.samples) {
+    if (s.question === report.samples[0]?.question) { if (!species.has(s.expected)) species.set(s.expected, s); }
+    else if (!attributes.has(s.question)) attributes.set(s.question, s);
+  }
+  return [...[...species.values()].slice(0, 3), ...[...attributes.values()].slice(0, 4)].map((s) => ({ question: s.question, answer: s.answer, expected: s.expected }));
 }

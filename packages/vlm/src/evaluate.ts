@@ -102,7 +102,7 @@ export async function evaluate(vlm: BirdVLM, set: EvalSet, options: EvaluateOpti
         const said = speciesInAnswer(answers[i]!, names);
         confusion[truth]![said === undefined ? names.length : nameIndex.get(said)!]!++;
         if (said === item.species) speciesRight++;
-        if (samples.length < 50) samples.push({ imageId: item.imageId, question, answer: answers[i]!, expected: item.species });
+        if (samples.length < 200) samples.push({ imageId: item.imageId, question, answer: answers[i]!, expected: item.species });
       });
       const attrQs = items.flatMap((item, i) => (item.attributes ?? []).map((a) => ({ i, ...a })));
       if (attrQs.length) {
@@ -111,7 +111,7 @@ export async function evaluate(vlm: BirdVLM, set: EvalSet, options: EvaluateOpti
         attrQs.forEach((q, j) => {
           attrTotal++;
           if (containsWords(attrAnswers[j]!, q.answer)) attrRight++;
-          if (samples.length < 50) samples.push({ imageId: items[q.i]!.imageId, question: q.question, answer: attrAnswers[j]!, expected: q.answer });
+          if (samples.length < 200) samples.push({ imageId: items[q.i]!.imageId, question: q.question, answer: attrAnswers[j]!, expected: q.answer });
         });
       }
       if (options.rankSpecies ?? true) {
