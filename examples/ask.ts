@@ -1,6 +1,6 @@
 // Asks a saved BirdVLM a question about an image, streaming the answer.
 //
-//   npx tsx examples/ask.ts --model birdvlm-demo/model <image.jpg> "What species is this bird?"
+//   npx tsx examples/ask.ts --model out/demo/model <image.jpg> "What species is this bird?"
 import "./node-esm-tfjs.js";
 import { parseArgs } from "node:util";
 

@@ -2,7 +2,7 @@
 // (the pooled feature vector), with nothing of the language model loaded.
 //
 //   npx tsx examples/embed-encoder-app.ts --vit runs/vit --cub <root with classes.txt> <image.jpg>
-//   (or --vit birdvlm-demo/model/encoder when the ViT kept its head)
+//   (or --vit out/demo/model/encoder when the ViT kept its head)
 import "./node-esm-tfjs.js";
 import { parseArgs } from "node:util";
 

@@ -3,7 +3,11 @@ import { tf } from "@birdvlm/core";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildWordLevelTokenizer } from "@birdvlm/phi3";
+import { Phi3ForCausalLM, Phi3Tokenizer, buildWordLevelTokenizer } from "@birdvlm/phi3";
+import { VisionTransformer } from "@birdvlm/vit";
+import { MlpProjector } from "@birdvlm/projector";
+import { dirname } from "node:path";
+import { sharedPath } from "../../../testing/shared.js";
 import { BirdVLM } from "./birdvlm.js";
 import { colourImages, tinyVlm } from "./testing/tiny-parts.js";
 import { trainStage, type VlmExample } from "./train-stage.js";
@@ -105,6 +109,20 @@ describe("BirdVLM", () => {
       await rm(dir, { recursive: true, force: true });
       vlm.dispose();
     }
+  });
+
+  it.skipIf(!sharedPath("data/phi3-mini-tokenizer/tokenizer.json"))("uses Phi-3's reserved <|placeholder1|> as the image marker, K times per prompt", async () => {
+    const tokenizer = await Phi3Tokenizer.load(dirname(sharedPath("data/phi3-mini-tokenizer/tokenizer.json")!));
+    const encoder = new VisionTransformer({ imageSize: 16, patchSize: 4, hiddenSize: 8, depth: 1, numHeads: 2, mlpSize: 16, numClasses: 0 }, { seed: 0 });
+    const connector = new MlpProjector({ inputDim: 8, outputDim: 8, pooling: { mode: "all" } });
+    const lm = new Phi3ForCausalLM({ vocabSize: 32064, hiddenSize: 8, intermediateSize: 16, numHiddenLayers: 1, numAttentionHeads: 2 }, { init: "zeros" });
+    const vlm = BirdVLM.create({ encoder, connector, lm, tokenizer });
+    expect(vlm.marker).toEqual({ token: "<|placeholder1|>", id: 32002 });
+    expect(vlm.imageTokens).toBe(16);
+    const ids = vlm.promptIds("<image>\nWhat species is this bird?");
+    expect(ids.filter((t) => t === 32002)).toHaveLength(16);
+    expect(tokenizer.decode(ids.filter((t) => t !== 32002), { skipSpecialTokens: false })).toContain("What species is this bird?");
+    vlm.dispose();
   });
 
   it("align trains the projector only and refuses examples without answers", async () => {

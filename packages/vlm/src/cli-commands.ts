@@ -36,7 +36,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
 
 Generates SynthBirds (no download), trains a small ViT, fits a word-level tokenizer and a small Phi-3, runs the
 align and instruct stages, evaluates on held-out images and leaves model/, curves.png, attention.png and eval/
-in the output folder (default ./birdvlm-demo). With --cub it uses a CUB-200-2011-layout folder instead
+in the output folder (default ./out/demo). With --cub it uses a CUB-200-2011-layout folder instead
 (train split to train, test split to evaluate; --classes N keeps the first N species).
 ${common}`,
     options: { out: { type: "string" }, cub: { type: "string" }, species: { type: "string" }, "images-per-species": { type: "string" }, classes: { type: "string" }, seed: { type: "string" }, "image-size": { type: "string" }, "vit-epochs": { type: "string" }, "instruct-epochs": { type: "string" }, backend: { type: "string" } },

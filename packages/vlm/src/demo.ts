@@ -16,7 +16,7 @@ import { classifierAccuracy, trainEncoderClassifier } from "./train-encoder.js";
 
 /** Every knob of the demo, with defaults sized to finish in a few minutes on 2 CPU cores. */
 export interface DemoOptions {
-  /** Output folder (model, curves, attention overlay, report). Default `birdvlm-demo`. */
+  /** Output folder (model, curves, attention overlay, report). Default `out/demo`. */
   out?: string;
   /** A CUB-layout folder to use instead of generating SynthBirds. */
   cub?: string;
@@ -57,7 +57,7 @@ export interface DemoResult {
 export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const started = Date.now();
   const log = o.log ?? ((l: string) => console.log(l));
-  const out = resolve(o.out ?? "birdvlm-demo");
+  const out = resolve(o.out ?? "out/demo");
   const seed = o.seed ?? 0;
   const size = o.imageSize ?? 64;
   await mkdir(out, { recursive: true });
@@ -71,6 +71,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     await generateSynthBirds(root, { species, imagesPerSpecies: per, imageSize: size, seed, overwrite: true });
   }
   const tasks = await loadBirdTasks(root, { seed, classes: o.classes });
+  if (!tasks.testIds.length) throw new Error(`${root}: train_test_split.txt marks no image as test (0), and the demo evaluates on held-out test images: use a folder with a test split`);
   log(`data: ${tasks.speciesNames.length} species, ${tasks.trainIds.length} train / ${tasks.testIds.length} test images, ${tasks.conversations.length} conversations`);
 
   const vit = new VisionTransformer({ imageSize: size, patchSize: 8, hiddenSize: 64, depth: 3, numHeads: 4, mlpSize: 128, pooling: "mean", numClasses: tasks.speciesNames.length, ...o.vit }, { seed });
