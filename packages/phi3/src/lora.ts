@@ -39,7 +39,7 @@ export class LoRALinear extends Module implements LinearDelta {
     readonly rank: number,
     readonly scale: number,
     readonly dropout: number,
-    seed: number,
+    private readonly seed: number,
   ) {
     super();
     const bound = 1 / Math.sqrt(inFeatures);
@@ -52,7 +52,7 @@ export class LoRALinear extends Module implements LinearDelta {
   /** `x [N, in]` → the update `[N, out]`. */
   apply(x: tf.Tensor, training: boolean): tf.Tensor {
     return tf.tidy(() => {
-      const input = training && this.dropout > 0 ? tf.dropout(x, this.dropout, undefined, this.dropoutCalls++) : x;
+      const input = training && this.dropout > 0 ? tf.dropout(x, this.dropout, undefined, (this.seed * 7919 + 104729 * this.dropoutCalls++) % 2147483647) : x;
       return tf.mul(tf.matMul(tf.matMul(input, this.a), this.b), this.scale);
     });
   }
