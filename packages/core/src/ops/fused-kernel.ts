@@ -9,6 +9,7 @@ export const FusedKernelName = {
   layerNorm: "BirdVLMLayerNorm",
   rmsNorm: "BirdVLMRmsNorm",
   biasActivation: "BirdVLMBiasActivation",
+  swiglu: "BirdVLMSwiGLU",
   attention: "BirdVLMFusedAttention",
 } as const;
 

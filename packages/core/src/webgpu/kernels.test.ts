@@ -6,6 +6,7 @@ import { attentionReference, fusedAttention } from "../ops/fused-attention.js";
 import { FusedKernelName, hasFusedKernel, setFusedKernelsEnabled } from "../ops/fused-kernel.js";
 import { layerNorm, layerNormReference } from "../ops/layer-norm.js";
 import { rmsNorm, rmsNormReference } from "../ops/rms-norm.js";
+import { swiglu, swigluReference } from "../ops/swiglu.js";
 import { maxAbsDiff, seeded } from "../ops/testing.js";
 import { onWebGPU } from "./on-webgpu.js";
 
@@ -38,6 +39,11 @@ describe.skipIf(!onWebGPU())("WGSL kernels on webgpu equal TF.js's composition",
       expect(await maxAbsDiff(biasActivation(x, b, act), activationReference(tf.add(x, b), act)), act).toBeLessThan(3e-6);
       expect(await maxAbsDiff(biasActivation(x, null, act), activationReference(x, act)), act).toBeLessThan(3e-6);
     }
+  });
+
+  it("SwiGLU (Phi-3's gate_up halves)", async () => {
+    const x = seeded([3, 7, 2 * 100], 43, 4);
+    expect(await maxAbsDiff(swiglu(x), swigluReference(x))).toBeLessThan(3e-6);
   });
 
   it("a long-K matmul (TF.js's split-K case) is exact to a host sum and bit-identical across runs", async () => {

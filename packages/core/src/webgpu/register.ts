@@ -6,6 +6,7 @@ import { FusedKernelName } from "../ops/fused-kernel.js";
 import { attentionProgram } from "./kernels/attention-program.js";
 import { biasActivationProgram } from "./kernels/bias-activation-program.js";
 import { normProgram } from "./kernels/norm-program.js";
+import { swigluProgram } from "./kernels/swiglu-program.js";
 import { birdvlmMatMulChoice, matMulDims } from "./matmul-choice.js";
 import type { WebGPUBackendRunner } from "./kernels/program.js";
 
@@ -45,6 +46,12 @@ export function registerWebGPUKernels(): void {
     const bias = inputs.bias as tf.TensorInfo | undefined;
     const program = biasActivationProgram(attrs?.activation as Activation, bias !== undefined, N, C);
     return (backend as WebGPUBackendRunner).runWebGPUProgram(program, bias ? [x, bias] : [x], "float32", [{ type: "int32", data: [C] }]);
+  });
+
+  register(FusedKernelName.swiglu, ({ inputs, backend }) => {
+    const x = inputs.x as tf.TensorInfo;
+    const [N, width] = x.shape;
+    return (backend as WebGPUBackendRunner).runWebGPUProgram(swigluProgram(N, width / 2), [x], "float32", [{ type: "int32", data: [width / 2] }]);
   });
 
   register(FusedKernelName.attention, ({ inputs, backend, attrs }) => {
