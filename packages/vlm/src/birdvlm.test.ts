@@ -65,10 +65,12 @@ describe("BirdVLM", () => {
     const set = { dataset: "colours", images, speciesNames: NAMES, answerTemplate: "it is {species}.", speciesQuestion: "what colour is this bird?" };
     await expect(evaluate(vlm, { ...set, items: ["img2", "img33"].map((id) => ({ imageId: id, species: NAMES[Number(id.slice(3)) % 3]! })) }))
       .rejects.toThrow(/1 of the 2 test images trained the projector; 1 of the 2 test images trained the lm/);
+    const tensorsBefore = tf.memory().numTensors;
     const report = await evaluate(vlm, { ...set, items: [30, 31, 32, 33, 34, 35].map((i) => ({ imageId: `img${i}`, species: NAMES[i % 3]!, attributes: [{ question: "what colour is this bird?", answer: NAMES[i % 3]! }] })) });
     expect(report.speciesAccuracy).toBe(1);
     expect(report.top1).toBe(1);
     expect(report.attributeAccuracy).toBe(1);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
     const overlapped = await evaluate(vlm, { ...set, items: [{ imageId: "img0", species: "red" }] }, { allowOverlap: true, rankSpecies: false });
     expect(overlapped.notice).toMatch(/^overlap allowed: 1 of the 1 test images trained the projector/);
 
