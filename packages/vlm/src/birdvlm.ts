@@ -3,6 +3,7 @@ import {
   type CausalLanguageModel,
   type ChatMessage,
   type Connector,
+  type GenerateOptions,
   type ImageBatch,
   type TextTokenizer,
   type VisionEncoder,
@@ -186,7 +187,9 @@ export class BirdVLM {
     const shown = prompts.map(() => "");
     const stops = new Set(this.tokenizer.stopTokenIds);
     try {
-      const out = await this.lm.generate(prompts, {
+      // `padTokenId` (Phi-3's extra option) keeps the padding of finished or shorter sequences inside the vocabulary.
+      const generateOptions: GenerateOptions & { padTokenId?: number } = {
+        padTokenId: this.tokenizer.tokenToId("<|endoftext|>") ?? this.tokenizer.stopTokenIds[0] ?? 0,
         maxNewTokens: options.maxNewTokens ?? 64,
         doSample: options.doSample,
         temperature: options.temperature,
@@ -206,7 +209,8 @@ export class BirdVLM {
               }
             }
           : undefined,
-      });
+      };
+      const out = await this.lm.generate(prompts, generateOptions);
       return out.map((ids) => this.tokenizer.decode(ids.filter((t) => !stops.has(t)), { skipSpecialTokens: true }).trim());
     } finally {
       for (const e of promptEmbeds) e.dispose();
