@@ -127,6 +127,39 @@ describe("BirdVLM", () => {
     vlm.dispose();
   });
 
+  it("instruct with LoRA leaves the LM's weights alone: saved as a reference plus lora/, reloaded to the same answers", async () => {
+    const vlm = tinyVlm(tok, 5);
+    const images = colourImages(12, COLOURS);
+    const dir = await mkdtemp(join(tmpdir(), "birdvlm-lora-"));
+    try {
+      await vlm.lm.save(join(dir, "phi3"));
+      vlm.lmSource = { dir: join(dir, "phi3"), sha256: await checksumWeights(join(dir, "phi3")) };
+      const base = vlm.lm.namedParameters().find(([n]) => n === "model.layers.0.self_attn.qkv_proj.weight")![1];
+      const before = Array.from(base.dataSync());
+      const r = await trainStage(vlm, { stage: "instruct", examples: examples(12), images, dataset: "colours", steps: 4, batchSize: 6, lr: 1e-2, lora: { rank: 2 } });
+      expect(r.trainedParts).toEqual(["projector", "lm"]);
+      expect(Array.from(base.dataSync())).toEqual(before);
+      const loraB = vlm.lm.namedParameters().filter(([n]) => n.includes("lora_B"));
+      expect(loraB.length).toBeGreaterThan(0);
+      expect(loraB.some(([, v]) => tf.max(tf.abs(v)).dataSync()[0]! > 0)).toBe(true);
+      expect(vlm.lmSource).toBeDefined();
+      const held = images.gather(["img0", "img1"]);
+      const answers = await vlm.askBatch(held, ["what colour is this bird?"], { maxNewTokens: 5 });
+      await vlm.save(join(dir, "model"));
+      const config = JSON.parse(await readFile(join(dir, "model", "config.json"), "utf8"));
+      expect(config.lm.reference).toBe(join(dir, "phi3"));
+      expect(config.lora).toEqual({ path: "lora" });
+      const again = await BirdVLM.load(join(dir, "model"));
+      expect(await again.askBatch(held, ["what colour is this bird?"], { maxNewTokens: 5 })).toEqual(answers);
+      held.dispose();
+      again.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      images.dispose();
+      vlm.dispose();
+    }
+  });
+
   it("align trains the projector only and refuses examples without answers", async () => {
     const vlm = tinyVlm(tok, 2);
     const images = colourImages(6, COLOURS);

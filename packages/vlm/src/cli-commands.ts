@@ -67,9 +67,12 @@ ${common}`,
   },
   instruct: {
     summary: "stage 2: train on bird question-answer conversations",
-    usage: `birdvlm instruct --model <birdvlm dir> --data <root> --out <dir> [--epochs 4] [--train-lm] [--lr 3e-4]
+    usage: `birdvlm instruct --model <birdvlm dir> --data <root> --out <dir> [--epochs 4] [--train-lm | --lora <rank>] [--lr 3e-4]
+
+--train-lm trains every weight of the language model; --lora <rank> trains LoRA adapters on its attention
+projections instead (the LM's own weights stay unchanged and are not copied into --out when it was referenced).
 ${common}`,
-    options: { model: { type: "string" }, data: { type: "string" }, out: { type: "string" }, epochs: { type: "string" }, "train-lm": { type: "boolean" }, lr: { type: "string" }, classes: { type: "string" }, seed: { type: "string" }, backend: { type: "string" } },
+    options: { model: { type: "string" }, data: { type: "string" }, out: { type: "string" }, epochs: { type: "string" }, "train-lm": { type: "boolean" }, lora: { type: "string" }, lr: { type: "string" }, classes: { type: "string" }, seed: { type: "string" }, backend: { type: "string" } },
   },
   ask: {
     summary: "answer a question about an image",
@@ -191,7 +194,7 @@ export async function runCommand(name: string, v: Values, positionals: string[])
       const vlm = await BirdVLM.load(model);
       const tasks = await loadBirdTasks(data, { classes: num(v, "classes") });
       const images = await tableFor(vlm, tasks.trainIds, tasks.sources);
-      await trainStage(vlm, { stage: "instruct", examples: tasks.conversations, images, dataset: tasks.fingerprint, epochs: num(v, "epochs", 4), lr: num(v, "lr"), trainLanguageModel: !!v["train-lm"], log });
+      await trainStage(vlm, { stage: "instruct", examples: tasks.conversations, images, dataset: tasks.fingerprint, epochs: num(v, "epochs", 4), lr: num(v, "lr"), trainLanguageModel: !!v["train-lm"], lora: v.lora === undefined ? undefined : { rank: num(v, "lora")! }, log });
       await vlm.save(out);
       log(`instruct: saved to ${out}; next: 'birdvlm eval --model ${out} --data ${data}'`);
       return 0;

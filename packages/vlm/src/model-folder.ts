@@ -5,7 +5,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { writeFolderAtomic, writeJsonAtomic, type TextTokenizer } from "@birdvlm/core";
 import { VisionTransformer } from "@birdvlm/vit";
 import { loadProjector } from "@birdvlm/projector";
-import { Phi3ForCausalLM, Phi3Tokenizer } from "@birdvlm/phi3";
+import { Phi3ForCausalLM, Phi3Tokenizer, loadLoRA, loraAdaptersOf } from "@birdvlm/phi3";
 import { BirdVLM } from "./birdvlm.js";
 import { emptyProvenance, type Provenance } from "./provenance.js";
 
@@ -20,6 +20,8 @@ export interface BirdVLMFolderConfig {
   /** A copy in `path`, or — when the LM is frozen and unchanged — a `reference` to its folder and the checksum of its weights. */
   lm: { type: "phi3"; path: string } | { type: "phi3"; reference: string; sha256: string };
   tokenizer: { path: string };
+  /** LoRA adapters on the LM (PEFT layout), when a stage trained some. */
+  lora?: { path: string };
   /** Dataset images were cropped to their bounding boxes in training (evaluation does the same). */
   cropToBox?: boolean;
 }
@@ -27,7 +29,7 @@ export interface BirdVLMFolderConfig {
 /**
  * Writes a BirdVLM as a folder (atomically): `config.json`, `encoder/`, `projector/`, `tokenizer/`,
  * `provenance.json`, and `lm/` — or, when the LM was loaded from a folder and no stage changed it, a reference to
- * that folder with the SHA-256 of its weights instead of a copy.
+ * that folder with the SHA-256 of its weights instead of a copy — plus `lora/` when LoRA adapters were trained.
  */
 export async function saveBirdVLM(vlm: BirdVLM, dir: string): Promise<void> {
   await writeFolderAtomic(resolve(dir), async (tmp) => {
@@ -41,6 +43,8 @@ export async function saveBirdVLM(vlm: BirdVLM, dir: string): Promise<void> {
       await vlm.lm.save(join(tmp, "lm"));
       lm = { type: "phi3", path: "lm" };
     }
+    const adapters = vlm.lm instanceof Phi3ForCausalLM ? loraAdaptersOf(vlm.lm) : undefined;
+    if (adapters) await adapters.save(join(tmp, "lora"));
     const config: BirdVLMFolderConfig = {
       format: "birdvlm",
       version: 1,
@@ -51,6 +55,7 @@ export async function saveBirdVLM(vlm: BirdVLM, dir: string): Promise<void> {
       lm,
       tokenizer: { path: "tokenizer" },
       cropToBox: vlm.cropToBox,
+      ...(adapters ? { lora: { path: "lora" } } : {}),
     };
     await writeJsonAtomic(join(tmp, "config.json"), config);
     await writeJsonAtomic(join(tmp, "provenance.json"), vlm.provenance);
@@ -82,6 +87,7 @@ export async function loadBirdVLM(dir: string): Promise<BirdVLM> {
     lmDir = join(dir, config.lm.path);
   }
   const lm = await Phi3ForCausalLM.load(lmDir);
+  if (config.lora) await loadLoRA(lm, join(dir, config.lora.path));
   const tokenizer: TextTokenizer = await Phi3Tokenizer.load(join(dir, config.tokenizer.path));
   const vlm = BirdVLM.create({ encoder, connector, lm, tokenizer, imageTokens: config.imageTokens, imageMarker: config.imageMarker });
   vlm.lmSource = lmSource;

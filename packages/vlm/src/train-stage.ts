@@ -1,3 +1,4 @@
+import { Phi3ForCausalLM, applyLoRA, loraAdaptersOf, type LoRAOptions } from "@birdvlm/phi3";
 import { AdamW, Trainer, shiftedCausalLMLoss, tf, warmupCosineSchedule, type ChatMessage, type ImageBatch, type ParameterHolder, type TrainableModel } from "@birdvlm/core";
 import type { BirdVLM } from "./birdvlm.js";
 import { collate, type CollatedBatch } from "./collate.js";
@@ -38,6 +39,11 @@ export interface StageOptions {
   maxGradNorm?: number;
   /** Also train the language model's weights (instruct only). Default false. */
   trainLanguageModel?: boolean;
+  /**
+   * Train LoRA adapters on the language model (instruct only; a Phi-3): its base weights stay frozen and unchanged,
+   * so a saved model can still refer to the LM's folder. Adapters already on the LM are trained further.
+   */
+  lora?: LoRAOptions;
   /** Also train the encoder's weights (instruct only). Default false. */
   trainEncoder?: boolean;
   seed?: number;
@@ -96,15 +102,21 @@ export async function trainStage(vlm: BirdVLM, options: StageOptions): Promise<S
   const { stage, examples, images } = options;
   if (!examples.length) throw new Error(`trainStage(${stage}): no examples`);
   for (const e of examples) if (!images.has(e.imageId)) throw new Error(`trainStage(${stage}): example image '${e.imageId}' is not in the image table`);
-  const trainLm = stage === "instruct" && !!options.trainLanguageModel;
+  const useLora = stage === "instruct" && !!options.lora;
+  if (useLora) {
+    if (!(vlm.lm instanceof Phi3ForCausalLM)) throw new Error(`trainStage(${stage}): LoRA needs a Phi3ForCausalLM language model`);
+    if (options.trainLanguageModel) throw new Error(`trainStage(${stage}): choose trainLanguageModel (all LM weights) or lora (adapters), not both`);
+    if (!loraAdaptersOf(vlm.lm)) applyLoRA(vlm.lm, options.lora!);
+  }
+  const trainLm = stage === "instruct" && (!!options.trainLanguageModel || useLora);
   const trainEnc = stage === "instruct" && !!options.trainEncoder;
   const parts: Array<[PartName, ParameterHolder, boolean]> = [["encoder", vlm.encoder, trainEnc], ["projector", vlm.connector, true], ["lm", vlm.lm, trainLm]];
   const named: Array<[string, tf.Variable]> = [];
   const wasTrainable = new Map<tf.Variable, boolean>();
   for (const [name, part, on] of parts) for (const [n, v] of part.namedParameters()) {
     wasTrainable.set(v, v.trainable);
-    v.trainable = on;
-    if (on) named.push([`${name}.${n}`, v]);
+    v.trainable = on && !(useLora && name === "lm" && !/\.lora_[AB]\./.test(n));
+    if (v.trainable) named.push([`${name}.${n}`, v]);
   }
 
   const sequences = labelExamples(vlm, examples);
@@ -180,6 +192,6 @@ export async function trainStage(vlm: BirdVLM, options: StageOptions): Promise<S
   for (const [v, t] of wasTrainable) v.trainable = t;
   const trainedParts = parts.filter((p) => p[2]).map((p) => p[0]);
   recordTraining(vlm.provenance, trainedParts, { stage, dataset: options.dataset, imageIds: [...new Set(examples.map((e) => e.imageId))] });
-  if (trainLm) vlm.markLanguageModelChanged();
+  if (trainLm && !useLora) vlm.markLanguageModelChanged();
   return { losses, supervisedShare: share, steps, trainedParts, seconds: (Date.now() - started) / 1000 };
 }
