@@ -49,7 +49,7 @@ ${common}`,
   },
   "train-vit": {
     summary: "train a small ViT classifier from scratch on a CUB-layout folder's train split",
-    usage: `birdvlm train-vit --data <root> --out <dir> [--image-size 64] [--epochs 12] [--classes N] [--seed 0] [--crop-to-box]
+    usage: `birdvlm train-vit --data <root> --out <dir> [--image-size 64] [--epochs 20] [--classes N] [--seed 0] [--crop-to-box]
 
 Writes the ViT checkpoint (config.json + model.safetensors) and provenance.json into --out.
 ${common}`,
@@ -157,12 +157,13 @@ export async function runCommand(name: string, v: Values, positionals: string[])
       const data = need(v, "data", name), out = need(v, "out", name);
       const tasks = await loadBirdTasks(data, { classes: num(v, "classes") });
       const size = num(v, "image-size", 64)!;
-      const vit = new VisionTransformer({ imageSize: size, patchSize: size >= 128 ? 16 : 8, hiddenSize: 96, depth: 4, numHeads: 4, mlpSize: 192, pooling: "mean", numClasses: tasks.speciesNames.length }, { seed: num(v, "seed", 0) });
+      // the demo's encoder: 64 wide, 3 blocks, mean pooling (99% held-out top-1 on SynthBirds crops at 64 px)
+      const vit = new VisionTransformer({ imageSize: size, patchSize: size >= 128 ? 16 : 8, hiddenSize: 64, depth: 3, numHeads: 4, mlpSize: 128, pooling: "mean", numClasses: tasks.speciesNames.length }, { seed: num(v, "seed", 0) });
       const ids = [...tasks.trainIds, ...tasks.testIds];
       log(`train-vit: decoding ${ids.length} images at ${size} px`);
       const images = await ImageTable.fromFiles(ids, ids.map((id) => tasks.sources.get(id)!), vit, { cropToBox: !!v["crop-to-box"] });
       const classOf = (id: string) => tasks.dataset.get(tasks.dataset.indexOf(Number(id))).classIndex;
-      await trainEncoderClassifier(vit, { images, ids: tasks.trainIds, labels: tasks.trainIds.map(classOf), epochs: num(v, "epochs", 12), seed: num(v, "seed", 0), log });
+      await trainEncoderClassifier(vit, { images, ids: tasks.trainIds, labels: tasks.trainIds.map(classOf), epochs: num(v, "epochs", 20), batchSize: 64, lr: 3e-3, seed: num(v, "seed", 0), log });
       if (tasks.testIds.length) log(`train-vit: test top-1 ${((await classifierAccuracy(vit, images, tasks.testIds, tasks.testIds.map(classOf))) * 100).toFixed(1)}%`);
       await vit.save(out);
       const p = emptyProvenance();
