@@ -5,6 +5,7 @@
 //   npx tsx examples/align-llava.ts --encoder runs/vit --lm <phi3 dir> --json chat.json --images <folder> --out runs/aligned
 //       [--tokenizer <dir>] [--limit 2000] [--epochs 1] [--tokens 7]
 import "./node-esm-tfjs.js";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
@@ -30,6 +31,8 @@ const g = Number(values.tokens ?? 7);
 const connector = new MlpProjector({ inputDim: encoder.hiddenSize, outputDim: lm.hiddenSize, pooling: { mode: "avg", outputGrid: [g, g] } });
 const vlm = BirdVLM.create({ encoder, connector, lm, tokenizer });
 vlm.lmSource = { dir: resolve(values.lm), sha256: await checksumWeights(values.lm) };
+// keep the encoder's training records (written beside it by `birdvlm train-vit` and `vlm.save`)
+vlm.provenance = await readFile(join(values.encoder, "provenance.json"), "utf8").then((t) => JSON.parse(t), () => vlm.provenance);
 
 const limit = Number(values.limit ?? 2000);
 const examples = [];

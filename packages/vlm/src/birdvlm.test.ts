@@ -78,6 +78,7 @@ describe("BirdVLM", () => {
     try {
       await vlm.save(dir);
       expect((await readdir(dir)).sort()).toEqual(["config.json", "encoder", "lm", "projector", "provenance.json", "tokenizer"]);
+      expect(JSON.parse(await readFile(join(dir, "encoder", "provenance.json"), "utf8"))).toEqual({ parts: { encoder: [] } });
       const again = await BirdVLM.load(dir);
       expect(await again.askBatch(held, ["what colour is this bird?"], { maxNewTokens: 6 })).toEqual(batch);
       expect(again.provenance).toEqual(JSON.parse(await readFile(join(dir, "provenance.json"), "utf8")));

@@ -34,6 +34,8 @@ export interface BirdVLMFolderConfig {
 export async function saveBirdVLM(vlm: BirdVLM, dir: string): Promise<void> {
   await writeFolderAtomic(resolve(dir), async (tmp) => {
     await vlm.encoder.save(join(tmp, "encoder"));
+    // the encoder folder carries its own training records, so a model built from it later still knows them
+    await writeJsonAtomic(join(tmp, "encoder", "provenance.json"), { parts: { encoder: vlm.provenance.parts.encoder ?? [] } });
     await vlm.connector.save(join(tmp, "projector"));
     await vlm.tokenizer.save(join(tmp, "tokenizer"));
     let lm: BirdVLMFolderConfig["lm"];
