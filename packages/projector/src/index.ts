@@ -4,7 +4,6 @@
  * @packageDocumentation
  */
 export { resolveProjectorConfig, type ProjectorConfig, type ProjectorOptions, type ProjectorKind, type PoolingConfig, type PoolingMode } from "./config.js";
-export { gelu } from "./gelu.js";
 export { Linear } from "./linear.js";
 export { PatchPooler } from "./patch-pooler.js";
 export { Projector, readProjectorConfig } from "./projector.js";

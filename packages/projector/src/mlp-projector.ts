@@ -1,6 +1,6 @@
 import type { tf } from "@birdvlm/core";
 import { resolveProjectorConfig, type ProjectorOptions } from "./config.js";
-import { gelu } from "./gelu.js";
+import { gelu } from "@birdvlm/core";
 import { Linear } from "./linear.js";
 import { Projector } from "./projector.js";
 

@@ -1,6 +1,9 @@
-import { tf } from "@birdvlm/core";
+import { gelu as coreGelu, tf } from "@birdvlm/core";
 
-/** Exact GELU, `x * Φ(x) = 0.5 x (1 + erf(x / √2))` (PyTorch `nn.GELU()`, HF `gelu`); differentiable. Any shape. */
+/**
+ * Exact GELU, `x * Φ(x) = 0.5 x (1 + erf(x / √2))` (PyTorch `nn.GELU()`, HF `gelu`); differentiable. Any shape.
+ * Core's fused op: one kernel where the backend has it, and a gradient that saves only its input.
+ */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
+  return coreGelu(x);
 }

@@ -1,4 +1,4 @@
-import { Module, tf } from "@birdvlm/core";
+import { Module, layerNorm, tf } from "@birdvlm/core";
 import type { ParameterInit } from "./init.js";
 
 /** LayerNorm over the last axis: `(x - mean) / sqrt(var + eps) * weight + bias` (biased variance, as PyTorch). */
@@ -14,12 +14,7 @@ export class LayerNorm extends Module {
 
   /** `[..., size]` → same shape. */
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const mean = tf.mean(x, -1, true);
-      const centered = tf.sub(x, mean);
-      const variance = tf.mean(tf.square(centered), -1, true);
-      const normed = tf.mul(centered, tf.rsqrt(tf.add(variance, this.eps)));
-      return tf.add(tf.mul(normed, this.weight), this.bias);
-    });
+    // core's fused op: one kernel on backends that have it, and a closed-form gradient that saves only x.
+    return layerNorm(x, this.weight, this.bias, this.eps);
   }
 }
