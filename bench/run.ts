@@ -4,10 +4,10 @@
 // peak RSS reported is that case's own. Each child initializes the backend, builds the case, warms up, times
 // at least 5 runs and prints one result line; the parent prints a table and optionally writes JSON.
 import { spawnSync } from "node:child_process";
-import { register } from "node:module";
 import { readdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import "../scripts/tfjs-resolve-hook.js";
 import type { BenchCase } from "./harness.js";
 
 /** One measured case, as written to `--json`. Rates are units per second. */
@@ -33,21 +33,6 @@ interface Options {
   child?: { file: string; name: string };
 }
 
-// `@birdvlm/core` imports `@tensorflow/tfjs-core/dist/register_all_gradients`, whose ES modules import their
-// siblings without extensions (fine under vitest's bundler, not under Node's resolver): resolve those.
-const tfjsResolveHook = `
-export async function resolve(specifier, context, next) {
-  try {
-    return await next(specifier, context);
-  } catch (e) {
-    if (!specifier.startsWith(".") || !context.parentURL?.includes("/@tensorflow/")) throw e;
-    for (const suffix of [".js", "/index.js"]) {
-      try { return await next(specifier + suffix, context); } catch {}
-    }
-    throw e;
-  }
-}`;
-register(`data:text/javascript,${encodeURIComponent(tfjsResolveHook)}`);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const casesDir = join(here, "cases");

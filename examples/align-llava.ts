@@ -4,7 +4,7 @@
 //
 //   npx tsx examples/align-llava.ts --encoder runs/vit --lm <phi3 dir> --json chat.json --images <folder> --out runs/aligned
 //       [--tokenizer <dir>] [--limit 2000] [--epochs 1] [--tokens 7]
-import "./node-esm-tfjs.js";
+import "../scripts/tfjs-resolve-hook.js";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";

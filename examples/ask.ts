@@ -1,7 +1,7 @@
 // Asks a saved BirdVLM a question about an image, streaming the answer.
 //
 //   npx tsx examples/ask.ts --model out/demo/model <image.jpg> "What species is this bird?"
-import "./node-esm-tfjs.js";
+import "../scripts/tfjs-resolve-hook.js";
 import { parseArgs } from "node:util";
 
 const { values, positionals } = parseArgs({ options: { model: { type: "string" } }, allowPositionals: true });

@@ -3,7 +3,7 @@
 //
 //   npx tsx examples/embed-encoder-app.ts --vit runs/vit --cub <root with classes.txt> <image.jpg>
 //   (or --vit out/demo/model/encoder when the ViT kept its head)
-import "./node-esm-tfjs.js";
+import "../scripts/tfjs-resolve-hook.js";
 import { parseArgs } from "node:util";
 
 const { values, positionals } = parseArgs({ options: { vit: { type: "string" }, cub: { type: "string" } }, allowPositionals: true });

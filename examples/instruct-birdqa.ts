@@ -3,7 +3,7 @@
 // its test split (held-out images only: the evaluation refuses images any part trained on).
 //
 //   npx tsx examples/instruct-birdqa.ts --model runs/aligned --cub <root> --out runs/instructed [--epochs 4] [--train-lm]
-import "./node-esm-tfjs.js";
+import "../scripts/tfjs-resolve-hook.js";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 

@@ -7,24 +7,11 @@
 //
 // The validation set is split out of the folder's images: every `--val-every`-th image of each class.
 import { mkdir, writeFile } from "node:fs/promises";
-import { register } from "node:module";
+import "../scripts/tfjs-resolve-hook.js";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Pooling } from "@birdvlm/vit";
 
-// `@birdvlm/core` imports `@tensorflow/tfjs-core/dist/register_all_gradients`, whose ES modules import their
-// siblings without extensions, which Node's resolver refuses (vitest's bundler does not): resolve those
-// (as bench/run.ts does), then load the packages.
-register(
-  `data:text/javascript,${encodeURIComponent(`
-export async function resolve(specifier, context, next) {
-  try { return await next(specifier, context); } catch (e) {
-    if (!specifier.startsWith(".") || !context.parentURL?.includes("/@tensorflow/")) throw e;
-    for (const suffix of [".js", "/index.js"]) { try { return await next(specifier + suffix, context); } catch {} }
-    throw e;
-  }
-}`)}`,
-);
 const { initBackend, tf } = await import("@birdvlm/core");
 const { CubDataset, ImagePipeline, createImageLoader } = await import("@birdvlm/data");
 const { VisionTransformer, renderAttentionOverlay, trainClassifier } = await import("@birdvlm/vit");
