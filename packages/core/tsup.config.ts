@@ -1,13 +1,8 @@
 import { defineConfig } from "tsup";
+import { libraryBuild } from "../../tsup.base.js";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
-  format: ["esm", "cjs"],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: "node20",
-  shims: true,
+  ...libraryBuild,
   // tfjs-core's gradient registrations exist only as extension-less ESM files, which Node cannot load from
   // the package; they are bundled here (as @tensorflow/tfjs's own node bundle does). They register into
   // tfjs-core's global engine and gradient registry, which both copies share.

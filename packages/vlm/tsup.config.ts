@@ -1,16 +1,11 @@
 import { defineConfig } from "tsup";
+import { libraryBuild } from "../../tsup.base.js";
 
 export default defineConfig([
+  // Two builds write into dist/, so neither cleans it.
+  { ...libraryBuild, clean: false },
   {
-    entry: ["src/index.ts"],
-    format: ["esm", "cjs"],
-    dts: true,
-    clean: false,
-    sourcemap: true,
-    target: "node20",
-  },
-  {
-    // The `birdvlm` command line: dist/cli.js (ESM; it installs a resolve hook, then loads the program).
+    // The `birdvlm` command line: dist/cli.js (ESM, executable).
     entry: ["src/cli.ts"],
     format: ["esm"],
     sourcemap: true,
