@@ -1,4 +1,4 @@
-import { Module, tf } from "@birdvlm/core";
+import { FusedKernelName, Module, fusedAttention, hasFusedKernel, tf } from "@birdvlm/core";
 import type { ForwardContext } from "./forward-context.js";
 import type { ParameterInit } from "./init.js";
 import { Linear } from "./linear.js";
@@ -22,18 +22,37 @@ export class Attention extends Module {
 
   /** `[B, T, D]` → `[B, T, D]`. */
   forward(x: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D {
-    const [b, t, d] = x.shape;
+    const [b, t] = x.shape;
     const h = this.numHeads;
     const hd = this.headDim;
     const qkv = tf.reshape(tf.transpose(tf.reshape(this.qkv.forward(x), [b, t, 3, h, hd]), [2, 0, 3, 1, 4]), [3, b * h, t, hd]);
     const [q, k, v] = tf.unstack(qkv, 0) as tf.Tensor3D[];
+    const out = this.proj.forward(this.useFusedKernel(ctx) ? this.fused(q!, k!, v!, b, t) : this.composed(q!, k!, v!, b, t, ctx));
+    return (ctx.training ? dropout(out, this.options.dropout, ctx.nextSeed()) : out) as tf.Tensor3D;
+  }
+
+  /** The one-pass attention kernel, where the backend has one (webgpu) and nothing needs the probabilities. */
+  private useFusedKernel(ctx: ForwardContext): boolean {
+    const dropsAttention = ctx.training && this.options.attentionDropout > 0;
+    return !ctx.attention && !dropsAttention && hasFusedKernel(FusedKernelName.attention);
+  }
+
+  /** q, k, v `[B*h, T, d]` → context `[B, T, D]` through core's fused attention. */
+  private fused(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, b: number, t: number): tf.Tensor3D {
+    const shape: [number, number, number, number] = [b, this.numHeads, t, this.headDim];
+    const context = fusedAttention(tf.reshape(q, shape), tf.reshape(k, shape), tf.reshape(v, shape), { scale: 1 / Math.sqrt(this.headDim) });
+    return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b, t, this.dim]);
+  }
+
+  /** q, k, v `[B*h, T, d]` → context `[B, T, D]` as batched products (probabilities recorded when asked). */
+  private composed(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, b: number, t: number, ctx: ForwardContext): tf.Tensor3D {
+    const h = this.numHeads;
+    const hd = this.headDim;
     // Scaling q ([B*h, T, d]) is cheaper than scaling the scores ([B*h, T, T]).
-    const scores = tf.matMul(tf.mul(q!, 1 / Math.sqrt(hd)), k!, false, true);
+    const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(hd)), k, false, true);
     const probs = tf.softmax(scores);
     if (ctx.attention) ctx.attention.push(tf.keep(tf.reshape(probs, [b, h, t, t])));
     const dropped = ctx.training ? dropout(probs, this.options.attentionDropout, ctx.nextSeed()) : probs;
-    const context = tf.reshape(tf.transpose(tf.reshape(tf.matMul(dropped as tf.Tensor3D, v!), [b, h, t, hd]), [0, 2, 1, 3]), [b, t, d]);
-    const out = this.proj.forward(context);
-    return (ctx.training ? dropout(out, this.options.dropout, ctx.nextSeed()) : out) as tf.Tensor3D;
+    return tf.reshape(tf.transpose(tf.reshape(tf.matMul(dropped as tf.Tensor3D, v), [b, h, t, hd]), [0, 2, 1, 3]), [b, t, this.dim]);
   }
 }
