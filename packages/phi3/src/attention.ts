@@ -1,4 +1,4 @@
-import { Module, tf } from "@birdvlm/core";
+import { FusedKernelName, Module, fusedAttention, hasFusedKernel, tf } from "@birdvlm/core";
 import { headDim, type Phi3Config } from "./config.js";
 import type { ParameterInit } from "./init.js";
 import type { Phi3KVCache } from "./kv-cache.js";
@@ -54,18 +54,34 @@ export class Phi3Attention extends Module {
       let k = ctx.rotary.apply(split(h, kv), ctx.tables);
       let v = split(h + kv, kv);
       if (ctx.cache) ({ keys: k, values: v } = ctx.cache.append(ctx.layerIndex, k, v));
-      const s = k.shape[2];
-      const rep = h / kv;
-      const qGrouped = tf.reshape(q, [b, kv, rep * t, hd]);
-      let scores = tf.mul(tf.matMul(qGrouped, k, false, true), 1 / Math.sqrt(hd));
-      if (ctx.bias) {
-        const biased = tf.add(tf.reshape(scores, [b, kv, rep, t, s]), tf.expandDims(ctx.bias, 1));
-        scores = tf.reshape(biased, [b, kv, rep * t, s]);
+      const dropsAttention = ctx.training && this.dropout > 0;
+      let out: tf.Tensor;
+      if (!dropsAttention && hasFusedKernel(FusedKernelName.attention)) {
+        // One pass (scores, mask, softmax, values) where the backend has the kernel (webgpu); GQA inside it.
+        const mask = ctx.bias ?? undefined;
+        out = fusedAttention(q, k, v, { mask, scale: 1 / Math.sqrt(hd) });
+      } else {
+        out = this.composed(q, k, v, ctx);
       }
-      let probs = tf.softmax(scores, -1);
-      if (ctx.training && this.dropout > 0) probs = tf.dropout(probs, this.dropout, undefined, ctx.seed);
-      const out = tf.reshape(tf.transpose(tf.reshape(tf.matMul(probs, v), [b, h, t, hd]), [0, 2, 1, 3]), [b, t, h * hd]);
-      return this.oProj.apply(out, ctx.training) as tf.Tensor3D;
+      const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, t, h * hd]);
+      return this.oProj.apply(merged, ctx.training) as tf.Tensor3D;
     });
+  }
+
+  /** q `[B, h, T, d]`, k and v `[B, kv, S, d]` → `[B, h, T, d]` as batched products over kv groups. */
+  private composed(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, ctx: LayerContext): tf.Tensor {
+    const [b, , t] = q.shape;
+    const { heads: h, kvHeads: kv, headDim: hd } = this;
+    const s = k.shape[2];
+    const rep = h / kv;
+    const qGrouped = tf.reshape(q, [b, kv, rep * t, hd]);
+    let scores = tf.mul(tf.matMul(qGrouped, k, false, true), 1 / Math.sqrt(hd));
+    if (ctx.bias) {
+      const biased = tf.add(tf.reshape(scores, [b, kv, rep, t, s]), tf.expandDims(ctx.bias, 1));
+      scores = tf.reshape(biased, [b, kv, rep * t, s]);
+    }
+    let probs = tf.softmax(scores, -1);
+    if (ctx.training && this.dropout > 0) probs = tf.dropout(probs, this.dropout, undefined, ctx.seed);
+    return tf.reshape(tf.matMul(probs, v), [b, h, t, hd]);
   }
 }

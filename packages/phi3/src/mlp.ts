@@ -1,4 +1,4 @@
-import { Module, tf } from "@birdvlm/core";
+import { Module, swiglu, tf } from "@birdvlm/core";
 import type { Phi3Config } from "./config.js";
 import type { ParameterInit } from "./init.js";
 import { Linear } from "./linear.js";
@@ -16,9 +16,7 @@ export class Phi3MLP extends Module {
 
   /** `[B, T, D]` → `[B, T, D]`. */
   apply(x: tf.Tensor3D, training = false): tf.Tensor3D {
-    return tf.tidy(() => {
-      const [gate, up] = tf.split(this.gateUpProj.apply(x, training), 2, -1);
-      return this.downProj.apply(tf.mul(up!, tf.mul(gate!, tf.sigmoid(gate!))), training) as tf.Tensor3D;
-    });
+    // core's swiglu: `up * silu(gate)` over gate_up_proj's output (gate first), one kernel where the backend has it.
+    return tf.tidy(() => this.downProj.apply(swiglu(this.gateUpProj.apply(x, training)), training) as tf.Tensor3D);
   }
 }

@@ -1,4 +1,4 @@
-import { Module, tf } from "@birdvlm/core";
+import { Module, rmsNorm, tf } from "@birdvlm/core";
 import type { ParameterInit } from "./init.js";
 
 /** RMSNorm as Phi-3 computes it: `x / sqrt(mean(x²) + eps) * weight` over the last axis. */
@@ -16,9 +16,7 @@ export class RMSNorm extends Module {
 
   /** `[..., size]` → `[..., size]`. */
   apply(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const variance = tf.mean(tf.square(x), -1, true);
-      return tf.mul(tf.mul(x, tf.rsqrt(tf.add(variance, this.eps))), this.weight);
-    });
+    // core's fused op: one kernel where the backend has it, and a closed-form gradient.
+    return rmsNorm(x, this.weight, this.eps);
   }
 }
