@@ -38,8 +38,3 @@ export {
   type LoRAOptions,
   type LoRATarget,
 } from "./lora.js";
-// The building blocks the model's public properties expose (`lm.model`, `lm.lmHead`, `lm.rotary`).
-export { Phi3Model } from "./phi3-model.js";
-export { Linear, type LinearDelta } from "./linear.js";
-export { RotaryEmbedding } from "./rotary.js";
-export type { InitMode } from "./init.js";
