@@ -122,5 +122,7 @@ async function useCpu(): Promise<BackendInfo> {
   await import("@tensorflow/tfjs-backend-cpu");
   if (!(await tf.setBackend("cpu"))) throw new Error("the cpu backend did not initialize");
   await tf.ready();
+  // The cpu backend's first write prints an advert for tfjs-node; BirdVLM chose this backend on purpose.
+  (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
   return { name: "cpu", threads: 1 };
 }
