@@ -12,4 +12,9 @@ fi
 # The golden tests are the test files that read a file under the shared goldens/ folder; then ours.
 mapfile -t golden < <(grep -rlE "goldens/" packages/*/src bench --include='*.test.ts' 2>/dev/null | sort)
 echo "test-webgpu: ${#golden[@]} golden test files: ${golden[*]}"
-BIRDVLM_BACKEND=webgpu npx vitest run "${golden[@]}" packages/core/src/webgpu packages/core/src/ops "$@"
+mkdir -p .test-results
+status=0
+BIRDVLM_BACKEND=webgpu npx vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest-webgpu.json \
+  "${golden[@]}" packages/core/src/webgpu packages/core/src/ops "$@" || status=$?
+[ -f .test-results/vitest-webgpu.json ] && node scripts/test-summary.mjs .test-results/vitest-webgpu.json
+exit "$status"
