@@ -14,5 +14,6 @@ describe("birdvlm commands", () => {
     await expect(runCommand("eval", {}, [])).rejects.toThrow("eval: --model is required (see 'birdvlm eval --help')");
     await expect(runCommand("ask", { model: "m" }, [])).rejects.toThrow(/give an image and a question/);
     await expect(runCommand("synth", { out: "x", species: "many" }, [])).rejects.toThrow("--species must be a number, got 'many'");
+    await expect(runCommand("ask", { model: "m", box: "1,2,3" }, ["bird.jpg", "Which?"])).rejects.toThrow("expected x,y,width,height in pixels");
   });
 });

@@ -10,6 +10,7 @@ import { loadBirdTasks } from "./bird-tasks.js";
 import { runDemo } from "./demo.js";
 import { evaluate } from "./evaluate.js";
 import { ImageTable } from "./image-table.js";
+import { parseBoundingBox, toImageBatch } from "./image-input.js";
 import { checksumWeights } from "./model-folder.js";
 import { emptyProvenance, recordTraining, type Provenance } from "./provenance.js";
 import { trainStage } from "./train-stage.js";
@@ -76,9 +77,10 @@ ${common}`,
   },
   ask: {
     summary: "answer a question about an image",
-    usage: `birdvlm ask --model <dir> <image> "<question>" [--max-new-tokens 64]
+    usage: `birdvlm ask --model <dir> <image> "<question>" [--box x,y,width,height] [--max-new-tokens 64]
+--box crops the image to the bird first, as models trained with --crop-to-box (the demo's) expect.
 ${common}`,
-    options: { model: { type: "string" }, "max-new-tokens": { type: "string" }, backend: { type: "string" } },
+    options: { model: { type: "string" }, box: { type: "string" }, "max-new-tokens": { type: "string" }, backend: { type: "string" } },
   },
   eval: {
     summary: "score a model on a split (species, top-1/top-5, attributes); refuses training images",
@@ -204,8 +206,15 @@ export async function runCommand(name: string, v: Values, positionals: string[])
       const model = need(v, "model", name);
       const [image, question] = positionals;
       if (!image || !question) throw new Error(`ask: give an image and a question, e.g. birdvlm ask --model ${model} bird.jpg "What species is this bird?"`);
+      const box = v.box === undefined ? undefined : parseBoundingBox(v.box as string);
       const vlm = await BirdVLM.load(model);
-      await vlm.ask(image, question, { maxNewTokens: num(v, "max-new-tokens", 64), onToken: (t) => process.stdout.write(t) });
+      if (vlm.cropToBox && !box) log(`ask: ${model} learned from birds cropped to their boxes; --box x,y,width,height gives it the same view`);
+      const batch = await toImageBatch([box ? { path: image, bbox: box } : image], vlm.encoder, { cropToBox: !!box });
+      try {
+        await vlm.ask(batch, question, { maxNewTokens: num(v, "max-new-tokens", 64), onToken: (t) => process.stdout.write(t) });
+      } finally {
+        batch.dispose();
+      }
       process.stdout.write("\n");
       return 0;
     }

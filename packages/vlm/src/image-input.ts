@@ -1,5 +1,5 @@
 import { tf, type ImageBatch } from "@birdvlm/core";
-import { ImagePipeline, type ImageSource } from "@birdvlm/data";
+import { ImagePipeline, type BoundingBox, type ImageSource } from "@birdvlm/data";
 
 /** An image as `ask` accepts it: a file path, encoded bytes (JPEG, PNG, …), or an already normalized `[B,H,W,3]` batch. */
 export type ImageInput = string | Buffer | ImageBatch;
@@ -42,4 +42,17 @@ function checkBatch(batch: ImageBatch, pre: ImagePreprocessing): ImageBatch {
     throw new Error(`image batch has shape [${batch.shape}], the encoder expects [B, ${pre.imageSize}, ${pre.imageSize}, 3] (normalized)`);
   }
   return tf.clone(batch);
+}
+
+/**
+ * Parses a bounding box written `x,y,width,height` (pixels, CUB's `bounding_boxes.txt` order), e.g. from the
+ * command line. Errors say what was expected.
+ */
+export function parseBoundingBox(text: string): BoundingBox {
+  const parts = text.split(",").map((p) => Number(p.trim()));
+  const [x, y, width, height] = parts;
+  if (parts.length !== 4 || parts.some((n) => !Number.isFinite(n)) || x! < 0 || y! < 0 || !(width! > 0) || !(height! > 0)) {
+    throw new Error(`bounding box: expected x,y,width,height in pixels (x, y ≥ 0; width, height > 0), got '${text}'`);
+  }
+  return { x: x!, y: y!, width: width!, height: height! };
 }

@@ -9,7 +9,7 @@ export { IMAGE_MARKER_CANDIDATES, LLAVA_IMAGE_PLACEHOLDER, resolveImageMarker, i
 export { mergeImageEmbeddings } from "./merge-embeddings.js";
 export { IGNORE_INDEX, labelConversation, supervisedShare, type LabeledSequence } from "./labels.js";
 export { collate, type CollatedBatch } from "./collate.js";
-export { toImageBatch, evalPipeline, type ImageInput, type ImagePreprocessing } from "./image-input.js";
+export { toImageBatch, evalPipeline, parseBoundingBox, type ImageInput, type ImagePreprocessing } from "./image-input.js";
 export { ImageTable } from "./image-table.js";
 export { LossWatch } from "./loss-watch.js";
 export { trainStage, labelExamples, withImageMarkers, type VlmExample, type StageName, type StageOptions, type StageResult } from "./train-stage.js";
