@@ -11,6 +11,12 @@ export const PHI3_CHAT_TEMPLATE =
 /** Phi-3's special tokens, the first ids of a word-level tokenizer by default. */
 export const PHI3_SPECIAL_TOKENS = ["<unk>", "<s>", "<|endoftext|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"];
 
+/** The mark a word carries when a space came before it (SentencePiece's "▁"), so that decoding restores spaces. */
+const WORD_START = "\u2581";
+
+/** Punctuation as the Rust `tokenizers` `Punctuation` pre-tokenizer sees it: ASCII punctuation and Unicode `P*`. */
+const PUNCTUATION = "!-/:-@\\[-`{-~\\p{P}";
+
 /** Options of `buildWordLevelTokenizer`. */
 export interface WordLevelOptions {
   /** Special tokens, ids `0..n-1` in this order; must contain `unkToken`. Default `PHI3_SPECIAL_TOKENS`. */
@@ -33,7 +39,9 @@ export interface WordLevelOptions {
 
 /**
  * Fits a word-level tokenizer to `corpus` (Hugging Face `WordLevel` model; words are the
- * whitespace-separated pieces, with runs of punctuation split off) with Phi-3's special tokens and chat template, as a
+ * whitespace-separated pieces, with runs of punctuation split off; a word that follows a space carries a "▁" mark,
+ * so `decode` puts spaces back only where they were: "black-capped curlew?" round-trips, while runs of
+ * whitespace come back as one space) with Phi-3's special tokens and chat template, as a
  * `Phi3Tokenizer`; `save(dir)` writes `tokenizer.json` + `tokenizer_config.json` that both the Rust
  * `tokenizers` and `Phi3Tokenizer.load` read. Ids: special tokens first, then words by frequency (ties in
  * alphabetical order), so the same corpus gives the same tokenizer.
@@ -61,13 +69,26 @@ export function buildWordLevelTokenizer(corpus: Iterable<string>, options: WordL
     truncation: null,
     padding: null,
     added_tokens: addedTokens,
-    normalizer: lowercase ? { type: "Lowercase" } : null,
-    pre_tokenizer: {
+    normalizer: {
       type: "Sequence",
-      pretokenizers: [{ type: "WhitespaceSplit" }, { type: "Punctuation", behavior: "Contiguous" }],
+      normalizers: [
+        ...(lowercase ? [{ type: "Lowercase" }] : []),
+        // Every run of whitespace becomes one word-start mark, and so does the start of the text (Llama's scheme).
+        { type: "Replace", pattern: { Regex: "\\s+" }, content: WORD_START },
+        { type: "Prepend", prepend: WORD_START },
+      ],
+    },
+    // Words and punctuation runs carry the mark of the space before them ("▁black", "▁("); those right after
+    // punctuation or a word ("capped" in "black-capped", "?" in "bird?") do not. A lone mark (the end) is dropped.
+    pre_tokenizer: {
+      type: "Split",
+      pattern: { Regex: `${WORD_START}?(?:[^${WORD_START}${PUNCTUATION}]+|[${PUNCTUATION}]+)` },
+      behavior: "Removed",
+      invert: true,
     },
     post_processor: null,
-    decoder: null,
+    // Marks back to spaces, the first one dropped: "▁black - capped ▁curlew ?" → "black-capped curlew?".
+    decoder: { type: "Metaspace", replacement: WORD_START, prepend_scheme: "always", split: false },
     model: { type: "WordLevel", vocab, unk_token: unk },
   });
   const specialVocab = Object.fromEntries(specials.map((s, i) => [s, i]));

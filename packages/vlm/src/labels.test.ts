@@ -28,7 +28,7 @@ describe("labelConversation (word-level tokenizer with Phi-3's template)", () =>
       { role: "user", content: "what is its wing?" },
       { role: "assistant", content: "blue." },
     ]);
-    expect(spans).toEqual(["a red robin . <|end|>", "blue . <|end|>"]);
+    expect(spans).toEqual(["a red robin.<|end|>", "blue.<|end|>"]);
   });
 
   it("reports the supervised share, zero when there is no answer", () => {
