@@ -10,6 +10,12 @@ export interface DrawnBird {
   parts: Array<{ name: string; x: number; y: number; visible: boolean }>;
   /** What varies from picture to picture, for the record. */
   pose: { facing: "left" | "right"; tilt: number; length: number; brightness: number };
+  /**
+   * Points (pixels) where each labelled trait can be seen, to check pictures against their labels: the crown,
+   * wing, breast and tail colours (`wing` and `breast` away from any marks), and the centres of the breast and
+   * wing marks (stripes, spots; empty when the part is solid).
+   */
+  probes: Record<"crown" | "wing" | "breast" | "tail" | "breastMarks" | "wingMarks", Array<[number, number]>>;
 }
 
 /** CUB's 15 part names, in `parts/parts.txt` order. */
@@ -38,7 +44,7 @@ const PARTS: Array<{ at: [number, number]; side?: "left" | "right" }> = [
   { at: [39, -25] }, // forehead
   { at: [34, -20], side: "left" }, // left eye
   { at: [1, 29] }, // left leg
-  { at: [-5, -6], side: "left" }, // left wing (between the wing bars)
+  { at: [-5, -6], side: "left" }, // left wing (moved between the wing bars)
   { at: [20, -24] }, // nape
   { at: [34, -20], side: "right" }, // right eye
   { at: [8, 29] }, // right leg
@@ -47,8 +53,83 @@ const PARTS: Array<{ at: [number, number]; side?: "left" | "right" }> = [
   { at: [35, -11] }, // throat
 ];
 
-const SPOTS: Array<[number, number]> = [[12, 4], [18, 1], [24, 4], [15, 10], [21, 9], [9, 12], [27, 1]];
 const OUTLINE = "#202020";
+/** Marks (stripe widths, spot diameters, the gaps between them) are at least this many pixels wide, so a pattern stays visible on small pictures. */
+const MIN_MARK_PX = 1.6;
+
+const WING = { cx: -7, cy: -5, rx: 21, ry: 10.5, angle: -8 };
+/** How far a point is inside an ellipse: < 1 inside, 1 on the edge. */
+function ellipseValue(x: number, y: number, e: { cx: number; cy: number; rx: number; ry: number; angle?: number }): number {
+  const a = ((e.angle ?? 0) * Math.PI) / 180;
+  const dx = x - e.cx, dy = y - e.cy;
+  const u = dx * Math.cos(a) + dy * Math.sin(a), v = -dx * Math.sin(a) + dy * Math.cos(a);
+  return (u / e.rx) ** 2 + (v / e.ry) ** 2;
+}
+/** The breast as seen: the body below and in front of the wing, away from the head and the outline. */
+function onBreast(x: number, y: number): boolean {
+  return y > 0 && x > 6 && ellipseValue(x, y, { cx: 0, cy: 0, rx: 30, ry: 19 }) < 0.72 && ellipseValue(x, y, WING) > 1.3 && Math.hypot(x - 30, y + 18) > 15;
+}
+/** The wing as seen: inside its ellipse, away from the outline. */
+function onWing(x: number, y: number): boolean {
+  return ellipseValue(x, y, WING) < 0.6;
+}
+
+interface Marks {
+  svg: string;
+  /** Centres of the marks, and points of the part away from them (bird units). */
+  marks: Array<[number, number]>;
+  plain: Array<[number, number]>;
+}
+
+/** A grid of points of a part, every `step` units. */
+function grid(x0: number, x1: number, y0: number, y1: number, step: number, keep: (x: number, y: number) => boolean): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let y = y0; y <= y1; y += step) for (let x = x0; x <= x1; x += step) if (keep(x, y)) out.push([x, y]);
+  return out;
+}
+
+/**
+ * Slanted stripes across `[x0, x1]` (x shifts by `slant` per unit of y), each `width` wide with gaps as wide,
+ * and points on their centre lines and halfway between them, within `keep`.
+ */
+function stripes(x0: number, x1: number, y0: number, y1: number, slant: number, width: number, color: string, keep: (x: number, y: number) => boolean): Marks {
+  const count = Math.max(2, Math.floor((x1 - x0) / (2 * width)) + 1);
+  const spacing = Math.max(2 * width, (x1 - x0) / (count - 1));
+  const xs = Array.from({ length: count }, (_, k) => x0 + k * spacing);
+  const along = (x: number, t: number): [number, number] => [x + slant * (t - y0), t];
+  const marks: Array<[number, number]> = [], plain: Array<[number, number]> = [];
+  for (let t = y0; t <= y1; t += 1) {
+    for (const x of xs) { const p = along(x, t); if (keep(...p)) marks.push(p); }
+    for (const x of xs.slice(1)) { const p = along(x - spacing / 2, t); if (keep(...p)) plain.push(p); }
+  }
+  const lines = xs.map((x) => { const [a, b] = along(x, y0 - 6), [c, d] = along(x, y1 + 6); return `<line x1="${f(a)}" y1="${f(b)}" x2="${f(c)}" y2="${f(d)}"/>`; });
+  return { svg: `<g stroke="${color}" stroke-width="${f(width)}">${lines.join("")}</g>`, marks, plain };
+}
+
+/** Round spots `diameter` wide on a staggered grid, with gaps about as wide, and points on them and between them. */
+function spots(x0: number, x1: number, y0: number, y1: number, diameter: number, color: string, keep: (x: number, y: number) => boolean): Marks {
+  const r = diameter / 2, step = 2 * diameter;
+  const centres: Array<[number, number]> = [];
+  for (let row = 0, y = y0; y <= y1; row++, y += step * 0.87) {
+    for (let x = x0 + (row % 2 ? step / 2 : 0); x <= x1; x += step) if (keep(x, y)) centres.push([x, y]);
+  }
+  const plain = grid(x0 - step, x1 + step, y0 - step, y1 + step, 1, (x, y) => keep(x, y) && centres.every(([cx, cy]) => Math.hypot(x - cx, y - cy) > r + diameter / 2));
+  return { svg: `<g fill="${color}" stroke="none">${centres.map(([x, y]) => `<circle cx="${f(x)}" cy="${f(y)}" r="${f(r)}"/>`).join("")}</g>`, marks: centres, plain };
+}
+
+/** The breast's and the wing's marks for a bird drawn at `scale` pixels per unit: wide enough to be seen. */
+function patternMarks(s: SynthSpecies, scale: number): { breast: Marks; wing: Marks } {
+  const c = SYNTH_COLORS;
+  const mark = (under: keyof typeof SYNTH_COLORS) => (luminance(c[under]) > 0.45 ? "#1e1e1e" : "#f4f4ee");
+  const solid = (keep: (x: number, y: number) => boolean, x0: number, x1: number, y0: number, y1: number): Marks => ({ svg: "", marks: [], plain: grid(x0, x1, y0, y1, 1, keep) });
+  const minUnits = MIN_MARK_PX / scale;
+  const breast =
+    s.breastPattern === "striped" ? stripes(10, 27, 2, 15, -0.2, Math.max(1.8, minUnits), mark(s.breast), onBreast)
+    : s.breastPattern === "spotted" ? spots(11, 28, 3, 14, Math.max(3.6, minUnits), mark(s.breast), onBreast)
+    : solid(onBreast, 6, 30, 0, 19);
+  const wing = s.wingPattern === "striped" ? stripes(-20, 2, -14, 4, -0.19, Math.max(2.4, minUnits), mark(s.wing), onWing) : solid(onWing, -28, 14, -16, 6);
+  return { breast, wing };
+}
 
 /**
  * Draws one picture of a bird of `species` on a `size` x `size` canvas: pose (facing, tilt), length within the
@@ -91,45 +172,58 @@ export function drawSynthBird(species: SynthSpecies, size: number, rng: Rng): Dr
   const bbox = { x: round1(minX + tx), y: round1(minY + ty), width: round1(maxX - minX), height: round1(maxY - minY) };
 
   const seen = facing === 1 ? "left" : "right";
+  const marks = patternMarks(species, scale);
+  // The breast and wing locations are moved to the nearest point between marks, where the part's own colour shows.
+  const unmarked = (at: [number, number], plain: Array<[number, number]>) =>
+    plain.reduce((best, p) => (Math.hypot(p[0] - at[0], p[1] - at[1]) < Math.hypot(best[0] - at[0], best[1] - at[1]) ? p : best), plain[0] ?? at);
   const parts = PARTS.map((p, k) => {
-    const at: [number, number] = k === 1 ? [(41 + bill.tip[0]) / 2, (-17 + bill.tip[1]) / 2] : p.at;
+    const name = CUB_PART_NAMES[k]!;
+    const at: [number, number] =
+      k === 1 ? [(41 + bill.tip[0]) / 2, (-17 + bill.tip[1]) / 2]
+      : name === "breast" ? unmarked(p.at, marks.breast.plain)
+      : name.endsWith("wing") ? unmarked(p.at, marks.wing.plain)
+      : p.at;
     const [x, y] = place(at);
     const visible = p.side === undefined || p.side === seen;
-    return { name: CUB_PART_NAMES[k]!, x: visible ? round1(x) : 0, y: visible ? round1(y) : 0, visible };
+    return { name, x: visible ? round1(x) : 0, y: visible ? round1(y) : 0, visible };
   });
 
+  const toPixels = (points: Array<[number, number]>) => points.map((p) => place(p).map(round1) as [number, number]);
+  const probes: DrawnBird["probes"] = {
+    crown: toPixels([[30, -27], [26, -26.5], [34, -27]]),
+    wing: toPixels(marks.wing.plain),
+    breast: toPixels(marks.breast.plain),
+    tail: toPixels([[-44, 2], [-40, 1.5], [-48, 2]]),
+    breastMarks: toPixels(marks.breast.marks),
+    wingMarks: toPixels(marks.wing.marks),
+  };
   const brightness = u(0.85, 1.15);
   const svg = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}">`,
     background(size, rng, place([4.5, 31]), scale),
     `<g transform="translate(${f(tx)} ${f(ty)}) rotate(${f(tilt)}) scale(${f(facing * scale)} ${f(scale)})" stroke="${OUTLINE}" stroke-width="${f(Math.min(1.2, 0.9 / scale))}" stroke-linejoin="round">`,
-    birdBody(species),
+    birdBody(species, marks),
     "</g>",
     brightness >= 1
       ? `<rect width="${size}" height="${size}" fill="#ffffff" opacity="${f((brightness - 1) * 0.9)}"/>`
       : `<rect width="${size}" height="${size}" fill="#000000" opacity="${f((1 - brightness) * 0.9)}"/>`,
     "</svg>",
   ].join("");
-  return { svg, bbox, parts, pose: { facing: facing === 1 ? "right" : "left", tilt: round1(tilt), length: round1(scale * localLength), brightness: Math.round(brightness * 1000) / 1000 } };
+  return { svg, bbox, parts, pose: { facing: facing === 1 ? "right" : "left", tilt: round1(tilt), length: round1(scale * localLength), brightness: Math.round(brightness * 1000) / 1000 }, probes };
 }
 
-/** The bird in its own units, facing right. */
-function birdBody(s: SynthSpecies): string {
+/** The bird in its own units, facing right, with its breast and wing marks (clipped to the body and the wing). */
+function birdBody(s: SynthSpecies, marks: { breast: Marks; wing: Marks }): string {
   const c = SYNTH_COLORS;
-  const mark = (under: keyof typeof SYNTH_COLORS) => (luminance(c[under]) > 0.45 ? "#1e1e1e" : "#f4f4ee");
   const out: string[] = [];
+  const wing = `<ellipse cx="${WING.cx}" cy="${WING.cy}" rx="${WING.rx}" ry="${WING.ry}" transform="rotate(${WING.angle} ${WING.cx} ${WING.cy})"`;
+  out.push(`<defs><clipPath id="body"><ellipse cx="0" cy="0" rx="29" ry="18"/></clipPath><clipPath id="wing">${wing} stroke="none"/></clipPath></defs>`);
   out.push(`<line x1="2" y1="16" x2="0" y2="31" stroke="#555" stroke-width="1.8"/><line x1="8" y1="16" x2="9" y2="31" stroke="#555" stroke-width="1.8"/>`);
   out.push(`<polygon points="-24,-6 -52,-4 -52,8 -24,6" fill="${c[s.tail]}"/>`);
   out.push(`<ellipse cx="0" cy="0" rx="30" ry="19" fill="${c[s.breast]}"/>`);
-  if (s.breastPattern === "spotted") {
-    out.push(`<g fill="${mark(s.breast)}" stroke="none">${SPOTS.map(([x, y]) => `<circle cx="${x}" cy="${y}" r="2.3"/>`).join("")}</g>`);
-  } else if (s.breastPattern === "striped") {
-    out.push(`<g stroke="${mark(s.breast)}" stroke-width="1.8" stroke-linecap="round">${[11, 15, 19, 23, 27].map((x) => `<line x1="${x}" y1="1" x2="${x - 2}" y2="${x > 24 ? 7 : 12}"/>`).join("")}</g>`);
-  }
-  out.push(`<ellipse cx="-7" cy="-5" rx="21" ry="10.5" transform="rotate(-8 -7 -5)" fill="${c[s.wing]}"/>`);
-  if (s.wingPattern === "striped") {
-    out.push(`<g stroke="${mark(s.wing)}" stroke-width="2.4" stroke-linecap="round">${[-16, -8, 0].map((x) => `<line x1="${x}" y1="-13" x2="${x - 3}" y2="3"/>`).join("")}</g>`);
-  }
+  if (marks.breast.svg) out.push(`<g clip-path="url(#body)">${marks.breast.svg}</g>`);
+  out.push(`${wing} fill="${c[s.wing]}"/>`);
+  if (marks.wing.svg) out.push(`<g clip-path="url(#wing)">${marks.wing.svg}</g>`);
   out.push(`<circle cx="30" cy="-18" r="12.5" fill="${c[s.breast]}"/>`);
   // the crown: the cap of the head above the chord between 200 and 340 degrees
   const p = (deg: number) => [30 + 12.5 * Math.cos((deg * Math.PI) / 180), -18 + 12.5 * Math.sin((deg * Math.PI) / 180)].map(f).join(" ");

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BirdQA } from "./bird-qa.js";
 import { CubDataset } from "./cub-dataset.js";
 import { generateSynthBirds, type SynthBirdsSummary } from "./synth-birds.js";
+import { rngFor } from "./seed.js";
+import { drawSynthBird } from "./synth-bird-svg.js";
 import { SYNTH_COLORS, type SynthColor } from "./synth-species.js";
 
 let dir: string;
@@ -134,3 +136,77 @@ describe("generateSynthBirds", () => {
     await expect(generateSynthBirds(join(dir, "b"), { species: 2, imagesPerSpecies: 1 })).rejects.toThrow(/exists/);
   });
 });
+
+/** An RGB colour `[r, g, b]` of a `#rrggbb` string, under the picture's lighting veil (white above 1, black below). */
+function lit(hex: string, brightness: number): [number, number, number] {
+  const n = parseInt(hex.slice(1), 16);
+  const a = Math.abs(brightness - 1) * 0.9, over = brightness >= 1 ? 255 : 0;
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255].map((v) => v * (1 - a) + over * a) as [number, number, number];
+}
+
+/** Of `candidates` (name → hex), the one nearest to the pixel at (x, y) of an RGB buffer `size` wide. */
+function nearest(px: Buffer, size: number, [x, y]: [number, number], candidates: Record<string, string>, brightness: number): string {
+  const i = (Math.min(size - 1, Math.floor(y)) * size + Math.min(size - 1, Math.floor(x))) * 3;
+  let best = "", bestD = Infinity;
+  for (const [name, hex] of Object.entries(candidates)) {
+    const c = lit(hex, brightness);
+    const d = (px[i]! - c[0]) ** 2 + (px[i + 1]! - c[1]) ** 2 + (px[i + 2]! - c[2]) ** 2;
+    if (d < bestD) [best, bestD] = [name, d];
+  }
+  return best;
+}
+
+describe("SynthBirds pictures agree with their labels at the demo's 64 px", () => {
+  let small: SynthBirdsSummary;
+  let set: CubDataset;
+  beforeAll(async () => {
+    small = await generateSynthBirds(join(dir, "64px"), { species: 12, imagesPerSpecies: 6, imageSize: 64, seed: 0 });
+    set = await CubDataset.open(small.root);
+  });
+
+  it("shows each labelled colour (crown, wing, breast, upper tail) and each labelled pattern where the bird is drawn", async () => {
+    const tally = new Map<string, { checked: number; matched: number }>();
+    const count = (what: string, ok: boolean) => {
+      const t = tally.get(what) ?? { checked: 0, matched: 0 };
+      t.checked++;
+      if (ok) t.matched++;
+      tally.set(what, t);
+    };
+    const perSpecies = new Map<number, number>();
+    for (let i = 0; i < set.size; i++) {
+      const image = set.get(i);
+      const s = small.species[image.classId - 1]!;
+      const k = perSpecies.get(s.id) ?? 0;
+      perSpecies.set(s.id, k + 1);
+      const drawn = drawSynthBird(s, 64, rngFor(0, "image", s.id, k));
+      for (const key of ["x", "y", "width", "height"] as const) expect(drawn.bbox[key]).toBeCloseTo(image.bbox![key], 3); // the picture on disk
+      const px = await sharp(image.path).removeAlpha().raw().toBuffer();
+      const labels = Object.fromEntries(set.imageAttributes(image.imageId).filter((a) => a.present).map((a) => [a.group, a.value]));
+      const b = drawn.pose.brightness;
+      for (const [group, probes] of [["crown_color", drawn.probes.crown], ["wing_color", drawn.probes.wing], ["breast_color", drawn.probes.breast], ["upper_tail_color", drawn.probes.tail]] as const) {
+        expect(probes.length, `${group} of image ${image.imageId}`).toBeGreaterThan(0);
+        for (const p of probes) count(group, nearest(px, 64, p, SYNTH_COLORS, b) === labels[group]);
+      }
+      // Patterns: the marks of a striped or spotted part are seen where they are drawn, and a part labelled
+      // solid shows its own colour all over (its probes then cover the whole visible part).
+      for (const [part, color, pattern, marks] of [
+        ["breast", s.breast, labels.breast_pattern, drawn.probes.breastMarks],
+        ["wing", s.wing, labels.wing_pattern, drawn.probes.wingMarks],
+      ] as const) {
+        const markHex = luma(SYNTH_COLORS[color]) > 0.45 ? "#1e1e1e" : "#f4f4ee";
+        const two = { base: SYNTH_COLORS[color], mark: markHex };
+        expect(pattern === "solid" ? marks.length === 0 : marks.length >= 2, `${part} of image ${image.imageId} is ${pattern}`).toBe(true);
+        for (const p of marks) count(`${part}_pattern marks`, nearest(px, 64, p, two, b) === "mark");
+        for (const p of part === "breast" ? drawn.probes.breast : drawn.probes.wing) count(`${part}_pattern plain`, nearest(px, 64, p, two, b) === "base");
+      }
+    }
+    console.log([...tally].map(([w, t]) => `${w} ${t.matched}/${t.checked}`).join("; "));
+    for (const [what, t] of tally) expect(t.matched / t.checked, `${what}: ${t.matched} of ${t.checked} probes`).toBeGreaterThan(0.9);
+    expect([...tally.keys()].sort()).toEqual(["breast_color", "breast_pattern marks", "breast_pattern plain", "crown_color", "upper_tail_color", "wing_color", "wing_pattern marks", "wing_pattern plain"]);
+  });
+});
+
+function luma(hex: string): number {
+  const [r, g, bl] = lit(hex, 1);
+  return (0.299 * r + 0.587 * g + 0.114 * bl) / 255;
+}

@@ -28,7 +28,7 @@ export interface SynthBirdsOptions {
   seed?: number;
   /** Fraction of each species' pictures in the test split. Default 0.25. */
   testFraction?: number;
-  /** JPEG quality. Default 92. */
+  /** JPEG quality. Default 92 (no chroma subsampling, so small coloured parts keep their colour). */
   quality?: number;
   /** Replace `outDir` when it exists. Default `false` (an existing folder is an error). */
   overwrite?: boolean;
@@ -115,7 +115,7 @@ export async function generateSynthBirds(outDir: string, options: SynthBirdsOpti
     while (next < jobs.length) {
       const job = jobs[next++]!;
       const drawn = drawSynthBird(job.s, o.imageSize, rngFor(o.seed, "image", job.s.id, job.k));
-      await sharp(Buffer.from(drawn.svg)).jpeg({ quality: o.quality }).toFile(join(cub, "images", job.file));
+      await sharp(Buffer.from(drawn.svg)).jpeg({ quality: o.quality, chromaSubsampling: "4:4:4" }).toFile(join(cub, "images", job.file));
       const b = drawn.bbox;
       boxes[job.imageId - 1] = `${job.imageId} ${b.x} ${b.y} ${b.width} ${b.height}`;
       partLines[job.imageId - 1] = drawn.parts.map((p, j) => `${job.imageId} ${j + 1} ${p.x} ${p.y} ${p.visible ? 1 : 0}`).join("\n");
