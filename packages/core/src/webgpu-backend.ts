@@ -79,6 +79,8 @@ async function requestDevice(adapter: GPUAdapterLike): Promise<unknown> {
       maxBufferSize: limits.maxBufferSize,
       maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
       maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+      // Fewer chunks for kernels with many inputs (AddN, Concat); they split at whatever the device allows.
+      maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
     },
   });
   void device.lost.then((lost) => {

@@ -13,7 +13,15 @@ export interface AttentionOptions {
   offset?: number;
   /** Multiplies the scores; default `1 / sqrt(D)`. */
   scale?: number;
+  /**
+   * Only the first `kvLength` positions of k and v are keys (a preallocated KV cache whose later positions are
+   * spare capacity); default all `Tk`. The mask and the default offset then count `kvLength` keys.
+   */
+  kvLength?: number;
 }
+
+/** Backends whose attention kernel reads k/v with spare capacity (attr `kvLength`); others get k/v sliced. */
+const KV_LENGTH_BACKENDS = new Set(["native"]);
 
 /** The score a causal or window mask gives a dropped key (added to it): exp underflows to exactly 0. */
 export const MASKED_SCORE = -1e30;
@@ -32,7 +40,9 @@ export const MASKED_SCORE = -1e30;
  */
 export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: AttentionOptions = {}): tf.Tensor4D {
   const [B, H, Tq, D] = q.shape;
-  const [Bk, Hkv, Tk, Dk] = k.shape;
+  const [Bk, Hkv, capacity, Dk] = k.shape;
+  const Tk = options.kvLength ?? capacity;
+  if (!Number.isInteger(Tk) || Tk < 0 || Tk > capacity) throw new Error(`fusedAttention: kvLength ${Tk} must be an integer in [0, ${capacity}] (k's positions)`);
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) throw new Error(`fusedAttention: q, k, v must be rank 4 [B, H, T, D] (got ${q.rank}, ${k.rank}, ${v.rank})`);
   if (Bk !== B || Dk !== D || H % Hkv !== 0) {
     throw new Error(`fusedAttention: k has shape [${k.shape}], incompatible with q [${q.shape}] (same B and D, H a multiple of Hkv)`);
@@ -47,14 +57,43 @@ export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, o
     offset: options.offset ?? Tk - Tq,
   };
   if (attrs.window < 0 || !Number.isInteger(attrs.window)) throw new Error(`fusedAttention: window must be a positive integer (got ${attrs.window})`);
-  const op = customGradOp(([qi, ki, vi], save) => {
-    save([qi, ki, vi]);
-    const value = hasFusedKernel(FusedKernelName.attention)
-      ? runFusedKernel(FusedKernelName.attention, mask ? { q: qi, k: ki, v: vi, mask } : { q: qi, k: ki, v: vi }, { ...attrs })
-      : attentionReference(qi as tf.Tensor4D, ki as tf.Tensor4D, vi as tf.Tensor4D, attrs, mask);
-    return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => attentionGrad(dy as tf.Tensor4D, saved as tf.Tensor4D[], attrs, mask) };
+  // The mask is an input of the op (with a zero gradient) so that the backward keeps it alive: it is often made
+  // inside the forward's tf.tidy, which disposes it before the gradient runs.
+  const fused = hasFusedKernel(FusedKernelName.attention);
+  if (Tk < capacity && !(fused && KV_LENGTH_BACKENDS.has(tf.getBackend()))) {
+    // Spare capacity that this kernel (or the composition) cannot skip: attend to the first Tk positions.
+    return tf.tidy(() => fusedAttention(q, firstKeys(k, Tk), firstKeys(v, Tk), { ...options, kvLength: undefined }));
+  }
+  const kernelAttrs = Tk < capacity ? { ...attrs, kvLength: Tk } : { ...attrs };
+  const op = customGradOp(([qi, ki, vi, mi], save) => {
+    save(mi ? [qi, ki, vi, mi] : [qi, ki, vi]);
+    const value = fused
+      ? runFusedKernel(FusedKernelName.attention, mi ? { q: qi, k: ki, v: vi, mask: mi } : { q: qi, k: ki, v: vi }, kernelAttrs)
+      : attentionReference(qi as tf.Tensor4D, ki as tf.Tensor4D, vi as tf.Tensor4D, attrs, mi);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [qs, ks, vs, ms] = saved as tf.Tensor4D[];
+        const grads = Tk < capacity ? capacityGrads(dy as tf.Tensor4D, [qs!, ks!, vs!], Tk, attrs, ms) : attentionGrad(dy as tf.Tensor4D, [qs!, ks!, vs!], attrs, ms);
+        return ms ? [...grads, tf.zerosLike(ms)] : grads;
+      },
+    };
   });
-  return op(q, k, v) as tf.Tensor4D;
+  return (mask ? op(q, k, v, mask) : op(q, k, v)) as tf.Tensor4D;
+}
+
+/** The first `n` positions of `[B, H, T, D]`. */
+function firstKeys(t: tf.Tensor4D, n: number): tf.Tensor4D {
+  return tf.slice(t, [0, 0, 0, 0], [-1, -1, n, -1]);
+}
+
+/** Gradients when k/v carry spare capacity beyond `Tk` keys: those positions get zeros. */
+function capacityGrads(dy: tf.Tensor4D, [q, k, v]: tf.Tensor4D[], Tk: number, attrs: AttentionAttrs, mask?: tf.Tensor): tf.Tensor[] {
+  return tf.tidy(() => {
+    const [dq, dk, dv] = attentionGrad(dy, [q!, firstKeys(k!, Tk), firstKeys(v!, Tk)], attrs, mask);
+    const pad: Array<[number, number]> = [[0, 0], [0, 0], [0, k!.shape[2] - Tk], [0, 0]];
+    return [dq!, tf.pad(dk!, pad), tf.pad(dv!, pad)];
+  });
 }
 
 /** The resolved options a fused attention kernel receives. */

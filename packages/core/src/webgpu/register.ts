@@ -7,6 +7,8 @@ import { attentionProgram } from "./kernels/attention-program.js";
 import { biasActivationProgram } from "./kernels/bias-activation-program.js";
 import { normProgram } from "./kernels/norm-program.js";
 import { swigluProgram } from "./kernels/swiglu-program.js";
+import { chunkedAddN } from "./add-n.js";
+import { deterministicScatterNd, deterministicUnsortedSegmentSum } from "./scatter-sum.js";
 import { birdvlmMatMulChoice, matMulDims } from "./matmul-choice.js";
 import type { WebGPUBackendRunner } from "./kernels/program.js";
 
@@ -23,6 +25,9 @@ export function registerWebGPUKernels(): void {
   if (registered) return;
   registered = true;
   for (const name of ["BatchMatMul", "_FusedMatMul"]) deterministicMatMul(name);
+  wrap("AddN", chunkedAddN);
+  wrap("ScatterNd", deterministicScatterNd);
+  wrap("UnsortedSegmentSum", deterministicUnsortedSegmentSum);
 
   for (const [name, kind] of [
     [FusedKernelName.layerNorm, "layer"],
@@ -76,6 +81,14 @@ export function registerWebGPUKernels(): void {
       ...broadcastStrides(mask?.shape ?? [1, 1, 1, 1]).map(int),
     ]);
   });
+}
+
+/** Replaces TF.js's webgpu kernel `name` by `wrapper(its kernel function)`. */
+function wrap(name: string, wrapper: (original: (args: KernelArgs) => tf.TensorInfo) => (args: KernelArgs) => tf.TensorInfo): void {
+  const original = tf.getKernel(name, "webgpu");
+  if (!original) return;
+  tf.unregisterKernel(name, "webgpu");
+  register(name, wrapper(original.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo));
 }
 
 /**

@@ -26,7 +26,14 @@ export type ProgramUniforms = Array<{ type: "int32" | "float32"; data: number[] 
 
 /** The method of TF.js's `WebGPUBackend` that runs a program. */
 export interface WebGPUBackendRunner {
-  runWebGPUProgram(program: WebGPUProgramSpec, inputs: tf.TensorInfo[], outputDtype: tf.DataType, uniforms?: ProgramUniforms): tf.TensorInfo;
+  runWebGPUProgram(
+    program: WebGPUProgramSpec,
+    inputs: tf.TensorInfo[],
+    outputDtype: tf.DataType,
+    uniforms?: ProgramUniforms,
+    /** Writes into this tensor instead of a new one. */
+    output?: tf.TensorInfo,
+  ): tf.TensorInfo;
 }
 
 /** Workgroups needed for `n` items at `perGroup` per workgroup, as a 1-D dispatch (TF.js folds it when large). */
