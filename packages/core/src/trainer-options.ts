@@ -147,6 +147,14 @@ export interface TrainerOptions<B> {
   progress?: boolean | ProgressStream;
   /** Abort after this many non-finite steps in a row. Default 10. */
   maxBadSteps?: number;
+  /**
+   * When the loss and gradient norm are checked for non-finite values. `"step"` (default): every step, which
+   * reads one float from the device before the update (the step is then skipped). `"log"`: only with the
+   * loss read every `logEvery` steps, so that nothing is read back inside a step (on a GPU the host never
+   * waits for the device between steps); a non-finite interval then aborts the run with an error, its
+   * updates already applied.
+   */
+  finiteCheck?: "step" | "log";
   /** Stops training at the next step boundary (a checkpoint is written first when `checkpointDir` is set). */
   signal?: AbortSignal;
   /** Switch `model.train(true)` on for training and `train(false)` for evaluation. Default `true`. */

@@ -40,7 +40,8 @@ import type { StopReason, TrainResult, TrainerOptions } from "./trainer-options.
  *
  * One *step* is one optimizer update over `gradientAccumulation` micro-batches (an epoch that ends early
  * gives a last step over fewer). Per step the trainer reads one float from the device (loss + gradient norm,
- * to detect non-finite values); the loss itself is averaged on the device and read every `logEvery` steps.
+ * to detect non-finite values; none with `finiteCheck: "log"`); the loss itself is averaged on the device and read every
+ * `logEvery` steps.
  * A step whose loss or gradients are not finite is skipped (no update, counted); `maxBadSteps` in a row
  * abort the run with an error naming the steps.
  *
@@ -269,12 +270,14 @@ export class Trainer<B> {
         grads = clipped.grads;
         norm = clipped.norm;
       } else norm = globalNorm(grads);
-      const check = tf.add(lossTotal, norm);
-      const value = (await check.data())[0]!; // the one read-back per step
-      check.dispose();
-      if (!Number.isFinite(value)) {
-        norm.dispose();
-        return this.skipStep(value, epoch);
+      if (o.finiteCheck !== "log") {
+        const check = tf.add(lossTotal, norm);
+        const value = (await check.data())[0]!; // the one read-back per step
+        check.dispose();
+        if (!Number.isFinite(value)) {
+          norm.dispose();
+          return this.skipStep(value, epoch);
+        }
       }
       this.badInARow = 0;
       this.optimizer.step(grads, lr);
@@ -378,6 +381,12 @@ export class Trainer<B> {
       const both = tf.stack([this.lossSum!, this.normSum!]);
       const [ls, ns] = Array.from(await both.data());
       both.dispose();
+      if (this.options.finiteCheck === "log" && !Number.isFinite(ls! + ns!)) {
+        throw new Error(
+          `Trainer: the loss or gradients were not finite in steps ${this.stepsDone - this.pendingCount + 1}..${this.stepsDone} ` +
+            `(epoch ${epoch}; loss sum ${ls}, gradient norm sum ${ns}; finiteCheck "log" applied their updates); aborting.`,
+        );
+      }
       this.lastLoss = ls! / this.pendingCount;
       record.loss = this.lastLoss;
       record.gradNorm = ns! / this.pendingCount;
