@@ -9,7 +9,7 @@ import { normProgram } from "./kernels/norm-program.js";
 import { swigluProgram } from "./kernels/swiglu-program.js";
 import { chunkedAddN } from "./add-n.js";
 import { deterministicScatterNd, deterministicUnsortedSegmentSum } from "./scatter-sum.js";
-import { birdvlmMatMulChoice, matMulDims } from "./matmul-choice.js";
+import { chooseMatMul, matMulDims } from "./matmul-choice.js";
 import type { WebGPUBackendRunner } from "./kernels/program.js";
 
 let registered = false;
@@ -92,9 +92,9 @@ function wrap(name: string, wrapper: (original: (args: KernelArgs) => tf.TensorI
 }
 
 /**
- * Wraps TF.js's webgpu kernel `name` (a matmul) so that it runs the program `birdvlmMatMulChoice` picks
- * (never split-K, see matmul-choice.ts), through TF.js's flag `WEBGPU_MATMUL_PROGRAM_TYPE`. Honors that flag
- * when the user has set it.
+ * Wraps TF.js's webgpu kernel `name` (a matmul) so that it runs the program `chooseMatMul` picks (the override
+ * table, else TF.js's choice but never split-K; see matmul-choice.ts), through TF.js's flag
+ * `WEBGPU_MATMUL_PROGRAM_TYPE`. Honors that flag when the user has set it.
  */
 function deterministicMatMul(name: string): void {
   const original = tf.getKernel(name, "webgpu");
@@ -105,13 +105,22 @@ function deterministicMatMul(name: string): void {
     const flag = "WEBGPU_MATMUL_PROGRAM_TYPE";
     if (env.getNumber(flag) >= 0) return original.kernelFunc(args as never) as tf.TensorInfo;
     const { a, b } = args.inputs as Record<string, tf.TensorInfo>;
-    const dims = matMulDims(a.shape, b.shape, Boolean(args.attrs?.transposeA), Boolean(args.attrs?.transposeB));
-    const threshold = (args.backend as { thresholdToIncreaseWorkgroups?: number }).thresholdToIncreaseWorkgroups ?? 8;
-    env.set(flag, birdvlmMatMulChoice(...dims, threshold));
+    const transposeA = Boolean(args.attrs?.transposeA);
+    const transposeB = Boolean(args.attrs?.transposeB);
+    const [batch, M, N, K] = matMulDims(a.shape, b.shape, transposeA, transposeB);
+    const backend = args.backend as { thresholdToIncreaseWorkgroups?: number; adapterInfo?: { isIntel(): boolean } };
+    const thresholdFlag = env.getNumber("WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL");
+    const threshold = thresholdFlag > 0 ? thresholdFlag : (backend.thresholdToIncreaseWorkgroups ?? 8);
+    const pick = chooseMatMul({ batch, M, N, K, transposeA, transposeB }, threshold);
+    // TF.js's packed program reads sequentially by threads where `adapterInfo.isIntel()`; an override can ask for either.
+    const info = pick.sequentialAccess === undefined ? undefined : backend.adapterInfo;
+    if (info) Object.defineProperty(info, "isIntel", { value: () => pick.sequentialAccess, configurable: true, writable: true });
+    env.set(flag, pick.program);
     try {
       return original.kernelFunc(args as never) as tf.TensorInfo;
     } finally {
       env.set(flag, -1);
+      if (info) delete (info as { isIntel?: unknown }).isIntel; // back to the class's own method
     }
   });
 }
