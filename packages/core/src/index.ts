@@ -36,4 +36,5 @@ export { biasActivation, gelu, silu, activationReference, type Activation } from
 export { fusedAttention, attentionReference, MASKED_SCORE, type AttentionOptions, type AttentionAttrs } from "./ops/fused-attention.js";
 export { swiglu, swigluReference } from "./ops/swiglu.js";
 export { FusedKernelName, setFusedKernelsEnabled, hasFusedKernel } from "./ops/fused-kernel.js";
+export { canWriteInPlace, exclusiveZeros, writePositionsInPlace } from "./native/in-place.js";
 export { setMatMulOverrides, matMulOverrides, type MatMulOverride } from "./webgpu/matmul-choice.js";

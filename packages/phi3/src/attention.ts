@@ -48,22 +48,25 @@ export class Phi3Attention extends Module {
       const [b, t] = x.shape;
       const { heads: h, kvHeads: kv, headDim: hd } = this;
       const qkv = this.qkvProj.apply(x, ctx.training);
-      const split = (start: number, n: number) =>
-        tf.transpose(tf.reshape(tf.slice(qkv, [0, 0, start * hd], [b, t, n * hd]), [b, t, n, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
-      const q = ctx.rotary.apply(split(0, h), ctx.tables);
-      let k = ctx.rotary.apply(split(h, kv), ctx.tables);
-      let v = split(h + kv, kv);
-      if (ctx.cache) ({ keys: k, values: v } = ctx.cache.append(ctx.layerIndex, k, v));
+      // [B, T, h + 2kv, d] → [B, h + 2kv, T, d] (a reshape when T = 1), then q, k, v along the head axis.
+      const [qh, kh, vh] = tf.split(swapHeadsAndTime(tf.reshape(qkv, [b, t, h + 2 * kv, hd]) as tf.Tensor4D), [h, kv, kv], 1) as tf.Tensor4D[];
+      const q = ctx.rotary.apply(qh!, ctx.tables);
+      let k = ctx.rotary.apply(kh!, ctx.tables);
+      let v = vh!;
+      let kvLength = k.shape[2];
+      if (ctx.cache) ({ keys: k, values: v, length: kvLength } = ctx.cache.append(ctx.layerIndex, k, v));
       const dropsAttention = ctx.training && this.dropout > 0;
-      let out: tf.Tensor;
+      let out: tf.Tensor4D;
       if (!dropsAttention && hasFusedKernel(FusedKernelName.attention)) {
-        // One pass (scores, mask, softmax, values) where the backend has the kernel (webgpu); GQA inside it.
+        // One kernel (scores, mask, softmax, values; GQA inside) where the backend has it (native, webgpu); it
+        // reads the cache's first kvLength positions in place.
         const mask = ctx.bias ?? undefined;
-        out = fusedAttention(q, k, v, { mask, scale: 1 / Math.sqrt(hd) });
+        out = fusedAttention(q, k, v, { mask, scale: 1 / Math.sqrt(hd), kvLength });
       } else {
-        out = this.composed(q, k, v, ctx);
+        const first = (x: tf.Tensor4D) => (x.shape[2] === kvLength ? x : tf.slice(x, [0, 0, 0, 0], [-1, -1, kvLength, -1]));
+        out = this.composed(q, first(k), first(v), ctx) as tf.Tensor4D;
       }
-      const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, t, h * hd]);
+      const merged = tf.reshape(swapHeadsAndTime(out), [b, t, h * hd]);
       return this.oProj.apply(merged, ctx.training) as tf.Tensor3D;
     });
   }
@@ -84,4 +87,10 @@ export class Phi3Attention extends Module {
     if (ctx.training && this.dropout > 0) probs = tf.dropout(probs, this.dropout, undefined, ctx.seed);
     return tf.reshape(tf.matMul(probs, v), [b, h, t, hd]);
   }
+}
+
+/** `[B, X, Y, d]` → `[B, Y, X, d]`: a transpose, or a reshape when either axis has one entry (decoding). */
+function swapHeadsAndTime(x: tf.Tensor4D): tf.Tensor4D {
+  const [b, p, r, d] = x.shape;
+  return p === 1 || r === 1 ? tf.reshape(x, [b, r, p, d]) : tf.transpose(x, [0, 2, 1, 3]);
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "attention.h"
 #include "elementwise.h"
 #include "sgemm.h"
 #include "thread_pool.h"
@@ -220,6 +221,74 @@ Napi::Value NormRows(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// attention(q, k, v, mask | null, out, [B, H, Hkv, Tq, Tk, capK, D], scale, causal, window, offset, maskStrides[4])
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto dims = Ints(info, 5);
+  if (dims.size() != 7) {
+    Fail(env, "attention: dims must be [B, H, Hkv, Tq, Tk, capK, D]");
+    return env.Undefined();
+  }
+  birdvlm::AttentionArgs a{};
+  a.B = static_cast<int>(dims[0]);
+  a.H = static_cast<int>(dims[1]);
+  a.Hkv = static_cast<int>(dims[2]);
+  a.Tq = static_cast<int>(dims[3]);
+  a.Tk = static_cast<int>(dims[4]);
+  a.capK = static_cast<int>(dims[5]);
+  a.D = static_cast<int>(dims[6]);
+  for (int64_t d : dims)
+    if (d < 0) {
+      Fail(env, "attention: negative size");
+      return env.Undefined();
+    }
+  if (a.Hkv == 0 || a.H % a.Hkv != 0 || a.Tk > a.capK) {
+    Fail(env, "attention: H must be a multiple of Hkv and Tk at most capK");
+    return env.Undefined();
+  }
+  const int64_t nq = static_cast<int64_t>(a.B) * a.H * a.Tq * a.D, nk = static_cast<int64_t>(a.B) * a.Hkv * a.capK * a.D;
+  float *q, *k, *v, *out, *mask = nullptr;
+  if (!F32(info, 0, nq, &q) || !F32(info, 1, nk, &k) || !F32(info, 2, nk, &v) || !F32(info, 4, nq, &out)) return env.Undefined();
+  a.q = q;
+  a.k = k;
+  a.v = v;
+  a.out = out;
+  a.scale = info[6].As<Napi::Number>().FloatValue();
+  a.causal = info[7].ToBoolean();
+  a.window = static_cast<int>(Int(info, 8));
+  a.offset = static_cast<int>(Int(info, 9));
+  auto ms = Ints(info, 10);
+  if (ms.size() != 4) {
+    Fail(env, "attention: maskStrides must have 4 entries");
+    return env.Undefined();
+  }
+  if (!info[3].IsNull() && !info[3].IsUndefined()) {
+    int64_t extent = 1;
+    const int64_t full[4] = {a.B, a.H, a.Tq, a.Tk};
+    for (int d = 0; d < 4; d++) {
+      if (ms[d] < 0) {
+        Fail(env, "attention: negative mask stride");
+        return env.Undefined();
+      }
+      if (full[d] > 0) extent += (full[d] - 1) * ms[d];
+    }
+    if (!F32(info, 3, extent, &mask)) return env.Undefined();
+  }
+  a.mask = mask;
+  for (int d = 0; d < 4; d++) a.maskStride[d] = ms[d];
+  birdvlm::attention(a);
+  return env.Undefined();
+}
+
+// swiglu(x, out, rows, I): out [rows, I] = x[:, I:] * silu(x[:, :I])
+Napi::Value SwiGLU(const Napi::CallbackInfo& info) {
+  int64_t rows = Int(info, 2), I = Int(info, 3);
+  float *x, *o;
+  if (!F32(info, 0, rows * 2 * I, &x) || !F32(info, 1, rows * I, &o)) return info.Env().Undefined();
+  if (rows * I > 0) birdvlm::swiglu(x, o, rows, I);
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
@@ -233,6 +302,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
   exports.Set("normRows", Napi::Function::New(env, NormRows));
+  exports.Set("attention", Napi::Function::New(env, Attention));
+  exports.Set("swiglu", Napi::Function::New(env, SwiGLU));
   napi_add_env_cleanup_hook(env, [](void*) { birdvlm::shutdown_pool(); }, nullptr);
   return exports;
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "fast_math.h"
 #include "thread_pool.h"
 
 namespace birdvlm {
@@ -12,46 +13,6 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 15;
 #define BIRDVLM_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
-
-// exp with a degree-6 polynomial after range reduction (relative error ~2 ulp), vectorizable; the power of
-// two is applied in two halves so results stay exact from the denormals up to FLT_MAX; NaN propagates.
-inline float pow2i(int32_t n) {
-  int32_t bits = (n + 127) << 23;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-inline float fast_exp(float x0) {
-  float x = std::min(88.72283935546875f, std::max(-103.972084045410f, x0));
-  float n = std::nearbyint(x * 1.44269504088896341f);
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500E-4f;
-  p = p * r + 1.3981999507E-3f;
-  p = p * r + 8.3334519073E-3f;
-  p = p * r + 4.1665795894E-2f;
-  p = p * r + 1.6666665459E-1f;
-  p = p * r + 5.0000001201E-1f;
-  p = p * r * r + r + 1.0f;
-  int32_t ni = static_cast<int32_t>(n);
-  int32_t n1 = ni / 2;
-  float y = p * pow2i(n1) * pow2i(ni - n1);
-  y = x0 > 88.72283935546875f ? std::numeric_limits<float>::infinity() : y;
-  y = x0 < -103.972084045410f ? 0.f : y;
-  return x0 != x0 ? x0 : y;
-}
-
-// erf from erfc's Chebyshev fit (Numerical Recipes erfcc): fractional error below 1.2e-7.
-inline float fast_erf(float x) {
-  float z = std::fabs(x);
-  float t = 1.0f / (1.0f + 0.5f * z);
-  float poly = -z * z - 1.26551223f +
-               t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f + t * (0.27886807f +
-               t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
-  float r = 1.0f - t * fast_exp(poly);
-  return x >= 0 ? r : -r;
-}
 
 BIRDVLM_SIMD void unary_range(Unary op, const float* x, float* out, int64_t b, int64_t e) {
   switch (op) {

@@ -22,10 +22,6 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::drain() {
-  for (int i; (i = next_.fetch_add(1)) < tasks_;) (*fn_)(i);
-}
-
 namespace {
 
 // How long a thread spins for the next piece of work (or for its helpers to finish) before it sleeps:
@@ -56,8 +52,33 @@ bool spin_until(Done done) {
 
 }  // namespace
 
+namespace {
+thread_local bool in_task = false;
+}  // namespace
+
+void ThreadPool::drain(uint32_t generation) {
+  for (;;) {
+    uint64_t t = ticket_.load(std::memory_order_acquire);
+    if (static_cast<uint32_t>(t >> 32) != generation) return;
+    const int i = static_cast<int>(t & 0xffffffffu);
+    const int n = tasks_.load(std::memory_order_relaxed);
+    const std::function<void(int)>* fn = fn_.load(std::memory_order_relaxed);
+    if (i >= n) return;
+    // Claiming through the ticket (generation included) guarantees fn and n belong to this job, which cannot
+    // finish before this task does.
+    if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) continue;
+    in_task = true;
+    (*fn)(i);
+    in_task = false;
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == n) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_cv_.notify_one();
+    }
+  }
+}
+
 void ThreadPool::work() {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
     if (!spin_until([&] { return stop_.load() || generation_.load() != seen; })) {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -65,35 +86,31 @@ void ThreadPool::work() {
     }
     if (stop_) return;
     seen = generation_.load();
-    drain();
-    if (busy_.fetch_sub(1) == 1) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_.notify_one();
-    }
+    drain(seen);
   }
 }
 
 void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
   if (tasks <= 0) return;
-  if (workers_.empty() || tasks == 1) {
+  if (workers_.empty() || tasks == 1 || in_task) {
     for (int i = 0; i < tasks; i++) fn(i);
     return;
   }
+  const uint32_t generation = generation_.load() + 1;
+  fn_.store(&fn, std::memory_order_relaxed);
+  tasks_.store(tasks, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  ticket_.store(static_cast<uint64_t>(generation) << 32, std::memory_order_release);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    fn_ = &fn;
-    tasks_ = tasks;
-    next_.store(0);
-    busy_.store(static_cast<int>(workers_.size()));
-    generation_.fetch_add(1);
+    generation_.store(generation);
   }
   wake_.notify_all();
-  drain();
-  if (!spin_until([&] { return busy_.load() == 0; })) {
+  drain(generation);
+  if (!spin_until([&] { return done_.load(std::memory_order_acquire) == tasks; })) {
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return busy_.load() == 0; });
+    done_cv_.wait(lock, [&] { return done_.load(std::memory_order_acquire) == tasks; });
   }
-  fn_ = nullptr;
 }
 
 static std::unique_ptr<ThreadPool> g_pool;

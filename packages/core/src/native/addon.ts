@@ -25,6 +25,17 @@ export interface NativeAddon {
   stridedCopy(x: Float32Array, out: Float32Array, offset: number, shape: number[], strides: number[]): void;
   /** LayerNorm (RMSNorm when `rms`) over the last axis of [rows, c]. */
   normRows(x: Float32Array, out: Float32Array, rows: number, c: number, gamma: Float32Array, beta: Float32Array | null, eps: number, rms: boolean): void;
+  /**
+   * out [B, H, Tq, D] = softmax(q kᵀ · scale + mask + causal/window rule) v, for q [B, H, Tq, D] and k, v
+   * [B, Hkv, capK, D] of which the first Tk positions are read; `dims` = [B, H, Hkv, Tq, Tk, capK, D]; the mask
+   * is read at Σ index · maskStrides over (b, h, i, j).
+   */
+  attention(
+    q: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array | null, out: Float32Array, dims: number[],
+    scale: number, causal: boolean, window: number, offset: number, maskStrides: number[],
+  ): void;
+  /** out [rows, I] = up · silu(gate) for x [rows, 2I] holding gate then up. */
+  swiglu(x: Float32Array, out: Float32Array, rows: number, i: number): void;
 }
 
 /** Codes of the addon's unary ops (same order as `Unary` in native/src/elementwise.h). */

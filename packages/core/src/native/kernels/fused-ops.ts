@@ -3,6 +3,7 @@
 import { tf } from "../../tf.js";
 import { UnaryOp, type NativeAddon } from "../addon.js";
 import { f32, output, sizeOf, type KernelArgs } from "./util.js";
+import { fusedAttentionKernel, swigluKernel } from "./attention.js";
 
 /** A native-only kernel (no cpu counterpart). */
 export type NativeOnlyKernel = (addon: NativeAddon) => tf.KernelFunc;
@@ -53,4 +54,6 @@ export const NATIVE_ONLY_KERNELS: Record<string, NativeOnlyKernel> = {
   BirdVLMLayerNorm: norm(false),
   BirdVLMRmsNorm: norm(true),
   BirdVLMBiasActivation: biasActivation,
+  BirdVLMFusedAttention: fusedAttentionKernel,
+  BirdVLMSwiGLU: swigluKernel,
 };

@@ -1,0 +1,142 @@
+#include "attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "fast_math.h"
+#include "sgemm.h"
+#include "thread_pool.h"
+
+namespace birdvlm {
+namespace {
+
+#define BIRDVLM_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+
+// Below this many flops an attention runs on the calling thread (waking the pool costs more than it saves).
+constexpr double kSerialFlops = 4e5;
+// Query rows from which the scores and values go through the packed SGEMM instead of plain dot products.
+constexpr int kGemmRows = 4;
+
+BIRDVLM_SIMD float dot(const float* a, const float* b, int n) {
+  float s = 0.f;
+#pragma omp simd reduction(+ : s)
+  for (int i = 0; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+BIRDVLM_SIMD void axpy(float alpha, const float* x, float* y, int n) {
+  for (int i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+// One row of scores: scale, add the mask and the positional rule, then softmax in place (as the Softmax
+// kernel: max, exp(x - max), times 1 / sum).
+BIRDVLM_SIMD void softmax_scores(float* s, int Tk, float scale, const float* mrow, int64_t mstride, int pos, bool causal,
+                                 int window) {
+  for (int j = 0; j < Tk; j++) s[j] *= scale;
+  if (mrow) {
+    if (mstride == 1)
+      for (int j = 0; j < Tk; j++) s[j] += mrow[j];
+    else if (mstride == 0)
+      for (int j = 0; j < Tk; j++) s[j] += mrow[0];
+    else
+      for (int j = 0; j < Tk; j++) s[j] += mrow[j * mstride];
+  }
+  if (causal)
+    for (int j = std::max(0, pos + 1); j < Tk; j++) s[j] += kMaskedScore;
+  if (window > 0) {
+    int last = std::min(Tk - 1, pos - window);  // keys j <= pos - window are too far back
+    for (int j = 0; j <= last; j++) s[j] += kMaskedScore;
+  }
+  float m = -std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(max : m)
+  for (int j = 0; j < Tk; j++) m = std::max(m, s[j]);
+  for (int j = 0; j < Tk; j++) s[j] = fast_exp(s[j] - m);
+  float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+  for (int j = 0; j < Tk; j++) sum += s[j];
+  float inv = 1.0f / sum;
+  for (int j = 0; j < Tk; j++) s[j] *= inv;
+}
+
+void attend_rows(const AttentionArgs& a, int b, int h, int i0, int i1, std::vector<float>& scratch) {
+  const int rows = i1 - i0, Tk = a.Tk, D = a.D;
+  const int g = h / (a.H / a.Hkv);
+  const float* qb = a.q + (static_cast<int64_t>(b * a.H + h) * a.Tq + i0) * D;
+  const float* kb = a.k + static_cast<int64_t>(b * a.Hkv + g) * a.capK * D;
+  const float* vb = a.v + static_cast<int64_t>(b * a.Hkv + g) * a.capK * D;
+  float* ob = a.out + (static_cast<int64_t>(b * a.H + h) * a.Tq + i0) * D;
+  if (scratch.size() < static_cast<size_t>(rows) * Tk) scratch.resize(static_cast<size_t>(rows) * Tk);
+  float* s = scratch.data();
+  if (rows >= kGemmRows) {
+    sgemm_serial({rows, Tk, D, qb, D, false, kb, D, true, s, Tk, false});
+  } else {
+    for (int r = 0; r < rows; r++)
+      for (int j = 0; j < Tk; j++) s[static_cast<int64_t>(r) * Tk + j] = dot(qb + static_cast<int64_t>(r) * D, kb + static_cast<int64_t>(j) * D, D);
+  }
+  for (int r = 0; r < rows; r++) {
+    const int i = i0 + r;
+    const float* mrow = a.mask ? a.mask + b * a.maskStride[0] + h * a.maskStride[1] + i * a.maskStride[2] : nullptr;
+    softmax_scores(s + static_cast<int64_t>(r) * Tk, Tk, a.scale, mrow, a.maskStride[3], a.offset + i, a.causal, a.window);
+  }
+  if (rows >= kGemmRows) {
+    sgemm_serial({rows, D, Tk, s, Tk, false, vb, D, false, ob, D, false});
+  } else {
+    for (int r = 0; r < rows; r++) {
+      float* o = ob + static_cast<int64_t>(r) * D;
+      std::fill(o, o + D, 0.f);
+      const float* p = s + static_cast<int64_t>(r) * Tk;
+      for (int j = 0; j < Tk; j++) axpy(p[j], vb + static_cast<int64_t>(j) * D, o, D);
+    }
+  }
+}
+
+BIRDVLM_SIMD void swiglu_rows(const float* x, float* out, int64_t r0, int64_t r1, int64_t I) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* gate = x + r * 2 * I;
+    const float* up = gate + I;
+    float* o = out + r * I;
+    // As the composition: up * (gate * sigmoid(gate)), sigmoid = 1 / (1 + exp(-gate)).
+    for (int64_t j = 0; j < I; j++) o[j] = up[j] * (gate[j] * (1.0f / (1.0f + fast_exp(-gate[j]))));
+  }
+}
+
+}  // namespace
+
+void attention(const AttentionArgs& a) {
+  const int bh = a.B * a.H;
+  if (bh == 0 || a.Tq == 0 || a.D == 0) return;
+  if (a.Tk == 0) {
+    std::fill(a.out, a.out + static_cast<int64_t>(bh) * a.Tq * a.D, 0.f);  // as softmax over no keys, times no values
+    return;
+  }
+  const int threads = pool().size();
+  const double flops = 4.0 * bh * a.Tq * static_cast<double>(a.Tk) * a.D;
+  // Blocks of query rows per head: enough tasks for every thread to get several (an even share on a busy machine).
+  int blocks = 1;
+  if (threads > 1 && flops >= kSerialFlops) {
+    blocks = std::max(1, (6 * threads + bh - 1) / bh);
+    blocks = std::min(blocks, std::max(1, (a.Tq + 15) / 16));
+  }
+  const int rowsPer = (a.Tq + blocks - 1) / blocks;
+  const int tasks = bh * blocks;
+  auto task = [&](int t) {
+    thread_local std::vector<float> scratch;
+    const int head = t / blocks, blk = t % blocks;
+    const int i0 = blk * rowsPer, i1 = std::min(a.Tq, i0 + rowsPer);
+    if (i0 < i1) attend_rows(a, head / a.H, head % a.H, i0, i1, scratch);
+  };
+  if (threads == 1 || flops < kSerialFlops) {
+    for (int t = 0; t < tasks; t++) task(t);
+  } else {
+    pool().run(tasks, task);
+  }
+}
+
+void swiglu(const float* x, float* out, int64_t rows, int64_t I) {
+  parallel_for(rows, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(2 * I, 1)),
+               [&](int64_t b, int64_t e) { swiglu_rows(x, out, b, e, I); });
+}
+
+}  // namespace birdvlm

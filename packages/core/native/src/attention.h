@@ -1,0 +1,35 @@
+// Fused kernels of BirdVLM's transformer ops: scaled dot-product attention in one pass (scores, masks,
+// softmax and values per block of query rows, the scores never leaving a thread's scratch) and SwiGLU.
+#pragma once
+#include <cstdint>
+
+namespace birdvlm {
+
+/** What `attention` reads and writes; every tensor is row-major float32. */
+struct AttentionArgs {
+  const float* q;     // [B, H, Tq, D]
+  const float* k;     // [B, Hkv, capK, D]: the first Tk positions of each head are read
+  const float* v;     // same layout as k
+  const float* mask;  // additive, read at b*maskStride[0] + h*maskStride[1] + i*maskStride[2] + j*maskStride[3]; or null
+  float* out;         // [B, H, Tq, D]
+  int B, H, Hkv, Tq, Tk, capK, D;
+  float scale;        // multiplies q·k
+  bool causal;        // key j is dropped for query i when j > offset + i
+  int window;         // and when offset + i - j >= window (0: no window)
+  int offset;         // absolute position of query 0
+  int64_t maskStride[4];
+};
+
+/** The score added to a key that the causal / window rule drops (as the ops' MASKED_SCORE). */
+constexpr float kMaskedScore = -1e30f;
+
+/**
+ * out = softmax(q·kᵀ·scale + mask + positional) · v, query head h reading kv head h / (H / Hkv).
+ * Threaded over (batch, head, block of query rows); small problems run on the calling thread.
+ */
+void attention(const AttentionArgs& a);
+
+/** out[r, j] = x[r, I + j] * silu(x[r, j]) for x [rows, 2I] (gate first, then up), out [rows, I]. */
+void swiglu(const float* x, float* out, int64_t rows, int64_t I);
+
+}  // namespace birdvlm
