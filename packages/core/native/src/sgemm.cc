@@ -193,6 +193,53 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void gemv_row(const
   }
 }
 
+// out[j] = sum over k in [k0, k1) of a[k] * B[k, j] for j < N (B row-major with row stride ldb), in column
+// blocks that stay in L1, four rows of B per pass over the block: each thread streams whole rows of B.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void gemv_rows(const float* a, const float* B, int ldb,
+                                                                             int k0, int k1, int N, float* out) {
+  constexpr int JB = 2048;
+  for (int jb = 0; jb < N; jb += JB) {
+    const int je = std::min(N, jb + JB);
+    std::fill(out + jb, out + je, 0.f);
+    int k = k0;
+    for (; k + 4 <= k1; k += 4) {
+      const float a0 = a[k], a1 = a[k + 1], a2 = a[k + 2], a3 = a[k + 3];
+      const float* b0 = B + static_cast<int64_t>(k) * ldb;
+      const float* b1 = b0 + ldb;
+      const float* b2 = b1 + ldb;
+      const float* b3 = b2 + ldb;
+      for (int j = jb; j < je; j++) out[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
+    }
+    for (; k < k1; k++) {
+      const float ak = a[k];
+      const float* b0 = B + static_cast<int64_t>(k) * ldb;
+      for (int j = jb; j < je; j++) out[j] += ak * b0[j];
+    }
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void sum_parts(const float* parts, int count, int N, float* c) {
+  for (int j = 0; j < N; j++) c[j] = parts[j];
+  for (int p = 1; p < count; p++)
+    for (int j = 0; j < N; j++) c[j] += parts[static_cast<int64_t>(p) * N + j];
+}
+
+// c[N] = a[K] · B[K, N] (B row-major, not transposed) over the pool, split along K so that each thread streams
+// contiguous rows of B (DRAM-bound when decoding); the partial rows are summed at the end.
+void gemv_split(const float* a, const float* B, float* c, int N, int K) {
+  const int threads = pool().size();
+  const int parts = std::min(2 * threads, std::max(1, K / 64));
+  static std::vector<float> partial;  // one caller at a time (the JavaScript thread)
+  if (partial.size() < static_cast<size_t>(parts) * N) partial.resize(static_cast<size_t>(parts) * N);
+  const int step = ((K + parts - 1) / parts + 3) / 4 * 4;
+  float* buf = partial.data();
+  pool().run(parts, [&](int t) {
+    const int k0 = std::min(K, t * step), k1 = std::min(K, k0 + step);
+    gemv_rows(a, B, N, k0, k1, N, buf + static_cast<int64_t>(t) * N);
+  });
+  sum_parts(buf, parts, N, c);
+}
+
 }  // namespace
 
 const char* sgemm_isa() { return isa().name; }
@@ -205,7 +252,11 @@ void sgemm_serial(const GemmProblem& p) {
     return;
   }
   if (p.M == 1) {
-    gemv_row(p, 0, p.N);
+    // a is contiguous either way (lda is 1 when transposed with one row).
+    if (!p.transB && !p.accumulate && (!p.transA || p.lda == 1))
+      gemv_rows(p.A, p.B, p.ldb, 0, p.K, p.N, p.C);
+    else
+      gemv_row(p, 0, p.N);
     return;
   }
   const Isa& k = isa();
@@ -249,6 +300,10 @@ void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int 
   const int64_t strideA = static_cast<int64_t>(M) * K, strideB = static_cast<int64_t>(K) * N, strideC = static_cast<int64_t>(M) * N;
   const int lda = transA ? M : K, ldb = transB ? K : N;
   const int threads = pool().size();
+  if (batch == 1 && M == 1 && !transB && threads > 1 && K >= 256 && static_cast<int64_t>(N) * K >= (1 << 16)) {
+    gemv_split(A + aIndex[0] * strideA, B + bIndex[0] * strideB, C, N, K);
+    return;
+  }
   const Isa& k = isa();
   // Split each product into `parts` pieces along rows (or columns when rows are few) so every thread has work;
   // two pieces per thread, so that on a busy machine a descheduled thread holds up only a small share.
