@@ -66,6 +66,17 @@ export async function useWebGPU(options: WebGPUOptions = {}): Promise<BackendInf
   return info;
 }
 
+const errors: { count: number; last?: string } = { count: 0 };
+
+/**
+ * WebGPU errors (validation, out-of-memory) the device reported without a scope to catch them, since
+ * `useWebGPU`: Dawn prints them and drops the command buffer they sit in, so results silently keep stale
+ * data. Tests assert the count stays 0.
+ */
+export function webgpuErrors(): { count: number; last?: string } {
+  return { ...errors };
+}
+
 /** A device with the adapter's full compute limits (as TF.js asks for them), and timestamps where offered. */
 async function requestDevice(adapter: GPUAdapterLike): Promise<unknown> {
   const limits = adapter.limits;
@@ -83,6 +94,13 @@ async function requestDevice(adapter: GPUAdapterLike): Promise<unknown> {
       maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
     },
   });
+  (device as unknown as { addEventListener?(type: string, f: (e: { error?: { message?: string } }) => void): void }).addEventListener?.(
+    "uncapturederror",
+    (e) => {
+      errors.count++;
+      errors.last = e.error?.message ?? String(e.error);
+    },
+  );
   void device.lost.then((lost) => {
     if (lost.reason !== "destroyed") process.emitWarning(`BirdVLM: the WebGPU device was lost (${lost.message ?? lost.reason})`);
   });

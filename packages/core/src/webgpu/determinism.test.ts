@@ -6,6 +6,7 @@ import { tf } from "../tf.js";
 import { seeded } from "../ops/testing.js";
 import { onWebGPU } from "./on-webgpu.js";
 import { tinyTrainer } from "./testing-model.js";
+import { webgpuErrors } from "../webgpu-backend.js";
 
 async function bytes(t: tf.Tensor): Promise<number[]> {
   return Array.from(new Uint32Array((await t.data()).buffer));
@@ -23,6 +24,7 @@ describe("training repeats bit for bit", () => {
       model.dispose();
     }
     expect(params[0]!.length).toBe(22);
+    if (tf.getBackend() === "webgpu") expect(webgpuErrors()).toEqual({ count: 0 }); // no command buffer dropped
     params[0]!.forEach((p, i) => expect(params[1]![i], `parameter ${i}`).toEqual(p));
   });
 });
@@ -35,8 +37,10 @@ describe.skipIf(!onWebGPU())("kernels that sum many things, on webgpu", () => {
       const v = await x.data();
       for (let j = 0; j < 15; j++) host[j] = Math.fround(host[j]! + v[j]!);
     }
+    const errorsBefore = webgpuErrors().count;
     const sum = tf.addN(xs);
     expect(Array.from(await sum.data())).toEqual(Array.from(host));
+    expect(webgpuErrors().count).toBe(errorsBefore);
     tf.dispose([...xs, sum]);
   });
 
