@@ -142,26 +142,29 @@ describe.skipIf(skip)("native backend", () => {
   });
 
   it("_FusedMatMul fuses every bias shape and activation", async () => {
-    const [m, k, n] = [17, 65, 3];
-    const a = random(m * k, 11);
-    const b = random(k * n, 12);
-    const biases: (number[] | undefined)[] = [undefined, [n], [1], [m, n], [1, n]];
-    const activations = ["linear", "relu", "relu6", "elu", "sigmoid", "leakyrelu", "prelu"] as const;
-    for (const biasShape of biases) {
-      for (const activation of activations) {
-        for (const [ta, tb] of [[false, false], [true, true]]) {
-          await compare(() =>
-            tf.fused.matMul({
-              a: tf.tensor(a, ta ? [k, m] : [m, k]),
-              b: tf.tensor(b, tb ? [n, k] : [k, n]),
-              transposeA: ta,
-              transposeB: tb,
-              bias: biasShape ? rand(biasShape, 13) : undefined,
-              activation,
-              preluActivationWeights: activation === "prelu" ? rand([n], 14) : undefined,
-              leakyreluAlpha: 0.1,
-            }),
-          );
+    // Sizes: a small product; one of many rows over two depth blocks (weight packed once, shared by the threads);
+    // one row (the K-split matrix-vector product).
+    for (const [m, k, n, all] of [[17, 65, 3, true], [197, 300, 77, false], [1, 700, 300, false]] as const) {
+      const a = random(m * k, 11);
+      const b = random(k * n, 12);
+      const biases: (number[] | undefined)[] = all ? [undefined, [n], [1], [m, n], [1, n]] : [undefined, [n], [m, n]];
+      const activations = all ? (["linear", "relu", "relu6", "elu", "sigmoid", "leakyrelu", "prelu"] as const) : (["linear", "relu", "leakyrelu"] as const);
+      for (const biasShape of biases) {
+        for (const activation of activations) {
+          for (const [ta, tb] of [[false, false], [true, true]]) {
+            await compare(() =>
+              tf.fused.matMul({
+                a: tf.tensor(a, ta ? [k, m] : [m, k]),
+                b: tf.tensor(b, tb ? [n, k] : [k, n]),
+                transposeA: ta,
+                transposeB: tb,
+                bias: biasShape ? rand(biasShape, 13) : undefined,
+                activation,
+                preluActivationWeights: activation === "prelu" ? rand([n], 14) : undefined,
+                leakyreluAlpha: 0.1,
+              }),
+            );
+          }
         }
       }
     }

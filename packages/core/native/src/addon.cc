@@ -51,7 +51,8 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pool().size());
 }
 
-// matmul(a, b, c, batch, M, N, K, transA, transB, aIndex: Int32Array, bIndex: Int32Array, batchA, batchB)
+// matmul(a, b, c, batch, M, N, K, transA, transB, aIndex: Int32Array, bIndex: Int32Array, batchA, batchB,
+//        bias?: Float32Array | null, act?: number, alpha?: number)
 Napi::Value MatMul(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   int64_t batch = Int(info, 3), M = Int(info, 4), N = Int(info, 5), K = Int(info, 6);
@@ -70,8 +71,22 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
   float *a, *b, *c;
   if (!F32(info, 0, batchA * M * K, &a) || !F32(info, 1, batchB * K * N, &b) || !F32(info, 2, batch * M * N, &c))
     return env.Undefined();
+  // Optional epilogue: bias (length N or 1, or null), activation code, alpha.
+  birdvlm::Epilogue e;
+  if (info.Length() > 13 && !info[13].IsNull() && !info[13].IsUndefined()) {
+    e.biasLen = info[13].As<Napi::Float32Array>().ElementLength();
+    if (e.biasLen != 1 && e.biasLen != N) {
+      Fail(env, "matmul bias must have 1 or N elements");
+      return env.Undefined();
+    }
+    float* bias;
+    if (!F32(info, 13, e.biasLen, &bias)) return env.Undefined();
+    e.bias = bias;
+  }
+  if (info.Length() > 14) e.act = static_cast<int>(Int(info, 14));
+  if (info.Length() > 15) e.alpha = info[15].As<Napi::Number>().FloatValue();
   birdvlm::sgemm_batched(static_cast<int>(batch), ai.Data(), bi.Data(), static_cast<int>(M), static_cast<int>(N),
-                         static_cast<int>(K), a, ta, b, tb, c);
+                         static_cast<int>(K), a, ta, b, tb, c, e);
   return env.Undefined();
 }
 

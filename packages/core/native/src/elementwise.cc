@@ -186,9 +186,9 @@ void reduce_columns(Reduce op, const float* x, float* out, int64_t P, int64_t R,
 }
 
 BIRDVLM_SIMD void bias_act_rows(float* c, int64_t r0, int64_t r1, int64_t n, const float* bias, int64_t biasLen, int act,
-                                float alpha) {
+                                float alpha, int64_t ldc) {
   for (int64_t r = r0; r < r1; r++) {
-    float* row = c + r * n;
+    float* row = c + r * ldc;
     if (bias) {
       if (biasLen == 1)
         for (int64_t j = 0; j < n; j++) row[j] += bias[0];
@@ -310,7 +310,13 @@ void strided_copy(const float* x, float* out, int rank, const int64_t* outShape,
 
 void bias_activation(float* c, int64_t rows, int64_t n, const float* bias, int64_t biasLen, int act, float alpha) {
   parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)),
-               [&](int64_t b, int64_t e) { bias_act_rows(c, b, e, n, bias, biasLen, act, alpha); });
+               [&](int64_t b, int64_t e) { bias_act_rows(c, b, e, n, bias, biasLen, act, alpha, n); });
+}
+
+void bias_activation_block(float* c, int64_t rows, int64_t n, int64_t ldc, const float* bias, int64_t biasLen, int act,
+                           float alpha) {
+  if (!bias && act == -1) return;
+  bias_act_rows(c, 0, rows, n, bias, biasLen, act, alpha, ldc);
 }
 
 }  // namespace birdvlm

@@ -41,4 +41,8 @@ void norm_rows(const float* x, float* out, int64_t rows, int64_t C, const float*
 /** Applies bias (length n, or 1) along the last axis of [rows, n], then the activation (Unary code, or -1). */
 void bias_activation(float* c, int64_t rows, int64_t n, const float* bias, int64_t biasLen, int act, float alpha);
 
+/** As `bias_activation` on the calling thread, for a block of rows `ldc` apart (a GEMM's output tile). */
+void bias_activation_block(float* c, int64_t rows, int64_t n, int64_t ldc, const float* bias, int64_t biasLen, int act,
+                           float alpha);
+
 }  // namespace birdvlm

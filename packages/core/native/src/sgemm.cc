@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "elementwise.h"
 #include "thread_pool.h"
 
 namespace birdvlm {
@@ -113,7 +114,7 @@ struct Buffers {
   float* a = nullptr;
   float* b = nullptr;
   Buffers() {
-    a = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (MC + 16) * KC));
+    a = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (MC * 3 / 2 + 16) * KC));
     b = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (NC + 32) * KC));
   }
   ~Buffers() {
@@ -226,7 +227,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void sum_parts(cons
 
 // c[N] = a[K] · B[K, N] (B row-major, not transposed) over the pool, split along K so that each thread streams
 // contiguous rows of B (DRAM-bound when decoding); the partial rows are summed at the end.
-void gemv_split(const float* a, const float* B, float* c, int N, int K) {
+void gemv_split(const float* a, const float* B, float* c, int N, int K, const Epilogue& e) {
   const int threads = pool().size();
   const int parts = std::min(2 * threads, std::max(1, K / 64));
   static std::vector<float> partial;  // one caller at a time (the JavaScript thread)
@@ -238,6 +239,32 @@ void gemv_split(const float* a, const float* B, float* c, int N, int K) {
     gemv_rows(a, B, N, k0, k1, N, buf + static_cast<int64_t>(t) * N);
   });
   sum_parts(buf, parts, N, c);
+  bias_activation_block(c, 1, N, N, e.bias, e.biasLen, e.act, e.alpha);
+}
+
+// C[i0:i0+mc, j0:j0+nc] (=|+=) packed A (mc rows) · packed B (nc columns, panel after panel), micro-tile by
+// micro-tile; partial tiles go through a scratch tile.
+void macro_block(const GemmProblem& p, int i0, int mc, int j0, int nc, int kc, bool acc, const float* pa, const float* pb) {
+  const Isa& k = isa();
+  const int MR = k.MR, NR = k.NR;
+  alignas(64) float edge[16 * 32];
+  for (int jr = 0; jr < nc; jr += NR) {
+    int nr = std::min(NR, nc - jr);
+    const float* bp = pb + static_cast<int64_t>(jr / NR) * NR * kc;
+    for (int ir = 0; ir < mc; ir += MR) {
+      int mr = std::min(MR, mc - ir);
+      const float* ap = pa + static_cast<int64_t>(ir / MR) * MR * kc;
+      float* c = p.C + static_cast<int64_t>(i0 + ir) * p.ldc + j0 + jr;
+      if (mr == MR && nr == NR) {
+        k.kernel(kc, ap, bp, c, p.ldc, acc);
+      } else {
+        k.kernel(kc, ap, bp, edge, NR, false);
+        for (int i = 0; i < mr; i++)
+          for (int j = 0; j < nr; j++)
+            c[static_cast<int64_t>(i) * p.ldc + j] = (acc ? c[static_cast<int64_t>(i) * p.ldc + j] : 0.f) + edge[i * NR + j];
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -263,48 +290,82 @@ void sgemm_serial(const GemmProblem& p) {
   const int MR = k.MR, NR = k.NR;
   float* pa = tls.a;
   float* pb = tls.b;
-  alignas(64) float edge[16 * 32];
   for (int j0 = 0; j0 < p.N; j0 += NC) {
     int nc = std::min(NC, p.N - j0);
     for (int k0 = 0; k0 < p.K; k0 += KC) {
       int kc = std::min(KC, p.K - k0);
       bool acc = p.accumulate || k0 > 0;
       pack_b(p, k0, kc, j0, nc, NR, pb);
-      for (int i0 = 0; i0 < p.M; i0 += MC) {
-        int mc = std::min(MC, p.M - i0);
+      // A last block of up to 1.5 MC rows stays whole (197 rows: one block, not 192 + 5).
+      for (int i0 = 0, mc; i0 < p.M; i0 += mc) {
+        mc = p.M - i0 <= MC * 3 / 2 ? p.M - i0 : MC;
         pack_a(p, i0, mc, k0, kc, MR, pa);
-        for (int jr = 0; jr < nc; jr += NR) {
-          int nr = std::min(NR, nc - jr);
-          const float* bp = pb + static_cast<int64_t>(jr / NR) * NR * kc;
-          for (int ir = 0; ir < mc; ir += MR) {
-            int mr = std::min(MR, mc - ir);
-            const float* ap = pa + static_cast<int64_t>(ir / MR) * MR * kc;
-            float* c = p.C + static_cast<int64_t>(i0 + ir) * p.ldc + j0 + jr;
-            if (mr == MR && nr == NR) {
-              k.kernel(kc, ap, bp, c, p.ldc, acc);
-            } else {
-              k.kernel(kc, ap, bp, edge, NR, false);
-              for (int i = 0; i < mr; i++)
-                for (int j = 0; j < nr; j++)
-                  c[static_cast<int64_t>(i) * p.ldc + j] = (acc ? c[static_cast<int64_t>(i) * p.ldc + j] : 0.f) + edge[i * NR + j];
-            }
-          }
-        }
+        macro_block(p, i0, mc, j0, nc, kc, acc, pa, pb);
       }
     }
   }
 }
 
+static void sgemm_shared_b(int M, int N, int K, const float* A, bool transA, const float* B, bool transB, float* C,
+                    const Epilogue& e) {
+  const Isa& k = isa();
+  const int MR = k.MR, NR = k.NR;
+  const int threads = pool().size();
+  GemmProblem p{M, N, K, A, transA ? M : K, transA, B, transB ? K : N, transB, C, N, false};
+  const int panels = (N + NR - 1) / NR;
+  const int kblocks = (K + KC - 1) / KC;
+  const int64_t blockFloats = static_cast<int64_t>(panels) * NR * KC;
+  static float* packed = nullptr;  // one caller at a time (the JavaScript thread)
+  static int64_t capacity = 0;
+  if (capacity < kblocks * blockFloats) {
+    std::free(packed);
+    capacity = kblocks * blockFloats;
+    packed = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * capacity));
+  }
+  // Phase 1: op(B) packed once, its panels shared out among the threads.
+  const int groups = std::max(1, std::min(panels, 2 * threads));
+  const int perGroup = (panels + groups - 1) / groups;
+  pool().run(kblocks * groups, [&](int t) {
+    const int kb = t / groups, g = t % groups;
+    const int jp0 = g * perGroup, jp1 = std::min(panels, jp0 + perGroup);
+    if (jp0 >= jp1) return;
+    const int k0 = kb * KC, kc = std::min(KC, K - k0);
+    const int j0 = jp0 * NR, nc = std::min(N, jp1 * NR) - j0;
+    pack_b(p, k0, kc, j0, nc, NR, packed + kb * blockFloats + static_cast<int64_t>(jp0) * kc * NR);
+  });
+  // Phase 2: blocks of rows, each packing its own rows of A against the shared B.
+  const int chunks = std::max(1, std::min(2 * threads, (M + MR - 1) / MR));
+  const int rows = ((M + chunks - 1) / chunks + MR - 1) / MR * MR;
+  pool().run(chunks, [&](int t) {
+    const int r0 = t * rows, r1 = std::min(M, r0 + rows);
+    for (int i0 = r0, mc; i0 < r1; i0 += mc) {
+      mc = r1 - i0 <= MC * 3 / 2 ? r1 - i0 : MC;
+      for (int kb = 0; kb < kblocks; kb++) {
+        const int k0 = kb * KC, kc = std::min(KC, K - k0);
+        pack_a(p, i0, mc, k0, kc, MR, tls.a);
+        macro_block(p, i0, mc, 0, N, kc, kb > 0, tls.a, packed + kb * blockFloats);
+      }
+    }
+    if (r0 < r1) bias_activation_block(C + static_cast<int64_t>(r0) * N, r1 - r0, N, N, e.bias, e.biasLen, e.act, e.alpha);
+  });
+}
+
 void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int M, int N, int K, const float* A,
-                   bool transA, const float* B, bool transB, float* C) {
+                   bool transA, const float* B, bool transB, float* C, const Epilogue& e) {
   const int64_t strideA = static_cast<int64_t>(M) * K, strideB = static_cast<int64_t>(K) * N, strideC = static_cast<int64_t>(M) * N;
   const int lda = transA ? M : K, ldb = transB ? K : N;
   const int threads = pool().size();
   if (batch == 1 && M == 1 && !transB && threads > 1 && K >= 256 && static_cast<int64_t>(N) * K >= (1 << 16)) {
-    gemv_split(A + aIndex[0] * strideA, B + bIndex[0] * strideB, C, N, K);
+    gemv_split(A + aIndex[0] * strideA, B + bIndex[0] * strideB, C, N, K, e);
     return;
   }
   const Isa& k = isa();
+  // One product of many rows against a weight that fits the caches: pack the weight once for all threads.
+  if (batch == 1 && threads > 1 && M >= 4 * k.MR && static_cast<int64_t>(K) * N <= (1 << 20) &&
+      2.0 * M * N * K > 2e6) {
+    sgemm_shared_b(M, N, K, A + aIndex[0] * strideA, transA, B + bIndex[0] * strideB, transB, C, e);
+    return;
+  }
   // Split each product into `parts` pieces along rows (or columns when rows are few) so every thread has work;
   // two pieces per thread, so that on a busy machine a descheduled thread holds up only a small share.
   const double flops = 2.0 * M * N * K;
@@ -321,6 +382,7 @@ void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int 
   pool().run(batch * parts, [&](int t) {
     int bi = t / parts, part = t % parts;
     GemmProblem p{M, N, K, A + aIndex[bi] * strideA, lda, transA, B + bIndex[bi] * strideB, ldb, transB, C + bi * strideC, N, false};
+    const float* bias = e.bias;
     if (parts > 1) {
       int s0 = part * chunk, s1 = std::min(span, s0 + chunk);
       if (s0 >= s1) return;
@@ -332,9 +394,11 @@ void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int 
         p.N = s1 - s0;
         p.B += transB ? static_cast<int64_t>(s0) * ldb : s0;
         p.C += s0;
+        if (bias && e.biasLen > 1) bias += s0;
       }
     }
     sgemm_serial(p);
+    bias_activation_block(p.C, p.M, p.N, N, bias, e.biasLen, e.act, e.alpha);
   });
 }
 

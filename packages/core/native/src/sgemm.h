@@ -23,10 +23,17 @@ void sgemm_serial(const GemmProblem& p);
 
 /**
  * Batched product over the pool: for output batch i, A at aIndex[i] * strideA, B at bIndex[i] * strideB,
- * C at i * M * N. Splits batches, then rows or columns, among the threads.
+ * C at i * M * N. Splits batches, then rows or columns, among the threads. The epilogue (bias, then activation)
+ * is applied to each piece of C right after it is computed, while it is in cache.
  */
+struct Epilogue {
+  const float* bias = nullptr;  // length N (or 1), added to every row of C
+  int64_t biasLen = 0;
+  int act = -1;                 // Unary code, -2 leaky ReLU, -1 none
+  float alpha = 0.f;
+};
 void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int M, int N, int K, const float* A,
-                   bool transA, const float* B, bool transB, float* C);
+                   bool transA, const float* B, bool transB, float* C, const Epilogue& epilogue = Epilogue());
 
 /** Name of the micro-kernel in use: "avx512", "avx2" or "generic". */
 const char* sgemm_isa();

@@ -7,10 +7,14 @@ import { fileURLToPath } from "node:url";
 export interface NativeAddon {
   info(): { isa: string; threads: number };
   setThreads(threads: number): number;
-  /** out[batch,M,N] = op(a[aIndex[i]]) · op(b[bIndex[i]]) for each output batch i. */
+  /**
+   * out[batch,M,N] = op(a[aIndex[i]]) · op(b[bIndex[i]]) for each output batch i, then (optionally) + bias (length N
+   * or 1) and an activation (a Unary code, -2 leaky ReLU with `alpha`, -1 none) on each tile while it is in cache.
+   */
   matmul(
     a: Float32Array, b: Float32Array, out: Float32Array, batch: number, m: number, n: number, k: number,
     transposeA: boolean, transposeB: boolean, aIndex: Int32Array, bIndex: Int32Array, batchA: number, batchB: number,
+    bias?: Float32Array | null, act?: number, alpha?: number,
   ): void;
   /** In place on c[rows,n]: add bias (length n or 1, or null), then activation (a Unary code, -2 leaky, -1 none). */
   biasActivation(c: Float32Array, rows: number, n: number, bias: Float32Array | null, act: number, alpha: number): void;

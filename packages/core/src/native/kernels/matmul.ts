@@ -29,8 +29,15 @@ function batchIndices(outer: number[], outerA: number[], outerB: number[]): [Int
   return [ia, ib];
 }
 
+/** Bias and activation applied by the addon to each tile of the product. */
+interface Epilogue {
+  bias: Float32Array | null;
+  act: number;
+  alpha: number;
+}
+
 /** The product of `a` and `b` as a new float32 tensor, or undefined when they are not plain float32. */
-function nativeMatMul(addon: NativeAddon, args: KernelArgs): TensorInfo | undefined {
+function nativeMatMul(addon: NativeAddon, args: KernelArgs, epilogue?: Epilogue): TensorInfo | undefined {
   const { a, b } = args.inputs;
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
   const av = f32(args.backend, a);
@@ -53,7 +60,8 @@ function nativeMatMul(addon: NativeAddon, args: KernelArgs): TensorInfo | undefi
   const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
   const [ia, ib] = batchIndices(outer, outerA, outerB);
   const out = output(args.backend, sizeOf(outer) * m * n);
-  addon.matmul(av, bv, out, ia.length, m, n, k, transposeA, transposeB, ia, ib, sizeOf(outerA), sizeOf(outerB));
+  addon.matmul(av, bv, out, ia.length, m, n, k, transposeA, transposeB, ia, ib, sizeOf(outerA), sizeOf(outerB),
+    epilogue?.bias ?? null, epilogue?.act ?? -1, epilogue?.alpha ?? 0);
   return args.backend.makeTensorInfo([...outer, m, n], "float32", out);
 }
 
@@ -77,24 +85,29 @@ export const fusedMatMul: NativeKernel = (addon, cpu) =>
     const { activation, leakyreluAlpha } = args.attrs as { activation: string; leakyreluAlpha?: number };
     const act = FUSED_ACTIVATIONS[activation];
     if (act === undefined && activation !== "prelu") throw new Error(`native _FusedMatMul: unknown activation '${activation}'`);
-    let out = nativeMatMul(addon, args);
-    if (!out) return undefined;
-    const n = out.shape[out.shape.length - 1];
-    const rows = sizeOf(out.shape) / Math.max(n, 1);
+    // Bias and activation in the product's epilogue when the bias is a row vector (or absent).
+    const n = (args.attrs as { transposeB: boolean }).transposeB ? args.inputs.b.shape[args.inputs.b.shape.length - 2] : args.inputs.b.shape[args.inputs.b.shape.length - 1];
     const biasValues = f32(args.backend, bias);
     const biasFusable =
       bias !== undefined && biasValues !== undefined && (sizeOf(bias.shape) === n || sizeOf(bias.shape) === 1) &&
-      bias.shape.length <= out.shape.length && bias.shape.slice(0, -1).every((d) => d === 1);
+      bias.shape.length <= Math.max(args.inputs.a.shape.length, args.inputs.b.shape.length) && bias.shape.slice(0, -1).every((d) => d === 1);
+    const fuseAct = act !== undefined && (bias === undefined || biasFusable);
+    let out = nativeMatMul(addon, args, {
+      bias: biasFusable ? biasValues! : null,
+      act: fuseAct ? act! : -1,
+      alpha: leakyreluAlpha ?? 0.2,
+    });
+    if (!out) return undefined;
     if (bias && !biasFusable) {
       const withBias = runNative("Add", args, { a: out, b: bias });
       args.backend.disposeIntermediateTensorInfo(out);
       out = withBias;
-    }
-    const values = f32(args.backend, out);
-    if (values && (biasFusable || (act !== undefined && act !== -1))) {
-      addon.biasActivation(values, rows, n, biasFusable ? biasValues! : null, act ?? -1, leakyreluAlpha ?? 0.2);
-    } else if (act !== undefined && act !== -1) {
-      throw new Error("native _FusedMatMul: the product with bias is not float32");
+      if (act !== undefined && act !== -1) {
+        const values = f32(args.backend, out);
+        if (!values) throw new Error("native _FusedMatMul: the product with bias is not float32");
+        const cols = out.shape[out.shape.length - 1];
+        addon.biasActivation(values, sizeOf(out.shape) / Math.max(cols, 1), cols, null, act, leakyreluAlpha ?? 0.2);
+      }
     }
     if (activation !== "prelu") return out;
     const activated = runNative("Prelu", args, { x: out, alpha: preluActivationWeights! });
