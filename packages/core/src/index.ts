@@ -32,7 +32,7 @@ export { saveTrainerCheckpoint, loadTrainerCheckpoint, latestCheckpoint, listChe
 export { EarlyStopping, type EarlyStoppingState, type EarlyStoppingVerdict } from "./trainer-early-stopping.js";
 export { layerNorm, layerNormReference } from "./ops/layer-norm.js";
 export { rmsNorm, rmsNormReference } from "./ops/rms-norm.js";
-export { biasActivation, gelu, silu, activationReference, type Activation } from "./ops/bias-activation.js";
+export { biasActivation, gelu, silu, linearActivation, activationReference, type Activation } from "./ops/bias-activation.js";
 export { fusedAttention, attentionReference, MASKED_SCORE, type AttentionOptions, type AttentionAttrs } from "./ops/fused-attention.js";
 export { swiglu, swigluReference } from "./ops/swiglu.js";
 export { FusedKernelName, setFusedKernelsEnabled, hasFusedKernel } from "./ops/fused-kernel.js";

@@ -1,4 +1,4 @@
-import { Module, tf } from "@birdvlm/core";
+import { Module, linearActivation, tf, type Activation } from "@birdvlm/core";
 import type { ParameterInit } from "./init.js";
 
 /**
@@ -15,11 +15,16 @@ export class Linear extends Module {
     if (options.bias ?? true) this.bias = this.registerParameter("bias", init.zeros([outFeatures]));
   }
 
-  /** `[..., in]` → `[..., out]`. */
-  forward(x: tf.Tensor): tf.Tensor {
+  /**
+   * `[..., in]` → `[..., out]`, then `activation` when given (one kernel with the product where the backend has
+   * core's fused linearActivation, outside gradient recording).
+   */
+  forward(x: tf.Tensor, activation?: Activation): tf.Tensor {
     const lead = x.shape.slice(0, -1);
     const flat = tf.reshape(x, [-1, this.inFeatures]) as tf.Tensor2D;
-    const y = tf.fused.matMul({ a: flat, b: this.weight as tf.Tensor2D, bias: this.bias });
+    const y = activation
+      ? linearActivation(flat, this.weight as tf.Tensor2D, this.bias ?? null, activation)
+      : tf.fused.matMul({ a: flat, b: this.weight as tf.Tensor2D, bias: this.bias });
     return tf.reshape(y, [...lead, this.outFeatures]);
   }
 }

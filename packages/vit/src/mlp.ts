@@ -2,7 +2,6 @@ import { Module, tf } from "@birdvlm/core";
 import type { ForwardContext } from "./forward-context.js";
 import type { ParameterInit } from "./init.js";
 import { Linear } from "./linear.js";
-import { gelu } from "./gelu.js";
 import { dropout } from "./drop.js";
 
 /** `fc1` → exact GELU → `fc2` (timm `Mlp`), with dropout after each in training. */
@@ -18,7 +17,8 @@ export class Mlp extends Module {
 
   /** `[..., dim]` → `[..., dim]`. */
   forward(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
-    let y = gelu(this.fc1.forward(x));
+    // fc1 and its exact GELU: one kernel where the backend fuses them (inference), else core's fused GELU op.
+    let y = this.fc1.forward(x, "gelu");
     if (ctx.training) y = dropout(y, this.rate, ctx.nextSeed());
     y = this.fc2.forward(y);
     return ctx.training ? dropout(y, this.rate, ctx.nextSeed()) : y;

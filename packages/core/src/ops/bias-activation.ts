@@ -50,6 +50,32 @@ export function biasActivation<T extends tf.Tensor>(x: T, bias: tf.Tensor | null
   return op(x, bias) as T;
 }
 
+/**
+ * A linear layer and its activation, `act(x · weight + bias)`. Outside gradient recording, on a backend with
+ * the fused kernel (`native`), one matrix product whose epilogue adds the bias and applies the activation on
+ * each tile while it is in cache; otherwise (and whenever a tape records gradients) `tf.fused.matMul` with the
+ * bias, then {@link biasActivation}.
+ *
+ * @param x `[N, in]` float32.
+ * @param weight `[in, out]`.
+ * @param bias `[out]`, or null.
+ * @returns `[N, out]`.
+ */
+export function linearActivation(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor | null, activation: Activation): tf.Tensor2D {
+  if (x.rank !== 2 || weight.rank !== 2 || x.shape[1] !== weight.shape[0]) {
+    throw new Error(`linearActivation: x [${x.shape}] and weight [${weight.shape}] must be [N, in] and [in, out]`);
+  }
+  if (bias) checkVector("linearActivation", "bias", bias, weight.shape[1]);
+  if (!["gelu", "gelu_tanh", "silu"].includes(activation)) {
+    throw new Error(`linearActivation: unknown activation '${activation}' (expected gelu, gelu_tanh or silu)`);
+  }
+  const recording = (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+  if (!recording && hasFusedKernel(FusedKernelName.linearActivation)) {
+    return runFusedKernel(FusedKernelName.linearActivation, bias ? { x, weight, bias } : { x, weight }, { activation }) as tf.Tensor2D;
+  }
+  return tf.tidy(() => biasActivation(tf.fused.matMul({ a: x, b: weight, bias: bias ?? undefined }), null, activation) as tf.Tensor2D);
+}
+
 /** Exact-erf GELU of `x + bias` (see {@link biasActivation}). */
 export function gelu<T extends tf.Tensor>(x: T, options: { bias?: tf.Tensor; approximate?: "none" | "tanh" } = {}): T {
   return biasActivation(x, options.bias ?? null, options.approximate === "tanh" ? "gelu_tanh" : "gelu");

@@ -1,16 +1,18 @@
 /**
  * How a BirdVLM op reaches a fused kernel: by its kernel name, when the active backend registered one
- * (the WGSL kernels of `webgpu`); every other backend runs the op's plain TF.js composition.
+ * (the WGSL kernels of `webgpu`, the addon's kernels of `native`); every other backend runs the op's plain
+ * TF.js composition.
  */
 import { tf } from "../tf.js";
 
-/** Kernel names of BirdVLM's fused ops (registered for `webgpu` by `useWebGPU`). */
+/** Kernel names of BirdVLM's fused ops (registered for `webgpu` by `useWebGPU`, for `native` by `useNative`). */
 export const FusedKernelName = {
   layerNorm: "BirdVLMLayerNorm",
   rmsNorm: "BirdVLMRmsNorm",
   biasActivation: "BirdVLMBiasActivation",
   swiglu: "BirdVLMSwiGLU",
   attention: "BirdVLMFusedAttention",
+  linearActivation: "BirdVLMLinearActivation",
 } as const;
 
 let enabled = process.env.BIRDVLM_FUSED_KERNELS !== "0";

@@ -4,6 +4,7 @@ import { tf } from "../../tf.js";
 import { UnaryOp, type NativeAddon } from "../addon.js";
 import { f32, output, sizeOf, type KernelArgs } from "./util.js";
 import { fusedAttentionKernel, swigluKernel } from "./attention.js";
+import { linearActivationKernel } from "./linear-activation.js";
 
 /** A native-only kernel (no cpu counterpart). */
 export type NativeOnlyKernel = (addon: NativeAddon) => tf.KernelFunc;
@@ -56,4 +57,5 @@ export const NATIVE_ONLY_KERNELS: Record<string, NativeOnlyKernel> = {
   BirdVLMBiasActivation: biasActivation,
   BirdVLMFusedAttention: fusedAttentionKernel,
   BirdVLMSwiGLU: swigluKernel,
+  BirdVLMLinearActivation: linearActivationKernel,
 };
