@@ -40,8 +40,14 @@ export function sampleColorJitter(options: ColorJitterOptions, rng: Rng): ColorJ
 /**
  * The jitter as one affine map. Brightness scales; contrast blends with the image's mean luma (`meanLuma`,
  * measured before the jitter); saturation blends each pixel with its luma; hue rotates chroma in YIQ space.
- * Every step is linear, so the four compose into one matrix, applied with a single clamp at the end
- * (torchvision clamps after each step; the results agree wherever no step leaves [0, 1]).
+ * Every step is linear, so the four compose into one matrix, applied with a single clamp at the end.
+ *
+ * Against torchvision's `ColorJitter`: it applies the four steps in a random order (`randperm(4)`) and clamps
+ * after each; without clamping the order does not matter here (brightness and contrast scale about grey,
+ * saturation and the YIQ hue rotation keep luma, so each commutes with the others), so the results agree wherever
+ * no step leaves [0, 1]. torchvision shifts hue in HSV, which this YIQ rotation approximates. `ImagePipeline`
+ * applies the map in its normalization loop: libvips' `recomb` + `linear` measured slower (1.2 ms of CPU per
+ * 224 px image inside the decode pipeline, 1.8 ms as a second pass, against 0.3 ms for the loop).
  */
 export function colorJitterTransform(j: ColorJitterSample, meanLuma: number): ColorTransform {
   let m = [j.brightness, 0, 0, 0, j.brightness, 0, 0, 0, j.brightness];

@@ -8,7 +8,7 @@ import { sharedPath } from "../../../testing/shared.js";
 import { colorJitterTransform, LUMA } from "./color-jitter.js";
 import { randomResizedCropRegion } from "./crop-geometry.js";
 import { CubDataset } from "./cub-dataset.js";
-import { IMAGENET_MEAN, IMAGENET_STD, ImagePipeline } from "./image-pipeline.js";
+import { IMAGENET_MEAN, IMAGENET_STD, ImagePipeline, jpegHeaderSize } from "./image-pipeline.js";
 
 const subset = sharedPath("data/cub-subset-train");
 let dir: string;
@@ -122,6 +122,18 @@ describe("ImagePipeline", () => {
       const back = solve3(yiq, [Y, I2, Q2]);
       for (let c = 0; c < 3; c++) expect(M[c * 3]! * p[0]! + M[c * 3 + 1]! * p[1]! + M[c * 3 + 2]! * p[2]! + o[c]!).toBeCloseTo(back[c]!, 9);
     }
+  });
+
+  it("reads a JPEG's size and orientation from its header as sharp does, for all eight orientations and real photos", async () => {
+    const jpeg = await sharp(halves(40, 20), { raw: { width: 40, height: 20, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+    const files = subset ? (await CubDataset.open(subset)).subset([0, 700, 1400, 2100, 2800]) : undefined;
+    const real = files ? await Promise.all(Array.from({ length: files.size }, (_, i) => readFile(files.get(i).path))) : [];
+    for (const data of [jpeg, ...(await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((o) => sharp(jpeg).withMetadata({ orientation: o }).toBuffer()))), ...real]) {
+      const meta = await sharp(data, { autoOrient: true }).metadata();
+      expect(jpegHeaderSize(data)).toEqual({ width: meta.autoOrient.width, height: meta.autoOrient.height });
+    }
+    expect(jpegHeaderSize(await sharp(jpeg).png().toBuffer())).toBeUndefined(); // other formats: sharp reads them
+    expect(jpegHeaderSize(jpeg.subarray(0, 6))).toBeUndefined();
   });
 
   it("keeps random-resized-crop regions inside the image and in the scale range", () => {

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
-import sharp from "sharp";
+import { imageSize } from "image-size";
+import sharp, { type Sharp } from "sharp";
 import { type ImageBatch, Rng, tf } from "@birdvlm/core";
 import { type ColorJitterOptions, LUMA, colorJitterTransform, sampleColorJitter } from "./color-jitter.js";
 import { type Region, boxWithMargin, centerCropRegion, randomResizedCropRegion } from "./crop-geometry.js";
@@ -148,10 +149,7 @@ export class ImagePipeline {
   private async decode(bytes: Uint8Array, bbox: BoundingBox | undefined, out: Float32Array, offset: number, rng: Rng): Promise<AugmentationRecord> {
     const o = this.o;
     const image = sharp(bytes, { autoOrient: true, failOn: o.failOn });
-    const meta = await image.metadata();
-    const width = meta.autoOrient?.width ?? meta.width;
-    const height = meta.autoOrient?.height ?? meta.height;
-    if (!width || !height) throw new Error("no image dimensions in the header");
+    const { width, height } = jpegHeaderSize(bytes) ?? (await orientedSize(image));
     let region: Region = { left: 0, top: 0, width, height };
     if (bbox && o.cropToBox) region = boxWithMargin(bbox, o.boxMargin, width, height);
     const record: AugmentationRecord = { region, flipped: false };
@@ -197,8 +195,9 @@ export class ImagePipeline {
       }
       return;
     }
+    // The mean luma only matters to contrast.
     let luma = 0;
-    for (let i = 0; i < px.length; i += 3) luma += LUMA[0] * px[i]! + LUMA[1] * px[i + 1]! + LUMA[2] * px[i + 2]!;
+    if (record.jitter.contrast !== 1) for (let i = 0; i < px.length; i += 3) luma += LUMA[0] * px[i]! + LUMA[1] * px[i + 1]! + LUMA[2] * px[i + 2]!;
     const { matrix: M, offset: c } = colorJitterTransform(record.jitter, luma / (255 * S * S));
     const k = 1 / 255;
     const [r0, r1, r2, g0, g1, g2, b0, b1, b2] = Array.from(M, (v) => v * k) as [number, number, number, number, number, number, number, number, number];
@@ -220,6 +219,30 @@ export class ImagePipeline {
       }
     }
   }
+}
+
+/**
+ * Width and height after EXIF orientation from a JPEG's header, read in JavaScript (no trip through sharp);
+ * `undefined` for other formats or a header image-size cannot read (sharp then reads it, and names any damage).
+ */
+export function jpegHeaderSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  if (bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
+  try {
+    const { width, height, orientation } = imageSize(bytes);
+    if (!width || !height) return undefined;
+    return orientation !== undefined && orientation >= 5 ? { width: height, height: width } : { width, height };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Width and height after EXIF orientation, from sharp's reading of the header. */
+async function orientedSize(image: Sharp): Promise<{ width: number; height: number }> {
+  const meta = await image.metadata();
+  const width = meta.autoOrient?.width ?? meta.width;
+  const height = meta.autoOrient?.height ?? meta.height;
+  if (!width || !height) throw new Error("no image dimensions in the header");
+  return { width, height };
 }
 
 /** The name an error about `source` uses: its path, or the name given with its bytes. */
