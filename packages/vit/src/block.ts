@@ -62,7 +62,9 @@ export class Block extends Module {
       const scaled = ls ? ls.forward(y) : y;
       return ctx.training ? dropPath(scaled, this.options.dropPath, ctx.nextSeed()) : scaled;
     };
-    const h = tf.add(x, branch(this.attn.forward(this.norm1.forward(x) as tf.Tensor3D, ctx), this.ls1)) as tf.Tensor3D;
-    return tf.add(h, branch(this.mlp.forward(this.norm2.forward(h), ctx), this.ls2)) as tf.Tensor3D;
+    // Each branch in its own tidy: its intermediates are freed (and their buffers reused, still in cache) as
+    // soon as it is done, not at the end of the whole forward pass.
+    const h = tf.tidy(() => tf.add(x, branch(this.attn.forward(this.norm1.forward(x) as tf.Tensor3D, ctx), this.ls1))) as tf.Tensor3D;
+    return tf.tidy(() => tf.add(h, branch(this.mlp.forward(this.norm2.forward(h), ctx), this.ls2))) as tf.Tensor3D;
   }
 }
