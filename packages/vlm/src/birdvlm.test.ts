@@ -54,7 +54,7 @@ describe("BirdVLM", () => {
 
     const held = images.gather(["img30", "img31", "img32"]);
     const batch = await vlm.askBatch(held, ["what colour is this bird?"], { maxNewTokens: 6 });
-    expect(batch).toEqual(["it is red .", "it is blue .", "it is green ."]);
+    expect(batch).toEqual(["it is red.", "it is blue.", "it is green."]);
     for (let i = 0; i < 3; i++) {
       const one = tf.slice(held, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
       const streamed: string[] = [];
