@@ -29,6 +29,11 @@ export interface DemoOptions {
   imageSize?: number;
   /** Crop images to their bounding boxes (when the folder has them). Default true. */
   cropToBox?: boolean;
+  /**
+   * With `cropToBox`: train on the whole pictures as well as on the box crops (each example in one of the two
+   * views, picked at random each time), so the model answers about a picture without a box. Default true.
+   */
+  wholePictures?: boolean;
   seed?: number;
   vit?: Partial<ViTConfig>;
   vitEpochs?: number;
@@ -36,14 +41,20 @@ export interface DemoOptions {
   lmHidden?: number;
   lmLayers?: number;
   alignEpochs?: number;
+  /** Default 8 when training mixes box crops and whole pictures (two views to learn), else 6. */
   instructEpochs?: number;
   log?: (line: string) => void;
 }
 
 /** What the demo measured. */
 export interface DemoResult {
+  /** On the held-out images as the model was trained on them (box crops when the folder has boxes). */
   report: EvalReport;
+  /** On the whole held-out pictures, without a box (when the folder has boxes; no likelihood ranking). */
+  wholeReport?: EvalReport;
   encoderAccuracy: number;
+  /** The ViT head's held-out top-1 on the whole pictures (when the folder has boxes). */
+  wholeEncoderAccuracy?: number;
   seconds: number;
   out: string;
   qa: Array<{ question: string; answer: string; expected: string }>;
@@ -78,17 +89,31 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const allIds = [...tasks.trainIds, ...tasks.testIds];
   const crop = (o.cropToBox ?? true) && tasks.dataset.hasBoundingBoxes;
   const images = await ImageTable.fromFiles(allIds, allIds.map((id) => tasks.sources.get(id)!), vit, { cropToBox: crop });
-  log(`images: ${allIds.length} decoded at ${size} px${crop ? ", cropped to their bounding boxes" : ""}`);
+  // The whole pictures, with the same ids: a second view to train on (mixed), and to evaluate without a box.
+  const whole = crop ? await ImageTable.fromFiles(allIds, allIds.map((id) => tasks.sources.get(id)!), vit, { cropToBox: false }) : undefined;
+  const mixed = !!whole && (o.wholePictures ?? true);
+  log(`images: ${allIds.length} decoded at ${size} px${crop ? `, cropped to their bounding boxes${mixed ? " and whole (training mixes both views)" : ""}` : ""}`);
   const classOf = (id: string) => tasks.dataset.get(tasks.dataset.indexOf(Number(id))).classIndex;
   const records: MetricsRecord[] = [];
   let step = 0;
   const t0 = Date.now();
   const curve = (name: string) => (_: number, loss: number) => records.push({ kind: "train", step: ++step, epoch: 0, time: (Date.now() - t0) / 1000, [name]: loss });
 
-  const vitLosses = await trainEncoderClassifier(vit, { images, ids: tasks.trainIds, labels: tasks.trainIds.map(classOf), epochs: o.vitEpochs ?? 20, batchSize: 64, lr: 3e-3, seed, log });
+  const vitEpochs = o.vitEpochs ?? 20;
+  let vitLosses: number[];
+  if (mixed) {
+    // Both views of every training image in one table (ids of the whole pictures suffixed), half the epochs: the same steps.
+    const both = ImageTable.fromTensor([...allIds, ...allIds.map((id) => `${id}#whole`)], tf.concat([images.images, whole!.images], 0));
+    const ids = [...tasks.trainIds, ...tasks.trainIds.map((id) => `${id}#whole`)];
+    vitLosses = await trainEncoderClassifier(vit, { images: both, ids, labels: [...tasks.trainIds, ...tasks.trainIds].map(classOf), epochs: Math.ceil(vitEpochs / 2), batchSize: 64, lr: 3e-3, seed, log });
+    both.dispose();
+  } else {
+    vitLosses = await trainEncoderClassifier(vit, { images, ids: tasks.trainIds, labels: tasks.trainIds.map(classOf), epochs: vitEpochs, batchSize: 64, lr: 3e-3, seed, log });
+  }
   vitLosses.forEach((l, i) => curve("vit_loss")(i, l));
   const encoderAccuracy = await classifierAccuracy(vit, images, tasks.testIds, tasks.testIds.map(classOf));
-  log(`train-vit: held-out top-1 of the ViT's own head ${(encoderAccuracy * 100).toFixed(1)}%`);
+  const wholeEncoderAccuracy = whole ? await classifierAccuracy(vit, whole, tasks.testIds, tasks.testIds.map(classOf)) : undefined;
+  log(`train-vit: held-out top-1 of the ViT's own head ${(encoderAccuracy * 100).toFixed(1)}%${whole ? ` (box crops), ${(wholeEncoderAccuracy! * 100).toFixed(1)}% (whole pictures)` : ""}`);
 
   const texts = [...tasks.conversations, ...tasks.captions].flatMap((e) => e.messages.map((m) => m.content));
   const tokenizer = buildWordLevelTokenizer(texts, { extraSpecialTokens: ["<|image_pad|>"] });
@@ -97,23 +122,28 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const lm = new Phi3ForCausalLM({ vocabSize: tokenizer.vocabSize, hiddenSize: hidden, intermediateSize: hidden * 2, numHiddenLayers: o.lmLayers ?? 2, numAttentionHeads: 4, maxPositionEmbeddings: 512, originalMaxPositionEmbeddings: 512, bosTokenId: 1, eosTokenId: 2, padTokenId: 2 }, { seed });
   const connector = new MlpProjector({ inputDim: vit.hiddenSize, outputDim: hidden, pooling: { mode: "avg", outputGrid: [2, 2] }, seed });
   const vlm = BirdVLM.create({ encoder: vit, connector, lm, tokenizer });
-  vlm.cropToBox = crop;
+  // A model that learned the whole pictures too takes pictures as they are; one that learned box crops wants a box.
+  vlm.cropToBox = crop && !mixed;
   recordTraining(vlm.provenance, ["encoder"], { stage: "train-vit", dataset: tasks.fingerprint, imageIds: tasks.trainIds });
   log(`model: ViT ${vit.parameterCount().toLocaleString("en-US")} + projector ${connector.parameterCount().toLocaleString("en-US")} + Phi-3 ${lm.parameterCount().toLocaleString("en-US")} weights, ${vlm.imageTokens} image tokens`);
 
-  const align = await trainStage(vlm, { stage: "align", examples: tasks.captions, images, dataset: tasks.fingerprint, epochs: o.alignEpochs ?? 1, batchSize: 64, lr: 2e-3, seed, log, onStep: curve("align_loss") });
-  const instruct = await trainStage(vlm, { stage: "instruct", examples: tasks.conversations, images, dataset: tasks.fingerprint, epochs: o.instructEpochs ?? 6, batchSize: 32, lr: 3e-3, trainLanguageModel: true, seed: seed + 1, log, onStep: curve("instruct_loss") });
+  const views = mixed ? [whole!] : [];
+  const align = await trainStage(vlm, { stage: "align", examples: tasks.captions, images, views, dataset: tasks.fingerprint, epochs: o.alignEpochs ?? 1, batchSize: 64, lr: 2e-3, seed, log, onStep: curve("align_loss") });
+  const instruct = await trainStage(vlm, { stage: "instruct", examples: tasks.conversations, images, views, dataset: tasks.fingerprint, epochs: o.instructEpochs ?? (mixed ? 8 : 6), batchSize: 32, lr: 3e-3, trainLanguageModel: true, seed: seed + 1, log, onStep: curve("instruct_loss") });
   log(`stages: align ${align.seconds.toFixed(0)} s, instruct ${instruct.seconds.toFixed(0)} s`);
 
   const report = await evaluate(vlm, { dataset: tasks.fingerprint, items: tasks.testItems, images, speciesNames: tasks.speciesNames }, { split: "test", outDir: join(out, "eval"), log });
+  const wholeReport = whole ? await evaluate(vlm, { dataset: tasks.fingerprint, items: tasks.testItems, images: whole, speciesNames: tasks.speciesNames }, { split: "test (whole pictures, no box)", rankSpecies: false }) : undefined;
   await vlm.save(join(out, "model"));
   await renderCurves(records, join(out, "curves.png"), { series: ["train/vit_loss", "train/align_loss", "train/instruct_loss"], title: "BirdVLM demo" });
   await writeOverlay(vit, tasks.sources.get(tasks.testIds[0]!)!, crop, images, tasks.testIds[0]!, join(out, "attention.png"));
   const qa = pickQuestions(report);
-  await writeFile(join(out, "summary.json"), JSON.stringify({ encoderAccuracy, speciesAccuracy: report.speciesAccuracy, attributeAccuracy: report.attributeAccuracy, top1: report.top1, top5: report.top5, seconds: (Date.now() - started) / 1000 }, null, 2) + "\n");
+  const wholeSummary = wholeReport && { encoderAccuracy: wholeEncoderAccuracy, speciesAccuracy: wholeReport.speciesAccuracy, attributeAccuracy: wholeReport.attributeAccuracy };
+  await writeFile(join(out, "summary.json"), JSON.stringify({ encoderAccuracy, speciesAccuracy: report.speciesAccuracy, attributeAccuracy: report.attributeAccuracy, top1: report.top1, top5: report.top5, trainedOn: mixed ? "box crops and whole pictures" : crop ? "box crops" : "whole pictures", wholePictures: wholeSummary, seconds: (Date.now() - started) / 1000 }, null, 2) + "\n");
   vlm.dispose();
   images.dispose();
-  return { report, encoderAccuracy, seconds: (Date.now() - started) / 1000, out, qa };
+  whole?.dispose();
+  return { report, wholeReport, encoderAccuracy, wholeEncoderAccuracy, seconds: (Date.now() - started) / 1000, out, qa };
 }
 
 async function writeOverlay(vit: VisionTransformer, source: ImageSource, crop: boolean, images: ImageTable, id: string, dest: string): Promise<void> {

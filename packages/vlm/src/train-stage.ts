@@ -22,6 +22,11 @@ export interface StageOptions {
   stage: StageName;
   examples: VlmExample[];
   images: ImageTable;
+  /**
+   * Other views of the same images (e.g. the whole pictures when `images` holds the box crops), with the same ids:
+   * each time an example is drawn, one of `images` and these is picked at random, so the model learns every view.
+   */
+  views?: ImageTable[];
   /** Fingerprint of the dataset the images come from (recorded in the provenance). */
   dataset: string;
   /** Passes over the examples (default 1); `steps` overrides. */
@@ -101,7 +106,10 @@ export async function trainStage(vlm: BirdVLM, options: StageOptions): Promise<S
   const log = options.log ?? (() => undefined);
   const { stage, examples, images } = options;
   if (!examples.length) throw new Error(`trainStage(${stage}): no examples`);
-  for (const e of examples) if (!images.has(e.imageId)) throw new Error(`trainStage(${stage}): example image '${e.imageId}' is not in the image table`);
+  const tables = [images, ...(options.views ?? [])];
+  for (const e of examples) tables.forEach((t, k) => {
+    if (!t.has(e.imageId)) throw new Error(`trainStage(${stage}): example image '${e.imageId}' is not in the image table${k ? ` of view ${k}` : ""}`);
+  });
   const useLora = stage === "instruct" && !!options.lora;
   if (useLora) {
     if (!(vlm.lm instanceof Phi3ForCausalLM)) throw new Error(`trainStage(${stage}): LoRA needs a Phi3ForCausalLM language model`);
@@ -140,12 +148,14 @@ export async function trainStage(vlm: BirdVLM, options: StageOptions): Promise<S
     dispose: () => undefined,
     train: (mode = true) => { for (const [, part] of parts) (part as { train?: (m: boolean) => unknown }).train?.(mode); },
   };
-  function* data(_epoch: number, rng: { permutation(n: number): number[] }): Iterable<StageBatch> {
+  function* data(_epoch: number, rng: { permutation(n: number): number[]; int(n: number): number }): Iterable<StageBatch> {
     const order = rng.permutation(examples.length);
     for (let s = 0; s < order.length; s += batchSize) {
       const pick = order.slice(s, s + batchSize);
       const batch = collate(pick.map((i) => sequences[i]!), padId);
-      yield { batch, images: images.gather(pick.map((i) => examples[i]!.imageId)), labels: tf.tensor2d(batch.labels, [batch.labels.length, batch.labels[0]!.length], "int32") };
+      const ids = pick.map((i) => examples[i]!.imageId);
+      const view = ids.map(() => (tables.length > 1 ? rng.int(tables.length) : 0));
+      yield { batch, images: gatherViews(tables, ids, view), labels: tf.tensor2d(batch.labels, [batch.labels.length, batch.labels[0]!.length], "int32") };
     }
   }
   let lastLine = 0;
@@ -194,4 +204,21 @@ export async function trainStage(vlm: BirdVLM, options: StageOptions): Promise<S
   recordTraining(vlm.provenance, trainedParts, { stage, dataset: options.dataset, imageIds: [...new Set(examples.map((e) => e.imageId))] });
   if (trainLm && !useLora) vlm.markLanguageModelChanged();
   return { losses, supervisedShare: share, steps, trainedParts, seconds: (Date.now() - started) / 1000 };
+}
+
+/** The images of `ids`, the k-th from `tables[view[k]]`, in order: `[ids.length,S,S,3]`; the caller disposes it. */
+export function gatherViews(tables: readonly ImageTable[], ids: readonly string[], view: readonly number[]): ImageBatch {
+  const used = [...new Set(view)];
+  if (used.length === 1) return tables[used[0]!]!.gather(ids);
+  const parts: ImageBatch[] = [];
+  const position: number[] = new Array(ids.length);
+  let at = 0;
+  for (const v of used) {
+    const members = ids.flatMap((_, k) => (view[k] === v ? [k] : []));
+    members.forEach((k) => (position[k] = at++));
+    parts.push(tables[v]!.gather(members.map((k) => ids[k]!)));
+  }
+  const out = tf.tidy(() => tf.gather(tf.concat(parts, 0), tf.tensor1d(position, "int32")) as ImageBatch);
+  tf.dispose(parts);
+  return out;
 }
