@@ -8,11 +8,13 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BenchCase } from "../harness.js";
+import { Phi3ForCausalLM } from "@birdvlm/phi3";
+import { defineCase, type BenchCase } from "../harness.js";
 import type { BenchResult } from "../run.js";
 import phi3Cases from "./phi3.js";
 import vitCases from "./vit.js";
 import matmulCases from "./webgpu-matmul.js";
+import { tinyBench } from "./webgpu-only.js";
 
 /** The cases the GPU table runs by default, in this order. */
 export const GPU_TABLE = ["vit-train-b64", "vit-infer-b64", "phi3-decode", "webgpu-matmul-sweep"];
@@ -28,6 +30,30 @@ function stats(xs: number[]): { median: number; min: number; max: number } {
   const m = s.length >> 1;
   return { median: s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2, min: s[0]!, max: s[s.length - 1]! };
 }
+
+/**
+ * A dry run's `phi3-decode` (`--tiny`): phi3.ts's generate loop on a small Phi-3 (hidden 64, 2 layers, vocab
+ * 512), 16-token prompt, 8 new tokens, so that lavapipe checks the path in seconds.
+ */
+const tinyDecode = defineCase({
+  name: "phi3-decode",
+  unit: "tok/s",
+  async setup() {
+    const lm = new Phi3ForCausalLM(
+      { vocabSize: 512, hiddenSize: 64, intermediateSize: 128, numHiddenLayers: 2, numAttentionHeads: 4, numKeyValueHeads: 4, maxPositionEmbeddings: 256 },
+      { seed: 1 },
+    );
+    const prompt = Array.from({ length: 16 }, (_, i) => 3 + ((i * 37) % 500));
+    return {
+      async step() {
+        const [out] = await lm.generate([prompt], { maxNewTokens: 8 });
+        if (out!.length !== 8) throw new Error(`phi3-decode (tiny): generated ${out!.length} tokens, expected 8`);
+        return 8;
+      },
+      dispose: () => lm.dispose(),
+    };
+  },
+});
 
 /** Child: runs one case on webgpu and prints its result line. */
 async function child(c: BenchCase, runsWanted: number | undefined): Promise<void> {
@@ -90,7 +116,7 @@ function parent(cases: BenchCase[], names: string[], runs: number | undefined, j
 
 if (process.env.BIRDVLM_STANDALONE_BENCH === "1") {
   process.env.BIRDVLM_BACKEND = "webgpu";
-  const cases = [...vitCases, ...phi3Cases, ...matmulCases];
+  const cases = [...vitCases, ...(tinyBench ? [tinyDecode] : phi3Cases), ...matmulCases];
   const runs = argument("--runs") ? Number(argument("--runs")) : undefined;
   const name = argument("--child");
   if (name) await child(cases.find((c) => c.name === name)!, runs);
