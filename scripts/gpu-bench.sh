@@ -64,9 +64,10 @@ run() {
   if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; fi
   local dir=/tmp/birdvlm-gpu-bench
   rm -rf "$dir" && mkdir -p "$dir/node_modules/webgpu/dist/linux-x64"
-  xz -dc "$CARRY/node.xz" > "$dir/node" && chmod +x "$dir/node"
+  unxz() { if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma, sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())' "$1"; fi; }
+  unxz "$CARRY/node.xz" > "$dir/node" && chmod +x "$dir/node"
   cp "$CARRY/webgpu/package.json" "$CARRY/webgpu/index.js" "$dir/node_modules/webgpu/"
-  xz -dc "$CARRY/webgpu/dist/linux-x64/dawn.node.xz" > "$dir/node_modules/webgpu/dist/linux-x64/dawn.node"
+  unxz "$CARRY/webgpu/dist/linux-x64/dawn.node.xz" > "$dir/node_modules/webgpu/dist/linux-x64/dawn.node"
   cp "$CARRY/bench.mjs" "$dir/"
   {
     date -u

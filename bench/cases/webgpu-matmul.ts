@@ -5,7 +5,8 @@
 // and Phi-3-mini runs (hidden 3072, intermediate 8192, vocab 32064; decode M=1, prefill M=512), in GFLOP/s.
 // Setup prints one row per shape and the best program, and writes the table and the override rules that
 // would pick the winners (for env BIRDVLM_MATMUL_OVERRIDES; split-K is measured but never suggested, as it is
-// not deterministic) to $BIRDVLM_MATMUL_SWEEP_JSON when set. The timed step runs every shape once with the
+// not deterministic) to $BIRDVLM_MATMUL_SWEEP_JSON when set. Env BIRDVLM_SWEEP_BUDGET_S (default 150) bounds
+// the sweep's time on a lent GPU. The timed step runs every shape once with the
 // programs BirdVLM picks now: its rate is the sweep's total GFLOP/s.
 import { setMatMulOverrides, tf, type MatMulOverride } from "@birdvlm/core";
 import { writeFileSync } from "node:fs";
@@ -99,6 +100,11 @@ async function run(s: Shape, a: tf.Tensor, b: tf.Tensor, reps: number): Promise<
   return (performance.now() - t0) / 1000;
 }
 
+/** Seconds the sweep may take (env BIRDVLM_SWEEP_BUDGET_S, default 150); past it, one repetition per variant. */
+const budgetSeconds = Number(process.env.BIRDVLM_SWEEP_BUDGET_S ?? 150);
+let sweepStart = performance.now();
+const overBudget = () => (performance.now() - sweepStart) / 1000 > budgetSeconds;
+
 /** GFLOP/s of one variant on one shape: warm up, size the repetitions to ~0.1 s, median of 3. */
 async function measure(s: Shape, v: Variant, a: tf.Tensor, b: tf.Tensor): Promise<number> {
   const env = tf.env();
@@ -106,9 +112,10 @@ async function measure(s: Shape, v: Variant, a: tf.Tensor, b: tf.Tensor): Promis
   if (v.flag !== undefined) env.set("WEBGPU_MATMUL_PROGRAM_TYPE", v.flag);
   try {
     const once = await run(s, a, b, 1); // compiles the pipeline
-    const reps = tinyBench ? 1 : Math.min(200, Math.max(3, Math.ceil(0.1 / Math.max(once, 1e-5))));
+    const slow = tinyBench || once > 0.5 || overBudget();
+    const reps = slow ? 1 : Math.min(200, Math.max(3, Math.ceil(0.1 / Math.max(once, 1e-5))));
     const times: number[] = [];
-    for (let i = 0; i < (tinyBench ? 1 : 3); i++) times.push(await run(s, a, b, reps));
+    for (let i = 0; i < (slow ? 1 : 3); i++) times.push(await run(s, a, b, reps));
     times.sort((x, y) => x - y);
     return (gflop(s) * reps) / times[times.length >> 1]!;
   } finally {
@@ -123,16 +130,17 @@ const sweep = defineCase({
   warmup: 1,
   runs: 5,
   async setup() {
+    sweepStart = performance.now();
     const shapes = tinyBench ? SHAPES.map(shrink) : SHAPES;
     const rows: Array<Shape & { gflops: Record<string, number>; best: string; bestDeterministic: string }> = [];
     const rules: MatMulOverride[] = [];
     const log = (line: string) => process.stderr.write(`${line}\n`);
-    log(`webgpu-matmul-sweep: GFLOP/s per program${tinyBench ? " (BIRDVLM_BENCH_TINY: shapes / 16)" : ""}`);
+    log(`webgpu-matmul-sweep: GFLOP/s per program${tinyBench ? " (BIRDVLM_BENCH_TINY: shapes / 16)" : ""}; budget ${budgetSeconds} s`);
     log(["shape".padEnd(22), "batch x M x N x K".padEnd(24), ...VARIANTS.map((v) => v.name.padStart(11)), "  best"].join(" "));
     for (const s of shapes) {
       const [a, b] = operands(s);
       const gflops: Record<string, number> = {};
-      for (const v of VARIANTS) if (v.applies(s)) gflops[v.name] = await measure(s, v, a, b);
+      for (const v of VARIANTS) if (v.applies(s) && (v.name === "birdvlm" || !overBudget())) gflops[v.name] = await measure(s, v, a, b);
       tf.dispose([a, b]);
       const ranked = Object.entries(gflops).sort((x, y) => y[1] - x[1]);
       const best = ranked[0]![0];
@@ -148,6 +156,7 @@ const sweep = defineCase({
         });
       }
     }
+    if (overBudget()) log(`webgpu-matmul-sweep: past its ${budgetSeconds} s budget: later shapes measured with fewer repetitions or BirdVLM's pick only`);
     log(`suggested BIRDVLM_MATMUL_OVERRIDES (deterministic programs >10% faster than BirdVLM's pick): ${JSON.stringify(rules)}`);
     const out = process.env.BIRDVLM_MATMUL_SWEEP_JSON;
     if (out) {
