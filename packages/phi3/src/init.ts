@@ -18,7 +18,8 @@ export class ParameterInit {
 
   /** N(0, std²) (or zeros). */
   normal(shape: number[]): tf.Tensor {
-    const seed = (this.seed * 1000003 + this.counter++ * 7919) % 2147483647;
+    // Never 0: TF.js reads a seed of 0 as "no seed" and would draw fresh random values.
+    const seed = ((this.seed * 1000003 + this.counter++ * 7919) % 2147483646) + 1;
     return this.mode === "zeros" ? tf.zeros(shape) : tf.randomNormal(shape, 0, this.std, "float32", seed);
   }
 
