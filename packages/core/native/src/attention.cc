@@ -1,6 +1,7 @@
 #include "attention.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -60,7 +61,16 @@ BIRDVLM_SIMD void softmax_scores(float* s, int Tk, float scale, const float* mro
   for (int j = 0; j < Tk; j++) s[j] *= inv;
 }
 
-void attend_rows(const AttentionArgs& a, int b, int h, int i0, int i1, std::vector<float>& scratch) {
+// K (as the right operand of q·kᵀ) and V packed once per kv head, shared by that head's blocks of rows; null
+// when each block packs its own.
+struct PackedKV {
+  const float* data = nullptr;
+  int64_t kFloats = 0, vFloats = 0;
+  const float* keys(int kvHead) const { return data + kvHead * (kFloats + vFloats); }
+  const float* values(int kvHead) const { return keys(kvHead) + kFloats; }
+};
+
+void attend_rows(const AttentionArgs& a, const PackedKV& packed, int b, int h, int i0, int i1, std::vector<float>& scratch) {
   const int rows = i1 - i0, Tk = a.Tk, D = a.D;
   const int g = h / (a.H / a.Hkv);
   const float* qb = a.q + (static_cast<int64_t>(b * a.H + h) * a.Tq + i0) * D;
@@ -69,7 +79,10 @@ void attend_rows(const AttentionArgs& a, int b, int h, int i0, int i1, std::vect
   float* ob = a.out + (static_cast<int64_t>(b * a.H + h) * a.Tq + i0) * D;
   if (scratch.size() < static_cast<size_t>(rows) * Tk) scratch.resize(static_cast<size_t>(rows) * Tk);
   float* s = scratch.data();
-  if (rows >= kGemmRows) {
+  const int kvHead = b * a.Hkv + g;
+  if (rows >= kGemmRows && packed.data) {
+    sgemm_prepacked(rows, Tk, D, qb, D, false, packed.keys(kvHead), s, Tk);
+  } else if (rows >= kGemmRows) {
     sgemm_serial({rows, Tk, D, qb, D, false, kb, D, true, s, Tk, false});
   } else {
     for (int r = 0; r < rows; r++)
@@ -80,7 +93,9 @@ void attend_rows(const AttentionArgs& a, int b, int h, int i0, int i1, std::vect
     const float* mrow = a.mask ? a.mask + b * a.maskStride[0] + h * a.maskStride[1] + i * a.maskStride[2] : nullptr;
     softmax_scores(s + static_cast<int64_t>(r) * Tk, Tk, a.scale, mrow, a.maskStride[3], a.offset + i, a.causal, a.window);
   }
-  if (rows >= kGemmRows) {
+  if (rows >= kGemmRows && packed.data) {
+    sgemm_prepacked(rows, D, Tk, s, Tk, false, packed.values(kvHead), ob, D);
+  } else if (rows >= kGemmRows) {
     sgemm_serial({rows, D, Tk, s, Tk, false, vb, D, false, ob, D, false});
   } else {
     for (int r = 0; r < rows; r++) {
@@ -121,11 +136,37 @@ void attention(const AttentionArgs& a) {
   }
   const int rowsPer = (a.Tq + blocks - 1) / blocks;
   const int tasks = bh * blocks;
+  // Several blocks of rows per kv head: pack its K and V once for all of them (in parallel, before).
+  PackedKV packed;
+  const int kvHeads = a.B * a.Hkv;
+  const int headsPerKv = a.H / a.Hkv;
+  if (rowsPer >= kGemmRows && blocks * headsPerKv > 1 && threads > 1 && flops >= kSerialFlops) {
+    static float* buffer = nullptr;  // one caller at a time (the JavaScript thread)
+    static int64_t capacity = 0;
+    packed.kFloats = packed_b_floats(a.D, a.Tk);
+    packed.vFloats = packed_b_floats(a.Tk, a.D);
+    const int64_t need = kvHeads * (packed.kFloats + packed.vFloats);
+    if (capacity < need) {
+      std::free(buffer);
+      capacity = need;
+      buffer = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * capacity));
+    }
+    packed.data = buffer;
+    pool().run(2 * kvHeads, [&](int t) {
+      const int kvHead = t / 2;
+      const float* base = (t % 2 == 0 ? a.k : a.v) + static_cast<int64_t>(kvHead) * a.capK * a.D;
+      float* dst = buffer + kvHead * (packed.kFloats + packed.vFloats) + (t % 2 == 0 ? 0 : packed.kFloats);
+      if (t % 2 == 0)
+        pack_b_whole(base, a.D, true, a.D, a.Tk, dst);   // kᵀ: [D, Tk]
+      else
+        pack_b_whole(base, a.D, false, a.Tk, a.D, dst);  // v: [Tk, D]
+    });
+  }
   auto task = [&](int t) {
     thread_local std::vector<float> scratch;
     const int head = t / blocks, blk = t % blocks;
     const int i0 = blk * rowsPer, i1 = std::min(a.Tq, i0 + rowsPer);
-    if (i0 < i1) attend_rows(a, head / a.H, head % a.H, i0, i1, scratch);
+    if (i0 < i1) attend_rows(a, packed, head / a.H, head % a.H, i0, i1, scratch);
   };
   if (threads == 1 || flops < kSerialFlops) {
     for (int t = 0; t < tasks; t++) task(t);

@@ -350,6 +350,37 @@ static void sgemm_shared_b(int M, int N, int K, const float* A, bool transA, con
   });
 }
 
+int64_t packed_b_floats(int K, int N) {
+  const int NR = isa().NR;
+  return static_cast<int64_t>((K + KC - 1) / KC) * ((N + NR - 1) / NR) * NR * KC;
+}
+
+void pack_b_whole(const float* B, int ldb, bool transB, int K, int N, float* dst) {
+  const int NR = isa().NR;
+  const int64_t blockFloats = static_cast<int64_t>((N + NR - 1) / NR) * NR * KC;
+  GemmProblem p{1, N, K, nullptr, 0, false, B, ldb, transB, nullptr, N, false};
+  for (int k0 = 0, kb = 0; k0 < K; k0 += KC, kb++) pack_b(p, k0, std::min(KC, K - k0), 0, N, NR, dst + kb * blockFloats);
+}
+
+void sgemm_prepacked(int M, int N, int K, const float* A, int lda, bool transA, const float* packedB, float* C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K == 0) {
+    for (int i = 0; i < M; i++) std::fill(C + static_cast<int64_t>(i) * ldc, C + static_cast<int64_t>(i) * ldc + N, 0.f);
+    return;
+  }
+  const Isa& k = isa();
+  const int64_t blockFloats = static_cast<int64_t>((N + k.NR - 1) / k.NR) * k.NR * KC;
+  GemmProblem p{M, N, K, A, lda, transA, nullptr, 0, false, C, ldc, false};
+  for (int i0 = 0, mc; i0 < M; i0 += mc) {
+    mc = M - i0 <= MC * 3 / 2 ? M - i0 : MC;
+    for (int k0 = 0, kb = 0; k0 < K; k0 += KC, kb++) {
+      const int kc = std::min(KC, K - k0);
+      pack_a(p, i0, mc, k0, kc, k.MR, tls.a);
+      macro_block(p, i0, mc, 0, N, kc, kb > 0, tls.a, packedB + kb * blockFloats);
+    }
+  }
+}
+
 void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int M, int N, int K, const float* A,
                    bool transA, const float* B, bool transB, float* C, const Epilogue& e) {
   const int64_t strideA = static_cast<int64_t>(M) * K, strideB = static_cast<int64_t>(K) * N, strideC = static_cast<int64_t>(M) * N;

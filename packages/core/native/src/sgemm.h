@@ -35,6 +35,13 @@ struct Epilogue {
 void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int M, int N, int K, const float* A,
                    bool transA, const float* B, bool transB, float* C, const Epilogue& epilogue = Epilogue());
 
+/** Floats that `pack_b_whole` writes for op(B) of [K, N]. */
+int64_t packed_b_floats(int K, int N);
+/** Packs op(B)[K, N] (row-major with row stride ldb, transposed when transB) whole, for `sgemm_prepacked`; dst 64-byte aligned. */
+void pack_b_whole(const float* B, int ldb, bool transB, int K, int N, float* dst);
+/** C[M, N] (ldc) = op(A)[M, K] · B packed by `pack_b_whole`, on the calling thread (B packed once, used by many). */
+void sgemm_prepacked(int M, int N, int K, const float* A, int lda, bool transA, const float* packedB, float* C, int ldc);
+
 /** Name of the micro-kernel in use: "avx512", "avx2" or "generic". */
 const char* sgemm_isa();
 

@@ -82,7 +82,8 @@ void ThreadPool::work() {
   for (;;) {
     if (!spin_until([&] { return stop_.load() || generation_.load() != seen; })) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+      while (!wake_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stop_.load() || generation_.load() != seen; })) {
+      }
     }
     if (stop_) return;
     seen = generation_.load();
@@ -107,9 +108,12 @@ void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
   }
   wake_.notify_all();
   drain(generation);
-  if (!spin_until([&] { return done_.load(std::memory_order_acquire) == tasks; })) {
+  auto finished = [&] { return done_.load(std::memory_order_acquire) >= tasks; };
+  if (!spin_until(finished)) {
+    // Timed waits, re-checked: a missed notification can only cost a millisecond, never a hang.
     std::unique_lock<std::mutex> lock(mutex_);
-    done_cv_.wait(lock, [&] { return done_.load(std::memory_order_acquire) == tasks; });
+    while (!done_cv_.wait_for(lock, std::chrono::milliseconds(1), finished)) {
+    }
   }
 }
 
