@@ -56,21 +56,24 @@ namespace {
 thread_local bool in_task = false;
 }  // namespace
 
+// All atomics here are sequentially consistent: the argument that a stale ticket can never claim a task of a
+// newer job (below) relies on one total order.
 void ThreadPool::drain(uint32_t generation) {
   for (;;) {
-    uint64_t t = ticket_.load(std::memory_order_acquire);
+    uint64_t t = ticket_.load();
     if (static_cast<uint32_t>(t >> 32) != generation) return;
-    const int i = static_cast<int>(t & 0xffffffffu);
-    const int n = tasks_.load(std::memory_order_relaxed);
-    const std::function<void(int)>* fn = fn_.load(std::memory_order_relaxed);
-    if (i >= n) return;
-    // Claiming through the ticket (generation included) guarantees fn and n belong to this job, which cannot
-    // finish before this task does.
-    if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) continue;
+    const uint32_t i = static_cast<uint32_t>(t & 0xffffffffu);
+    const int n = tasks_.load();
+    const std::function<void(int)>* fn = fn_.load();
+    if (i >= static_cast<uint32_t>(n)) return;
+    // A successful claim means the ticket still held this job's generation, so n and fn (read after the
+    // ticket, and before `run` closes the old ticket and publishes a new job) are this job's, and the job
+    // cannot finish before this task does.
+    if (!ticket_.compare_exchange_weak(t, t + 1)) continue;
     in_task = true;
-    (*fn)(i);
+    (*fn)(static_cast<int>(i));
     in_task = false;
-    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == n) {
+    if (done_.fetch_add(1) + 1 == n) {
       std::lock_guard<std::mutex> lock(mutex_);
       done_cv_.notify_one();
     }
@@ -98,17 +101,20 @@ void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
     return;
   }
   const uint32_t generation = generation_.load() + 1;
-  fn_.store(&fn, std::memory_order_relaxed);
-  tasks_.store(tasks, std::memory_order_relaxed);
-  done_.store(0, std::memory_order_relaxed);
-  ticket_.store(static_cast<uint64_t>(generation) << 32, std::memory_order_release);
+  // Close the previous job's ticket first: a worker holding its exhausted ticket must not be able to claim a
+  // task of this job (it would read this job's task count and function, then succeed on the old ticket).
+  ticket_.store((static_cast<uint64_t>(generation) << 32) | 0xffffffffu);
+  fn_.store(&fn);
+  tasks_.store(tasks);
+  done_.store(0);
+  ticket_.store(static_cast<uint64_t>(generation) << 32);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     generation_.store(generation);
   }
   wake_.notify_all();
   drain(generation);
-  auto finished = [&] { return done_.load(std::memory_order_acquire) >= tasks; };
+  auto finished = [&] { return done_.load() >= tasks; };
   if (!spin_until(finished)) {
     // Timed waits, re-checked: a missed notification can only cost a millisecond, never a hang.
     std::unique_lock<std::mutex> lock(mutex_);
