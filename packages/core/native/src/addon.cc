@@ -2,6 +2,7 @@
 // its output typed array in place; shapes come as numbers or arrays of numbers. Sizes are checked here.
 #include <napi.h>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -304,6 +305,21 @@ Napi::Value SwiGLU(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// poolCheck(jobs): runs `jobs` jobs of 2..14 tasks on the pool and returns how many tasks did not run exactly
+// once (0 when the pool is sound; a test calls it).
+Napi::Value PoolCheck(const Napi::CallbackInfo& info) {
+  const int64_t jobs = Int(info, 0);
+  int64_t bad = 0;
+  for (int64_t j = 0; j < jobs; j++) {
+    const int tasks = 2 + static_cast<int>(j % 13);
+    std::vector<std::atomic<int>> hits(tasks);
+    for (auto& h : hits) h.store(0);
+    pool().run(tasks, [&](int i) { hits[i].fetch_add(1); });
+    for (auto& h : hits) bad += h.load() != 1;
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(bad));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
@@ -319,6 +335,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("normRows", Napi::Function::New(env, NormRows));
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("swiglu", Napi::Function::New(env, SwiGLU));
+  exports.Set("poolCheck", Napi::Function::New(env, PoolCheck));
   napi_add_env_cleanup_hook(env, [](void*) { birdvlm::shutdown_pool(); }, nullptr);
   return exports;
 }

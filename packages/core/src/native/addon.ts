@@ -38,6 +38,8 @@ export interface NativeAddon {
     q: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array | null, out: Float32Array, dims: number[],
     scale: number, causal: boolean, window: number, offset: number, maskStrides: number[],
   ): void;
+  /** Runs `jobs` small jobs on the thread pool; returns how many tasks did not run exactly once (0 when sound). */
+  poolCheck(jobs: number): number;
   /** out [rows, I] = up · silu(gate) for x [rows, 2I] holding gate then up. */
   swiglu(x: Float32Array, out: Float32Array, rows: number, i: number): void;
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tf } from "../../tf.js";
 import { initBackend, currentBackend } from "../../backend.js";
 import { useNative } from "../../native-backend.js";
-import { findAddon } from "../addon.js";
+import { findAddon, loadAddon } from "../addon.js";
 import { fusedAttention, type AttentionOptions } from "../../ops/fused-attention.js";
 import { swiglu } from "../../ops/swiglu.js";
 import { seeded } from "../../ops/testing.js";
@@ -141,6 +141,10 @@ describe.skipIf(skip)("native fused attention and SwiGLU kernels", () => {
     for (let i = 0; i < 3; i++) step();
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([q, k]);
+  });
+
+  it("the thread pool runs every task of every job exactly once", () => {
+    expect(loadAddon().poolCheck(20000)).toBe(0);
   });
 
   it("rejects a kvLength beyond k's positions", async () => {
