@@ -334,10 +334,11 @@ static void sgemm_shared_b(int M, int N, int K, const float* A, bool transA, con
     pack_b(p, k0, kc, j0, nc, NR, packed + kb * blockFloats + static_cast<int64_t>(jp0) * kc * NR);
   });
   // Phase 2: blocks of rows, each packing its own rows of A against the shared B.
-  const int chunks = std::max(1, std::min(2 * threads, (M + MR - 1) / MR));
-  const int rows = ((M + chunks - 1) / chunks + MR - 1) / MR * MR;
+  // Whole micro-panels of rows spread evenly (197 rows in 4: 48, 48, 48, 53; not 60, 60, 60, 17).
+  const int panelsM = (M + MR - 1) / MR;
+  const int chunks = std::max(1, std::min(2 * threads, panelsM));
   pool().run(chunks, [&](int t) {
-    const int r0 = t * rows, r1 = std::min(M, r0 + rows);
+    const int r0 = std::min(M, t * panelsM / chunks * MR), r1 = std::min(M, (t + 1) * panelsM / chunks * MR);
     for (int i0 = r0, mc; i0 < r1; i0 += mc) {
       mc = r1 - i0 <= MC * 3 / 2 ? r1 - i0 : MC;
       for (int kb = 0; kb < kblocks; kb++) {
@@ -408,14 +409,16 @@ void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int 
     parts = std::max(1, std::min(threads * 2, span / (4 * unit)));
     if (parts < threads) parts = std::max(1, std::min(threads, span / unit));
   }
-  const int chunk = ((span + parts - 1) / parts + unit - 1) / unit * unit;
-  if (chunk >= span) parts = 1;
+  const int units = (span + unit - 1) / unit;
+  if (parts > units) parts = units;
+  if (parts < 1) parts = 1;
   pool().run(batch * parts, [&](int t) {
     int bi = t / parts, part = t % parts;
     GemmProblem p{M, N, K, A + aIndex[bi] * strideA, lda, transA, B + bIndex[bi] * strideB, ldb, transB, C + bi * strideC, N, false};
     const float* bias = e.bias;
     if (parts > 1) {
-      int s0 = part * chunk, s1 = std::min(span, s0 + chunk);
+      // Whole units (micro-panels) spread evenly among the parts.
+      int s0 = std::min(span, part * units / parts * unit), s1 = std::min(span, (part + 1) * units / parts * unit);
       if (s0 >= s1) return;
       if (byRows) {
         p.M = s1 - s0;
