@@ -134,13 +134,17 @@ void attention(const AttentionArgs& a) {
     blocks = std::max(1, (6 * threads + bh - 1) / bh);
     blocks = std::min(blocks, std::max(1, (a.Tq + 15) / 16));
   }
+  // A thread's scores stay at most ~4 MB (long prompts): more, smaller blocks of rows.
+  blocks = std::max<int64_t>(blocks, (static_cast<int64_t>(a.Tq) * a.Tk + (1 << 20) - 1) >> 20);
   const int rowsPer = (a.Tq + blocks - 1) / blocks;
   const int tasks = bh * blocks;
   // Several blocks of rows per kv head: pack its K and V once for all of them (in parallel, before).
   PackedKV packed;
   const int kvHeads = a.B * a.Hkv;
   const int headsPerKv = a.H / a.Hkv;
-  if (rowsPer >= kGemmRows && blocks * headsPerKv > 1 && threads > 1 && flops >= kSerialFlops) {
+  const int64_t packedFloats = kvHeads * (packed_b_floats(a.D, a.Tk) + packed_b_floats(a.Tk, a.D));
+  if (rowsPer >= kGemmRows && blocks * headsPerKv > 1 && threads > 1 && flops >= kSerialFlops &&
+      packedFloats <= (int64_t{1} << 23)) {  // at most 32 MB of packed K and V kept
     static float* buffer = nullptr;  // one caller at a time (the JavaScript thread)
     static int64_t capacity = 0;
     packed.kFloats = packed_b_floats(a.D, a.Tk);

@@ -55,6 +55,7 @@ const cases: Case[] = [
   { name: "KV capacity 16 with 11 keys, decode", q: [1, 4, 1, 8], kv: [1, 2, 16, 8], o: { kvLength: 11, maskShape: [1, 1, 1, 11] } },
   { name: "KV capacity 32 with 21 keys, 5 causal queries", q: [2, 2, 5, 8], kv: [2, 2, 32, 8], o: { kvLength: 21, causal: true, window: 9 } },
   { name: "more keys than one packed block, D=72", q: [1, 1, 7, 72], kv: [1, 1, 300, 72], o: {} },
+  { name: "a long prompt: scores split into blocks of rows to bound scratch memory", q: [1, 1, 1100, 8], kv: [1, 1, 1000, 8], o: { causal: true, offset: 0 } },
   {
     name: "K and V packed once per kv head for several row blocks: GQA, capacity, mask, causal, 300 keys",
     q: [1, 4, 40, 72], kv: [1, 2, 320, 72], o: { kvLength: 300, causal: true, maskShape: [1, 1, 40, 300] },
