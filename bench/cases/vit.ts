@@ -53,7 +53,8 @@ function infer(batch: number, name = `vit-infer-b${batch}`, imageSize = 224): Be
   return defineCase({
     name,
     unit: "img/s",
-    warmup: 1,
+    // Small batches: a few warm-up passes (JIT, buffer pool), as the PyTorch anchor's 2 warm-up steps.
+    warmup: batch <= 8 ? 3 : 1,
     runs: 5,
     async setup() {
       const model = tiny(imageSize);
