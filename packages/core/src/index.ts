@@ -38,3 +38,4 @@ export { swiglu, swigluReference } from "./ops/swiglu.js";
 export { FusedKernelName, setFusedKernelsEnabled, hasFusedKernel } from "./ops/fused-kernel.js";
 export { canWriteInPlace, exclusiveZeros, writePositionsInPlace } from "./native/in-place.js";
 export { setMatMulOverrides, matMulOverrides, type MatMulOverride } from "./webgpu/matmul-choice.js";
+export { webgpuErrors } from "./webgpu-backend.js";
