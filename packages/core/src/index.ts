@@ -39,3 +39,4 @@ export { FusedKernelName, setFusedKernelsEnabled, hasFusedKernel } from "./ops/f
 export { canWriteInPlace, exclusiveZeros, writePositionsInPlace } from "./native/in-place.js";
 export { setMatMulOverrides, matMulOverrides, type MatMulOverride } from "./webgpu/matmul-choice.js";
 export { webgpuErrors } from "./webgpu-backend.js";
+export { bf16MatMul, Bf16Weight, BF16_MATMUL_KERNEL, toBf16Bits, fromBf16Bits } from "./ops/bf16-matmul.js";

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "attention.h"
+#include "bf16.h"
 #include "elementwise.h"
 #include "sgemm.h"
 #include "thread_pool.h"
@@ -305,6 +306,31 @@ Napi::Value SwiGLU(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// bf16MatMul(x: Float32Array, w: Int32Array, out: Float32Array, M, N, K): out[M,N] = x[M,K] · W[K,N], W's bf16
+// values row-major in the 16-bit halves of w (little-endian: element 2i in the low half of w[i]).
+Napi::Value Bf16MatMul(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  int64_t M = Int(info, 3), N = Int(info, 4), K = Int(info, 5);
+  if (M < 0 || N < 0 || K < 0) {
+    Fail(env, "bf16MatMul: negative size");
+    return env.Undefined();
+  }
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    Fail(env, "bf16MatMul: argument 1 must be an Int32Array of bf16 pairs");
+    return env.Undefined();
+  }
+  auto w = info[1].As<Napi::Int32Array>();
+  if (static_cast<int64_t>(w.ElementLength()) * 2 < K * N) {
+    Fail(env, "bf16MatMul: the weight holds " + std::to_string(w.ElementLength() * 2) + " bf16 values, needs " + std::to_string(K * N));
+    return env.Undefined();
+  }
+  float *x, *o;
+  if (!F32(info, 0, M * K, &x) || !F32(info, 2, M * N, &o)) return env.Undefined();
+  birdvlm::bf16_matmul(static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), x,
+                       reinterpret_cast<const uint16_t*>(w.Data()), o);
+  return env.Undefined();
+}
+
 // poolCheck(jobs): runs `jobs` jobs of 2..14 tasks on the pool and returns how many tasks did not run exactly
 // once (0 when the pool is sound; a test calls it).
 Napi::Value PoolCheck(const Napi::CallbackInfo& info) {
@@ -335,6 +361,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("normRows", Napi::Function::New(env, NormRows));
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("swiglu", Napi::Function::New(env, SwiGLU));
+  exports.Set("bf16MatMul", Napi::Function::New(env, Bf16MatMul));
   exports.Set("poolCheck", Napi::Function::New(env, PoolCheck));
   napi_add_env_cleanup_hook(env, [](void*) { birdvlm::shutdown_pool(); }, nullptr);
   return exports;

@@ -38,6 +38,11 @@ export interface NativeAddon {
     q: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array | null, out: Float32Array, dims: number[],
     scale: number, causal: boolean, window: number, offset: number, maskStrides: number[],
   ): void;
+  /**
+   * out [m, n] = x [m, k] · W [k, n], W's bfloat16 values row-major in the 16-bit halves of `w` (element 2i in
+   * the low half of w[i]); products and sums in float32 (see `ops/bf16-matmul.ts` for the layout).
+   */
+  bf16MatMul(x: Float32Array, w: Int32Array, out: Float32Array, m: number, n: number, k: number): void;
   /** Runs `jobs` small jobs on the thread pool; returns how many tasks did not run exactly once (0 when sound). */
   poolCheck(jobs: number): number;
   /** out [rows, I] = up · silu(gate) for x [rows, 2I] holding gate then up. */
