@@ -1,6 +1,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { openCheckpoint, tf, writeCheckpoint, writeJsonAtomic, type Module } from "@birdvlm/core";
+import { Bf16Weight, openCheckpoint, tf, writeCheckpoint, writeJsonAtomic, type Module } from "@birdvlm/core";
+import { linearLayers, type Phi3WeightDtype } from "./bf16-weights.js";
 import { transposeMatrix } from "./host-transpose.js";
 import { phi3ConfigFromHF, phi3ConfigToHF, type Phi3Config } from "./config.js";
 
@@ -34,11 +35,20 @@ export async function readPhi3Config(dir: string): Promise<Phi3Config> {
  * Fills `model`'s parameters from a checkpoint reader one tensor at a time (read, convert to float32,
  * transpose linear weights on the host, assign, free), so peak memory stays near the model's own size. Every missing,
  * unexpected or wrongly shaped tensor is named in one error before anything is read.
+ * With `weightDtype: "bfloat16"`, the linear layers' weights become bf16 as they are read (a BF16 tensor's
+ * bits as stored, transposed on the host; other dtypes rounded to nearest even) and their float32 variables
+ * are freed without ever being filled.
  */
 export async function loadWeights(
   model: Module,
-  reader: { path: string; names(): string[]; info(name: string): { shape: number[] }; read(name: string): Promise<tf.Tensor> },
-  options: { tiedHead?: boolean } = {},
+  reader: {
+    path: string;
+    names(): string[];
+    info(name: string): { dtype?: string; shape: number[] };
+    read(name: string): Promise<tf.Tensor>;
+    readBytes?(name: string): Promise<Uint8Array>;
+  },
+  options: { tiedHead?: boolean; weightDtype?: Phi3WeightDtype } = {},
 ): Promise<void> {
   const params = new Map(model.namedParameters());
   const stored = new Set(reader.names().filter((n) => !IGNORED.test(n) && !(options.tiedHead && n === "lm_head.weight")));
@@ -57,7 +67,13 @@ export async function loadWeights(
     wrong.length ? `wrong shapes: ${wrong.join("; ")}` : "",
   ].filter(Boolean);
   if (problems.length) throw new Error(`${reader.path}: ${problems.join(" | ")}`);
+  const bf16Layers = new Map(options.weightDtype === "bfloat16" ? linearLayers(model) : []);
   for (const [name, v] of params) {
+    const layer = bf16Layers.get(name);
+    if (layer) {
+      layer.useBf16(await readBf16(reader, name));
+      continue;
+    }
     let t = await reader.read(name);
     if (t.dtype !== "float32") {
       const stored = t;
@@ -75,13 +91,38 @@ export async function loadWeights(
   }
 }
 
+/** A PyTorch `[out, in]` linear weight as bf16 `[in, out]`: BF16 bits as stored, other dtypes rounded. */
+async function readBf16(
+  reader: { info(name: string): { dtype?: string; shape: number[] }; read(name: string): Promise<tf.Tensor>; readBytes?(name: string): Promise<Uint8Array> },
+  name: string,
+): Promise<Bf16Weight> {
+  const { dtype, shape } = reader.info(name);
+  const [rows, cols] = shape as [number, number];
+  if (dtype === "BF16" && reader.readBytes) {
+    const bytes = await reader.readBytes(name);
+    const bits = bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, rows * cols) : new Uint16Array(bytes.slice().buffer);
+    return Bf16Weight.fromBits(bits, [rows, cols], { transpose: true });
+  }
+  const t = await reader.read(name);
+  try {
+    const values = t.dtype === "float32" ? ((await t.data()) as Float32Array) : Float32Array.from(await t.data());
+    return Bf16Weight.fromFloat32(transposeMatrix(values, rows, cols), [cols, rows]);
+  } finally {
+    t.dispose();
+  }
+}
+
 /** Loads `config.json` + weights of a folder into a model built by `build` (with cheap zero init). */
-export async function loadPhi3Checkpoint<M extends Module>(dir: string, build: (config: Phi3Config) => M): Promise<M> {
+export async function loadPhi3Checkpoint<M extends Module>(
+  dir: string,
+  build: (config: Phi3Config) => M,
+  options: { weightDtype?: Phi3WeightDtype } = {},
+): Promise<M> {
   const config = await readPhi3Config(dir);
   const reader = await openCheckpoint(dir);
   const model = build(config);
   try {
-    await loadWeights(model, reader, { tiedHead: config.tieWordEmbeddings });
+    await loadWeights(model, reader, { tiedHead: config.tieWordEmbeddings, weightDtype: options.weightDtype });
   } catch (e) {
     model.dispose();
     throw e;

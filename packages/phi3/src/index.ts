@@ -15,6 +15,7 @@ export {
 export {
   Phi3ForCausalLM,
   type Phi3InitOptions,
+  type Phi3LoadOptions,
   type Phi3ForwardOptions,
   type Phi3GenerateOptions,
 } from "./phi3-for-causal-lm.js";
@@ -38,3 +39,4 @@ export {
   type LoRAOptions,
   type LoRATarget,
 } from "./lora.js";
+export { type Phi3WeightDtype } from "./bf16-weights.js";

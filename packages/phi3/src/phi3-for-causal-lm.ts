@@ -14,6 +14,7 @@ import { generate } from "./generate.js";
 import { ParameterInit, type InitMode } from "./init.js";
 import { Phi3KVCache } from "./kv-cache.js";
 import { Linear } from "./linear.js";
+import { linearLayers, type Phi3WeightDtype } from "./bf16-weights.js";
 import { loadPhi3Checkpoint, savePhi3Checkpoint } from "./checkpoint.js";
 import { Phi3Model } from "./phi3-model.js";
 import { RotaryEmbedding } from "./rotary.js";
@@ -24,6 +25,16 @@ export interface Phi3InitOptions {
   seed?: number;
   /** `random` (N(0, initializerRange²), norms 1) or `zeros` (fast, before loading weights). Default `random`. */
   init?: InitMode;
+}
+
+/** Options of `Phi3ForCausalLM.load(dir, options)`. */
+export interface Phi3LoadOptions {
+  /**
+   * `float32` (default; trainable) or `bfloat16`: the linear layers (qkv_proj, o_proj, gate_up_proj, down_proj,
+   * lm_head) keep bf16 weights, half the memory and half the bytes a decoding step reads, for inference only
+   * (exact for a BF16 checkpoint; other dtypes are rounded to nearest even). Embeddings and norms stay float32.
+   */
+  weightDtype?: Phi3WeightDtype;
 }
 
 /** Forward options with Phi-3 extras. */
@@ -74,10 +85,27 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
 
   /**
    * Loads a checkpoint folder: `config.json` and `model.safetensors` or a sharded
-   * `model.safetensors.index.json` (F32, F16 or BF16; converted to float32 one tensor at a time).
+   * `model.safetensors.index.json` (F32, F16 or BF16; converted to float32 one tensor at a time, or with
+   * `weightDtype: "bfloat16"` the linear weights kept as bf16 for inference).
    */
-  static async load(dir: string): Promise<Phi3ForCausalLM> {
-    return loadPhi3Checkpoint(dir, (config) => new Phi3ForCausalLM(config, { init: "zeros" }));
+  static async load(dir: string, options: Phi3LoadOptions = {}): Promise<Phi3ForCausalLM> {
+    return loadPhi3Checkpoint(dir, (config) => new Phi3ForCausalLM(config, { init: "zeros" }), options);
+  }
+
+  /** `bfloat16` once the linear layers hold bf16 weights (see {@link Phi3ForCausalLM.toBf16Weights}), else `float32`. */
+  get weightDtype(): Phi3WeightDtype {
+    return linearLayers(this).some(([, l]) => l.weightDtype === "bfloat16") ? "bfloat16" : "float32";
+  }
+
+  /**
+   * Converts the linear layers' weights (qkv_proj, o_proj, gate_up_proj, down_proj, lm_head) to bfloat16, rounded
+   * to nearest even (exact when they came from a BF16 checkpoint), and frees their float32 variables: about
+   * half the model's memory, half the bytes per decoding step. Inference only from then on: a training forward
+   * and `save` fail with an error. Returns the model.
+   */
+  toBf16Weights(): this {
+    for (const [, layer] of linearLayers(this)) if (layer.weightDtype === "float32") layer.useBf16();
+    return this;
   }
 
   get hiddenSize(): number {
@@ -106,6 +134,9 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
    */
   forward(inputIds: tf.Tensor2D | null, options: Phi3ForwardOptions = {}): LanguageModelOutput {
     const training = options.training ?? this.training;
+    if (training && this.weightDtype === "bfloat16") {
+      throw new Error("Phi3ForCausalLM.forward: the model holds bfloat16 weights (inference only); load it in float32 to train");
+    }
     if (!inputIds && !options.inputsEmbeds) throw new Error("Phi3ForCausalLM.forward: give inputIds or inputsEmbeds");
     if (options.cache && !(options.cache instanceof Phi3KVCache)) {
       throw new Error("Phi3ForCausalLM.forward: cache must be a Phi3KVCache from this model (lm.newCache())");
@@ -166,6 +197,9 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
    * (merge them first, or save them with `LoRAAdapters.save`).
    */
   save(dir: string, options: { maxShardBytes?: number } = {}): Promise<void> {
+    if (this.weightDtype === "bfloat16") {
+      return Promise.reject(new Error(`Phi3ForCausalLM.save(${dir}): the model holds bfloat16 weights (inference only); save a float32 model`));
+    }
     return savePhi3Checkpoint(this, dir, options);
   }
 
@@ -186,6 +220,7 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
 
   /** Frees the model's and attached adapters' variables. */
   override dispose(): void {
+    for (const [, layer] of linearLayers(this)) if (layer.weightDtype === "bfloat16") layer.dispose();
     super.dispose();
     for (const m of this.extraParameters.values()) m.dispose();
     this.extraParameters.clear();

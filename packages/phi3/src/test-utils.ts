@@ -1,4 +1,7 @@
+import { Bf16Weight, tf } from "@birdvlm/core";
+import { linearLayers } from "./bf16-weights.js";
 import type { Phi3Config } from "./config.js";
+import type { Phi3ForCausalLM } from "./phi3-for-causal-lm.js";
 
 /** A tiny Phi-3 for tests: 2 layers, 4 heads, hidden 16, vocab 64 (overridable). */
 export function tinyConfig(overrides: Partial<Phi3Config> = {}): Partial<Phi3Config> {
@@ -16,4 +19,15 @@ export function tinyConfig(overrides: Partial<Phi3Config> = {}): Partial<Phi3Con
     bosTokenId: 2,
     ...overrides,
   };
+}
+
+/** Rounds the float32 linear weights of `lm` to bf16 in place (the reference the bf16 model must match). */
+export function roundLinearWeights(lm: Phi3ForCausalLM): void {
+  for (const [, layer] of linearLayers(lm)) {
+    const w = Bf16Weight.fromTensor(layer.weight as tf.Tensor2D);
+    const wide = w.toFloat32();
+    layer.weight.assign(wide);
+    wide.dispose();
+    w.dispose();
+  }
 }
