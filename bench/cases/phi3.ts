@@ -3,6 +3,8 @@
 //   2048, vocab 32064, random weights: 134M parameters, 85M outside the embeddings and head), a 113-token
 //   prompt (49 image slots + 64 text tokens), 64 greedy new tokens, with and without the KV cache. Rate: new
 //   tokens per second, prefill included.
+// - `phi3-decode-bf16`: `phi3-decode` with the linear weights rounded to bfloat16 (`toBf16Weights`): half the
+//   bytes a decoding step reads (the embeddings stay float32).
 // - `phi3-load`: `Phi3ForCausalLM.load` of a synthetic 1.07 GB BF16 checkpoint in 3 shards (hidden 2048,
 //   8 layers, vocab 32064), written once by setup to the temp folder, lazily one tensor at a time. Rate: GB of
 //   BF16 read per second; the runner's peak RSS is the load's peak (the float32 model alone is 2.15 GB).
@@ -25,7 +27,7 @@ const DECODE_CONFIG: Partial<Config> = {
   slidingWindow: 2047,
 };
 
-function decode(name: string, useCache: boolean): BenchCase {
+function decode(name: string, useCache: boolean, bf16 = false): BenchCase {
   return defineCase({
     name,
     unit: "tok/s",
@@ -33,6 +35,7 @@ function decode(name: string, useCache: boolean): BenchCase {
     runs: 5,
     async setup() {
       const lm = new Phi3ForCausalLM(DECODE_CONFIG, { seed: 0 });
+      if (bf16) lm.toBf16Weights();
       const prompt = Array.from({ length: 113 }, (_, i) => 32 + ((i * 7919) % 32000));
       return {
         async step() {
@@ -130,4 +133,4 @@ const load = defineCase({
   },
 });
 
-export default [decode("phi3-decode", true), decode("phi3-decode-nocache", false), load];
+export default [decode("phi3-decode", true), decode("phi3-decode-bf16", true, true), decode("phi3-decode-nocache", false), load];

@@ -141,43 +141,37 @@ void gemv(int N, int K, const float* a, const uint16_t* W, float* c) {
   }
 }
 
-// C = A · W for M > 1: W widened to float32 one column block at a time (at most ~4M floats), then the SGEMM of
-// that block, its rows (or columns, when rows are few) shared among the threads.
+// dst[k, 0:nb] = W[k, j0:j0+nb] widened, for k in [k0, k1).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void widen_block(const uint16_t* W, int N, int j0, int nb, int k0,
+                                                                              int k1, float* dst) {
+  for (int k = k0; k < k1; k++) {
+    const uint16_t* src = W + static_cast<int64_t>(k) * N + j0;
+    uint32_t* d = reinterpret_cast<uint32_t*>(dst + static_cast<int64_t>(k) * nb);
+    for (int j = 0; j < nb; j++) d[j] = static_cast<uint32_t>(src[j]) << 16;
+  }
+}
+
+// C = A · W for M > 1: W widened to float32 one column block at a time (at most 8M floats, 32 MB; the whole of
+// W when it fits), each block multiplied by the pool's SGEMM (its own split of rows or columns among the threads).
 void gemm(int M, int N, int K, const float* A, const uint16_t* W, float* C) {
   const int threads = pool().size();
-  const int NB = std::max(16, std::min(N, (1 << 22) / std::max(K, 1) / 16 * 16));
-  static std::vector<float> wide;  // one caller at a time (the JavaScript thread)
+  const int NB = std::max(16, std::min(N, (1 << 23) / std::max(K, 1) / 16 * 16));
+  static std::vector<float> wide, block;  // one caller at a time (the JavaScript thread)
   if (wide.size() < static_cast<size_t>(K) * NB) wide.resize(static_cast<size_t>(K) * NB);
-  float* B = wide.data();
+  if (NB < N && block.size() < static_cast<size_t>(M) * NB) block.resize(static_cast<size_t>(M) * NB);
+  const int32_t zero = 0;
   for (int j0 = 0; j0 < N; j0 += NB) {
     const int nb = std::min(NB, N - j0);
     const int wparts = std::min(2 * threads, std::max(1, K / 16));
     pool().run(wparts, [&](int t) {
       const int k0 = static_cast<int>(static_cast<int64_t>(K) * t / wparts), k1 = static_cast<int>(static_cast<int64_t>(K) * (t + 1) / wparts);
-      for (int k = k0; k < k1; k++) {
-        const uint16_t* src = W + static_cast<int64_t>(k) * N + j0;
-        float* dst = B + static_cast<int64_t>(k) * nb;
-        for (int j = 0; j < nb; j++) dst[j] = widen(src[j]);
-      }
+      widen_block(W, N, j0, nb, k0, k1, wide.data());
     });
-    const bool byRows = M >= 8 * threads;
-    const int span = byRows ? M : nb;
-    const int parts = std::max(1, std::min(2 * threads, span / (byRows ? 4 : 32)));
-    pool().run(parts, [&](int t) {
-      const int s0 = static_cast<int>(static_cast<int64_t>(span) * t / parts), s1 = static_cast<int>(static_cast<int64_t>(span) * (t + 1) / parts);
-      if (s0 >= s1) return;
-      GemmProblem p{M, nb, K, A, K, false, B, nb, false, C + j0, N, false};
-      if (byRows) {
-        p.M = s1 - s0;
-        p.A += static_cast<int64_t>(s0) * K;
-        p.C += static_cast<int64_t>(s0) * N;
-      } else {
-        p.N = s1 - s0;
-        p.B += s0;
-        p.C += s0;
-      }
-      sgemm_serial(p);
-    });
+    float* out = nb == N ? C : block.data();
+    sgemm_batched(1, &zero, &zero, M, nb, K, A, false, wide.data(), false, out);
+    if (out != C)
+      for (int i = 0; i < M; i++)
+        std::memcpy(C + static_cast<int64_t>(i) * N + j0, out + static_cast<int64_t>(i) * nb, sizeof(float) * nb);
   }
 }
 
