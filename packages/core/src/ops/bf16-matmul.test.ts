@@ -59,11 +59,11 @@ describe.skipIf(skipNative)("bf16MatMul on native", () => {
     if (current) await tf.setBackend(current.name);
   });
 
-  // [M, K, N]: GEMV (N past one 2048-column block, K split in parts, odd K·N), and products of many rows
-  // (the last one, over 8M values, widened in two column blocks).
+  // [M, K, N]: up to 16 rows streamed (N past one column block, K split in parts, odd K·N, groups of four rows
+  // and a remainder), more rows widened for the SGEMM (the last one, over 8M values, in two column blocks).
   const shapes: Array<[number, number, number]> = [
     [1, 3, 5], [1, 77, 300], [1, 1000, 130], [1, 513, 2049], [1, 1025, 17],
-    [2, 1025, 17], [5, 77, 33], [13, 300, 301], [64, 96, 700], [2, 130, 65000],
+    [2, 1025, 17], [5, 77, 33], [7, 513, 2049], [16, 300, 301], [17, 300, 301], [64, 96, 700], [17, 130, 65000],
   ];
   for (const t of [1, 2]) {
     for (const [m, k, n] of shapes) {
