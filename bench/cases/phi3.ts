@@ -8,6 +8,7 @@
 // - `phi3-load`: `Phi3ForCausalLM.load` of a synthetic 1.07 GB BF16 checkpoint in 3 shards (hidden 2048,
 //   8 layers, vocab 32064), written once by setup to the temp folder, lazily one tensor at a time. Rate: GB of
 //   BF16 read per second; the runner's peak RSS is the load's peak (the float32 model alone is 2.15 GB).
+// - `phi3-load-bf16`: the same with `weightDtype: "bfloat16"` (linear weights kept as stored; embeddings float32).
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -116,8 +117,8 @@ async function syntheticCheckpoint(): Promise<{ dir: string; bytes: number }> {
   return { dir, bytes };
 }
 
-const load = defineCase({
-  name: "phi3-load",
+const load = (name: string, weightDtype: "float32" | "bfloat16"): BenchCase => defineCase({
+  name,
   unit: "GB/s",
   warmup: 0,
   runs: 5,
@@ -125,7 +126,7 @@ const load = defineCase({
     const { dir, bytes } = await syntheticCheckpoint();
     return {
       async step() {
-        const lm = await Phi3ForCausalLM.load(dir);
+        const lm = await Phi3ForCausalLM.load(dir, { weightDtype });
         lm.dispose();
         return bytes / 1e9;
       },
@@ -133,4 +134,10 @@ const load = defineCase({
   },
 });
 
-export default [decode("phi3-decode", true), decode("phi3-decode-bf16", true, true), decode("phi3-decode-nocache", false), load];
+export default [
+  decode("phi3-decode", true),
+  decode("phi3-decode-bf16", true, true),
+  decode("phi3-decode-nocache", false),
+  load("phi3-load", "float32"),
+  load("phi3-load-bf16", "bfloat16"),
+];
