@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { Bf16Weight, tf } from "@birdvlm/core";
 import { describe, expect, it } from "vitest";
 import { linearLayers } from "./bf16-weights.js";
+import { applyLoRA, mergeLoRA } from "./lora.js";
 import { Phi3ForCausalLM } from "./phi3-for-causal-lm.js";
 import { roundLinearWeights, tinyConfig } from "./test-utils.js";
 
@@ -46,13 +47,19 @@ describe("Phi3ForCausalLM with bfloat16 weights", () => {
     expect(tf.memory().numTensors).toBe(baseline);
   });
 
-  it("is inference only: a training forward and save fail with an error", async () => {
+  it("is inference only: a training forward (LoRA included), save and mergeLoRA fail with an error", async () => {
     const lm = new Phi3ForCausalLM(config, { seed: 1 }).toBf16Weights();
     const ids = tf.tensor2d([[1, 2, 3]], [1, 3], "int32");
     expect(() => lm.forward(ids, { training: true })).toThrow(/bfloat16 weights \(inference only\)/);
     const dir = await mkdtemp(join(tmpdir(), "phi3-bf16-"));
     await expect(lm.save(dir)).rejects.toThrow(/bfloat16 weights/);
     await rm(dir, { recursive: true, force: true });
+    applyLoRA(lm, { rank: 2 });
+    expect(() => lm.forward(ids, { training: true })).toThrow(/bfloat16 weights \(inference only\)/);
+    const { logits } = lm.forward(ids);
+    expect(logits.shape).toEqual([1, 3, config.vocabSize!]);
+    logits.dispose();
+    expect(() => mergeLoRA(lm)).toThrow(/bfloat16 weights/);
     ids.dispose();
     lm.dispose();
   });

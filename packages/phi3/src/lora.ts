@@ -185,6 +185,9 @@ export function removeLoRA(lm: Phi3ForCausalLM): void {
 export function mergeLoRA(lm: Phi3ForCausalLM): void {
   const adapters = attached.get(lm);
   if (!adapters) throw new Error("mergeLoRA: the model has no LoRA adapters");
+  if (lm.weightDtype === "bfloat16") {
+    throw new Error("mergeLoRA: the model holds bfloat16 weights (inference only); merge into a float32 model (load it without weightDtype)");
+  }
   for (const [, { adapter, linear }] of adapters.entries()) {
     tf.tidy(() => linear.weight.assign(tf.add(linear.weight, adapter.delta())));
   }
