@@ -41,6 +41,9 @@ describe("Phi3ForCausalLM with bfloat16 weights", () => {
     const [got] = await lm.generate([prompt], { maxNewTokens: 10 });
     expect(tf.memory().numTensors).toBe(before);
     expect(got).toEqual(want);
+    // Two prompts in one batch: two rows per product while decoding.
+    const batch = [prompt, [7, 3, 60]];
+    expect(await lm.generate(batch, { maxNewTokens: 6 })).toEqual(await ref.generate(batch, { maxNewTokens: 6 }));
 
     ref.dispose();
     lm.dispose();
