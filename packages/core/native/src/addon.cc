@@ -331,6 +331,30 @@ Napi::Value Bf16MatMul(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// bf16GatherRows(w: Int32Array, rows: Int32Array, out: Float32Array, dim): out[i, :] = W[rows[i], :] widened, W's
+// bf16 values row-major [*, dim] in the 16-bit halves of w.
+Napi::Value Bf16GatherRows(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  const int64_t dim = Int(info, 3);
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || dim <= 0) {
+    Fail(env, "bf16GatherRows: w and rows must be Int32Arrays and dim positive");
+    return env.Undefined();
+  }
+  auto w = info[0].As<Napi::Int32Array>();
+  auto rows = info[1].As<Napi::Int32Array>();
+  const int64_t count = static_cast<int64_t>(w.ElementLength()) * 2 / dim, n = rows.ElementLength();
+  for (int64_t i = 0; i < n; i++)
+    if (rows.Data()[i] < 0 || rows.Data()[i] >= count) {
+      Fail(env, "bf16GatherRows: row " + std::to_string(rows.Data()[i]) + " out of range [0, " + std::to_string(count) + ")");
+      return env.Undefined();
+    }
+  float* o;
+  if (!F32(info, 2, n * dim, &o)) return env.Undefined();
+  birdvlm::bf16_gather_rows(reinterpret_cast<const uint16_t*>(w.Data()), dim, rows.Data(), n, o);
+  return env.Undefined();
+}
+
 // poolCheck(jobs): runs `jobs` jobs of 2..14 tasks on the pool and returns how many tasks did not run exactly
 // once (0 when the pool is sound; a test calls it).
 Napi::Value PoolCheck(const Napi::CallbackInfo& info) {
@@ -362,6 +386,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("swiglu", Napi::Function::New(env, SwiGLU));
   exports.Set("bf16MatMul", Napi::Function::New(env, Bf16MatMul));
+  exports.Set("bf16GatherRows", Napi::Function::New(env, Bf16GatherRows));
   exports.Set("poolCheck", Napi::Function::New(env, PoolCheck));
   napi_add_env_cleanup_hook(env, [](void*) { birdvlm::shutdown_pool(); }, nullptr);
   return exports;

@@ -219,6 +219,10 @@ void gemm(int M, int N, int K, const float* A, const uint16_t* W, float* C) {
 
 }  // namespace
 
+void bf16_gather_rows(const uint16_t* W, int64_t dim, const int32_t* rows, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; i++) widen_block(W + rows[i] * dim, static_cast<int>(dim), 0, static_cast<int>(dim), 0, 1, out + i * dim);
+}
+
 void bf16_matmul(int M, int N, int K, const float* A, const uint16_t* W, float* C) {
   if (M <= 0 || N <= 0) return;
   if (K == 0) {

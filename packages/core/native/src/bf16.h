@@ -11,4 +11,7 @@ namespace birdvlm {
  */
 void bf16_matmul(int M, int N, int K, const float* A, const uint16_t* W, float* C);
 
+/** out[i, :] = W[rows[i], :] widened to float32, for W bf16 row-major [*, dim] (an embedding lookup); rows checked by the caller. */
+void bf16_gather_rows(const uint16_t* W, int64_t dim, const int32_t* rows, int64_t n, float* out);
+
 }  // namespace birdvlm

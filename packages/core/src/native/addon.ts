@@ -43,6 +43,8 @@ export interface NativeAddon {
    * the low half of w[i]); products and sums in float32 (see `ops/bf16-matmul.ts` for the layout).
    */
   bf16MatMul(x: Float32Array, w: Int32Array, out: Float32Array, m: number, n: number, k: number): void;
+  /** out [n, dim] = rows `rows` of the bf16 matrix [*, dim] held in `w` (layout as bf16MatMul), widened to float32. */
+  bf16GatherRows(w: Int32Array, rows: Int32Array, out: Float32Array, dim: number): void;
   /** Runs `jobs` small jobs on the thread pool; returns how many tasks did not run exactly once (0 when sound). */
   poolCheck(jobs: number): number;
   /** out [rows, I] = up · silu(gate) for x [rows, 2I] holding gate then up. */

@@ -1,8 +1,26 @@
-// The native kernel of core's bf16MatMul op (`ops/bf16-matmul.ts`): x [M, K] float32 times a bfloat16 weight
+// The native kernels of core's bf16MatMul and bf16Gather ops (`ops/bf16-*.ts`): x [M, K] float32 times a bfloat16 weight
 // [K, N] kept as int32 pairs, widened in registers (M = 1) or per column block before the SGEMM (M > 1).
 import type { tf } from "../../tf.js";
 import { f32, type KernelArgs, output } from "./util.js";
 import type { NativeOnlyKernel } from "./fused-ops.js";
+
+function int32(args: KernelArgs, name: string, op: string): Int32Array {
+  const t = args.inputs[name]!;
+  const v = t.dtype === "int32" ? args.backend.data.get(t.dataId).values : undefined;
+  if (!(v instanceof Int32Array)) throw new Error(`${op}: ${name} must be an int32 tensor`);
+  return v;
+}
+
+/** BirdVLMBf16Gather: inputs w int32 (bf16 pairs of a `[rows, dim]` table), indices int32 `[n]`; attr dim; output `[n, dim]` float32. */
+export const bf16GatherKernel: NativeOnlyKernel = (addon) =>
+  ((args: KernelArgs) => {
+    const op = "native BirdVLMBf16Gather";
+    const { dim } = args.attrs as { dim: number };
+    const rows = int32(args, "indices", op);
+    const out = output(args.backend, rows.length * dim);
+    addon.bf16GatherRows(int32(args, "w", op), rows, out, dim);
+    return args.backend.makeTensorInfo([rows.length, dim], "float32", out);
+  }) as unknown as tf.KernelFunc;
 
 /** BirdVLMBf16MatMul: inputs x `[M, K]` float32, w int32 `[ceil(K·N / 2)]`; attrs k, n; output `[M, N]` float32. */
 export const bf16MatMulKernel: NativeOnlyKernel = (addon) =>

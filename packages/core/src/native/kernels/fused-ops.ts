@@ -5,7 +5,7 @@ import { UnaryOp, type NativeAddon } from "../addon.js";
 import { f32, output, sizeOf, type KernelArgs } from "./util.js";
 import { fusedAttentionKernel, swigluKernel } from "./attention.js";
 import { linearActivationKernel } from "./linear-activation.js";
-import { bf16MatMulKernel } from "./bf16-matmul.js";
+import { bf16GatherKernel, bf16MatMulKernel } from "./bf16-matmul.js";
 
 /** A native-only kernel (no cpu counterpart). */
 export type NativeOnlyKernel = (addon: NativeAddon) => tf.KernelFunc;
@@ -60,4 +60,5 @@ export const NATIVE_ONLY_KERNELS: Record<string, NativeOnlyKernel> = {
   BirdVLMSwiGLU: swigluKernel,
   BirdVLMLinearActivation: linearActivationKernel,
   BirdVLMBf16MatMul: bf16MatMulKernel,
+  BirdVLMBf16Gather: bf16GatherKernel,
 };
