@@ -5,10 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Bf16Weight, tf } from "@birdvlm/core";
 import { describe, expect, it } from "vitest";
-import { linearLayers } from "./bf16-weights.js";
+import { bf16Layers, linearLayers } from "./bf16-weights.js";
 import { applyLoRA, mergeLoRA } from "./lora.js";
 import { Phi3ForCausalLM } from "./phi3-for-causal-lm.js";
-import { roundLinearWeights, tinyConfig } from "./test-utils.js";
+import { roundWeightsToBf16, tinyConfig } from "./test-utils.js";
 
 function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
@@ -20,7 +20,7 @@ describe("Phi3ForCausalLM with bfloat16 weights", () => {
   it("matches the float32 model with rounded weights: logits, cached decoding, greedy tokens; frees everything", async () => {
     const baseline = tf.memory().numTensors;
     const ref = new Phi3ForCausalLM(config, { seed: 3 });
-    roundLinearWeights(ref);
+    roundWeightsToBf16(ref);
     const lm = new Phi3ForCausalLM(config, { seed: 3 }).toBf16Weights();
     expect(lm.weightDtype).toBe("bfloat16");
     expect(ref.weightDtype).toBe("float32");
@@ -28,6 +28,7 @@ describe("Phi3ForCausalLM with bfloat16 weights", () => {
     expect(names).toContain("lm_head.weight");
     expect(names).toContain("model.layers.1.mlp.gate_up_proj.weight");
     expect(names).toHaveLength(2 * 4 + 1);
+    expect(lm.model.embedTokens.weightDtype).toBe("bfloat16");
 
     const ids = tf.tensor2d([[5, 9, 17, 33, 2, 71, 40]], [1, 7], "int32");
     const a = ref.forward(ids).logits;
@@ -48,6 +49,22 @@ describe("Phi3ForCausalLM with bfloat16 weights", () => {
     ref.dispose();
     lm.dispose();
     expect(tf.memory().numTensors).toBe(baseline);
+  });
+
+  it("keeps a tied head's embeddings float32 and still matches", () => {
+    const tied = { ...config, tieWordEmbeddings: true };
+    const ref = new Phi3ForCausalLM(tied, { seed: 5 });
+    roundWeightsToBf16(ref);
+    const lm = new Phi3ForCausalLM(tied, { seed: 5 }).toBf16Weights();
+    expect(lm.model.embedTokens.weightDtype).toBe("float32");
+    expect(lm.weightDtype).toBe("bfloat16");
+    const ids = tf.tensor2d([[5, 9, 17]], [1, 3], "int32");
+    const a = ref.forward(ids).logits;
+    const b = lm.forward(ids).logits;
+    expect(maxDiff(a, b)).toBeLessThan(1e-4);
+    tf.dispose([ids, a, b]);
+    ref.dispose();
+    lm.dispose();
   });
 
   it("is inference only: a training forward (LoRA included), save and mergeLoRA fail with an error", async () => {
@@ -73,11 +90,12 @@ describe("Phi3ForCausalLM with bfloat16 weights", () => {
       const source = new Phi3ForCausalLM(config, { seed: 4 });
       await source.save(dir);
       const rounded = await Phi3ForCausalLM.load(dir);
-      roundLinearWeights(rounded);
+      roundWeightsToBf16(rounded);
       const fromF32 = await Phi3ForCausalLM.load(dir, { weightDtype: "bfloat16" });
       const expectBits = (lm: Phi3ForCausalLM) => {
-        const byName = new Map(linearLayers(lm));
-        for (const [name, layer] of linearLayers(rounded)) {
+        const byName = new Map(bf16Layers(lm));
+        expect(byName.size).toBe(2 * 4 + 2);
+        for (const [name, layer] of bf16Layers(rounded)) {
           const got = byName.get(name)!.bf16Weight!;
           const want = Bf16Weight.fromTensor(layer.weight as tf.Tensor2D);
           expect(got.shape, name).toEqual(want.shape);

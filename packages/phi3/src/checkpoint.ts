@@ -1,7 +1,8 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Bf16Weight, openCheckpoint, tf, writeCheckpoint, writeJsonAtomic, type Module } from "@birdvlm/core";
-import { linearLayers, type Phi3WeightDtype } from "./bf16-weights.js";
+import { bf16Layers, type Phi3WeightDtype } from "./bf16-weights.js";
+import { Linear } from "./linear.js";
 import { transposeMatrix } from "./host-transpose.js";
 import { phi3ConfigFromHF, phi3ConfigToHF, type Phi3Config } from "./config.js";
 
@@ -35,9 +36,9 @@ export async function readPhi3Config(dir: string): Promise<Phi3Config> {
  * Fills `model`'s parameters from a checkpoint reader one tensor at a time (read, convert to float32,
  * transpose linear weights on the host, assign, free), so peak memory stays near the model's own size. Every missing,
  * unexpected or wrongly shaped tensor is named in one error before anything is read.
- * With `weightDtype: "bfloat16"`, the linear layers' weights become bf16 as they are read (a BF16 tensor's
- * bits as stored, transposed on the host; other dtypes rounded to nearest even) and their float32 variables
- * are freed without ever being filled.
+ * With `weightDtype: "bfloat16"`, the linear layers' weights (and the token embeddings, unless the head is tied
+ * to them) become bf16 as they are read (a BF16 tensor's bits as stored, linear weights transposed on the host;
+ * other dtypes rounded to nearest even) and their float32 variables are freed without ever being filled.
  */
 export async function loadWeights(
   model: Module,
@@ -67,11 +68,13 @@ export async function loadWeights(
     wrong.length ? `wrong shapes: ${wrong.join("; ")}` : "",
   ].filter(Boolean);
   if (problems.length) throw new Error(`${reader.path}: ${problems.join(" | ")}`);
-  const bf16Layers = new Map(options.weightDtype === "bfloat16" ? linearLayers(model) : []);
+  const toBf16 = new Map(
+    options.weightDtype === "bfloat16" ? bf16Layers(model).filter(([, l]) => l instanceof Linear || !options.tiedHead) : [],
+  );
   for (const [name, v] of params) {
-    const layer = bf16Layers.get(name);
+    const layer = toBf16.get(name);
     if (layer) {
-      layer.useBf16(await readBf16(reader, name));
+      layer.useBf16(await readBf16(reader, name, layer instanceof Linear));
       continue;
     }
     let t = await reader.read(name);
@@ -91,22 +94,23 @@ export async function loadWeights(
   }
 }
 
-/** A PyTorch `[out, in]` linear weight as bf16 `[in, out]`: BF16 bits as stored, other dtypes rounded. */
+/** A weight as bf16 (a PyTorch `[out, in]` linear weight `transposed` to `[in, out]`): BF16 bits as stored, other dtypes rounded. */
 async function readBf16(
   reader: { info(name: string): { dtype?: string; shape: number[] }; read(name: string): Promise<tf.Tensor>; readBytes?(name: string): Promise<Uint8Array> },
   name: string,
+  transposed: boolean,
 ): Promise<Bf16Weight> {
   const { dtype, shape } = reader.info(name);
   const [rows, cols] = shape as [number, number];
   if (dtype === "BF16" && reader.readBytes) {
     const bytes = await reader.readBytes(name);
     const bits = bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, rows * cols) : new Uint16Array(bytes.slice().buffer);
-    return Bf16Weight.fromBits(bits, [rows, cols], { transpose: true });
+    return Bf16Weight.fromBits(bits, [rows, cols], { transpose: transposed });
   }
   const t = await reader.read(name);
   try {
     const values = t.dtype === "float32" ? ((await t.data()) as Float32Array) : Float32Array.from(await t.data());
-    return Bf16Weight.fromFloat32(transposeMatrix(values, rows, cols), [cols, rows]);
+    return transposed ? Bf16Weight.fromFloat32(transposeMatrix(values, rows, cols), [cols, rows]) : Bf16Weight.fromFloat32(values, [rows, cols]);
   } finally {
     t.dispose();
   }

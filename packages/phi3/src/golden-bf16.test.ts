@@ -6,7 +6,7 @@ import { openSafetensors, tf } from "@birdvlm/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sharedPath } from "../../../testing/shared.js";
 import { Phi3ForCausalLM } from "./phi3-for-causal-lm.js";
-import { roundLinearWeights } from "./test-utils.js";
+import { roundWeightsToBf16 } from "./test-utils.js";
 
 const dir = sharedPath("goldens/phi3-mini-shape-tiny");
 
@@ -18,7 +18,7 @@ describe.skipIf(!dir)("golden phi3-mini-shape-tiny with bfloat16 weights", () =>
   beforeAll(async () => {
     lm = await Phi3ForCausalLM.load(dir!, { weightDtype: "bfloat16" });
     ref = await Phi3ForCausalLM.load(dir!);
-    roundLinearWeights(ref);
+    roundWeightsToBf16(ref);
     const reader = await openSafetensors(`${dir}/golden.safetensors`);
     golden = {};
     for (const n of reader.names()) golden[n] = await reader.read(n);

@@ -14,7 +14,7 @@ import { generate } from "./generate.js";
 import { ParameterInit, type InitMode } from "./init.js";
 import { Phi3KVCache } from "./kv-cache.js";
 import { Linear } from "./linear.js";
-import { linearLayers, type Phi3WeightDtype } from "./bf16-weights.js";
+import { bf16Layers, linearLayers, type Phi3WeightDtype } from "./bf16-weights.js";
 import { loadPhi3Checkpoint, savePhi3Checkpoint } from "./checkpoint.js";
 import { Phi3Model } from "./phi3-model.js";
 import { RotaryEmbedding } from "./rotary.js";
@@ -31,8 +31,9 @@ export interface Phi3InitOptions {
 export interface Phi3LoadOptions {
   /**
    * `float32` (default; trainable) or `bfloat16`: the linear layers (qkv_proj, o_proj, gate_up_proj, down_proj,
-   * lm_head) keep bf16 weights, half the memory and half the bytes a decoding step reads, for inference only
-   * (exact for a BF16 checkpoint; other dtypes are rounded to nearest even). Embeddings and norms stay float32.
+   * lm_head) and the token embeddings (unless the head is tied to them) keep bf16 weights: half the memory and
+   * half the bytes a decoding step reads, for inference only (exact for a BF16 checkpoint; other dtypes are
+   * rounded to nearest even). Norms stay float32.
    */
   weightDtype?: Phi3WeightDtype;
 }
@@ -98,14 +99,19 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
   }
 
   /**
-   * Converts the linear layers' weights (qkv_proj, o_proj, gate_up_proj, down_proj, lm_head) to bfloat16, rounded
-   * to nearest even (exact when they came from a BF16 checkpoint), and frees their float32 variables: about
+   * Converts the linear layers' weights (qkv_proj, o_proj, gate_up_proj, down_proj, lm_head) and the token
+   * embeddings (unless the head is tied to them) to bfloat16, rounded to nearest even (exact when they came from a BF16 checkpoint), and frees their float32 variables: about
    * half the model's memory, half the bytes per decoding step. Inference only from then on: a training forward
    * and `save` fail with an error. Returns the model.
    */
   toBf16Weights(): this {
-    for (const [, layer] of linearLayers(this)) if (layer.weightDtype === "float32") layer.useBf16();
+    for (const [, layer] of this.bf16Candidates()) if (layer.weightDtype === "float32") layer.useBf16();
     return this;
+  }
+
+  /** The layers `toBf16Weights` converts: the linear layers, and the embeddings when the head is not tied to them. */
+  private bf16Candidates(): ReturnType<typeof bf16Layers> {
+    return bf16Layers(this).filter(([, l]) => l instanceof Linear || this.lmHead !== undefined);
   }
 
   get hiddenSize(): number {
@@ -220,7 +226,7 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
 
   /** Frees the model's and attached adapters' variables. */
   override dispose(): void {
-    for (const [, layer] of linearLayers(this)) if (layer.weightDtype === "bfloat16") layer.dispose();
+    for (const [, layer] of bf16Layers(this)) if (layer.weightDtype === "bfloat16") layer.dispose();
     super.dispose();
     for (const m of this.extraParameters.values()) m.dispose();
     this.extraParameters.clear();

@@ -1,5 +1,5 @@
 import { Bf16Weight, tf } from "@birdvlm/core";
-import { linearLayers } from "./bf16-weights.js";
+import { bf16Layers, linearLayers } from "./bf16-weights.js";
 import type { Phi3Config } from "./config.js";
 import type { Phi3ForCausalLM } from "./phi3-for-causal-lm.js";
 
@@ -21,9 +21,13 @@ export function tinyConfig(overrides: Partial<Phi3Config> = {}): Partial<Phi3Con
   };
 }
 
-/** Rounds the float32 linear weights of `lm` to bf16 in place (the reference the bf16 model must match). */
-export function roundLinearWeights(lm: Phi3ForCausalLM): void {
-  for (const [, layer] of linearLayers(lm)) {
+/**
+ * Rounds the float32 weights `toBf16Weights` converts (linear layers; embeddings unless the head is tied) to
+ * bf16 in place: the reference the bf16 model must match.
+ */
+export function roundWeightsToBf16(lm: Phi3ForCausalLM): void {
+  const layers = lm.lmHead ? bf16Layers(lm) : linearLayers(lm);
+  for (const [, layer] of layers) {
     const w = Bf16Weight.fromTensor(layer.weight as tf.Tensor2D);
     const wide = w.toFloat32();
     layer.weight.assign(wide);
