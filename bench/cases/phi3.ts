@@ -3,12 +3,12 @@
 //   2048, vocab 32064, random weights: 134M parameters, 85M outside the embeddings and head), a 113-token
 //   prompt (49 image slots + 64 text tokens), 64 greedy new tokens, with and without the KV cache. Rate: new
 //   tokens per second, prefill included.
-// - `phi3-decode-bf16`: `phi3-decode` with the linear weights rounded to bfloat16 (`toBf16Weights`): half the
-//   bytes a decoding step reads (the embeddings stay float32).
+// - `phi3-decode-bf16`: `phi3-decode` with the weights rounded to bfloat16 (`toBf16Weights`): half the
+//   bytes a decoding step reads (embeddings bf16 too: the head is untied).
 // - `phi3-load`: `Phi3ForCausalLM.load` of a synthetic 1.07 GB BF16 checkpoint in 3 shards (hidden 2048,
 //   8 layers, vocab 32064), written once by setup to the temp folder, lazily one tensor at a time. Rate: GB of
 //   BF16 read per second; the runner's peak RSS is the load's peak (the float32 model alone is 2.15 GB).
-// - `phi3-load-bf16`: the same with `weightDtype: "bfloat16"` (linear weights kept as stored; embeddings float32).
+// - `phi3-load-bf16`: the same with `weightDtype: "bfloat16"` (linear weights and embeddings kept as stored).
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
