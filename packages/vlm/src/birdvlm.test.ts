@@ -84,6 +84,10 @@ describe("BirdVLM", () => {
       expect(again.provenance).toEqual(JSON.parse(await readFile(join(dir, "provenance.json"), "utf8")));
       await expect(evaluate(again, { ...set, items: [{ imageId: "img1", species: "blue" }] })).rejects.toThrow(/trained the projector/);
       again.dispose();
+      const bf16 = await BirdVLM.load(dir, { lmWeightDtype: "bfloat16" });
+      expect((bf16.lm as Phi3ForCausalLM).weightDtype).toBe("bfloat16");
+      expect(await bf16.askBatch(held, ["what colour is this bird?"], { maxNewTokens: 6 })).toEqual(batch);
+      bf16.dispose();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

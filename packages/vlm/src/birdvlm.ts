@@ -11,7 +11,7 @@ import {
 import { checkMarkerCount, insertImageMarkers, resolveImageMarker, type ImageMarker } from "./image-marker.js";
 import { toImageBatch, type ImageInput } from "./image-input.js";
 import { mergeImageEmbeddings } from "./merge-embeddings.js";
-import { loadBirdVLM, saveBirdVLM } from "./model-folder.js";
+import { loadBirdVLM, saveBirdVLM, type LoadBirdVLMOptions } from "./model-folder.js";
 import { emptyProvenance, type Provenance } from "./provenance.js";
 
 /** The parts a BirdVLM is composed of; any implementation of core's interfaces fits. */
@@ -227,9 +227,9 @@ export class BirdVLM {
     return saveBirdVLM(this, dir);
   }
 
-  /** Loads a folder written by `save`. */
-  static load(dir: string): Promise<BirdVLM> {
-    return loadBirdVLM(dir);
+  /** Loads a folder written by `save` (`lmWeightDtype: "bfloat16"`: the LM's linear weights as bf16, inference only). */
+  static load(dir: string, options: LoadBirdVLMOptions = {}): Promise<BirdVLM> {
+    return loadBirdVLM(dir, options);
   }
 
   /** Frees every part's weights. */

@@ -80,16 +80,18 @@ ${common}`,
   },
   ask: {
     summary: "answer a question about an image",
-    usage: `birdvlm ask --model <dir> <image> "<question>" [--box x,y,width,height] [--max-new-tokens 64]
---box crops the image to the bird first, as models trained with --crop-to-box (the demo's) expect.
+    usage: `birdvlm ask --model <dir> <image> "<question>" [--box x,y,width,height] [--max-new-tokens 64] [--bf16]
+--box crops the image to the bird first, as models trained on box crops alone (demo --box-only) expect.
+--bf16 keeps the language model's linear weights as bfloat16 (half the memory and bytes per token; exact for BF16 checkpoints).
 ${common}`,
-    options: { model: { type: "string" }, box: { type: "string" }, "max-new-tokens": { type: "string" }, backend: { type: "string" } },
+    options: { model: { type: "string" }, box: { type: "string" }, "max-new-tokens": { type: "string" }, bf16: { type: "boolean" }, backend: { type: "string" } },
   },
   eval: {
     summary: "score a model on a split (species, top-1/top-5, attributes); refuses training images",
-    usage: `birdvlm eval --model <dir> --data <root> [--split test] [--allow-overlap] [--out <dir>] [--classes N]
+    usage: `birdvlm eval --model <dir> --data <root> [--split test] [--allow-overlap] [--out <dir>] [--classes N] [--bf16]
+--bf16 keeps the language model's linear weights as bfloat16 (as ask --bf16).
 ${common}`,
-    options: { model: { type: "string" }, data: { type: "string" }, split: { type: "string" }, "allow-overlap": { type: "boolean" }, out: { type: "string" }, classes: { type: "string" }, backend: { type: "string" } },
+    options: { model: { type: "string" }, data: { type: "string" }, split: { type: "string" }, "allow-overlap": { type: "boolean" }, out: { type: "string" }, classes: { type: "string" }, bf16: { type: "boolean" }, backend: { type: "string" } },
   },
   inspect: {
     summary: "print a model's parts, sizes and provenance",
@@ -212,7 +214,7 @@ export async function runCommand(name: string, v: Values, positionals: string[])
       const [image, question] = positionals;
       if (!image || !question) throw new Error(`ask: give an image and a question, e.g. birdvlm ask --model ${model} bird.jpg "What species is this bird?"`);
       const box = v.box === undefined ? undefined : parseBoundingBox(v.box as string);
-      const vlm = await BirdVLM.load(model);
+      const vlm = await BirdVLM.load(model, { lmWeightDtype: v.bf16 ? "bfloat16" : "float32" });
       if (vlm.cropToBox && !box) log(`ask: ${model} learned from birds cropped to their boxes; --box x,y,width,height gives it the same view`);
       const batch = await toImageBatch([box ? { path: image, bbox: box } : image], vlm.encoder, { cropToBox: !!box });
       try {
@@ -225,7 +227,7 @@ export async function runCommand(name: string, v: Values, positionals: string[])
     }
     case "eval": {
       const model = need(v, "model", name), data = need(v, "data", name);
-      const vlm = await BirdVLM.load(model);
+      const vlm = await BirdVLM.load(model, { lmWeightDtype: v.bf16 ? "bfloat16" : "float32" });
       const tasks = await loadBirdTasks(data, { classes: num(v, "classes") });
       if (!tasks.testItems.length) throw new Error(`eval: ${data} has no test images (train_test_split.txt marks none with 0)`);
       const images = await tableFor(vlm, tasks.testIds, tasks.sources);

@@ -17,7 +17,7 @@ export { emptyProvenance, recordTraining, overlapByPart, fingerprintFiles, type 
 export { evaluate, rankAnswers, type EvalSet, type EvalItem, type EvaluateOptions, type EvalReport } from "./evaluate.js";
 export { normalizeText, containsWords, speciesInAnswer } from "./species-match.js";
 export { confusionMatrixPng } from "./confusion-png.js";
-export { saveBirdVLM, loadBirdVLM, checksumWeights, type BirdVLMFolderConfig } from "./model-folder.js";
+export { saveBirdVLM, loadBirdVLM, checksumWeights, type BirdVLMFolderConfig, type LoadBirdVLMOptions } from "./model-folder.js";
 export { loadBirdTasks, toExample, type BirdTasks, type BirdTaskOptions } from "./bird-tasks.js";
 export { trainEncoderClassifier, classifierAccuracy, type EncoderTrainingOptions } from "./train-encoder.js";
 export { runDemo, type DemoOptions, type DemoResult } from "./demo.js";
