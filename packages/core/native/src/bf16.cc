@@ -131,7 +131,7 @@ GroupKernels pick_groups() {
   __builtin_cpu_init();
   if (!std::getenv("BIRDVLM_NO_AVX512") && __builtin_cpu_supports("avx512f"))
     return {{nullptr, group_avx512<1>, group_avx512<2>, group_avx512<3>, group_avx512<4>}};
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+  if (!std::getenv("BIRDVLM_NO_AVX2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
     return {{nullptr, group_avx2<1>, group_avx2<2>, group_avx2<3>, group_avx2<4>}};
   return {{nullptr, group_generic<1>, group_generic<2>, group_generic<3>, group_generic<4>}};
 }

@@ -101,7 +101,7 @@ struct Isa {
 Isa detect() {
   __builtin_cpu_init();
   if (!std::getenv("BIRDVLM_NO_AVX512") && __builtin_cpu_supports("avx512f")) return {"avx512", 12, 32, kernel_avx512<12>};
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {"avx2", 6, 16, kernel_avx2<6>};
+  if (!std::getenv("BIRDVLM_NO_AVX2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {"avx2", 6, 16, kernel_avx2<6>};
   return {"generic", 4, 8, kernel_generic<4, 8>};
 }
 
