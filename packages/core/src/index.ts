@@ -14,7 +14,7 @@ export { SAFETENSORS_DTYPES, type SafetensorsDtype } from "./dtypes.js";
 export { openCheckpoint } from "./checkpoint.js";
 export { writeJsonAtomic, writeFolderAtomic, writeFileAtomic } from "./atomic.js";
 export { Rng, type RngState } from "./rng.js";
-export { NamedOptimizer, isNoDecayParameter, type Optimizer, type NamedTensors, type ParameterSource, type ParameterGroup, type BaseOptimizerOptions } from "./optimizer.js";
+export { NamedOptimizer, isNoDecayParameter, type Optimizer, type OptimizerStepOptions, type NamedTensors, type ParameterSource, type ParameterGroup, type BaseOptimizerOptions } from "./optimizer.js";
 export { AdamW, type AdamWOptions } from "./adamw.js";
 export { SGD, type SGDOptions } from "./sgd.js";
 export { constantSchedule, warmupCosineSchedule, type Schedule, type WarmupCosineOptions } from "./schedule.js";

@@ -38,15 +38,23 @@ export function isNoDecayParameter(name: string, variable: tf.Variable): boolean
  * `Module.namedParameters()`); parameters absent from `grads` are left alone (their state does not
  * advance), as PyTorch skips parameters whose `.grad` is `None`.
  */
+/** Options of {@link Optimizer.step}. */
+export interface OptimizerStepOptions {
+  /** Boolean scalar: take the update only where true (a device-side skip). */
+  applyIf?: tf.Tensor;
+}
+
 export interface Optimizer {
   /** Base learning rate (used when `step` gets none). */
   lr: number;
   /**
    * Applies one update. `grads`: one tensor per parameter name, same shape as the parameter; they stay
    * owned by the caller. `lr`: the learning rate for this step (e.g. from a schedule); default the base
-   * `lr`. Reads nothing back to the host.
+   * `lr`. Reads nothing back to the host. `options.applyIf`: a boolean scalar on the device; where it is false
+   * the parameters and the optimizer's state keep their values (the update is computed, then not taken), so a
+   * non-finite step can be skipped without reading anything back. The step counts still advance.
    */
-  step(grads: NamedTensors, lr?: number): void;
+  step(grads: NamedTensors, lr?: number, options?: OptimizerStepOptions): void;
   /** Number of `step` calls so far. */
   readonly stepCount: number;
   /** The names of the parameters this optimizer updates, in order. */
@@ -133,7 +141,7 @@ export abstract class NamedOptimizer implements Optimizer {
     return p.weightDecay;
   }
 
-  step(grads: NamedTensors, lr = this.lr): void {
+  step(grads: NamedTensors, lr = this.lr, options: OptimizerStepOptions = {}): void {
     for (const name of Object.keys(grads)) {
       const p = this.byName.get(name);
       if (!p) throw new Error(`${this.kind}.step: gradient for unknown parameter '${name}'`);
@@ -150,11 +158,17 @@ export abstract class NamedOptimizer implements Optimizer {
       const t = (this.paramSteps.get(p.name) ?? 0) + 1;
       this.paramSteps.set(p.name, t);
       const groupLr = p.lr === undefined ? lr : p.lr * scale;
-      tf.tidy(() => this.update(p.variable, g.dtype === "float32" ? g : tf.cast(g, "float32"), this.slotsOf(p.name), {
-        lr: groupLr,
-        weightDecay: p.weightDecay,
-        t,
-      }));
+      tf.tidy(() => {
+        const slots = this.slotsOf(p.name);
+        // Kept handles (no copy) on the values before the update, so that a skipped step can put them back.
+        const before = options.applyIf ? [p.variable, ...slots.values()].map((v) => [v, tf.clone(v)] as const) : [];
+        const hadSlots = new Set(slots.keys());
+        this.update(p.variable, g.dtype === "float32" ? g : tf.cast(g, "float32"), slots, { lr: groupLr, weightDecay: p.weightDecay, t });
+        if (!options.applyIf) return;
+        const keep = options.applyIf;
+        for (const [v, old] of before) v.assign(tf.where(keep, v, old));
+        for (const [slot, v] of slots) if (!hadSlots.has(slot)) v.assign(tf.where(keep, v, tf.zerosLike(v)));
+      });
     }
   }
 

@@ -152,9 +152,12 @@ export interface TrainerOptions<B> {
    * reads one float from the device before the update (the step is then skipped). `"log"`: only with the
    * loss read every `logEvery` steps, so that nothing is read back inside a step (on a GPU the host never
    * waits for the device between steps); a non-finite interval then aborts the run with an error, its
-   * updates already applied.
+   * updates already applied. `"device"`: nothing read inside a step either, and a non-finite step is still
+   * skipped, on the device (the optimizer's `applyIf`: parameters and moments keep their values; its step
+   * count, hence AdamW's bias correction, still advances); the skipped steps are counted at each log interval,
+   * where `maxBadSteps` is checked against whole intervals of bad steps. The choice for a GPU.
    */
-  finiteCheck?: "step" | "log";
+  finiteCheck?: "step" | "log" | "device";
   /** Stops training at the next step boundary (a checkpoint is written first when `checkpointDir` is set). */
   signal?: AbortSignal;
   /** Switch `model.train(true)` on for training and `train(false)` for evaluation. Default `true`. */

@@ -40,7 +40,7 @@ import type { StopReason, TrainResult, TrainerOptions } from "./trainer-options.
  *
  * One *step* is one optimizer update over `gradientAccumulation` micro-batches (an epoch that ends early
  * gives a last step over fewer). Per step the trainer reads one float from the device (loss + gradient norm,
- * to detect non-finite values; none with `finiteCheck: "log"`); the loss itself is averaged on the device and read every
+ * to detect non-finite values; none with `finiteCheck: "log"` or `"device"`); the loss itself is averaged on the device and read every
  * `logEvery` steps.
  * A step whose loss or gradients are not finite is skipped (no update, counted); `maxBadSteps` in a row
  * abort the run with an error naming the steps.
@@ -77,6 +77,8 @@ export class Trainer<B> {
   private firstBadStep = 0;
   private lossSum: tf.Scalar | undefined;
   private normSum: tf.Scalar | undefined;
+  /** With `finiteCheck: "device"`: the steps skipped on the device since the last read. */
+  private badSum: tf.Scalar | undefined;
   private pendingCount = 0;
   private pendingItems = 0;
   private intervalStart = 0;
@@ -203,9 +205,8 @@ export class Trainer<B> {
 
   /** Frees the trainer's device tensors, and the optimizer's state when the trainer built it. */
   dispose(): void {
-    this.lossSum?.dispose();
-    this.normSum?.dispose();
-    this.lossSum = this.normSum = undefined;
+    tf.dispose([this.lossSum, this.normSum, this.badSum]);
+    this.lossSum = this.normSum = this.badSum = undefined;
     if (this.ownsOptimizer) this.optimizer.dispose();
   }
 
@@ -270,6 +271,11 @@ export class Trainer<B> {
         grads = clipped.grads;
         norm = clipped.norm;
       } else norm = globalNorm(grads);
+      if (o.finiteCheck === "device") {
+        this.deviceGuardedStep(grads, lr, lossTotal, norm);
+        this.pendingItems += items;
+        return false;
+      }
       if (o.finiteCheck !== "log") {
         const check = tf.add(lossTotal, norm);
         const value = (await check.data())[0]!; // the one read-back per step
@@ -295,6 +301,51 @@ export class Trainer<B> {
       disposeTensors(grads);
       lossTotal?.dispose();
       acc?.reset();
+    }
+  }
+
+  /** `finiteCheck: "device"`: the update is taken only where loss and norm are finite; nothing is read back. */
+  private deviceGuardedStep(grads: NamedTensors, lr: number, loss: tf.Scalar, norm: tf.Scalar): void {
+    const ok = tf.tidy(() => tf.isFinite(tf.add(loss, norm)));
+    this.optimizer.step(grads, lr, { applyIf: ok });
+    const [ls, ns, bs] = tf.tidy(() => {
+      const zero = tf.scalar(0);
+      return [
+        tf.add(this.lossSum!, tf.where(ok, loss, zero)) as tf.Scalar,
+        tf.add(this.normSum!, tf.where(ok, norm, zero)) as tf.Scalar,
+        tf.add(this.badSum!, tf.cast(tf.logicalNot(ok), "float32")) as tf.Scalar,
+      ];
+    });
+    tf.dispose([ok, norm, this.lossSum!, this.normSum!, this.badSum]);
+    this.lossSum = ls;
+    this.normSum = ns;
+    this.badSum = bs;
+    this.pendingCount++;
+  }
+
+  /**
+   * `finiteCheck: "device"`: takes the count of steps skipped on the device since the last read (read with the
+   * loss), leaves the pending sums over the good steps only, and applies `maxBadSteps` to whole bad intervals.
+   */
+  private accountDeviceSkips(bad: number, epoch: number): void {
+    this.badSum?.dispose();
+    this.badSum = tf.scalar(0);
+    if (bad <= 0) {
+      this.badInARow = 0;
+      return;
+    }
+    const first = this.stepsDone - this.pendingCount + 1;
+    this.skipped += bad;
+    this.badInARow = bad === this.pendingCount ? this.badInARow + bad : 0;
+    this.pendingCount -= bad;
+    this.progress?.log(`steps ${first}..${this.stepsDone}: ${bad} had a non-finite loss or gradient and were skipped on the device (${this.skipped} in all)`);
+    const max = this.options.maxBadSteps ?? 10;
+    if (this.badInARow >= max) {
+      throw new Error(
+        `Trainer: the loss or gradients were not finite in ${this.badInARow} steps in a row (up to step ${this.stepsDone}, ` +
+          `epoch ${epoch}; finiteCheck "device" skipped them); aborting. ` +
+          "Lower the learning rate, set clipGradNorm, or check the data (a label outside [0, classes) gives NaN).",
+      );
     }
   }
 
@@ -339,6 +390,7 @@ export class Trainer<B> {
   private ensureAccumulators(): void {
     this.lossSum ??= tf.scalar(0);
     this.normSum ??= tf.scalar(0);
+    this.badSum ??= tf.scalar(0);
   }
 
   private trainMode(on: boolean): void {
@@ -378,18 +430,21 @@ export class Trainer<B> {
     const secs = (now - this.intervalStart) / 1000;
     const record: MetricsRecord = { kind: "train", step: this.stepsDone, epoch, time: round(this.elapsed()) };
     if (this.pendingCount > 0) {
-      const both = tf.stack([this.lossSum!, this.normSum!]);
-      const [ls, ns] = Array.from(await both.data());
+      const both = tf.stack([this.lossSum!, this.normSum!, this.badSum!]);
+      const [ls, ns, bad] = Array.from(await both.data());
       both.dispose();
+      if (this.options.finiteCheck === "device") this.accountDeviceSkips(bad!, epoch);
       if (this.options.finiteCheck === "log" && !Number.isFinite(ls! + ns!)) {
         throw new Error(
           `Trainer: the loss or gradients were not finite in steps ${this.stepsDone - this.pendingCount + 1}..${this.stepsDone} ` +
             `(epoch ${epoch}; loss sum ${ls}, gradient norm sum ${ns}; finiteCheck "log" applied their updates); aborting.`,
         );
       }
-      this.lastLoss = ls! / this.pendingCount;
-      record.loss = this.lastLoss;
-      record.gradNorm = ns! / this.pendingCount;
+      if (this.pendingCount > 0) {
+        this.lastLoss = ls! / this.pendingCount;
+        record.loss = this.lastLoss;
+        record.gradNorm = ns! / this.pendingCount;
+      }
     }
     record.lr = this.lastLr;
     if (secs > 0 && this.pendingItems > 0) record.itemsPerSec = round(this.pendingItems / secs);
@@ -478,9 +533,10 @@ export class Trainer<B> {
   }
 
   private async state(): Promise<TrainerState> {
-    const both = tf.stack([this.lossSum!, this.normSum!]);
-    const [sum, normSum] = Array.from(await both.data());
+    const both = tf.stack([this.lossSum!, this.normSum!, this.badSum!]);
+    const [sum, normSum, bad] = Array.from(await both.data());
     both.dispose();
+    if (this.options.finiteCheck === "device") this.accountDeviceSkips(bad!, this.batches.epoch);
     return {
       format: TRAINER_STATE_FORMAT,
       step: this.stepsDone,
@@ -549,6 +605,8 @@ export class Trainer<B> {
       this.normSum?.dispose();
       this.lossSum = tf.scalar(s.pendingLoss.sum);
       this.normSum = tf.scalar(s.pendingLoss.normSum);
+      this.badSum?.dispose();
+      this.badSum = tf.scalar(0); // the saved sums are over good steps only
       this.pendingCount = s.pendingLoss.count;
       this.pendingItems = s.pendingLoss.items;
       if (s.earlyStopping && this.early) this.early.state = { ...s.earlyStopping };
