@@ -99,8 +99,9 @@ describe.skipIf(!cub)("trainClassifier on 5 real CUB classes at 64 px", () => {
     model.dispose();
   });
 
-  it("resumes from a checkpoint to the same weights as an uninterrupted run, and keeps the best model", async () => {
-    const common = { train: epochBatches, val: valBatches, stepsPerEpoch: 4, epochs: 3, lr: 2e-3, warmupEpochs: 1, progress: false, seed: 7 };
+  for (const finiteCheck of ["step", "device"] as const) {
+  it(`resumes from a checkpoint to the same weights as an uninterrupted run, and keeps the best model (finiteCheck "${finiteCheck}")`, async () => {
+    const common = { train: epochBatches, val: valBatches, stepsPerEpoch: 4, epochs: 3, lr: 2e-3, warmupEpochs: 1, progress: false, seed: 7, finiteCheck };
     const whole = new VisionTransformer(config, { seed: 2 });
     const dirA = await mkdtemp(join(tmpdir(), "vit-train-"));
     dirs.push(dirA);
@@ -136,4 +137,5 @@ describe.skipIf(!cub)("trainClassifier on 5 real CUB classes at 64 px", () => {
     whole.dispose();
     resumed.dispose();
   });
+  }
 });

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { writeFile } from "node:fs/promises";
 import { AdamW, Trainer, crossEntropy, tf, warmupCosineSchedule } from "@birdvlm/core";
-import type { ImageBatch, MetricsRecord, Rng, TrainResult } from "@birdvlm/core";
+import type { ImageBatch, MetricsRecord, Rng, TrainResult, TrainerOptions } from "@birdvlm/core";
 import { toTimmJson } from "./config.js";
 import type { VisionTransformer } from "./vision-transformer.js";
 
@@ -47,6 +47,11 @@ export interface TrainClassifierOptions {
   labelSmoothing?: number;
   /** Global gradient-norm clip. Default 1. */
   clipGradNorm?: number;
+  /**
+   * When non-finite losses are caught (`Trainer`'s option): `"step"` (default) reads one float per step;
+   * `"device"` skips a bad step on the device with no read inside a step (the choice on a GPU).
+   */
+  finiteCheck?: TrainerOptions<unknown>["finiteCheck"];
   /** Epochs without a better validation top-1 before stopping. Default 10. */
   patience?: number;
   /**
@@ -164,6 +169,7 @@ export async function trainClassifier(options: TrainClassifierOptions): Promise<
     epochs: o.epochs,
     maxSteps: o.maxSteps,
     clipGradNorm: o.clipGradNorm ?? 1,
+    finiteCheck: o.finiteCheck,
     seed: o.seed ?? 0,
     disposeBatch: (b) => tf.dispose([b.images, b.labels]),
     itemsInBatch: (b) => b.labels.shape[0],
