@@ -100,42 +100,42 @@ describe.skipIf(!cub)("trainClassifier on 5 real CUB classes at 64 px", () => {
   });
 
   for (const finiteCheck of ["step", "device"] as const) {
-  it(`resumes from a checkpoint to the same weights as an uninterrupted run, and keeps the best model (finiteCheck "${finiteCheck}")`, async () => {
-    const common = { train: epochBatches, val: valBatches, stepsPerEpoch: 4, epochs: 3, lr: 2e-3, warmupEpochs: 1, progress: false, seed: 7, finiteCheck };
-    const whole = new VisionTransformer(config, { seed: 2 });
-    const dirA = await mkdtemp(join(tmpdir(), "vit-train-"));
-    dirs.push(dirA);
-    await trainClassifier({ ...common, model: whole, outDir: dirA });
+    it(`resumes from a checkpoint to the same weights as an uninterrupted run, and keeps the best model (finiteCheck "${finiteCheck}")`, async () => {
+      const common = { train: epochBatches, val: valBatches, stepsPerEpoch: 4, epochs: 3, lr: 2e-3, warmupEpochs: 1, progress: false, seed: 7, finiteCheck };
+      const whole = new VisionTransformer(config, { seed: 2 });
+      const dirA = await mkdtemp(join(tmpdir(), "vit-train-"));
+      dirs.push(dirA);
+      await trainClassifier({ ...common, model: whole, outDir: dirA });
 
-    const dirB = await mkdtemp(join(tmpdir(), "vit-train-"));
-    dirs.push(dirB);
-    const first = new VisionTransformer(config, { seed: 2 });
-    const cut = await trainClassifier({ ...common, model: first, outDir: dirB, maxSteps: 6 });
-    expect(cut.step).toBe(6);
-    first.dispose();
-    const resumed = new VisionTransformer(config, { seed: 99 }); // different init: the checkpoint must overwrite it
-    const rest = await trainClassifier({ ...common, model: resumed, outDir: dirB, resume: true });
-    expect(rest.step).toBe(12);
+      const dirB = await mkdtemp(join(tmpdir(), "vit-train-"));
+      dirs.push(dirB);
+      const first = new VisionTransformer(config, { seed: 2 });
+      const cut = await trainClassifier({ ...common, model: first, outDir: dirB, maxSteps: 6 });
+      expect(cut.step).toBe(6);
+      first.dispose();
+      const resumed = new VisionTransformer(config, { seed: 99 }); // different init: the checkpoint must overwrite it
+      const rest = await trainClassifier({ ...common, model: resumed, outDir: dirB, resume: true });
+      expect(rest.step).toBe(12);
 
-    const a = whole.stateDict();
-    const b = resumed.stateDict();
-    // Bit-identical on the CPU backends; a GPU's reductions need not be deterministic from run to run.
-    const tolerance = tf.getBackend() === "webgpu" ? 1e-4 : 0;
-    for (const k of Object.keys(a)) {
-      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a[k]!, b[k]!))).dataSync()[0]!);
-      expect(diff, k).toBeLessThanOrEqual(tolerance);
-    }
-    tf.dispose([...Object.values(a), ...Object.values(b)]);
+      const a = whole.stateDict();
+      const b = resumed.stateDict();
+      // Bit-identical on the CPU backends; a GPU's reductions need not be deterministic from run to run.
+      const tolerance = tf.getBackend() === "webgpu" ? 1e-4 : 0;
+      for (const k of Object.keys(a)) {
+        const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a[k]!, b[k]!))).dataSync()[0]!);
+        expect(diff, k).toBeLessThanOrEqual(tolerance);
+      }
+      tf.dispose([...Object.values(a), ...Object.values(b)]);
 
-    // The best checkpoint is a timm folder that VisionTransformer.load reads, and evaluates as reported.
-    const best = await VisionTransformer.load(rest.bestDir!);
-    expect(best.config.numClasses).toBe(5);
-    const ev = await evaluateClassifier(best, valBatches());
-    expect(ev.count).toBe(40);
-    expect(ev.top1).toBeCloseTo(Math.max(...rest.history.map((h) => h.valTop1!), ...cut.history.map((h) => h.valTop1!)), 5);
-    best.dispose();
-    whole.dispose();
-    resumed.dispose();
-  });
+      // The best checkpoint is a timm folder that VisionTransformer.load reads, and evaluates as reported.
+      const best = await VisionTransformer.load(rest.bestDir!);
+      expect(best.config.numClasses).toBe(5);
+      const ev = await evaluateClassifier(best, valBatches());
+      expect(ev.count).toBe(40);
+      expect(ev.top1).toBeCloseTo(Math.max(...rest.history.map((h) => h.valTop1!), ...cut.history.map((h) => h.valTop1!)), 5);
+      best.dispose();
+      whole.dispose();
+      resumed.dispose();
+    });
   }
 });
