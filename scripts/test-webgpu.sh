@@ -10,12 +10,12 @@ if ! compgen -G "/usr/share/vulkan/icd.d/*.json" >/dev/null && ! compgen -G "/et
   echo "test-webgpu: no Vulkan driver found (run .ci/setup-webgpu.sh); the WebGPU tests will fail" >&2
 fi
 # The golden tests are the test files that read a file under the shared goldens/ folder; then ours (the WGSL kernels,
-# bit-identical training runs, read-back counts in a training and a decoding step).
+# bit-identical training runs and a ViT run resumed bit for bit, read-back counts in a training and a decoding step).
 mapfile -t golden < <(grep -rlE "goldens/" packages/*/src bench --include='*.test.ts' 2>/dev/null | sort)
 echo "test-webgpu: ${#golden[@]} golden test files: ${golden[*]}"
 mkdir -p .test-results
 status=0
 BIRDVLM_BACKEND=webgpu npx vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest-webgpu.json \
-  "${golden[@]}" packages/core/src/webgpu packages/core/src/ops packages/phi3/src/decode-readback.test.ts "$@" || status=$?
+  "${golden[@]}" packages/core/src/webgpu packages/core/src/ops packages/phi3/src/decode-readback.test.ts packages/vit/src/train.test.ts "$@" || status=$?
 [ -f .test-results/vitest-webgpu.json ] && node scripts/test-summary.mjs .test-results/vitest-webgpu.json
 exit "$status"
