@@ -7,7 +7,7 @@ export { tf } from "./tf.js";
 export * from "./contracts.js";
 export { initBackend, currentBackend, type BackendName, type BackendInfo } from "./backend.js";
 export { Module, transposeLast2, type ParameterOptions, type LoadStateDictOptions } from "./module.js";
-export { openSafetensors, type SafetensorsReader, type TensorInfo } from "./safetensors-reader.js";
+export { openSafetensors, readSafetensors, type SafetensorsReader, type TensorInfo } from "./safetensors-reader.js";
 export { writeSafetensors, storeAs, type RawTensor, type TensorSource } from "./safetensors-writer.js";
 export { type EncodableDtype } from "./dtypes-encode.js";
 export { SAFETENSORS_DTYPES, type SafetensorsDtype } from "./dtypes.js";

@@ -141,3 +141,21 @@ export async function openSafetensors(path: string): Promise<SafetensorsReader> 
     throw e;
   }
 }
+
+/**
+ * Reads every tensor of one `.safetensors` file (F16/BF16 widened to float32, I64 to int32), by name. The
+ * caller disposes them; on an error, those read so far are freed and the file is closed.
+ */
+export async function readSafetensors(path: string): Promise<Record<string, tf.Tensor>> {
+  const reader = await openSafetensors(path);
+  const out: Record<string, tf.Tensor> = {};
+  try {
+    for (const n of reader.names()) out[n] = await reader.read(n);
+  } catch (e) {
+    Object.values(out).forEach((t) => t.dispose());
+    throw e;
+  } finally {
+    await reader.close();
+  }
+  return out;
+}

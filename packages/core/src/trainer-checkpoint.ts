@@ -5,7 +5,7 @@ import type { NamedTensors } from "./optimizer.js";
 import type { RngState } from "./rng.js";
 import type { EarlyStoppingState } from "./trainer-early-stopping.js";
 import { writeFolderAtomic, writeJsonAtomic } from "./atomic.js";
-import { openSafetensors } from "./safetensors-reader.js";
+import { readSafetensors } from "./safetensors-reader.js";
 import { writeSafetensors } from "./safetensors-writer.js";
 
 /** Format tag of `trainer.json`. */
@@ -80,19 +80,6 @@ export async function saveTrainerCheckpoint(
   });
 }
 
-async function readAll(path: string): Promise<NamedTensors> {
-  const reader = await openSafetensors(path);
-  const out: NamedTensors = {};
-  try {
-    for (const n of reader.names()) out[n] = await reader.read(n);
-  } catch (e) {
-    Object.values(out).forEach((t) => t.dispose());
-    throw e;
-  } finally {
-    await reader.close();
-  }
-  return out;
-}
 
 /** Reads a checkpoint folder written by {@link saveTrainerCheckpoint}; errors name the folder and the file. */
 export async function loadTrainerCheckpoint(dir: string): Promise<LoadedTrainerCheckpoint> {
@@ -107,10 +94,10 @@ export async function loadTrainerCheckpoint(dir: string): Promise<LoadedTrainerC
   if (state.format !== TRAINER_STATE_FORMAT || !Number.isInteger(state.step) || !Array.isArray(state.rng)) {
     throw new Error(`${statePath}: not a ${TRAINER_STATE_FORMAT} state (format '${String(state.format)}')`);
   }
-  const model = await readAll(join(dir, "model.safetensors"));
+  const model = await readSafetensors(join(dir, "model.safetensors"));
   let optimizer: NamedTensors;
   try {
-    optimizer = await readAll(join(dir, "optimizer.safetensors"));
+    optimizer = await readSafetensors(join(dir, "optimizer.safetensors"));
   } catch (e) {
     Object.values(model).forEach((t) => t.dispose());
     throw e;

@@ -2,7 +2,7 @@
 // to nearest even on load) is checked against the same checkpoint in float32 with its linear weights rounded
 // to bf16: logits within the golden's 1e-4, the same 12 greedy tokens with and without the cache
 // (which are also the float32 golden's).
-import { openSafetensors, tf } from "@birdvlm/core";
+import { readSafetensors, tf } from "@birdvlm/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sharedPath } from "../../../testing/shared.js";
 import { Phi3ForCausalLM } from "./phi3-for-causal-lm.js";
@@ -19,10 +19,7 @@ describe.skipIf(!dir)("golden phi3-mini-shape-tiny with bfloat16 weights", () =>
     lm = await Phi3ForCausalLM.load(dir!, { weightDtype: "bfloat16" });
     ref = await Phi3ForCausalLM.load(dir!);
     roundWeightsToBf16(ref);
-    const reader = await openSafetensors(`${dir}/golden.safetensors`);
-    golden = {};
-    for (const n of reader.names()) golden[n] = await reader.read(n);
-    await reader.close();
+    golden = await readSafetensors(`${dir}/golden.safetensors`);
   });
 
   afterAll(() => {

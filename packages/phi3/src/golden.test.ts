@@ -1,4 +1,4 @@
-import { openSafetensors, tf } from "@birdvlm/core";
+import { readSafetensors, tf } from "@birdvlm/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sharedPath } from "../../../testing/shared.js";
 import { Phi3ForCausalLM } from "./phi3-for-causal-lm.js";
@@ -11,10 +11,7 @@ describe.skipIf(!dir)("golden phi3-mini-shape-tiny (transformers Phi3ForCausalLM
 
   beforeAll(async () => {
     lm = await Phi3ForCausalLM.load(dir!);
-    const reader = await openSafetensors(`${dir}/golden.safetensors`);
-    golden = {};
-    for (const n of reader.names()) golden[n] = await reader.read(n);
-    await reader.close();
+    golden = await readSafetensors(`${dir}/golden.safetensors`);
   });
 
   afterAll(() => {
