@@ -39,5 +39,6 @@ export { FusedKernelName, setFusedKernelsEnabled, hasFusedKernel } from "./ops/f
 export { canWriteInPlace, exclusiveZeros, writePositionsInPlace } from "./native/in-place.js";
 export { setMatMulOverrides, matMulOverrides, type MatMulOverride } from "./webgpu/matmul-choice.js";
 export { webgpuErrors } from "./webgpu-backend.js";
+export { countReads, type ReadCounter } from "./read-counter.js";
 export { bf16MatMul, Bf16Weight, BF16_MATMUL_KERNEL, toBf16Bits, fromBf16Bits } from "./ops/bf16-matmul.js";
 export { bf16Gather, BF16_GATHER_KERNEL } from "./ops/bf16-gather.js";

@@ -1,27 +1,17 @@
 // No host read-back inside a decoding step (issue 8): each step of generate() reads only the chosen tokens
 // (greedy: the argmax ids; sampling: the last logits row the sampler draws from). On every backend.
-import { tf } from "@birdvlm/core";
+import { countReads } from "@birdvlm/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { Phi3ForCausalLM } from "./phi3-for-causal-lm.js";
 import { tinyConfig } from "./test-utils.js";
 
-type ReadMethods = Record<"data" | "dataSync", (this: tf.Tensor) => unknown>;
-
-/** Runs `f` counting `data()` / `dataSync()` calls (what `array()`, `arraySync()`, `buffer*()` use). */
+/** Runs `f` counting host read-backs. */
 async function countingReads<T>(f: () => Promise<T>): Promise<{ value: T; reads: number }> {
-  const proto = tf.Tensor.prototype as unknown as ReadMethods;
-  const own: ReadMethods = { data: proto.data, dataSync: proto.dataSync };
-  let reads = 0;
-  for (const name of ["data", "dataSync"] as const) {
-    proto[name] = function (this: tf.Tensor) {
-      reads++;
-      return own[name].call(this);
-    };
-  }
+  const counter = countReads();
   try {
-    return { value: await f(), reads };
+    return { value: await f(), reads: counter.count };
   } finally {
-    Object.assign(proto, own);
+    counter.restore();
   }
 }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { tf } from "../tf.js";
 import { SGD } from "../sgd.js";
 import type { TrainerOptions } from "../trainer-options.js";
-import { countReads } from "./read-counter.js";
+import { countReads } from "../read-counter.js";
 import { tinyTrainer } from "./testing-model.js";
 
 /** Reads counted in each step (1-based), up to its `onStep`: a step's log interval included. */

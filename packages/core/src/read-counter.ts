@@ -1,9 +1,10 @@
 /**
- * Test helper: counts host read-backs of tensors (`data()` and `dataSync()`, which `array()`, `arraySync()`,
+ * Counts host read-backs of tensors (`data()` and `dataSync()`, which `array()`, `arraySync()`,
  * `buffer()` and `bufferSync()` call) while it is installed. Reads that CPU kernels make of their own inputs
- * (the backend's `readSync`) are not read-backs and are not counted.
+ * (the backend's `readSync`) are not read-backs and are not counted. Use it to check that a loop of yours
+ * (a training or decoding step) does not wait on the device: `const c = countReads(); ...; c.restore()`.
  */
-import { tf } from "../tf.js";
+import { tf } from "./tf.js";
 
 /** A read-back counter; `restore()` puts TF.js's own methods back. */
 export interface ReadCounter {
