@@ -1,14 +1,14 @@
 // Every kernel the native backend replaces, checked against the cpu backend's on random shapes (odd sizes,
 // broadcasting, every transpose layout) and through gradients. Skips when the addon is not built, except
 // under CI=true, where CI has built it and these tests must run.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { tf } from "./tf.js";
-import { initBackend } from "./backend.js";
 import { useNative } from "./native-backend.js";
 import { findAddon } from "./native/addon.js";
 import { layerNorm } from "./ops/layer-norm.js";
 import { rmsNorm } from "./ops/rms-norm.js";
 import { biasActivation } from "./ops/bias-activation.js";
+import { onNativeBackend } from "./native/testing.js";
 
 const built = findAddon() !== undefined;
 const skip = !built && process.env.CI !== "true";
@@ -77,15 +77,7 @@ async function compare(fn: () => tf.Tensor | tf.Tensor[], rtol?: number, atol?: 
 }
 
 describe.skipIf(skip)("native backend", () => {
-  beforeAll(async () => {
-    await import("@tensorflow/tfjs-backend-cpu");
-    await useNative();
-  });
-  afterAll(async () => {
-    await initBackend();
-    const current = (await import("./backend.js")).currentBackend();
-    if (current) await tf.setBackend(current.name);
-  });
+  onNativeBackend();
 
   it("reports itself with its threads and instruction set", async () => {
     const info = await useNative();

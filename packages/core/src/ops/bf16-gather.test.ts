@@ -1,15 +1,12 @@
 // bf16Gather against tf.gather on the widened table: the native kernel (odd and even row widths, so rows start
 // mid-pair too) and the fallback on the cpu backend; an id out of range is an error naming it.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { tf } from "../tf.js";
-import { currentBackend, initBackend } from "../backend.js";
-import { useNative } from "../native-backend.js";
-import { findAddon } from "../native/addon.js";
 import { Bf16Weight } from "./bf16-matmul.js";
 import { BF16_GATHER_KERNEL, bf16Gather } from "./bf16-gather.js";
 import { seeded } from "./testing.js";
+import { onNativeBackend, onCpuBackend, skipWithoutAddon } from "../native/testing.js";
 
-const skipNative = findAddon() === undefined && process.env.CI !== "true";
 
 function check(vocab: number, dim: number): void {
   const table = Bf16Weight.fromTensor(seeded([vocab, dim], vocab + dim) as tf.Tensor2D);
@@ -26,16 +23,8 @@ function check(vocab: number, dim: number): void {
   table.dispose();
 }
 
-describe.skipIf(skipNative)("bf16Gather on native", () => {
-  beforeAll(async () => {
-    await import("@tensorflow/tfjs-backend-cpu");
-    await useNative();
-  });
-  afterAll(async () => {
-    await initBackend();
-    const current = currentBackend();
-    if (current) await tf.setBackend(current.name);
-  });
+describe.skipIf(skipWithoutAddon)("bf16Gather on native", () => {
+  onNativeBackend();
 
   it("equals tf.gather on the widened table (odd and even widths)", () => {
     expect(tf.getKernel(BF16_GATHER_KERNEL, tf.getBackend())).toBeDefined();
@@ -53,15 +42,7 @@ describe.skipIf(skipNative)("bf16Gather on native", () => {
 });
 
 describe("bf16Gather fallback (cpu backend)", () => {
-  let previous = "";
-  beforeAll(async () => {
-    await import("@tensorflow/tfjs-backend-cpu");
-    previous = tf.getBackend();
-    await tf.setBackend("cpu");
-  });
-  afterAll(async () => {
-    if (previous) await tf.setBackend(previous);
-  });
+  onCpuBackend();
 
   it("equals tf.gather on the widened table", () => check(9, 6));
 });

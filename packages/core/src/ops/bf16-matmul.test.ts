@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tf } from "../tf.js";
 import { currentBackend, initBackend } from "../backend.js";
 import { useNative } from "../native-backend.js";
-import { findAddon, loadAddon } from "../native/addon.js";
+import { loadAddon } from "../native/addon.js";
 import { BF16_MATMUL_KERNEL, Bf16Weight, bf16MatMul, fromBf16Bits, toBf16Bits } from "./bf16-matmul.js";
 import { seeded } from "./testing.js";
+import { onCpuBackend, skipWithoutAddon } from "../native/testing.js";
 
-const skipNative = findAddon() === undefined && process.env.CI !== "true";
 
 /** Largest |got - want| relative to Σ|x||w| of that output (the scale of float32 summation-order error). */
 function worstError(x: tf.Tensor2D, w: tf.Tensor2D, got: tf.Tensor2D): number {
@@ -45,7 +45,7 @@ describe("bf16 bits", () => {
   });
 });
 
-describe.skipIf(skipNative)("bf16MatMul on native", () => {
+describe.skipIf(skipWithoutAddon)("bf16MatMul on native", () => {
   let threads = 0;
   beforeAll(async () => {
     await import("@tensorflow/tfjs-backend-cpu");
@@ -110,15 +110,7 @@ describe.skipIf(skipNative)("bf16MatMul on native", () => {
 });
 
 describe("bf16MatMul fallback (cpu backend)", () => {
-  let previous = "";
-  beforeAll(async () => {
-    await import("@tensorflow/tfjs-backend-cpu");
-    previous = tf.getBackend();
-    await tf.setBackend("cpu");
-  });
-  afterAll(async () => {
-    if (previous) await tf.setBackend(previous);
-  });
+  onCpuBackend();
 
   it("widens once and multiplies in float32", () => {
     const x = seeded([3, 21], 5) as tf.Tensor2D;

@@ -1,16 +1,14 @@
 // The native BirdVLMFusedAttention and BirdVLMSwiGLU kernels against the cpu backend (which runs the ops'
 // TF.js compositions): values and gradients, masks, causal/window rules, offsets, grouped-query heads, KV
 // capacity beyond kvLength, both inner paths (dot products for a few query rows, SGEMM for more).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { tf } from "../../tf.js";
-import { initBackend, currentBackend } from "../../backend.js";
-import { useNative } from "../../native-backend.js";
-import { findAddon, loadAddon } from "../addon.js";
+import { loadAddon } from "../addon.js";
 import { fusedAttention, type AttentionOptions } from "../../ops/fused-attention.js";
 import { swiglu } from "../../ops/swiglu.js";
 import { seeded } from "../../ops/testing.js";
+import { onNativeBackend, skipWithoutAddon } from "../testing.js";
 
-const skip = findAddon() === undefined && process.env.CI !== "true";
 
 /** Runs `fn` on cpu and on native; returns each output's values (native first). */
 async function onBoth(fn: () => tf.Tensor[]): Promise<Array<[Float32Array, Float32Array, number[]]>> {
@@ -62,16 +60,8 @@ const cases: Case[] = [
   },
 ];
 
-describe.skipIf(skip)("native fused attention and SwiGLU kernels", () => {
-  beforeAll(async () => {
-    await import("@tensorflow/tfjs-backend-cpu");
-    await useNative();
-  });
-  afterAll(async () => {
-    await initBackend();
-    const current = currentBackend();
-    if (current) await tf.setBackend(current.name);
-  });
+describe.skipIf(skipWithoutAddon)("native fused attention and SwiGLU kernels", () => {
+  onNativeBackend();
 
   it("are registered on native only", async () => {
     await tf.setBackend("native");

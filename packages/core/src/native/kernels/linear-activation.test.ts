@@ -1,14 +1,11 @@
 // The native BirdVLMLinearActivation kernel (SGEMM with bias and activation in its epilogue) against the cpu
 // backend's composition; under a gradient tape the op takes its composition, whose gradients must match too.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { tf } from "../../tf.js";
-import { currentBackend, initBackend } from "../../backend.js";
-import { useNative } from "../../native-backend.js";
-import { findAddon } from "../addon.js";
 import { linearActivation, type Activation } from "../../ops/bias-activation.js";
 import { seeded } from "../../ops/testing.js";
+import { onNativeBackend, skipWithoutAddon } from "../testing.js";
 
-const skip = findAddon() === undefined && process.env.CI !== "true";
 
 async function valuesOn(backend: string, fn: () => tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
@@ -24,16 +21,8 @@ function worst(a: Float32Array, e: Float32Array): number {
   return Number.isNaN(m) ? Infinity : m;
 }
 
-describe.skipIf(skip)("native linearActivation kernel", () => {
-  beforeAll(async () => {
-    await import("@tensorflow/tfjs-backend-cpu");
-    await useNative();
-  });
-  afterAll(async () => {
-    await initBackend();
-    const current = currentBackend();
-    if (current) await tf.setBackend(current.name);
-  });
+describe.skipIf(skipWithoutAddon)("native linearActivation kernel", () => {
+  onNativeBackend();
 
   const shapes: Array<[number, number, number]> = [[197, 192, 768], [1, 300, 77], [13, 5, 3], [64, 700, 96]];
   for (const [n, k, m] of shapes) {
