@@ -9,21 +9,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import "../scripts/tfjs-resolve-hook.js";
 import type { BenchCase } from "./harness.js";
+import { measureCase, type BenchResult } from "./measure.js";
 
-/** One measured case, as written to `--json`. Rates are units per second. */
-export interface BenchResult {
-  case: string;
-  unit: string;
-  median: number;
-  min: number;
-  max: number;
-  runs: number;
-  backend: string;
-  threads: number | null;
-  peakRssMiB: number;
-  /** Median process CPU seconds (all threads) per timed run: a machine busy with other work slows the wall clock, not this. */
-  cpuSecondsPerRun: number;
-}
 
 interface Options {
   only?: string;
@@ -65,44 +52,13 @@ async function loadCases(file: string): Promise<BenchCase[]> {
   return Array.isArray(d) ? d : [d];
 }
 
-function stats(rates: number[]): { median: number; min: number; max: number } {
-  const s = [...rates].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  const median = s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-  return { median, min: s[0], max: s[s.length - 1] };
-}
-
 /** Child side: measures one case and prints its result line. */
 async function runChild(file: string, name: string, opts: Options): Promise<void> {
   const { initBackend } = await import("@birdvlm/core");
   const info = await initBackend((opts.backend ?? process.env.BIRDVLM_BACKEND ?? "auto") as never);
   const c = (await loadCases(file)).find((x) => x.name === name);
   if (!c) throw new Error(`bench: case '${name}' not found in ${file}`);
-  const prepared = await c.setup();
-  for (let i = 0; i < (c.warmup ?? 1); i++) await prepared.step();
-  const runs = Math.max(5, opts.runs ?? c.runs ?? 5);
-  const rates: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    const units = await prepared.step();
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const c = process.cpuUsage(c0);
-    rates.push(units / seconds);
-    cpu.push((c.user + c.system) / 1e6);
-  }
-  await prepared.dispose?.();
-  const result: BenchResult = {
-    case: c.name,
-    unit: c.unit,
-    ...stats(rates),
-    runs,
-    backend: info.name,
-    threads: info.threads ?? null,
-    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-    cpuSecondsPerRun: stats(cpu).median,
-  };
+  const result = await measureCase(c, info, opts.runs);
   process.stdout.write(`${RESULT_TAG}${JSON.stringify(result)}\n`);
 }
 

@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Phi3ForCausalLM } from "@birdvlm/phi3";
 import { defineCase, type BenchCase } from "../harness.js";
-import type { BenchResult } from "../run.js";
+import { measureCase, type BenchResult } from "../measure.js";
 import phi3Cases from "./phi3.js";
 import vitCases from "./vit.js";
 import matmulCases from "./webgpu-matmul.js";
@@ -25,11 +25,6 @@ function argument(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-function stats(xs: number[]): { median: number; min: number; max: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return { median: s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2, min: s[0]!, max: s[s.length - 1]! };
-}
 
 /**
  * A dry run's `phi3-decode` (`--tiny`): phi3.ts's generate loop on a small Phi-3 (hidden 64, 2 layers, vocab
@@ -60,25 +55,7 @@ async function child(c: BenchCase, runsWanted: number | undefined): Promise<void
   const { initBackend } = await import("@birdvlm/core");
   const info = await initBackend("webgpu");
   process.stderr.write(`${c.name} on ${info.name}: ${JSON.stringify(info.details ?? {})}\n`);
-  const prepared = await c.setup();
-  for (let i = 0; i < (c.warmup ?? 1); i++) await prepared.step();
-  const runs = Math.max(5, runsWanted ?? c.runs ?? 5);
-  const rates: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    const units = await prepared.step();
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const used = process.cpuUsage(c0);
-    rates.push(units / seconds);
-    cpu.push((used.user + used.system) / 1e6);
-  }
-  await prepared.dispose?.();
-  const result: BenchResult = {
-    case: c.name, unit: c.unit, ...stats(rates), runs, backend: info.name, threads: info.threads ?? null,
-    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), cpuSecondsPerRun: stats(cpu).median,
-  };
+  const result = await measureCase(c, info, runsWanted);
   process.stdout.write(`${TAG}${JSON.stringify(result)}\n`);
 }
 
