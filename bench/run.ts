@@ -11,7 +11,6 @@ import "../scripts/tfjs-resolve-hook.js";
 import type { BenchCase } from "./harness.js";
 import { measureCase, type BenchResult } from "./measure.js";
 
-
 interface Options {
   only?: string;
   backend?: string;
@@ -19,7 +18,6 @@ interface Options {
   runs?: number;
   child?: { file: string; name: string };
 }
-
 
 const here = dirname(fileURLToPath(import.meta.url));
 const casesDir = join(here, "cases");
@@ -70,20 +68,32 @@ function printTable(results: BenchResult[]): void {
   const rows = [
     ["case", "unit", "median", "min", "max", "runs", "backend", "threads", "peak RSS MiB", "CPU s/run"],
     ...results.map((r) => [
-      r.case, r.unit, fmt(r.median), fmt(r.min), fmt(r.max), String(r.runs), r.backend,
-      r.threads === null ? "-" : String(r.threads), String(r.peakRssMiB), r.cpuSecondsPerRun.toFixed(3),
+      r.case,
+      r.unit,
+      fmt(r.median),
+      fmt(r.min),
+      fmt(r.max),
+      String(r.runs),
+      r.backend,
+      r.threads === null ? "-" : String(r.threads),
+      String(r.peakRssMiB),
+      r.cpuSecondsPerRun.toFixed(3),
     ]),
   ];
   const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
   for (const [i, r] of rows.entries()) {
-    console.log(r.map((cell, j) => ((j >= 2 && j <= 5) || j >= 8 ? cell.padStart(widths[j]) : cell.padEnd(widths[j]))).join("  "));
+    console.log(
+      r.map((cell, j) => ((j >= 2 && j <= 5) || j >= 8 ? cell.padStart(widths[j]) : cell.padEnd(widths[j]))).join("  "),
+    );
     if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
   }
 }
 
 /** Parent side: lists the cases, runs each in a child process, prints the table, writes JSON. */
 async function runAll(opts: Options): Promise<void> {
-  const files = readdirSync(casesDir).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts")).sort();
+  const files = readdirSync(casesDir)
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
+    .sort();
   const selected: { file: string; name: string }[] = [];
   for (const f of files) {
     const file = join(casesDir, f);
@@ -99,7 +109,11 @@ async function runAll(opts: Options): Promise<void> {
     if (opts.backend) args.push("--backend", opts.backend);
     if (opts.runs) args.push("--runs", String(opts.runs));
     process.stderr.write(`bench: ${s.name} (${basename(s.file)})...\n`);
-    const child = spawnSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 });
+    const child = spawnSync(process.execPath, args, {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      maxBuffer: 64 << 20,
+    });
     const line = child.stdout.split("\n").find((l) => l.startsWith(RESULT_TAG));
     if (child.status !== 0 || !line) {
       failed.push(s.name);

@@ -10,10 +10,22 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
-  options: { encoder: { type: "string" }, lm: { type: "string" }, tokenizer: { type: "string" }, json: { type: "string" }, images: { type: "string" }, out: { type: "string" }, limit: { type: "string" }, epochs: { type: "string" }, tokens: { type: "string" } },
+  options: {
+    encoder: { type: "string" },
+    lm: { type: "string" },
+    tokenizer: { type: "string" },
+    json: { type: "string" },
+    images: { type: "string" },
+    out: { type: "string" },
+    limit: { type: "string" },
+    epochs: { type: "string" },
+    tokens: { type: "string" },
+  },
 });
 if (!values.encoder || !values.lm || !values.json || !values.images || !values.out) {
-  console.error("usage: npx tsx examples/align-llava.ts --encoder <vit dir> --lm <phi3 dir> --json <llava json> --images <folder> --out <dir>");
+  console.error(
+    "usage: npx tsx examples/align-llava.ts --encoder <vit dir> --lm <phi3 dir> --json <llava json> --images <folder> --out <dir>",
+  );
   process.exit(2);
 }
 const { initBackend } = await import("@birdvlm/core");
@@ -28,23 +40,36 @@ const encoder = await VisionTransformer.load(values.encoder);
 const lm = await Phi3ForCausalLM.load(values.lm);
 const tokenizer = await Phi3Tokenizer.load(values.tokenizer ?? values.lm);
 const g = Number(values.tokens ?? 7);
-const connector = new MlpProjector({ inputDim: encoder.hiddenSize, outputDim: lm.hiddenSize, pooling: { mode: "avg", outputGrid: [g, g] } });
+const connector = new MlpProjector({
+  inputDim: encoder.hiddenSize,
+  outputDim: lm.hiddenSize,
+  pooling: { mode: "avg", outputGrid: [g, g] },
+});
 const vlm = BirdVLM.create({ encoder, connector, lm, tokenizer });
 vlm.lmSource = { dir: resolve(values.lm), sha256: await checksumWeights(values.lm) };
 // keep the encoder's training records (written beside it by `birdvlm train-vit` and `vlm.save`)
-vlm.provenance = await readFile(join(values.encoder, "provenance.json"), "utf8").then((t) => JSON.parse(t), () => vlm.provenance);
+vlm.provenance = await readFile(join(values.encoder, "provenance.json"), "utf8").then(
+  (t) => JSON.parse(t),
+  () => vlm.provenance,
+);
 
 const limit = Number(values.limit ?? 2000);
 const examples = [];
 const paths: string[] = [];
 for await (const record of readLlavaConversations(values.json)) {
   if (!record.image) continue;
-  examples.push(toExample({ ...record, image: record.image, meta: { imageId: record.id, classId: 0, split: "train", pairs: [] } }));
+  examples.push(
+    toExample({ ...record, image: record.image, meta: { imageId: record.id, classId: 0, split: "train", pairs: [] } }),
+  );
   paths.push(join(values.images, record.image));
   if (examples.length >= limit) break;
 }
 console.log(`align: ${examples.length} image-caption records from ${values.json}`);
-const images = await ImageTable.fromFiles(examples.map((e) => e.imageId), paths, encoder);
+const images = await ImageTable.fromFiles(
+  examples.map((e) => e.imageId),
+  paths,
+  encoder,
+);
 await trainStage(vlm, {
   stage: "align",
   examples,

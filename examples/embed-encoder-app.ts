@@ -6,7 +6,10 @@
 import "../scripts/tfjs-resolve-hook.js";
 import { parseArgs } from "node:util";
 
-const { values, positionals } = parseArgs({ options: { vit: { type: "string" }, cub: { type: "string" } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: { vit: { type: "string" }, cub: { type: "string" } },
+  allowPositionals: true,
+});
 const [image] = positionals;
 if (!values.vit || !values.cub || !image) {
   console.error("usage: npx tsx examples/embed-encoder-app.ts --vit <vit dir> --cub <CUB-layout root> <image>");
@@ -19,14 +22,26 @@ const { toImageBatch } = await import("@birdvlm/vlm");
 
 await initBackend();
 const vit = await VisionTransformer.load(values.vit);
-if (!vit.config.numClasses) throw new Error(`${values.vit}: this ViT has no classifier head; train one with 'birdvlm train-vit'`);
+if (!vit.config.numClasses)
+  throw new Error(`${values.vit}: this ViT has no classifier head; train one with 'birdvlm train-vit'`);
 const classes = (await CubDataset.open(values.cub)).classes;
 const batch = await toImageBatch([image], vit);
-const { probs, embedding } = tf.tidy(() => ({ probs: tf.softmax(vit.classify(batch)), embedding: tf.mean(vit.encode(batch).patches, 1) }));
+const { probs, embedding } = tf.tidy(() => ({
+  probs: tf.softmax(vit.classify(batch)),
+  embedding: tf.mean(vit.encode(batch).patches, 1),
+}));
 const p = Array.from(await probs.data());
-const top5 = p.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 5);
+const top5 = p
+  .map((v, i) => [v, i] as const)
+  .sort((a, b) => b[0] - a[0])
+  .slice(0, 5);
 for (const [v, i] of top5) console.log(`${(v * 100).toFixed(1).padStart(5)}%  ${classes[i]?.label ?? `class ${i}`}`);
 const e = Array.from(await embedding.data());
-console.log(`embedding: ${e.length} floats, first 6 [${e.slice(0, 6).map((x) => x.toFixed(3)).join(", ")}]`);
+console.log(
+  `embedding: ${e.length} floats, first 6 [${e
+    .slice(0, 6)
+    .map((x) => x.toFixed(3))
+    .join(", ")}]`,
+);
 tf.dispose([batch, probs, embedding]);
 vit.dispose();

@@ -7,9 +7,19 @@ import "../scripts/tfjs-resolve-hook.js";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { model: { type: "string" }, cub: { type: "string" }, out: { type: "string" }, epochs: { type: "string" }, "train-lm": { type: "boolean" } } });
+const { values } = parseArgs({
+  options: {
+    model: { type: "string" },
+    cub: { type: "string" },
+    out: { type: "string" },
+    epochs: { type: "string" },
+    "train-lm": { type: "boolean" },
+  },
+});
 if (!values.model || !values.cub || !values.out) {
-  console.error("usage: npx tsx examples/instruct-birdqa.ts --model <birdvlm dir> --cub <CUB root> --out <dir> [--epochs 4] [--train-lm]");
+  console.error(
+    "usage: npx tsx examples/instruct-birdqa.ts --model <birdvlm dir> --cub <CUB root> --out <dir> [--epochs 4] [--train-lm]",
+  );
   process.exit(2);
 }
 const { initBackend } = await import("@birdvlm/core");
@@ -18,7 +28,12 @@ console.log(`backend: ${(await initBackend()).name}`);
 const vlm = await BirdVLM.load(values.model);
 const tasks = await loadBirdTasks(values.cub);
 const ids = [...tasks.trainIds, ...tasks.testIds];
-const images = await ImageTable.fromFiles(ids, ids.map((id) => tasks.sources.get(id)!), vlm.encoder, { cropToBox: vlm.cropToBox });
+const images = await ImageTable.fromFiles(
+  ids,
+  ids.map((id) => tasks.sources.get(id)!),
+  vlm.encoder,
+  { cropToBox: vlm.cropToBox },
+);
 await trainStage(vlm, {
   stage: "instruct",
   examples: tasks.conversations,
@@ -34,6 +49,12 @@ await trainStage(vlm, {
 });
 await vlm.save(join(values.out, "model"));
 if (tasks.testItems.length) {
-  const report = await evaluate(vlm, { dataset: tasks.fingerprint, items: tasks.testItems, images, speciesNames: tasks.speciesNames }, { outDir: join(values.out, "eval"), log: console.log });
-  console.log(`species accuracy ${(report.speciesAccuracy * 100).toFixed(1)}%, top-5 ${((report.top5 ?? 0) * 100).toFixed(1)}%, attributes ${((report.attributeAccuracy ?? 0) * 100).toFixed(1)}%`);
+  const report = await evaluate(
+    vlm,
+    { dataset: tasks.fingerprint, items: tasks.testItems, images, speciesNames: tasks.speciesNames },
+    { outDir: join(values.out, "eval"), log: console.log },
+  );
+  console.log(
+    `species accuracy ${(report.speciesAccuracy * 100).toFixed(1)}%, top-5 ${((report.top5 ?? 0) * 100).toFixed(1)}%, attributes ${((report.attributeAccuracy ?? 0) * 100).toFixed(1)}%`,
+  );
 }

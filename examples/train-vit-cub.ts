@@ -67,7 +67,9 @@ for (let i = 0; i < cub.size; i++) {
 const train = cub.subset(trainPositions);
 const val = cub.subset(valPositions);
 const keep = seenPerClass;
-console.log(`${cub.dir}: ${keep.size} classes, ${train.size} training and ${val.size} validation images, ${size} px, backend ${backend.name}`);
+console.log(
+  `${cub.dir}: ${keep.size} classes, ${train.size} training and ${val.size} validation images, ${size} px, backend ${backend.name}`,
+);
 
 const model = new VisionTransformer(
   {
@@ -85,14 +87,23 @@ const model = new VisionTransformer(
   },
   { seed },
 );
-console.log(`model: ${(model.parameterCount() / 1e6).toFixed(2)} M parameters, ${model.config.depth} blocks, width ${model.config.hiddenSize}, pooling ${model.config.pooling}`);
+console.log(
+  `model: ${(model.parameterCount() / 1e6).toFixed(2)} M parameters, ${model.config.depth} blocks, width ${model.config.hiddenSize}, pooling ${model.config.pooling}`,
+);
 
 const trainPipe = new ImagePipeline({ size, mode: "train", mean: model.mean, std: model.std, scale: [0.35, 1] });
 const evalPipe = new ImagePipeline({ size, mode: "eval", mean: model.mean, std: model.std });
 
 // Decoding and augmentation run ahead of the model (prefetch); each epoch's order and augmentation derive
 // from the seed and the epoch, so a resumed run sees the same batches.
-const trainLoader = createImageLoader({ dataset: train, pipeline: trainPipe, batchSize, shuffle: true, dropLast: true, seed });
+const trainLoader = createImageLoader({
+  dataset: train,
+  pipeline: trainPipe,
+  batchSize,
+  shuffle: true,
+  dropLast: true,
+  seed,
+});
 const valLoader = createImageLoader({ dataset: val, pipeline: evalPipe, batchSize });
 
 const stepsPerEpoch = trainLoader.length;
@@ -129,7 +140,9 @@ const firstVal = val.get(0);
 const probe = await evalPipe.batch([firstVal.path]);
 const heat = model.attentionRollout(probe);
 const map = tf.tidy(() => tf.squeeze(heat, [0]));
-const rgb = tf.tidy(() => tf.clipByValue(tf.round(tf.mul(tf.add(tf.mul(tf.squeeze(probe, [0]), model.std), model.mean), 255)), 0, 255));
+const rgb = tf.tidy(() =>
+  tf.clipByValue(tf.round(tf.mul(tf.add(tf.mul(tf.squeeze(probe, [0]), model.std), model.mean), 255)), 0, 255),
+);
 const pixels = { data: Uint8Array.from(await rgb.data()), width: size, height: size, channels: 3 as const };
 const png = await renderAttentionOverlay(pixels, map, { size: 256 });
 await writeFile(join(out, "attention.png"), png);

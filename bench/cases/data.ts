@@ -23,7 +23,9 @@ const pipeline = defineCase({
     if (!root) throw new Error("bench data: ../shared/data/cub-subset-train is missing");
     const all = await CubDataset.open(root);
     // A fixed spread of 512 photos over all 100 species; every run is a new epoch (new order, new augmentations).
-    const dataset = all.subset(Array.from({ length: IMAGES_PER_RUN }, (_, i) => Math.floor((i * all.size) / IMAGES_PER_RUN)));
+    const dataset = all.subset(
+      Array.from({ length: IMAGES_PER_RUN }, (_, i) => Math.floor((i * all.size) / IMAGES_PER_RUN)),
+    );
     const loader = createImageLoader({
       dataset,
       pipeline: new ImagePipeline({ size: 224, mode: "train" }),
@@ -56,7 +58,11 @@ const synth = defineCase({
     let run = 0;
     return {
       async step() {
-        const s = await generateSynthBirds(join(dir, String(run++)), { species: 20, imagesPerSpecies: 12, imageSize: 96 });
+        const s = await generateSynthBirds(join(dir, String(run++)), {
+          species: 20,
+          imagesPerSpecies: 12,
+          imageSize: 96,
+        });
         return s.images;
       },
       async dispose() {

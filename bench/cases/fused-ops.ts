@@ -6,7 +6,11 @@ import { defineCase, type BenchCase } from "../harness.js";
 
 const [B, T, C, HIDDEN, H, D] = [8, 197, 192, 768, 3, 64];
 
-function variants(name: string, unit: string, make: () => { run: () => tf.Tensor; units: number; inputs: tf.Tensor[] }): BenchCase[] {
+function variants(
+  name: string,
+  unit: string,
+  make: () => { run: () => tf.Tensor; units: number; inputs: tf.Tensor[] },
+): BenchCase[] {
   return ([true, false] as const).map((fused) =>
     defineCase({
       name: `${name}-${fused ? "fused" : "tfjs"}`,

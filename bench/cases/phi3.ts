@@ -117,22 +117,23 @@ async function syntheticCheckpoint(): Promise<{ dir: string; bytes: number }> {
   return { dir, bytes };
 }
 
-const load = (name: string, weightDtype: "float32" | "bfloat16"): BenchCase => defineCase({
-  name,
-  unit: "GB/s",
-  warmup: 0,
-  runs: 5,
-  async setup() {
-    const { dir, bytes } = await syntheticCheckpoint();
-    return {
-      async step() {
-        const lm = await Phi3ForCausalLM.load(dir, { weightDtype });
-        lm.dispose();
-        return bytes / 1e9;
-      },
-    };
-  },
-});
+const load = (name: string, weightDtype: "float32" | "bfloat16"): BenchCase =>
+  defineCase({
+    name,
+    unit: "GB/s",
+    warmup: 0,
+    runs: 5,
+    async setup() {
+      const { dir, bytes } = await syntheticCheckpoint();
+      return {
+        async step() {
+          const lm = await Phi3ForCausalLM.load(dir, { weightDtype });
+          lm.dispose();
+          return bytes / 1e9;
+        },
+      };
+    },
+  });
 
 export default [
   decode("phi3-decode", true),

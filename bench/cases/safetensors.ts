@@ -13,7 +13,8 @@ const ELEMENTS = 8 * 1024 * 1024;
 
 function randomWeights(): Record<string, tf.Tensor> {
   const out: Record<string, tf.Tensor> = {};
-  for (let i = 0; i < TENSORS; i++) out[`layers.${i}.weight`] = tf.randomNormal([ELEMENTS / 1024, 1024], 0, 0.02, "float32", i);
+  for (let i = 0; i < TENSORS; i++)
+    out[`layers.${i}.weight`] = tf.randomNormal([ELEMENTS / 1024, 1024], 0, 0.02, "float32", i);
   return out;
 }
 

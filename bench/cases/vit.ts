@@ -19,17 +19,23 @@ function trainCase(name: string, batch: number, imageSize = 224): BenchCase {
     async setup() {
       const model = tiny(imageSize).train();
       const images = tf.randomNormal([batch, imageSize, imageSize, 3], 0, 1, "float32", 1) as tf.Tensor4D;
-      const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % 200), "int32");
+      const labels = tf.tensor1d(
+        Array.from({ length: batch }, (_, i) => (i * 37) % 200),
+        "int32",
+      );
       const params = model.trainableParameters();
       const nameOf = new Map(params.map(([n, v]) => [v.name, n]));
       const optimizer = new AdamW(params, { lr: 5e-4, weightDecay: 0.05 });
       return {
         async step() {
           const loss = tf.tidy(() => {
-            const { value, grads } = tf.variableGrads(() => {
-              const logits = model.forward(images, { training: true }).logits!;
-              return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 200), logits) as tf.Scalar;
-            }, params.map(([, v]) => v));
+            const { value, grads } = tf.variableGrads(
+              () => {
+                const logits = model.forward(images, { training: true }).logits!;
+                return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 200), logits) as tf.Scalar;
+              },
+              params.map(([, v]) => v),
+            );
             const named: Record<string, tf.Tensor> = {};
             for (const [k, g] of Object.entries(grads)) named[nameOf.get(k)!] = g;
             optimizer.step(named);

@@ -18,16 +18,52 @@ export default defineCase({
   runs: 5,
   async setup() {
     const words = Array.from({ length: 190 }, (_, i) => `w${i}`);
-    const tokenizer = buildWordLevelTokenizer([words.join(" ") + " describe the bird in the image ."], { extraSpecialTokens: ["<|image_pad|>"] });
-    const encoder = new VisionTransformer({ imageSize: 64, patchSize: 8, hiddenSize: 96, depth: 4, numHeads: 4, mlpSize: 192, pooling: "mean", numClasses: 0 }, { seed: 0 });
-    const connector = new MlpProjector({ inputDim: 96, outputDim: 128, pooling: { mode: "avg", outputGrid: [2, 2] }, seed: 0 });
-    const lm = new Phi3ForCausalLM({ vocabSize: tokenizer.vocabSize, hiddenSize: 128, intermediateSize: 256, numHiddenLayers: 2, numAttentionHeads: 4, maxPositionEmbeddings: 512, originalMaxPositionEmbeddings: 512 }, { seed: 0 });
+    const tokenizer = buildWordLevelTokenizer([words.join(" ") + " describe the bird in the image ."], {
+      extraSpecialTokens: ["<|image_pad|>"],
+    });
+    const encoder = new VisionTransformer(
+      {
+        imageSize: 64,
+        patchSize: 8,
+        hiddenSize: 96,
+        depth: 4,
+        numHeads: 4,
+        mlpSize: 192,
+        pooling: "mean",
+        numClasses: 0,
+      },
+      { seed: 0 },
+    );
+    const connector = new MlpProjector({
+      inputDim: 96,
+      outputDim: 128,
+      pooling: { mode: "avg", outputGrid: [2, 2] },
+      seed: 0,
+    });
+    const lm = new Phi3ForCausalLM(
+      {
+        vocabSize: tokenizer.vocabSize,
+        hiddenSize: 128,
+        intermediateSize: 256,
+        numHiddenLayers: 2,
+        numAttentionHeads: 4,
+        maxPositionEmbeddings: 512,
+        originalMaxPositionEmbeddings: 512,
+      },
+      { seed: 0 },
+    );
     const vlm = BirdVLM.create({ encoder, connector, lm, tokenizer });
     encoder.freeze();
     lm.freeze();
     const seqs = Array.from({ length: BATCH }, (_, i) => {
       const caption = Array.from({ length: 14 + (i % 5) }, (_, j) => words[(i * 7 + j * 13) % words.length]).join(" ");
-      return labelConversation(tokenizer, withImageMarkers(vlm, [{ role: "user", content: "<image>\ndescribe the bird in the image ." }, { role: "assistant", content: caption }]));
+      return labelConversation(
+        tokenizer,
+        withImageMarkers(vlm, [
+          { role: "user", content: "<image>\ndescribe the bird in the image ." },
+          { role: "assistant", content: caption },
+        ]),
+      );
     });
     const batch = collate(seqs, tokenizer.stopTokenIds[0]!);
     const labels = tf.tensor2d(batch.labels, [BATCH, batch.labels[0]!.length], "int32");
@@ -38,7 +74,10 @@ export default defineCase({
     return {
       async step() {
         const loss = tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(() => shiftedCausalLMLoss(vlm.logits(batch, images, { training: true }), labels), named.map(([, v]) => v));
+          const { value, grads } = tf.variableGrads(
+            () => shiftedCausalLMLoss(vlm.logits(batch, images, { training: true }), labels),
+            named.map(([, v]) => v),
+          );
           const g: Record<string, tf.Tensor> = {};
           for (const [k, t] of Object.entries(grads)) g[byVar.get(k)!] = t;
           optimizer.step(g);

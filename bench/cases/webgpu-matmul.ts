@@ -74,8 +74,18 @@ const VARIANTS: Variant[] = [
   { name: "reduce", flag: 0, applies: (s) => s.batch * s.M * s.N <= 65536, rule: { program: "reduce" } },
   { name: "splitK", flag: 1, applies: (s) => s.batch === 1 && s.M * s.N <= 1 << 20 },
   { name: "smallOutput", flag: 2, applies: () => true, rule: { program: "smallOutputSize" } },
-  { name: "packed", overrides: [{ program: "packed", sequentialAccess: false }], applies: () => true, rule: { program: "packed", sequentialAccess: false } },
-  { name: "packedSeq", overrides: [{ program: "packed", sequentialAccess: true }], applies: () => true, rule: { program: "packed", sequentialAccess: true } },
+  {
+    name: "packed",
+    overrides: [{ program: "packed", sequentialAccess: false }],
+    applies: () => true,
+    rule: { program: "packed", sequentialAccess: false },
+  },
+  {
+    name: "packedSeq",
+    overrides: [{ program: "packed", sequentialAccess: true }],
+    applies: () => true,
+    rule: { program: "packed", sequentialAccess: true },
+  },
 ];
 
 const gflop = (s: Shape) => (2 * s.batch * s.M * s.N * s.K) / 1e9;
@@ -135,32 +145,60 @@ const sweep = defineCase({
     const rows: Array<Shape & { gflops: Record<string, number>; best: string; bestDeterministic: string }> = [];
     const rules: MatMulOverride[] = [];
     const log = (line: string) => process.stderr.write(`${line}\n`);
-    log(`webgpu-matmul-sweep: GFLOP/s per program${tinyBench ? " (BIRDVLM_BENCH_TINY: shapes / 16)" : ""}; budget ${budgetSeconds} s`);
-    log(["shape".padEnd(22), "batch x M x N x K".padEnd(24), ...VARIANTS.map((v) => v.name.padStart(11)), "  best"].join(" "));
+    log(
+      `webgpu-matmul-sweep: GFLOP/s per program${tinyBench ? " (BIRDVLM_BENCH_TINY: shapes / 16)" : ""}; budget ${budgetSeconds} s`,
+    );
+    log(
+      ["shape".padEnd(22), "batch x M x N x K".padEnd(24), ...VARIANTS.map((v) => v.name.padStart(11)), "  best"].join(
+        " ",
+      ),
+    );
     for (const s of shapes) {
       const [a, b] = operands(s);
       const gflops: Record<string, number> = {};
-      for (const v of VARIANTS) if (v.applies(s) && (v.name === "birdvlm" || !overBudget())) gflops[v.name] = await measure(s, v, a, b);
+      for (const v of VARIANTS)
+        if (v.applies(s) && (v.name === "birdvlm" || !overBudget())) gflops[v.name] = await measure(s, v, a, b);
       tf.dispose([a, b]);
       const ranked = Object.entries(gflops).sort((x, y) => y[1] - x[1]);
       const best = ranked[0]![0];
       const bestDeterministic = ranked.find(([n]) => n !== "splitK")![0];
       rows.push({ ...s, gflops, best, bestDeterministic });
       const dims = `${s.batch}x${s.M}x${s.N}x${s.K}${s.transposeA ? " tA" : ""}${s.transposeB ? " tB" : ""}`;
-      log([s.name.padEnd(22), dims.padEnd(24), ...VARIANTS.map((v) => (gflops[v.name] === undefined ? "-" : gflops[v.name]!.toFixed(1)).padStart(11)), `  ${best}`].join(" "));
+      log(
+        [
+          s.name.padEnd(22),
+          dims.padEnd(24),
+          ...VARIANTS.map((v) => (gflops[v.name] === undefined ? "-" : gflops[v.name]!.toFixed(1)).padStart(11)),
+          `  ${best}`,
+        ].join(" "),
+      );
       const winner = VARIANTS.find((v) => v.name === bestDeterministic)!;
       if (winner.rule && gflops[bestDeterministic]! > 1.1 * gflops.birdvlm!) {
         rules.push({
-          name: s.name, batch: [s.batch, s.batch], M: [s.M, s.M], N: [s.N, s.N], K: [s.K, s.K],
-          transposeA: s.transposeA ?? false, transposeB: s.transposeB ?? false, ...winner.rule,
+          name: s.name,
+          batch: [s.batch, s.batch],
+          M: [s.M, s.M],
+          N: [s.N, s.N],
+          K: [s.K, s.K],
+          transposeA: s.transposeA ?? false,
+          transposeB: s.transposeB ?? false,
+          ...winner.rule,
         });
       }
     }
-    if (overBudget()) log(`webgpu-matmul-sweep: past its ${budgetSeconds} s budget: later shapes measured with fewer repetitions or BirdVLM's pick only`);
-    log(`suggested BIRDVLM_MATMUL_OVERRIDES (deterministic programs >10% faster than BirdVLM's pick): ${JSON.stringify(rules)}`);
+    if (overBudget())
+      log(
+        `webgpu-matmul-sweep: past its ${budgetSeconds} s budget: later shapes measured with fewer repetitions or BirdVLM's pick only`,
+      );
+    log(
+      `suggested BIRDVLM_MATMUL_OVERRIDES (deterministic programs >10% faster than BirdVLM's pick): ${JSON.stringify(rules)}`,
+    );
     const out = process.env.BIRDVLM_MATMUL_SWEEP_JSON;
     if (out) {
-      writeFileSync(out, `${JSON.stringify({ tiny: tinyBench, variants: VARIANTS.map((v) => v.name), rows, suggestedOverrides: rules }, null, 2)}\n`);
+      writeFileSync(
+        out,
+        `${JSON.stringify({ tiny: tinyBench, variants: VARIANTS.map((v) => v.name), rows, suggestedOverrides: rules }, null, 2)}\n`,
+      );
       log(`wrote ${out}`);
     }
     const ops = shapes.map((s) => ({ s, ab: operands(s) }));

@@ -14,7 +14,8 @@ export function withWebGPUOnly(gated: BenchCase[], cases: BenchCase[] = []): Ben
   const backend = argument("--backend") ?? process.env.BIRDVLM_BACKEND;
   if (backend === "webgpu") return [...cases, ...gated];
   const only = argument("--only");
-  const asked = only !== undefined && gated.some((c) => c.name.startsWith(only)) && !cases.some((c) => c.name.startsWith(only));
+  const asked =
+    only !== undefined && gated.some((c) => c.name.startsWith(only)) && !cases.some((c) => c.name.startsWith(only));
   return asked ? [...cases, ...gated] : cases;
 }
 

@@ -25,7 +25,6 @@ function argument(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-
 /**
  * A dry run's `phi3-decode` (`--tiny`): phi3.ts's generate loop on a small Phi-3 (hidden 64, 2 layers, vocab
  * 512), 16-token prompt, 8 new tokens, so that lavapipe checks the path in seconds.
@@ -35,7 +34,15 @@ const tinyDecode = defineCase({
   unit: "tok/s",
   async setup() {
     const lm = new Phi3ForCausalLM(
-      { vocabSize: 512, hiddenSize: 64, intermediateSize: 128, numHiddenLayers: 2, numAttentionHeads: 4, numKeyValueHeads: 4, maxPositionEmbeddings: 256 },
+      {
+        vocabSize: 512,
+        hiddenSize: 64,
+        intermediateSize: 128,
+        numHiddenLayers: 2,
+        numAttentionHeads: 4,
+        numKeyValueHeads: 4,
+        maxPositionEmbeddings: 256,
+      },
       { seed: 1 },
     );
     const prompt = Array.from({ length: 16 }, (_, i) => 3 + ((i * 37) % 500));
@@ -64,10 +71,21 @@ function parent(cases: BenchCase[], names: string[], runs: number | undefined, j
   const results: BenchResult[] = [];
   const failed: string[] = [];
   for (const name of names) {
-    if (!cases.some((c) => c.name === name)) throw new Error(`gpu bench: no case '${name}' (known: ${cases.map((c) => c.name).join(", ")})`);
-    const args = [...process.execArgv, fileURLToPath(import.meta.url), "--child", name, ...(runs ? ["--runs", String(runs)] : [])];
+    if (!cases.some((c) => c.name === name))
+      throw new Error(`gpu bench: no case '${name}' (known: ${cases.map((c) => c.name).join(", ")})`);
+    const args = [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      "--child",
+      name,
+      ...(runs ? ["--runs", String(runs)] : []),
+    ];
     process.stderr.write(`gpu bench: ${name}...\n`);
-    const r = spawnSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 });
+    const r = spawnSync(process.execPath, args, {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      maxBuffer: 64 << 20,
+    });
     const line = r.stdout.split("\n").find((l) => l.startsWith(TAG));
     if (r.status !== 0 || !line) {
       failed.push(name);
@@ -77,9 +95,29 @@ function parent(cases: BenchCase[], names: string[], runs: number | undefined, j
     results.push(JSON.parse(line.slice(TAG.length)) as BenchResult);
   }
   const f = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
-  console.log(["case".padEnd(22), "unit".padEnd(8), "median".padStart(8), "min".padStart(8), "max".padStart(8), "runs".padStart(5), "  peak RSS MiB"].join(" "));
+  console.log(
+    [
+      "case".padEnd(22),
+      "unit".padEnd(8),
+      "median".padStart(8),
+      "min".padStart(8),
+      "max".padStart(8),
+      "runs".padStart(5),
+      "  peak RSS MiB",
+    ].join(" "),
+  );
   for (const r of results) {
-    console.log([r.case.padEnd(22), r.unit.padEnd(8), f(r.median).padStart(8), f(r.min).padStart(8), f(r.max).padStart(8), String(r.runs).padStart(5), `  ${r.peakRssMiB}`].join(" "));
+    console.log(
+      [
+        r.case.padEnd(22),
+        r.unit.padEnd(8),
+        f(r.median).padStart(8),
+        f(r.min).padStart(8),
+        f(r.max).padStart(8),
+        String(r.runs).padStart(5),
+        `  ${r.peakRssMiB}`,
+      ].join(" "),
+    );
   }
   if (json) {
     writeFileSync(resolve(json), `${JSON.stringify(results, null, 2)}\n`);
@@ -96,7 +134,11 @@ if (process.env.BIRDVLM_STANDALONE_BENCH === "1") {
   const cases = [...vitCases, ...(tinyBench ? [tinyDecode] : phi3Cases), ...matmulCases];
   const runs = argument("--runs") ? Number(argument("--runs")) : undefined;
   const name = argument("--child");
-  if (name) await child(cases.find((c) => c.name === name)!, runs);
+  if (name)
+    await child(
+      cases.find((c) => c.name === name)!,
+      runs,
+    );
   else parent(cases, (argument("--only") ?? GPU_TABLE.join(",")).split(","), runs, argument("--json"));
 }
 

@@ -10,7 +10,12 @@ function gradsOf(w: tf.Variable, x: tf.Tensor, y: tf.Tensor): NamedTensors {
 describe("GradientAccumulator", () => {
   it("averages micro-batch gradients into the full-batch gradient", () => {
     const w = tf.variable(tf.tensor2d([[0.5], [-1]]));
-    const x = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 8],
+    ]);
     const y = tf.tensor2d([[1], [0], [2], [1]]);
     const full = gradsOf(w, x, y);
     const acc = new GradientAccumulator();

@@ -12,7 +12,10 @@ interface AdamGolden {
 
 /** Gradients of `sum(w²) + sum(b²)` by parameter name. */
 function quadraticGrads(params: Array<[string, tf.Variable]>): NamedTensors {
-  const { grads, value } = tf.variableGrads(() => tf.addN(params.map(([, v]) => tf.sum(tf.square(v)))) as tf.Scalar, params.map(([, v]) => v));
+  const { grads, value } = tf.variableGrads(
+    () => tf.addN(params.map(([, v]) => tf.sum(tf.square(v)))) as tf.Scalar,
+    params.map(([, v]) => v),
+  );
   value.dispose();
   const byId = new Map(params.map(([n, v]) => [v.name, n]));
   return Object.fromEntries(Object.entries(grads).map(([id, g]) => [byId.get(id)!, g]));
@@ -29,11 +32,19 @@ describe.skipIf(!goldenPath)("AdamW against PyTorch (goldens/training.json)", ()
     const g = (JSON.parse(readFileSync(goldenPath!, "utf8")) as { adamw: AdamGolden }).adamw;
     const w = tf.variable(tf.tensor1d(g.init.w));
     const b = tf.variable(tf.tensor1d(g.init.b));
-    const params: Array<[string, tf.Variable]> = [["w", w], ["b", b]];
+    const params: Array<[string, tf.Variable]> = [
+      ["w", w],
+      ["b", b],
+    ];
     // w is rank 1, which the default rule would exclude from decay: the groups set decay explicitly.
     const opt = new AdamW(params, {
-      lr: 0.1, betas: [0.9, 0.999], eps: 1e-8,
-      groups: [{ match: /^w$/, weightDecay: 0.1 }, { match: (n) => n === "b", weightDecay: 0 }],
+      lr: 0.1,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      groups: [
+        { match: /^w$/, weightDecay: 0.1 },
+        { match: (n) => n === "b", weightDecay: 0 },
+      ],
     });
     expect(opt.weightDecayOf("w")).toBe(0.1);
     expect(opt.weightDecayOf("b")).toBe(0);
@@ -42,7 +53,8 @@ describe.skipIf(!goldenPath)("AdamW against PyTorch (goldens/training.json)", ()
       opt.step(grads);
       dispose(grads);
       expect(opt.stepCount).toBe(expected.step);
-      const wv = w.dataSync(), bv = b.dataSync();
+      const wv = w.dataSync(),
+        bv = b.dataSync();
       expected.w.forEach((x, i) => expect(Math.abs(wv[i]! - x)).toBeLessThan(1e-6));
       expected.b.forEach((x, i) => expect(Math.abs(bv[i]! - x)).toBeLessThan(1e-6));
     }
@@ -55,7 +67,15 @@ describe.skipIf(!goldenPath)("AdamW against PyTorch (goldens/training.json)", ()
 describe("AdamW", () => {
   const mk = () => {
     const params: Array<[string, tf.Variable]> = [
-      ["fc.weight", tf.variable(tf.tensor2d([[1, 2], [3, -4]]))],
+      [
+        "fc.weight",
+        tf.variable(
+          tf.tensor2d([
+            [1, 2],
+            [3, -4],
+          ]),
+        ),
+      ],
       ["fc.bias", tf.variable(tf.tensor1d([0.5, -0.5]))],
       ["norm.weight", tf.variable(tf.tensor2d([[1, 1]]))],
       ["pos_embed", tf.variable(tf.tensor2d([[0.1, 0.2]]))],
@@ -76,7 +96,9 @@ describe("AdamW", () => {
     const opt = new AdamW(params, { lr: 0.1, weightDecay: 0.5 });
     const zero = { "fc.weight": tf.zeros([2, 2]) };
     opt.step(zero);
-    expect(Array.from(params[0]![1].dataSync())).toEqual(Array.from(new Float32Array([1, 2, 3, -4].map((x) => x * (1 - 0.05)))));
+    expect(Array.from(params[0]![1].dataSync())).toEqual(
+      Array.from(new Float32Array([1, 2, 3, -4].map((x) => x * (1 - 0.05)))),
+    );
     // parameters without a gradient are untouched
     expect(Array.from(params[1]![1].dataSync())).toEqual([0.5, -0.5]);
     opt.dispose();
@@ -87,7 +109,13 @@ describe("AdamW", () => {
   it("scales a group's own lr with the lr passed to step", () => {
     const a = tf.variable(tf.tensor1d([1]));
     const c = tf.variable(tf.tensor1d([1]));
-    const opt = new AdamW([["a", a], ["head.c", c]], { lr: 0.1, groups: [{ match: /^head\./, lr: 0.4 }] });
+    const opt = new AdamW(
+      [
+        ["a", a],
+        ["head.c", c],
+      ],
+      { lr: 0.1, groups: [{ match: /^head\./, lr: 0.4 }] },
+    );
     const grads = { a: tf.tensor1d([1]), "head.c": tf.tensor1d([1]) };
     opt.step(grads, 0.05); // half the base lr: a moves 0.05, c moves 0.2 (first Adam step moves by ≈ lr)
     expect(a.dataSync()[0]).toBeCloseTo(1 - 0.05, 6);
@@ -99,10 +127,15 @@ describe("AdamW", () => {
   });
 
   it("continues bit-identically after exporting and importing its state", () => {
-    const p1 = mk(), p2 = mk();
+    const p1 = mk(),
+      p2 = mk();
     const o1 = new AdamW(p1, { lr: 0.01, weightDecay: 0.1 });
     const o2 = new AdamW(p2, { lr: 0.01, weightDecay: 0.1 });
-    for (let i = 0; i < 3; i++) { const g = quadraticGrads(p1); o1.step(g); dispose(g); }
+    for (let i = 0; i < 3; i++) {
+      const g = quadraticGrads(p1);
+      o1.step(g);
+      dispose(g);
+    }
     const state = o1.stateDict();
     expect(Object.keys(state).sort()).toContain("fc.weight.exp_avg_sq");
     expect(state["fc.weight.step"]!.dataSync()[0]).toBe(3);
@@ -111,11 +144,16 @@ describe("AdamW", () => {
     dispose(state);
     expect(o2.stepCount).toBe(3);
     for (let i = 0; i < 2; i++) {
-      const g1 = quadraticGrads(p1); o1.step(g1); dispose(g1);
-      const g2 = quadraticGrads(p2); o2.step(g2); dispose(g2);
+      const g1 = quadraticGrads(p1);
+      o1.step(g1);
+      dispose(g1);
+      const g2 = quadraticGrads(p2);
+      o2.step(g2);
+      dispose(g2);
     }
     p1.forEach(([, v], i) => expect(Array.from(p2[i]![1].dataSync())).toEqual(Array.from(v.dataSync())));
-    o1.dispose(); o2.dispose();
+    o1.dispose();
+    o2.dispose();
     [...p1, ...p2].forEach(([, v]) => v.dispose());
   });
 
@@ -136,7 +174,11 @@ describe("AdamW", () => {
   it("keeps the tensor count flat over steps", () => {
     const params = mk();
     const opt = new AdamW(params, { lr: 0.01, weightDecay: 0.1 });
-    const run = () => { const g = quadraticGrads(params); opt.step(g); dispose(g); };
+    const run = () => {
+      const g = quadraticGrads(params);
+      opt.step(g);
+      dispose(g);
+    };
     run();
     const before = tf.memory().numTensors;
     for (let i = 0; i < 5; i++) run();

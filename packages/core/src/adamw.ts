@@ -38,7 +38,8 @@ export class AdamW extends NamedOptimizer {
     this.betas = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
     const [b1, b2] = this.betas;
-    if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new Error(`AdamW: betas must be in [0,1), got [${this.betas}]`);
+    if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1))
+      throw new Error(`AdamW: betas must be in [0,1), got [${this.betas}]`);
     if (!(this.eps >= 0)) throw new Error(`AdamW: eps must be ≥ 0, got ${this.eps}`);
   }
 

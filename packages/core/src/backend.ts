@@ -71,7 +71,10 @@ async function choose(name: BackendName): Promise<BackendInfo> {
       try {
         return await useNative();
       } catch (e) {
-        if (nativeExpected()) process.emitWarning(`BirdVLM: the native backend failed to load (${(e as Error).message}); falling back to wasm`);
+        if (nativeExpected())
+          process.emitWarning(
+            `BirdVLM: the native backend failed to load (${(e as Error).message}); falling back to wasm`,
+          );
       }
       try {
         return await useWasm();
@@ -81,7 +84,9 @@ async function choose(name: BackendName): Promise<BackendInfo> {
       }
     }
     default:
-      throw new Error(`initBackend: unknown backend '${name}' (expected auto, tensorflow, native, webgpu, wasm or cpu)`);
+      throw new Error(
+        `initBackend: unknown backend '${name}' (expected auto, tensorflow, native, webgpu, wasm or cpu)`,
+      );
   }
 }
 

@@ -62,7 +62,8 @@ export async function writeCheckpoint(
   options: WriteCheckpointOptions = {},
 ): Promise<WrittenCheckpoint> {
   const maxShardBytes = options.maxShardBytes ?? 5e9;
-  if (!(maxShardBytes > 0)) throw new Error(`writeCheckpoint(${dir}): maxShardBytes must be positive, got ${maxShardBytes}`);
+  if (!(maxShardBytes > 0))
+    throw new Error(`writeCheckpoint(${dir}): maxShardBytes must be positive, got ${maxShardBytes}`);
   const metadata = { format: "pt", ...options.metadata };
   const names = Object.keys(tensors);
   const sizes = names.map((n) => storedBytes(tensors[n]!));
@@ -79,7 +80,11 @@ export async function writeCheckpoint(
     for (const name of shard) weightMap[name] = file;
   }
   if (shards.length > 1) {
-    const sorted = Object.fromEntries(Object.keys(weightMap).sort().map((k) => [k, weightMap[k]!]));
+    const sorted = Object.fromEntries(
+      Object.keys(weightMap)
+        .sort()
+        .map((k) => [k, weightMap[k]!]),
+    );
     await writeJsonAtomic(join(dir, INDEX_FILE), { metadata: { total_size: totalBytes }, weight_map: sorted });
     files.push(INDEX_FILE);
   }

@@ -15,7 +15,11 @@ async function shardedDir(name: string, weightMap?: Record<string, string>): Pro
   const a = tf.tensor([1, 2, 3, 4], [2, 2]);
   const b = tf.tensor([5, 6], [2]);
   const c = tf.tensor([7, 8, 9], [3], "int32");
-  await writeSafetensors(join(dir, "model-00001-of-00002.safetensors"), { "layer.0.w": a, "layer.0.b": b }, { format: "pt" });
+  await writeSafetensors(
+    join(dir, "model-00001-of-00002.safetensors"),
+    { "layer.0.w": a, "layer.0.b": b },
+    { format: "pt" },
+  );
   await writeSafetensors(join(dir, "model-00002-of-00002.safetensors"), { "layer.1.ids": c }, { format: "pt" });
   tf.dispose([a, b, c]);
   await writeJsonAtomic(join(dir, "model.safetensors.index.json"), {
@@ -48,7 +52,9 @@ describe("openCheckpoint", () => {
 
   it("names the index and tensor when the index is wrong", async () => {
     const wrong = await shardedDir("wrong-shard", { "layer.1.ids": "model-00001-of-00002.safetensors" });
-    await expect(openCheckpoint(wrong)).rejects.toThrow(/index\.json: tensor 'layer\.1\.ids' is not in its shard .*model-00001-of-00002/);
+    await expect(openCheckpoint(wrong)).rejects.toThrow(
+      /index\.json: tensor 'layer\.1\.ids' is not in its shard .*model-00001-of-00002/,
+    );
     const escape = await shardedDir("escape", { "layer.0.b": "../sharded/model-00001-of-00002.safetensors" });
     await expect(openCheckpoint(escape)).rejects.toThrow(/tensor 'layer\.0\.b' maps to .*not a file in/);
     const missing = await shardedDir("missing-shard", { "layer.0.b": "model-00009-of-00009.safetensors" });
@@ -73,7 +79,9 @@ describe("openCheckpoint", () => {
     }
     const empty = join(tmp, "empty");
     mkdirSync(empty);
-    await expect(openCheckpoint(empty)).rejects.toThrow(/empty: no model\.safetensors or model\.safetensors\.index\.json in this folder$/);
+    await expect(openCheckpoint(empty)).rejects.toThrow(
+      /empty: no model\.safetensors or model\.safetensors\.index\.json in this folder$/,
+    );
     writeFileSync(join(empty, "pytorch_model.bin"), "");
     await expect(openCheckpoint(empty)).rejects.toThrow(/it has pytorch_model\.bin: PyTorch pickles are not read/);
   });

@@ -31,7 +31,8 @@ class ShardedReader implements SafetensorsReader {
 
   private shard(name: string): SafetensorsReader {
     const s = this.weightMap.get(name);
-    if (!s) throw new Error(`${this.path}: no tensor named '${name}' in the weight_map (${this.weightMap.size} tensors)`);
+    if (!s)
+      throw new Error(`${this.path}: no tensor named '${name}' in the weight_map (${this.weightMap.size} tensors)`);
     return s;
   }
 
@@ -110,6 +111,8 @@ export async function openCheckpoint(dir: string): Promise<SafetensorsReader> {
   const single = join(dir, SINGLE_FILE);
   if (await isFile(single)) return openSafetensors(single);
   const pickle = ["pytorch_model.bin", "pytorch_model.bin.index.json"].find((f) => existsSync(join(dir, f)));
-  const hint = pickle ? ` (it has ${pickle}: PyTorch pickles are not read; convert them to safetensors once, see docs/real-weights.md)` : "";
+  const hint = pickle
+    ? ` (it has ${pickle}: PyTorch pickles are not read; convert them to safetensors once, see docs/real-weights.md)`
+    : "";
   throw new Error(`${dir}: no ${SINGLE_FILE} or ${INDEX_FILE} in this folder${hint}`);
 }

@@ -7,9 +7,11 @@ const goldenPath = sharedPath("goldens/training.json");
 
 describe.skipIf(!goldenPath)("clipByGlobalNorm against goldens/training.json", () => {
   it("returns the norm and the clipped gradients of clip_grad_norm_ to 1e-6", () => {
-    const g = (JSON.parse(readFileSync(goldenPath!, "utf8")) as {
-      clip_global_norm: { global_norm: number; clipped: [number[], number[][]] };
-    }).clip_global_norm;
+    const g = (
+      JSON.parse(readFileSync(goldenPath!, "utf8")) as {
+        clip_global_norm: { global_norm: number; clipped: [number[], number[][]] };
+      }
+    ).clip_global_norm;
     const grads = { a: tf.tensor1d([3, 4]), b: tf.tensor2d([[12]]) };
     const { grads: clipped, norm } = clipByGlobalNorm(grads, 6.5);
     expect(Math.abs(norm.dataSync()[0]! - g.global_norm)).toBeLessThan(1e-6);

@@ -9,7 +9,14 @@ const dir = mkdtempSync(join(tmpdir(), "birdvlm-curves-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const records: MetricsRecord[] = [
-  ...Array.from({ length: 20 }, (_, i) => ({ kind: "train" as const, step: (i + 1) * 5, epoch: 0, time: i, loss: 3 / (i + 1), lr: 1e-3 })),
+  ...Array.from({ length: 20 }, (_, i) => ({
+    kind: "train" as const,
+    step: (i + 1) * 5,
+    epoch: 0,
+    time: i,
+    loss: 3 / (i + 1),
+    lr: 1e-3,
+  })),
   { kind: "eval", step: 50, epoch: 0, time: 10, accuracy: 0.4 },
   { kind: "eval", step: 100, epoch: 1, time: 20, accuracy: 0.7 },
 ];
@@ -18,7 +25,10 @@ describe("curves", () => {
   it("picks train/loss and the eval metrics by default", () => {
     const s = curveSeries(records);
     expect(s.map((x) => x.name)).toEqual(["train/loss", "eval/accuracy"]);
-    expect(s[1]!.points).toEqual([[50, 0.4], [100, 0.7]]);
+    expect(s[1]!.points).toEqual([
+      [50, 0.4],
+      [100, 0.7],
+    ]);
   });
 
   it("chooses round ticks", () => {

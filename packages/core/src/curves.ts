@@ -34,7 +34,13 @@ const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"
 export function curveSeries(records: MetricsRecord[], series?: string[]): CurveSeries[] {
   const names = series ?? [
     ...(records.some((r) => r.kind === "train" && typeof r.loss === "number") ? ["train/loss"] : []),
-    ...[...new Set(records.filter((r) => r.kind === "eval").flatMap((r) => Object.keys(r).filter((k) => !RESERVED.has(k) && typeof r[k] === "number")))].map((k) => `eval/${k}`),
+    ...[
+      ...new Set(
+        records
+          .filter((r) => r.kind === "eval")
+          .flatMap((r) => Object.keys(r).filter((k) => !RESERVED.has(k) && typeof r[k] === "number")),
+      ),
+    ].map((k) => `eval/${k}`),
   ];
   return names.map((name) => {
     const slash = name.indexOf("/");
@@ -73,20 +79,32 @@ function panel(s: CurveSeries, x0: number, y0: number, w: number, h: number, col
   const m = { left: 62, right: 14, top: 26, bottom: 34 };
   const pw = w - m.left - m.right;
   const ph = h - m.top - m.bottom;
-  const parts: string[] = [`<text x="${x0 + m.left}" y="${y0 + 17}" font-size="14" font-weight="bold">${esc(s.name)}</text>`];
+  const parts: string[] = [
+    `<text x="${x0 + m.left}" y="${y0 + 17}" font-size="14" font-weight="bold">${esc(s.name)}</text>`,
+  ];
   parts.push(`<rect x="${x0 + m.left}" y="${y0 + m.top}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>`);
   if (s.points.length === 0) {
-    parts.push(`<text x="${x0 + m.left + pw / 2}" y="${y0 + m.top + ph / 2}" font-size="12" text-anchor="middle" fill="#888">no data</text>`);
+    parts.push(
+      `<text x="${x0 + m.left + pw / 2}" y="${y0 + m.top + ph / 2}" font-size="12" text-anchor="middle" fill="#888">no data</text>`,
+    );
     return parts.join("");
   }
   const xs = s.points.map((p) => p[0]);
   const ys = s.points.map((p) => p[1]);
   let [xlo, xhi] = [Math.min(...xs), Math.max(...xs)];
   let [ylo, yhi] = [Math.min(...ys), Math.max(...ys)];
-  if (xhi === xlo) { xlo -= 1; xhi += 1; }
-  if (yhi === ylo) { const d = Math.abs(ylo) * 0.05 || 1; ylo -= d; yhi += d; }
+  if (xhi === xlo) {
+    xlo -= 1;
+    xhi += 1;
+  }
+  if (yhi === ylo) {
+    const d = Math.abs(ylo) * 0.05 || 1;
+    ylo -= d;
+    yhi += d;
+  }
   const pad = (yhi - ylo) * 0.05;
-  ylo -= pad; yhi += pad;
+  ylo -= pad;
+  yhi += pad;
   const X = (v: number) => x0 + m.left + ((v - xlo) / (xhi - xlo)) * pw;
   const Y = (v: number) => y0 + m.top + (1 - (v - ylo) / (yhi - ylo)) * ph;
   for (const t of niceTicks(ylo, yhi, 5)) {
@@ -97,11 +115,14 @@ function panel(s: CurveSeries, x0: number, y0: number, w: number, h: number, col
     parts.push(`<line x1="${X(t)}" x2="${X(t)}" y1="${y0 + m.top + ph}" y2="${y0 + m.top + ph + 4}" stroke="#888"/>`);
     parts.push(`<text x="${X(t)}" y="${y0 + m.top + ph + 17}" font-size="11" text-anchor="middle">${fmt(t)}</text>`);
   }
-  parts.push(`<text x="${x0 + m.left + pw / 2}" y="${y0 + h - 3}" font-size="11" text-anchor="middle" fill="#555">step</text>`);
+  parts.push(
+    `<text x="${x0 + m.left + pw / 2}" y="${y0 + h - 3}" font-size="11" text-anchor="middle" fill="#555">step</text>`,
+  );
   const path = s.points.map((p, i) => `${i ? "L" : "M"}${X(p[0]).toFixed(2)},${Y(p[1]).toFixed(2)}`).join("");
   parts.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round"/>`);
   if (s.points.length <= 60) {
-    for (const p of s.points) parts.push(`<circle cx="${X(p[0]).toFixed(2)}" cy="${Y(p[1]).toFixed(2)}" r="2.5" fill="${color}"/>`);
+    for (const p of s.points)
+      parts.push(`<circle cx="${X(p[0]).toFixed(2)}" cy="${Y(p[1]).toFixed(2)}" r="2.5" fill="${color}"/>`);
   }
   return parts.join("");
 }
@@ -116,13 +137,26 @@ export function curvesSvg(records: MetricsRecord[], options: CurvesOptions = {})
   const top = options.title ? 30 : 0;
   const height = top + rows * panelHeight;
   const pw = width / columns;
-  const body = series.map((s, i) => panel(s, (i % columns) * pw, top + Math.floor(i / columns) * panelHeight, pw, panelHeight, COLORS[i % COLORS.length]!));
-  const title = options.title ? `<text x="${width / 2}" y="21" font-size="16" font-weight="bold" text-anchor="middle">${esc(options.title)}</text>` : "";
+  const body = series.map((s, i) =>
+    panel(
+      s,
+      (i % columns) * pw,
+      top + Math.floor(i / columns) * panelHeight,
+      pw,
+      panelHeight,
+      COLORS[i % COLORS.length]!,
+    ),
+  );
+  const title = options.title
+    ? `<text x="${width / 2}" y="21" font-size="16" font-weight="bold" text-anchor="middle">${esc(options.title)}</text>`
+    : "";
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif"><rect width="100%" height="100%" fill="#fff"/>${title}${body.join("")}</svg>`;
 }
 
 /** Renders the curves to a PNG at `path` (rasterized by sharp, written atomically). */
 export async function renderCurves(records: MetricsRecord[], path: string, options: CurvesOptions = {}): Promise<void> {
-  const png = await sharp(Buffer.from(curvesSvg(records, options))).png().toBuffer();
+  const png = await sharp(Buffer.from(curvesSvg(records, options)))
+    .png()
+    .toBuffer();
   await writeFileAtomic(path, (h) => h.writeFile(png));
 }

@@ -13,7 +13,9 @@ const bf16ToFloat = (bits: number) => new Float32Array(new Uint32Array([bits << 
 
 describe("float32 → F16 / BF16", () => {
   it("encodes known values with round-to-nearest-even", () => {
-    expect([1, -2, 1 / 3, 65504, 2 ** -24, 0, -0].map(floatToHalfBits)).toEqual([0x3c00, 0xc000, 0x3555, 0x7bff, 0x0001, 0, 0x8000]);
+    expect([1, -2, 1 / 3, 65504, 2 ** -24, 0, -0].map(floatToHalfBits)).toEqual([
+      0x3c00, 0xc000, 0x3555, 0x7bff, 0x0001, 0, 0x8000,
+    ]);
     expect(floatToHalfBits(65520)).toBe(0x7c00); // halfway between 65504 (odd mantissa) and 2^16: up, to inf
     expect(floatToHalfBits(1e6)).toBe(0x7c00);
     expect(floatToHalfBits(-Infinity)).toBe(0xfc00);

@@ -48,11 +48,16 @@ export type EncodableDtype = Extract<SafetensorsDtype, "F32" | "F16" | "BF16" | 
  * Encodes TF.js tensor values (`Float32Array`, `Int32Array`, or `Uint8Array` for bool) as little-endian
  * `dtype` elements. Float → integer and integer → float conversions are not done here (cast first).
  */
-export function encodeValues(values: Float32Array | Int32Array | Uint8Array, dtype: EncodableDtype, where: string): Uint8Array {
+export function encodeValues(
+  values: Float32Array | Int32Array | Uint8Array,
+  dtype: EncodableDtype,
+  where: string,
+): Uint8Array {
   const n = values.length;
   const isFloat = values instanceof Float32Array;
   const wantsFloat = dtype === "F32" || dtype === "F16" || dtype === "BF16";
-  if (isFloat !== wantsFloat) throw new Error(`${where}: cannot store ${isFloat ? "float" : "integer"} values as ${dtype} (cast first)`);
+  if (isFloat !== wantsFloat)
+    throw new Error(`${where}: cannot store ${isFloat ? "float" : "integer"} values as ${dtype} (cast first)`);
   switch (dtype) {
     case "F16":
     case "BF16": {

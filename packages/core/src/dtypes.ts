@@ -6,15 +6,42 @@ import { endianness } from "node:os";
 
 /** Every dtype name of the safetensors format, in the reference's (Rust `Dtype`) increasing order. */
 export const SAFETENSORS_DTYPES = [
-  "BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "F64", "I64", "U64",
+  "BOOL",
+  "U8",
+  "I8",
+  "F8_E5M2",
+  "F8_E4M3",
+  "I16",
+  "U16",
+  "F16",
+  "BF16",
+  "I32",
+  "U32",
+  "F32",
+  "F64",
+  "I64",
+  "U64",
 ] as const;
 
 /** A safetensors element type (`"F32"`, `"BF16"`, ...). */
 export type SafetensorsDtype = (typeof SAFETENSORS_DTYPES)[number];
 
 const BYTES: Record<SafetensorsDtype, number> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2,
-  I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
 };
 
 /** Whether `name` is a dtype of the safetensors format. */

@@ -14,7 +14,16 @@ export { SAFETENSORS_DTYPES, type SafetensorsDtype } from "./dtypes.js";
 export { openCheckpoint } from "./checkpoint.js";
 export { writeJsonAtomic, writeFolderAtomic, writeFileAtomic } from "./atomic.js";
 export { Rng, type RngState } from "./rng.js";
-export { NamedOptimizer, isNoDecayParameter, type Optimizer, type OptimizerStepOptions, type NamedTensors, type ParameterSource, type ParameterGroup, type BaseOptimizerOptions } from "./optimizer.js";
+export {
+  NamedOptimizer,
+  isNoDecayParameter,
+  type Optimizer,
+  type OptimizerStepOptions,
+  type NamedTensors,
+  type ParameterSource,
+  type ParameterGroup,
+  type BaseOptimizerOptions,
+} from "./optimizer.js";
 export { AdamW, type AdamWOptions } from "./adamw.js";
 export { SGD, type SGDOptions } from "./sgd.js";
 export { constantSchedule, warmupCosineSchedule, type Schedule, type WarmupCosineOptions } from "./schedule.js";
@@ -26,14 +35,47 @@ export { ProgressLine, formatProgress, formatDuration, type ProgressState, type 
 export { MetricsLog, readMetrics, type MetricsRecord } from "./metrics-log.js";
 export { curvesSvg, renderCurves, curveSeries, niceTicks, type CurvesOptions, type CurveSeries } from "./curves.js";
 export { Trainer } from "./trainer.js";
-export type { TrainerOptions, TrainableModel, StepContext, EvalContext, EarlyStoppingOptions, StepInfo, StopReason, TrainResult } from "./trainer-options.js";
+export type {
+  TrainerOptions,
+  TrainableModel,
+  StepContext,
+  EvalContext,
+  EarlyStoppingOptions,
+  StepInfo,
+  StopReason,
+  TrainResult,
+} from "./trainer-options.js";
 export { EpochBatches, epochRng } from "./trainer-batches.js";
-export { saveTrainerCheckpoint, loadTrainerCheckpoint, latestCheckpoint, listCheckpoints, pruneCheckpoints, checkpointName, disposeCheckpoint, TRAINER_STATE_FORMAT, type TrainerState, type LoadedTrainerCheckpoint } from "./trainer-checkpoint.js";
+export {
+  saveTrainerCheckpoint,
+  loadTrainerCheckpoint,
+  latestCheckpoint,
+  listCheckpoints,
+  pruneCheckpoints,
+  checkpointName,
+  disposeCheckpoint,
+  TRAINER_STATE_FORMAT,
+  type TrainerState,
+  type LoadedTrainerCheckpoint,
+} from "./trainer-checkpoint.js";
 export { EarlyStopping, type EarlyStoppingState, type EarlyStoppingVerdict } from "./trainer-early-stopping.js";
 export { layerNorm, layerNormReference } from "./ops/layer-norm.js";
 export { rmsNorm, rmsNormReference } from "./ops/rms-norm.js";
-export { biasActivation, gelu, silu, linearActivation, activationReference, type Activation } from "./ops/bias-activation.js";
-export { fusedAttention, attentionReference, MASKED_SCORE, type AttentionOptions, type AttentionAttrs } from "./ops/fused-attention.js";
+export {
+  biasActivation,
+  gelu,
+  silu,
+  linearActivation,
+  activationReference,
+  type Activation,
+} from "./ops/bias-activation.js";
+export {
+  fusedAttention,
+  attentionReference,
+  MASKED_SCORE,
+  type AttentionOptions,
+  type AttentionAttrs,
+} from "./ops/fused-attention.js";
 export { swiglu, swigluReference } from "./ops/swiglu.js";
 export { FusedKernelName, setFusedKernelsEnabled, hasFusedKernel } from "./ops/fused-kernel.js";
 export { canWriteInPlace, exclusiveZeros, writePositionsInPlace } from "./native/in-place.js";

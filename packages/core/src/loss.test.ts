@@ -9,7 +9,13 @@ const goldenPath = sharedPath("goldens/training.json");
  * Float64 reference of torch.nn.functional.cross_entropy (class axis last) written from PyTorch's
  * definition: nll and the smoothing term both summed over non-ignored items and divided by their count.
  */
-function reference(logits: number[][], labels: number[], eps: number, ignore: number, reduction: "mean" | "sum" | "none") {
+function reference(
+  logits: number[][],
+  labels: number[],
+  eps: number,
+  ignore: number,
+  reduction: "mean" | "sum" | "none",
+) {
   const C = logits[0]!.length;
   const per = logits.map((row, i) => {
     if (labels[i] === ignore) return 0;
@@ -25,9 +31,11 @@ function reference(logits: number[][], labels: number[], eps: number, ignore: nu
 
 describe.skipIf(!goldenPath)("crossEntropy against goldens/training.json", () => {
   it("label smoothing 0.1, mean, to 1e-6", () => {
-    const g = (JSON.parse(readFileSync(goldenPath!, "utf8")) as {
-      "cross_entropy_label_smoothing_0.1": { logits: number[][]; labels: number[]; loss_mean: number };
-    })["cross_entropy_label_smoothing_0.1"];
+    const g = (
+      JSON.parse(readFileSync(goldenPath!, "utf8")) as {
+        "cross_entropy_label_smoothing_0.1": { logits: number[][]; labels: number[]; loss_mean: number };
+      }
+    )["cross_entropy_label_smoothing_0.1"];
     const logits = tf.tensor2d(g.logits);
     const labels = tf.tensor1d(g.labels, "int32");
     const loss = crossEntropy(logits, labels, { labelSmoothing: 0.1 });
@@ -38,7 +46,12 @@ describe.skipIf(!goldenPath)("crossEntropy against goldens/training.json", () =>
 });
 
 describe("crossEntropy", () => {
-  const logits = [[2, 0.5, -1, 0], [0.1, 0.2, 3, -0.5], [1, -2, 0.3, 0.7], [-1, 4, 0, 2]];
+  const logits = [
+    [2, 0.5, -1, 0],
+    [0.1, 0.2, 3, -0.5],
+    [1, -2, 0.3, 0.7],
+    [-1, 4, 0, 2],
+  ];
   const labels = [0, -100, 3, 1];
 
   for (const eps of [0, 0.2])
@@ -55,9 +68,18 @@ describe("crossEntropy", () => {
 
   it("accepts [B,T,C] with [B,T] labels and a custom ignore index", () => {
     const x = tf.tensor3d([logits.slice(0, 2), logits.slice(2, 4)]);
-    const y = tf.tensor2d([[0, 2], [7, 1]], [2, 2], "int32");
+    const y = tf.tensor2d(
+      [
+        [0, 2],
+        [7, 1],
+      ],
+      [2, 2],
+      "int32",
+    );
     const out = crossEntropy(x, y, { ignoreIndex: 7, labelSmoothing: 0.1 });
-    expect(Math.abs(out.dataSync()[0]! - (reference(logits, [0, 2, 7, 1], 0.1, 7, "mean") as number))).toBeLessThan(1e-6);
+    expect(Math.abs(out.dataSync()[0]! - (reference(logits, [0, 2, 7, 1], 0.1, 7, "mean") as number))).toBeLessThan(
+      1e-6,
+    );
     [x, y, out].forEach((t) => t.dispose());
   });
 
@@ -103,7 +125,11 @@ describe("crossEntropy", () => {
 describe("shiftedCausalLMLoss", () => {
   it("scores logits at t against labels at t+1", () => {
     const V = 4;
-    const rows = [[2, 0.5, -1, 0], [0.1, 0.2, 3, -0.5], [1, -2, 0.3, 0.7]];
+    const rows = [
+      [2, 0.5, -1, 0],
+      [0.1, 0.2, 3, -0.5],
+      [1, -2, 0.3, 0.7],
+    ];
     const x = tf.tensor3d([rows]); // [1,3,4]
     const y = tf.tensor2d([[-100, 2, 3]], [1, 3], "int32");
     const loss = shiftedCausalLMLoss(x, y);

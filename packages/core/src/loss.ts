@@ -28,10 +28,13 @@ export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor, options: Cros
   const ignoreIndex = options.ignoreIndex ?? -100;
   const reduction = options.reduction ?? "mean";
   if (!(eps >= 0 && eps <= 1)) throw new Error(`crossEntropy: labelSmoothing must be in [0,1], got ${eps}`);
-  if (logits.rank < 2) throw new Error(`crossEntropy: logits must have rank ≥ 2 ([N,C] or [B,T,C]), got [${logits.shape}]`);
+  if (logits.rank < 2)
+    throw new Error(`crossEntropy: logits must have rank ≥ 2 ([N,C] or [B,T,C]), got [${logits.shape}]`);
   const lead = logits.shape.slice(0, -1);
   if (labels.rank !== lead.length || !labels.shape.every((d, i) => d === lead[i])) {
-    throw new Error(`crossEntropy: labels [${labels.shape}] must have the leading shape [${lead}] of logits [${logits.shape}]`);
+    throw new Error(
+      `crossEntropy: labels [${labels.shape}] must have the leading shape [${lead}] of logits [${logits.shape}]`,
+    );
   }
   if (labels.dtype !== "int32") throw new Error(`crossEntropy: labels must be int32, got ${labels.dtype}`);
   const C = logits.shape[logits.rank - 1]!;
@@ -66,7 +69,11 @@ export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor, options: Cros
  * `ignoreIndex`) on positions that are not learned (prompt, padding, image slots). Returns the mean over
  * learned tokens (a scalar).
  */
-export function shiftedCausalLMLoss(logits: tf.Tensor, labels: tf.Tensor, options: CrossEntropyOptions = {}): tf.Scalar {
+export function shiftedCausalLMLoss(
+  logits: tf.Tensor,
+  labels: tf.Tensor,
+  options: CrossEntropyOptions = {},
+): tf.Scalar {
   if (logits.rank !== 3) throw new Error(`shiftedCausalLMLoss: logits must be [B,T,V], got [${logits.shape}]`);
   const [B, T, V] = logits.shape as [number, number, number];
   if (labels.rank !== 2 || labels.shape[0] !== B || labels.shape[1] !== T) {
@@ -93,7 +100,10 @@ function pickColumns(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
     const flatIndex = tf.add(tf.mul(tf.range(0, N, 1, "int32"), tf.scalar(C, "int32")), labels);
     return {
       value: tf.gather(tf.reshape(logits, [N * C]), flatIndex),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(tf.oneHot(saved[0]!, C), tf.expandDims(dy, 1)), tf.zerosLike(saved[0]!)],
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        tf.mul(tf.oneHot(saved[0]!, C), tf.expandDims(dy, 1)),
+        tf.zerosLike(saved[0]!),
+      ],
     };
   });
   return pick(x, y);

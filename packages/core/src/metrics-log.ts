@@ -68,7 +68,12 @@ export function readMetrics(path: string): MetricsRecord[] {
       throw new Error(`${path}:${i + 1}: not JSON (${(e as Error).message})`);
     }
     const rec = r as Partial<MetricsRecord>;
-    if (typeof rec !== "object" || rec === null || typeof rec.step !== "number" || (rec.kind !== "train" && rec.kind !== "eval")) {
+    if (
+      typeof rec !== "object" ||
+      rec === null ||
+      typeof rec.step !== "number" ||
+      (rec.kind !== "train" && rec.kind !== "eval")
+    ) {
       throw new Error(`${path}:${i + 1}: not a metrics record (needs kind 'train'|'eval' and a numeric step)`);
     }
     out.push(rec as MetricsRecord);

@@ -89,13 +89,17 @@ export abstract class Module implements ParameterHolder {
 
   /** Stops every parameter (of this module and its children) from training. */
   freeze(): this {
-    this.walk("", (_, p) => { p.variable.trainable = false; });
+    this.walk("", (_, p) => {
+      p.variable.trainable = false;
+    });
     return this;
   }
 
   /** Lets every parameter train again. */
   unfreeze(): this {
-    this.walk("", (_, p) => { p.variable.trainable = true; });
+    this.walk("", (_, p) => {
+      p.variable.trainable = true;
+    });
     return this;
   }
 
@@ -139,7 +143,10 @@ export abstract class Module implements ParameterHolder {
     this.walk("", (n, p) => own.set(n, p));
     for (const [n, p] of own) {
       const t = tensors[n];
-      if (!t) { missing.push(n); continue; }
+      if (!t) {
+        missing.push(n);
+        continue;
+      }
       const shape = p.transposed ? transposeShape(p.variable.shape) : p.variable.shape;
       if (!sameShape(shape, t.shape)) wrongShape.push(`${n}: expected [${shape}], got [${t.shape}]`);
     }

@@ -12,7 +12,8 @@ import { onNativeBackend } from "./native/testing.js";
 
 const built = findAddon() !== undefined;
 const skip = !built && process.env.CI !== "true";
-if (skip) console.warn("native-backend.test: the addon is not built (pnpm --filter @birdvlm/core build:native); skipping");
+if (skip)
+  console.warn("native-backend.test: the addon is not built (pnpm --filter @birdvlm/core build:native); skipping");
 
 /** Deterministic uniform values in [lo, hi). */
 function random(n: number, seed: number, lo = -1, hi = 1): Float32Array {
@@ -26,7 +27,15 @@ function random(n: number, seed: number, lo = -1, hi = 1): Float32Array {
 }
 
 function rand(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
-  return tf.tensor(random(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
+  return tf.tensor(
+    random(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+      lo,
+      hi,
+    ),
+    shape,
+  );
 }
 
 /** Runs `fn` on the cpu backend and on the native one; returns both results as flat arrays with shapes. */
@@ -89,12 +98,22 @@ describe.skipIf(skip)("native backend", () => {
   const sizes = [1, 3, 17, 65, 197];
   it("BatchMatMul matches cpu for odd sizes and every transpose layout", async () => {
     let seed = 1;
-    for (const [m, k, n] of [[1, 1, 1], [3, 17, 65], [197, 64, 3], [65, 197, 17], [1, 65, 197], [17, 1, 3], [130, 300, 70]]) {
+    for (const [m, k, n] of [
+      [1, 1, 1],
+      [3, 17, 65],
+      [197, 64, 3],
+      [65, 197, 17],
+      [1, 65, 197],
+      [17, 1, 3],
+      [130, 300, 70],
+    ]) {
       for (const ta of [false, true]) {
         for (const tb of [false, true]) {
           const a = random(m * k, seed++);
           const b = random(k * n, seed++);
-          await compare(() => tf.matMul(tf.tensor(a, ta ? [k, m] : [m, k]), tf.tensor(b, tb ? [n, k] : [k, n]), ta, tb));
+          await compare(() =>
+            tf.matMul(tf.tensor(a, ta ? [k, m] : [m, k]), tf.tensor(b, tb ? [n, k] : [k, n]), ta, tb),
+          );
         }
       }
     }
@@ -111,8 +130,14 @@ describe.skipIf(skip)("native backend", () => {
     ];
     let seed = 100;
     for (const [as, bs, ta, tb] of cases) {
-      const a = random(as.reduce((x, y) => x * y), seed++);
-      const b = random(bs.reduce((x, y) => x * y), seed++);
+      const a = random(
+        as.reduce((x, y) => x * y),
+        seed++,
+      );
+      const b = random(
+        bs.reduce((x, y) => x * y),
+        seed++,
+      );
       await compare(() => tf.matMul(tf.tensor(a, as), tf.tensor(b, bs), ta, tb));
     }
   });
@@ -124,7 +149,10 @@ describe.skipIf(skip)("native backend", () => {
     // has a single batch; so the reference broadcasts explicitly.
     await tf.setBackend("cpu");
     const expected = tf.tidy(() =>
-      tf.matMul(tf.broadcastTo(tf.tensor(a, [2, 1, 5, 4]), [2, 3, 5, 4]), tf.broadcastTo(tf.tensor(b, [1, 3, 4, 6]), [2, 3, 4, 6])),
+      tf.matMul(
+        tf.broadcastTo(tf.tensor(a, [2, 1, 5, 4]), [2, 3, 5, 4]),
+        tf.broadcastTo(tf.tensor(b, [1, 3, 4, 6]), [2, 3, 4, 6]),
+      ),
     );
     const e = tf.tensor(expected.dataSync(), expected.shape);
     expected.dispose();
@@ -136,14 +164,23 @@ describe.skipIf(skip)("native backend", () => {
   it("_FusedMatMul fuses every bias shape and activation", async () => {
     // Sizes: a small product; one of many rows over two depth blocks (weight packed once, shared by the threads);
     // one row (the K-split matrix-vector product).
-    for (const [m, k, n, all] of [[17, 65, 3, true], [197, 300, 77, false], [1, 700, 300, false]] as const) {
+    for (const [m, k, n, all] of [
+      [17, 65, 3, true],
+      [197, 300, 77, false],
+      [1, 700, 300, false],
+    ] as const) {
       const a = random(m * k, 11);
       const b = random(k * n, 12);
       const biases: (number[] | undefined)[] = all ? [undefined, [n], [1], [m, n], [1, n]] : [undefined, [n], [m, n]];
-      const activations = all ? (["linear", "relu", "relu6", "elu", "sigmoid", "leakyrelu", "prelu"] as const) : (["linear", "relu", "leakyrelu"] as const);
+      const activations = all
+        ? (["linear", "relu", "relu6", "elu", "sigmoid", "leakyrelu", "prelu"] as const)
+        : (["linear", "relu", "leakyrelu"] as const);
       for (const biasShape of biases) {
         for (const activation of activations) {
-          for (const [ta, tb] of [[false, false], [true, true]]) {
+          for (const [ta, tb] of [
+            [false, false],
+            [true, true],
+          ]) {
             await compare(() =>
               tf.fused.matMul({
                 a: tf.tensor(a, ta ? [k, m] : [m, k]),
@@ -167,10 +204,20 @@ describe.skipIf(skip)("native backend", () => {
     x[5] = Number.NaN;
     const pos = random(65, 22, 0.01, 9);
     const ops: [string, (t: tf.Tensor) => tf.Tensor, boolean][] = [
-      ["exp", tf.exp, false], ["erf", tf.erf, false], ["tanh", tf.tanh, false], ["sigmoid", tf.sigmoid, false],
-      ["relu", tf.relu, false], ["relu6", tf.relu6, false], ["elu", tf.elu, false], ["neg", tf.neg, false],
-      ["abs", tf.abs, false], ["square", tf.square, false], ["leakyRelu", (t) => tf.leakyRelu(t, 0.3), false],
-      ["sqrt", tf.sqrt, true], ["rsqrt", tf.rsqrt, true], ["log", tf.log, true],
+      ["exp", tf.exp, false],
+      ["erf", tf.erf, false],
+      ["tanh", tf.tanh, false],
+      ["sigmoid", tf.sigmoid, false],
+      ["relu", tf.relu, false],
+      ["relu6", tf.relu6, false],
+      ["elu", tf.elu, false],
+      ["neg", tf.neg, false],
+      ["abs", tf.abs, false],
+      ["square", tf.square, false],
+      ["leakyRelu", (t) => tf.leakyRelu(t, 0.3), false],
+      ["sqrt", tf.sqrt, true],
+      ["rsqrt", tf.rsqrt, true],
+      ["log", tf.log, true],
     ];
     for (const [name, op, positive] of ops) {
       const { cpu, native } = await onBoth(() => op(positive ? tf.tensor(pos, [65]) : tf.tensor(x, [197, 17])));
@@ -184,14 +231,44 @@ describe.skipIf(skip)("native backend", () => {
 
   it("binary kernels broadcast as cpu does", async () => {
     const shapes: [number[], number[]][] = [
-      [[17, 65], [17, 65]], [[17, 65], [65]], [[197, 1], [197, 65]], [[3, 1, 17], [1, 5, 1]], [[], [3, 17]],
-      [[2, 3, 17, 5], [3, 1, 5]], [[1], [1]], [[65, 3], []], [[2, 1, 3, 1], [1, 4, 1, 5]],
+      [
+        [17, 65],
+        [17, 65],
+      ],
+      [[17, 65], [65]],
+      [
+        [197, 1],
+        [197, 65],
+      ],
+      [
+        [3, 1, 17],
+        [1, 5, 1],
+      ],
+      [[], [3, 17]],
+      [
+        [2, 3, 17, 5],
+        [3, 1, 5],
+      ],
+      [[1], [1]],
+      [[65, 3], []],
+      [
+        [2, 1, 3, 1],
+        [1, 4, 1, 5],
+      ],
     ];
     const ops = [tf.add, tf.sub, tf.mul, tf.div, tf.maximum, tf.minimum, tf.squaredDifference];
     let seed = 30;
     for (const [as, bs] of shapes) {
-      const a = random(as.reduce((x, y) => x * y, 1), seed++);
-      const b = random(bs.reduce((x, y) => x * y, 1), seed++, 0.5, 2);
+      const a = random(
+        as.reduce((x, y) => x * y, 1),
+        seed++,
+      );
+      const b = random(
+        bs.reduce((x, y) => x * y, 1),
+        seed++,
+        0.5,
+        2,
+      );
       for (const op of ops) await compare(() => op(tf.tensor(a, as), tf.tensor(b, bs)), 1e-6, 1e-6);
     }
     // int32 inputs go to the cpu kernels
@@ -199,8 +276,18 @@ describe.skipIf(skip)("native backend", () => {
   });
 
   it("Softmax matches cpu on the last axis", async () => {
-    for (const shape of [[3, 17], [1, 197], [2, 3, 65], [5, 1]]) {
-      const x = random(shape.reduce((a, b) => a * b), shape[0] + shape[1], -8, 8);
+    for (const shape of [
+      [3, 17],
+      [1, 197],
+      [2, 3, 65],
+      [5, 1],
+    ]) {
+      const x = random(
+        shape.reduce((a, b) => a * b),
+        shape[0] + shape[1],
+        -8,
+        8,
+      );
       await compare(() => tf.softmax(tf.tensor(x, shape)), 1e-5, 1e-7);
     }
     const masked = random(2 * 65, 4, -3, 3).map((v, i) => (i % 7 === 0 ? -1e9 : v));
@@ -213,10 +300,20 @@ describe.skipIf(skip)("native backend", () => {
     const axes: (number | number[] | undefined)[] = [undefined, -1, 0, 1, [1, 2], [0, 1], [0, 2], [2, 3], [0, 1, 2, 3]];
     for (const axis of axes) {
       for (const keepDims of [false, true]) {
-        await compare(() => {
-          const t = tf.tensor(x, shape);
-          return [tf.sum(t, axis, keepDims), tf.mean(t, axis, keepDims), tf.max(t, axis, keepDims), tf.min(t, axis, keepDims), tf.prod(t, axis, keepDims)];
-        }, 1e-5, 1e-6);
+        await compare(
+          () => {
+            const t = tf.tensor(x, shape);
+            return [
+              tf.sum(t, axis, keepDims),
+              tf.mean(t, axis, keepDims),
+              tf.max(t, axis, keepDims),
+              tf.min(t, axis, keepDims),
+              tf.prod(t, axis, keepDims),
+            ];
+          },
+          1e-5,
+          1e-6,
+        );
       }
     }
     const nan = random(17, 42);
@@ -226,10 +323,29 @@ describe.skipIf(skip)("native backend", () => {
 
   it("Transpose matches cpu", async () => {
     const cases: [number[], number[]][] = [
-      [[17, 65], [1, 0]], [[2, 197, 3, 64], [0, 2, 1, 3]], [[3, 5, 17], [2, 0, 1]], [[1, 3, 1], [2, 1, 0]], [[65], [0]],
+      [
+        [17, 65],
+        [1, 0],
+      ],
+      [
+        [2, 197, 3, 64],
+        [0, 2, 1, 3],
+      ],
+      [
+        [3, 5, 17],
+        [2, 0, 1],
+      ],
+      [
+        [1, 3, 1],
+        [2, 1, 0],
+      ],
+      [[65], [0]],
     ];
     for (const [shape, perm] of cases) {
-      const x = random(shape.reduce((a, b) => a * b), 50);
+      const x = random(
+        shape.reduce((a, b) => a * b),
+        50,
+      );
       await compare(() => tf.transpose(tf.tensor(x, shape), perm), 0, 0);
     }
   });
@@ -237,18 +353,22 @@ describe.skipIf(skip)("native backend", () => {
   it("Slice, SplitV and Unpack match cpu, contiguous or strided", async () => {
     const x = random(8 * 17 * 3 * 5, 55);
     const shape = [8, 17, 3, 5];
-    await compare(() => {
-      const t = tf.tensor(x, shape);
-      return [
-        tf.slice(t, [0, 1, 0, 0], [8, 16, 3, 5]),
-        tf.slice(t, [2, 0, 0, 0], [3, 17, 3, 5]),
-        tf.slice(t, [1, 3, 1, 2], [2, 5, 2, -1]),
-        ...tf.split(t, [1, 16], 1),
-        ...tf.split(t, 5, 3),
-        ...tf.unstack(t, 2),
-        ...tf.unstack(t, 0),
-      ];
-    }, 0, 0);
+    await compare(
+      () => {
+        const t = tf.tensor(x, shape);
+        return [
+          tf.slice(t, [0, 1, 0, 0], [8, 16, 3, 5]),
+          tf.slice(t, [2, 0, 0, 0], [3, 17, 3, 5]),
+          tf.slice(t, [1, 3, 1, 2], [2, 5, 2, -1]),
+          ...tf.split(t, [1, 16], 1),
+          ...tf.split(t, 5, 3),
+          ...tf.unstack(t, 2),
+          ...tf.unstack(t, 0),
+        ];
+      },
+      0,
+      0,
+    );
   });
 
   it("core's fused layerNorm, rmsNorm and biasActivation kernels match their compositions, gradients too", async () => {
@@ -265,12 +385,18 @@ describe.skipIf(skip)("native backend", () => {
       (x: tf.Tensor, _g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(biasActivation(x, b, "gelu_tanh"), x)),
       (x: tf.Tensor) => tf.sum(tf.mul(biasActivation(x, null, "silu"), x)),
     ]) {
-      await compare(() => {
-        const inputs = [tf.tensor(xv, [3, 17, c]), tf.tensor(gv), tf.tensor(bv)];
-        const value = fn(inputs[0], inputs[1], inputs[2]);
-        const grads = tf.grads((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.add(fn(x, g, b), tf.mul(0, tf.add(tf.sum(g), tf.sum(b)))))(inputs);
-        return [value, ...grads];
-      }, 1e-4, 1e-4);
+      await compare(
+        () => {
+          const inputs = [tf.tensor(xv, [3, 17, c]), tf.tensor(gv), tf.tensor(bv)];
+          const value = fn(inputs[0], inputs[1], inputs[2]);
+          const grads = tf.grads((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+            tf.add(fn(x, g, b), tf.mul(0, tf.add(tf.sum(g), tf.sum(b)))),
+          )(inputs);
+          return [value, ...grads];
+        },
+        1e-4,
+        1e-4,
+      );
     }
   });
 
@@ -290,10 +416,14 @@ describe.skipIf(skip)("native backend", () => {
       const gelu = tf.mul(tf.mul(y, 0.5), tf.add(1, tf.erf(tf.div(y, Math.SQRT2))));
       return tf.sum(tf.mul(gelu, tf.transpose(x, [0, 1, 2])));
     };
-    await compare(() => {
-      const grads = tf.grads((x, w, g) => loss(x, w, g));
-      return grads([tf.tensor(xv, [b, t, d]), tf.tensor(wv, [d, 3 * d]), tf.tensor(gv, [d])]);
-    }, 1e-3, 1e-4);
+    await compare(
+      () => {
+        const grads = tf.grads((x, w, g) => loss(x, w, g));
+        return grads([tf.tensor(xv, [b, t, d]), tf.tensor(wv, [d, 3 * d]), tf.tensor(gv, [d])]);
+      },
+      1e-3,
+      1e-4,
+    );
   });
 
   it("recycles output buffers without ever exposing a reused one", async () => {
@@ -347,7 +477,8 @@ describe.skipIf(skip)("native backend", () => {
     for (let i = 0; i < 2; i++) {
       const e = cpu.values[i];
       const a = native.values[i];
-      for (let j = 0; j < e.length; j++) expect(Math.abs(a[j] - e[j])).toBeLessThanOrEqual(1e-4 + 1e-4 * Math.abs(e[j]));
+      for (let j = 0; j < e.length; j++)
+        expect(Math.abs(a[j] - e[j])).toBeLessThanOrEqual(1e-4 + 1e-4 * Math.abs(e[j]));
     }
     expect(native.peak).toBeLessThan(cpu.peak);
     // Second derivative of x^3 at 2 is 12: nested tapes go through the engine's own gradients.
@@ -363,7 +494,9 @@ describe.skipIf(skip)("native backend", () => {
     const x = rand([5, 17], 71);
     const step = () =>
       tf.tidy(() => {
-        const { grads } = tf.variableGrads(() => tf.sum(tf.softmax(tf.fused.matMul({ a: x, b: w, activation: "relu" }))));
+        const { grads } = tf.variableGrads(() =>
+          tf.sum(tf.softmax(tf.fused.matMul({ a: x, b: w, activation: "relu" }))),
+        );
         w.assign(tf.sub(w, tf.mul(grads[w.name], 0.1)));
       });
     step();

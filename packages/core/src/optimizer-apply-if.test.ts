@@ -13,7 +13,8 @@ const makers: Array<[string, Make]> = [
 function snapshot(opt: NamedOptimizer, w: tf.Variable): Record<string, number[]> {
   const state = opt.stateDict();
   const out: Record<string, number[]> = { w: Array.from(w.dataSync()) };
-  for (const [k, t] of Object.entries(state)) if (k !== "__step__" && !k.endsWith(".step")) out[k] = Array.from(t.dataSync());
+  for (const [k, t] of Object.entries(state))
+    if (k !== "__step__" && !k.endsWith(".step")) out[k] = Array.from(t.dataSync());
   tf.dispose(Object.values(state));
   return out;
 }
@@ -24,14 +25,16 @@ describe("Optimizer.step applyIf (a skip decided on the device)", () => {
       const before = tf.memory().numTensors;
       const w1 = tf.tidy(() => tf.variable(tf.tensor1d([0.5, -1, 2]), true, `w1-${name}`));
       const w2 = tf.tidy(() => tf.variable(tf.tensor1d([0.5, -1, 2]), true, `w2-${name}`));
-      const a = make([["w", w1]]), b = make([["w", w2]]);
+      const a = make([["w", w1]]),
+        b = make([["w", w2]]);
       const g = tf.tensor1d([0.1, 0.2, -0.3]);
       const nan = tf.tensor1d([NaN, 1, 1]);
       const [yes, no] = [tf.scalar(true, "bool"), tf.scalar(false, "bool")];
       const fresh = make([["w", w1]]);
       fresh.step({ w: nan }, undefined, { applyIf: no }); // skipped before any slot exists
       expect(Array.from(w1.dataSync())).toEqual([0.5, -1, 2]);
-      for (const [k, v] of Object.entries(snapshot(fresh, w1))) if (k !== "w") expect(v.every((x) => x === 0)).toBe(true);
+      for (const [k, v] of Object.entries(snapshot(fresh, w1)))
+        if (k !== "w") expect(v.every((x) => x === 0)).toBe(true);
       fresh.dispose();
       a.step({ w: g }, undefined, { applyIf: yes });
       b.step({ w: g });

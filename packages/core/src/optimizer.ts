@@ -147,7 +147,9 @@ export abstract class NamedOptimizer implements Optimizer {
       if (!p) throw new Error(`${this.kind}.step: gradient for unknown parameter '${name}'`);
       const g = grads[name]!;
       if (!sameShape(g.shape, p.variable.shape)) {
-        throw new Error(`${this.kind}.step: gradient '${name}' has shape [${g.shape}], parameter has [${p.variable.shape}]`);
+        throw new Error(
+          `${this.kind}.step: gradient '${name}' has shape [${g.shape}], parameter has [${p.variable.shape}]`,
+        );
       }
     }
     const scale = this.lr > 0 ? lr / this.lr : 1;
@@ -163,7 +165,11 @@ export abstract class NamedOptimizer implements Optimizer {
         // Kept handles (no copy) on the values before the update, so that a skipped step can put them back.
         const before = options.applyIf ? [p.variable, ...slots.values()].map((v) => [v, tf.clone(v)] as const) : [];
         const hadSlots = new Set(slots.keys());
-        this.update(p.variable, g.dtype === "float32" ? g : tf.cast(g, "float32"), slots, { lr: groupLr, weightDecay: p.weightDecay, t });
+        this.update(p.variable, g.dtype === "float32" ? g : tf.cast(g, "float32"), slots, {
+          lr: groupLr,
+          weightDecay: p.weightDecay,
+          t,
+        });
         if (!options.applyIf) return;
         const keep = options.applyIf;
         for (const [v, old] of before) v.assign(tf.where(keep, v, old));
@@ -239,7 +245,11 @@ export abstract class NamedOptimizer implements Optimizer {
     this.steps = global ? readScalar(global) : 0;
     for (const [p, slot, t] of parsed) {
       if (slot === "step") this.paramSteps.set(p.name, readScalar(t));
-      else this.slotsOf(p.name).set(slot, tf.tidy(() => tf.variable(t.dtype === "float32" ? t : tf.cast(t, "float32"), false)));
+      else
+        this.slotsOf(p.name).set(
+          slot,
+          tf.tidy(() => tf.variable(t.dtype === "float32" ? t : tf.cast(t, "float32"), false)),
+        );
     }
   }
 

@@ -8,7 +8,16 @@ function sink(isTTY: boolean) {
 
 describe("progress line", () => {
   it("formats step/total, loss, lr, items/s and ETA", () => {
-    const line = formatProgress({ step: 120, total: 1000, epoch: 1, loss: 2.34567, lr: 3e-4, itemsPerSec: 85.23, etaSec: 185, skipped: 2 });
+    const line = formatProgress({
+      step: 120,
+      total: 1000,
+      epoch: 1,
+      loss: 2.34567,
+      lr: 3e-4,
+      itemsPerSec: 85.23,
+      etaSec: 185,
+      skipped: 2,
+    });
     expect(line).toBe("step 120/1000 (12%) | epoch 1 | loss 2.3457 | lr 3.00e-4 | 85.2 it/s | ETA 3m05s | skipped 2");
     expect(formatDuration(3725)).toBe("1h02m");
     expect(formatDuration(9)).toBe("9s");

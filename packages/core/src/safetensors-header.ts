@@ -132,7 +132,9 @@ export function buildHeader(
   for (const t of ordered) {
     const end = offset + elementCount(t.shape) * dtypeBytes(t.dtype);
     entries.push({ name: t.name, dtype: t.dtype, shape: t.shape, begin: offset, end });
-    parts.push(`${JSON.stringify(t.name)}:${JSON.stringify({ dtype: t.dtype, shape: t.shape, data_offsets: [offset, end] })}`);
+    parts.push(
+      `${JSON.stringify(t.name)}:${JSON.stringify({ dtype: t.dtype, shape: t.shape, data_offsets: [offset, end] })}`,
+    );
     offset = end;
   }
   const json = Buffer.from(`{${parts.join(",")}}`, "utf8");

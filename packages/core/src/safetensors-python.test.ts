@@ -20,7 +20,18 @@ describe("the Python safetensors package's own file", () => {
     const r = await openSafetensors(reference);
     expect(r.metadata).toEqual({ format: "pt" });
     // The reference orders by dtype alignment (I64 > F32 > I32 > F16 > U8 > BOOL), then by name bytes.
-    expect(r.names()).toEqual(["ids", "B.upper", "a.weight", "b.weight", "empty", "scalar", "count", "half", "bytes", "mask"]);
+    expect(r.names()).toEqual([
+      "ids",
+      "B.upper",
+      "a.weight",
+      "b.weight",
+      "empty",
+      "scalar",
+      "count",
+      "half",
+      "bytes",
+      "mask",
+    ]);
     const values = async (name: string) => {
       const t = await r.read(name);
       const out = { dtype: t.dtype, shape: t.shape, values: Array.from(await t.data()) };

@@ -1,4 +1,14 @@
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  ftruncateSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -14,7 +24,12 @@ function parseWhole(path: string) {
   const n = Number(buf.readBigUInt64LE(0));
   const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<string, any>;
   const { __metadata__, ...tensors } = header;
-  return { buf, dataStart: 8 + n, tensors: tensors as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>, metadata: __metadata__ };
+  return {
+    buf,
+    dataStart: 8 + n,
+    tensors: tensors as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>,
+    metadata: __metadata__,
+  };
 }
 
 /** Writes a safetensors file by hand: header (object or literal text) and data bytes. */
@@ -138,7 +153,9 @@ describe("dtypes", () => {
     expect(t.shape).toEqual([2, 3]);
     expect(Array.from(await t.data())).toEqual([0, 1, -1, 2147483647, -2147483648, 42]);
     t.dispose();
-    await expect(r.read("too.big")).rejects.toThrow(/i64\.safetensors: tensor 'too\.big': value 2147483648 at flat index 1/);
+    await expect(r.read("too.big")).rejects.toThrow(
+      /i64\.safetensors: tensor 'too\.big': value 2147483648 at flat index 1/,
+    );
     await r.close();
   });
 
@@ -178,12 +195,16 @@ describe("malformed files", () => {
     const bytes = readFileSync(path);
     const cut = join(tmp, "cut.safetensors");
     writeFileSync(cut, bytes.subarray(0, bytes.length - 4));
-    await expect(openSafetensors(cut)).rejects.toThrow(/cut\.safetensors: tensor 'b': data_offsets \[16, 48\] are out of range/);
+    await expect(openSafetensors(cut)).rejects.toThrow(
+      /cut\.safetensors: tensor 'b': data_offsets \[16, 48\] are out of range/,
+    );
   });
 
   it("rejects a header length past the end of the file", async () => {
     const path = rawFile("longhdr.safetensors", {}, f32(0), 1_000_000n);
-    await expect(openSafetensors(path)).rejects.toThrow(/longhdr\.safetensors: header length 1000000 runs past the end/);
+    await expect(openSafetensors(path)).rejects.toThrow(
+      /longhdr\.safetensors: header length 1000000 runs past the end/,
+    );
   });
 
   it("rejects overlapping offsets", async () => {
@@ -192,17 +213,23 @@ describe("malformed files", () => {
       y: { dtype: "F32", shape: [4], data_offsets: [8, 24] },
     };
     const path = rawFile("overlap.safetensors", header, f32(6));
-    await expect(openSafetensors(path)).rejects.toThrow(/overlap\.safetensors: tensor 'y' \[8, 24\] overlaps tensor 'x'/);
+    await expect(openSafetensors(path)).rejects.toThrow(
+      /overlap\.safetensors: tensor 'y' \[8, 24\] overlaps tensor 'x'/,
+    );
   });
 
   it("rejects offsets out of range", async () => {
     const path = rawFile("range.safetensors", { x: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, f32(2));
-    await expect(openSafetensors(path)).rejects.toThrow(/range\.safetensors: tensor 'x': .*out of range.*holds 8 bytes/);
+    await expect(openSafetensors(path)).rejects.toThrow(
+      /range\.safetensors: tensor 'x': .*out of range.*holds 8 bytes/,
+    );
   });
 
   it("rejects offsets that do not match dtype x shape", async () => {
     const path = rawFile("size.safetensors", { x: { dtype: "F32", shape: [3], data_offsets: [0, 16] } }, f32(4));
-    await expect(openSafetensors(path)).rejects.toThrow(/size\.safetensors: tensor 'x': .*span 16 bytes, but F32 \[3\] needs 12/);
+    await expect(openSafetensors(path)).rejects.toThrow(
+      /size\.safetensors: tensor 'x': .*span 16 bytes, but F32 \[3\] needs 12/,
+    );
   });
 
   it("rejects an unknown dtype", async () => {
@@ -233,10 +260,12 @@ describe("large files", () => {
   it("reads a tensor stored past 4 GiB without reading what precedes it", async () => {
     // A sparse file: a 4.5 GB U8 tensor (never read, takes no disk) followed by a small F32 tensor.
     const pad = 4_500_000_000;
-    const header = Buffer.from(JSON.stringify({
-      pad: { dtype: "U8", shape: [pad], data_offsets: [0, pad] },
-      x: { dtype: "F32", shape: [2], data_offsets: [pad, pad + 8] },
-    }));
+    const header = Buffer.from(
+      JSON.stringify({
+        pad: { dtype: "U8", shape: [pad], data_offsets: [0, pad] },
+        x: { dtype: "F32", shape: [2], data_offsets: [pad, pad + 8] },
+      }),
+    );
     const path = join(tmp, "sparse.safetensors");
     const fd = openSync(path, "w");
     const len = Buffer.alloc(8);

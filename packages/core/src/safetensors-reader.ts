@@ -45,7 +45,9 @@ async function readExactly(handle: FileHandle, file: string, position: number, l
   while (done < length) {
     const { bytesRead } = await handle.read(out, done, Math.min(chunk, length - done), position + done);
     if (bytesRead === 0) {
-      throw new Error(`${file}: unexpected end of file at byte ${position + done} (wanted ${length} bytes at ${position})`);
+      throw new Error(
+        `${file}: unexpected end of file at byte ${position + done} (wanted ${length} bytes at ${position})`,
+      );
     }
     done += bytesRead;
   }

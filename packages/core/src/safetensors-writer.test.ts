@@ -24,7 +24,9 @@ describe("writeSafetensors", () => {
     const header = '{"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}}';
     expect(buf.readBigUInt64LE(0)).toBe(64n);
     expect(buf.subarray(8, 72).toString()).toBe(header);
-    expect(Array.from(new Float32Array(buf.buffer.slice(buf.byteOffset + 72, buf.byteOffset + 96)))).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(Array.from(new Float32Array(buf.buffer.slice(buf.byteOffset + 72, buf.byteOffset + 96)))).toEqual([
+      0, 1, 2, 3, 4, 5,
+    ]);
     expect(buf.length).toBe(96);
 
     const padded = join(tmp, "padded.safetensors");
@@ -108,7 +110,9 @@ describe("writeSafetensors", () => {
       writeSafetensors(path, { short: { dtype: "F32", shape: [3], data: new Uint8Array(8) } }),
     ).rejects.toThrow(/bad\.safetensors: tensor 'short' has 8 bytes of data, its dtype and shape need 12/);
     const s = tf.tensor(["a"], [1], "string");
-    await expect(writeSafetensors(path, { words: s })).rejects.toThrow(/tensor 'words': a string tensor cannot be written/);
+    await expect(writeSafetensors(path, { words: s })).rejects.toThrow(
+      /tensor 'words': a string tensor cannot be written/,
+    );
     s.dispose();
   });
 });

@@ -29,7 +29,11 @@ function isTfTensor(t: TensorSource): t is tf.Tensor {
   return t instanceof tf.Tensor;
 }
 
-function describe(name: string, t: TensorSource, where: string): { name: string; dtype: SafetensorsDtype; shape: number[] } {
+function describe(
+  name: string,
+  t: TensorSource,
+  where: string,
+): { name: string; dtype: SafetensorsDtype; shape: number[] } {
   if (isTfTensor(t)) {
     if (t.isDisposed) throw new Error(`${where}: tensor '${name}' is disposed`);
     return { name, dtype: dtypeOfTf(t.dtype, `${where}: tensor '${name}'`), shape: [...t.shape] };
@@ -54,7 +58,9 @@ async function bytesOf(name: string, t: TensorSource, expected: number, where: s
     }
   }
   if (bytes.byteLength !== expected) {
-    throw new Error(`${where}: tensor '${name}' has ${bytes.byteLength} bytes of data, its dtype and shape need ${expected}`);
+    throw new Error(
+      `${where}: tensor '${name}' has ${bytes.byteLength} bytes of data, its dtype and shape need ${expected}`,
+    );
   }
   return bytes;
 }
@@ -110,6 +116,7 @@ export function storeAs(tensor: tf.Tensor, dtype: EncodableDtype): RawTensor {
   return {
     dtype,
     shape: [...tensor.shape],
-    data: async () => encodeValues((await tensor.data()) as Float32Array | Int32Array | Uint8Array, dtype, `as ${dtype}`),
+    data: async () =>
+      encodeValues((await tensor.data()) as Float32Array | Int32Array | Uint8Array, dtype, `as ${dtype}`),
   };
 }

@@ -7,7 +7,8 @@ const goldenPath = sharedPath("goldens/training.json");
 
 describe.skipIf(!goldenPath)("warmupCosineSchedule against goldens/training.json", () => {
   it("gives the 101 reference values (base 1e-3, warmup 10, total 100, floor 1e-5) to 1e-12", () => {
-    const values = (JSON.parse(readFileSync(goldenPath!, "utf8")) as { warmup_cosine: { values: number[] } }).warmup_cosine.values;
+    const values = (JSON.parse(readFileSync(goldenPath!, "utf8")) as { warmup_cosine: { values: number[] } })
+      .warmup_cosine.values;
     expect(values).toHaveLength(101);
     const s = warmupCosineSchedule({ baseLr: 1e-3, warmupSteps: 10, totalSteps: 100, minLr: 1e-5 });
     values.forEach((v, step) => expect(Math.abs(s(step) - v)).toBeLessThan(1e-12));

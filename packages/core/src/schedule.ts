@@ -30,8 +30,10 @@ export function warmupCosineSchedule(options: WarmupCosineOptions): Schedule {
   const { baseLr, totalSteps } = options;
   const warmup = options.warmupSteps ?? 0;
   const minLr = options.minLr ?? 0;
-  if (!(baseLr >= 0) || !(minLr >= 0)) throw new Error(`warmupCosineSchedule: baseLr and minLr must be ≥ 0, got ${baseLr}, ${minLr}`);
-  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`warmupCosineSchedule: warmupSteps must be an integer ≥ 0, got ${warmup}`);
+  if (!(baseLr >= 0) || !(minLr >= 0))
+    throw new Error(`warmupCosineSchedule: baseLr and minLr must be ≥ 0, got ${baseLr}, ${minLr}`);
+  if (!Number.isInteger(warmup) || warmup < 0)
+    throw new Error(`warmupCosineSchedule: warmupSteps must be an integer ≥ 0, got ${warmup}`);
   if (!Number.isInteger(totalSteps) || totalSteps <= warmup) {
     throw new Error(`warmupCosineSchedule: totalSteps (${totalSteps}) must be an integer > warmupSteps (${warmup})`);
   }

@@ -55,9 +55,7 @@ export class SGD extends NamedOptimizer {
     let g = h.weightDecay !== 0 ? tf.add(grad, tf.mul(param, h.weightDecay)) : grad;
     if (this.momentum !== 0) {
       const existing = slots.get("momentum_buffer");
-      const buf = existing
-        ? tf.add(tf.mul(existing, this.momentum), tf.mul(g, 1 - this.dampening))
-        : g;
+      const buf = existing ? tf.add(tf.mul(existing, this.momentum), tf.mul(g, 1 - this.dampening)) : g;
       this.slot(slots, "momentum_buffer", () => tf.zerosLike(param)).assign(buf);
       g = this.nesterov ? tf.add(g, tf.mul(buf, this.momentum)) : buf;
     }

@@ -31,7 +31,17 @@ describe("EpochBatches", () => {
   });
 
   it("rejects an empty epoch and a resume position past the data", async () => {
-    await expect(new EpochBatches(() => [], 0, 0, 0, () => undefined).next()).rejects.toThrow(/data\(0\) yielded no batches/);
-    await expect(new EpochBatches(factory(2), 0, 3, 5, () => undefined).next()).rejects.toThrow(/resuming epoch 3 at batch 5.*only 2/);
+    await expect(
+      new EpochBatches(
+        () => [],
+        0,
+        0,
+        0,
+        () => undefined,
+      ).next(),
+    ).rejects.toThrow(/data\(0\) yielded no batches/);
+    await expect(new EpochBatches(factory(2), 0, 3, 5, () => undefined).next()).rejects.toThrow(
+      /resuming epoch 3 at batch 5.*only 2/,
+    );
   });
 });

@@ -42,7 +42,10 @@ export class EpochBatches<B> {
       this.iterator = open(this.factory(this.epoch, epochRng(this.seed, this.epoch)));
       for (let i = 0; i < this.position; i++) {
         const r = await this.iterator.next();
-        if (r.done) throw new Error(`Trainer: resuming epoch ${this.epoch} at batch ${this.position}, but data(${this.epoch}) yields only ${i} batches (was the data changed?)`);
+        if (r.done)
+          throw new Error(
+            `Trainer: resuming epoch ${this.epoch} at batch ${this.position}, but data(${this.epoch}) yields only ${i} batches (was the data changed?)`,
+          );
         this.discard(r.value);
       }
     }

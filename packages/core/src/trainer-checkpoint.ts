@@ -80,7 +80,6 @@ export async function saveTrainerCheckpoint(
   });
 }
 
-
 /** Reads a checkpoint folder written by {@link saveTrainerCheckpoint}; errors name the folder and the file. */
 export async function loadTrainerCheckpoint(dir: string): Promise<LoadedTrainerCheckpoint> {
   const statePath = join(dir, "trainer.json");
@@ -106,7 +105,9 @@ export async function loadTrainerCheckpoint(dir: string): Promise<LoadedTrainerC
 }
 
 /** The `checkpoint-<step>` folders under `root` that hold a `trainer.json`, by ascending step. */
-export function listCheckpoints(root: string): Array<{ /** Steps done. */ step: number; /** Its folder. */ dir: string }> {
+export function listCheckpoints(
+  root: string,
+): Array<{ /** Steps done. */ step: number; /** Its folder. */ dir: string }> {
   if (!existsSync(root)) return [];
   return readdirSync(root, { withFileTypes: true })
     .filter((e) => e.isDirectory() && /^checkpoint-\d+$/.test(e.name))
@@ -130,4 +131,3 @@ export async function pruneCheckpoints(root: string, keep: number): Promise<void
 export function disposeCheckpoint(c: LoadedTrainerCheckpoint): void {
   for (const t of [...Object.values(c.model), ...Object.values(c.optimizer)]) t.dispose();
 }
-

@@ -26,7 +26,8 @@ export class EarlyStopping {
     if (!(Number.isInteger(options.patience) && options.patience > 0)) {
       throw new Error(`earlyStopping.patience must be a positive integer, got ${options.patience}`);
     }
-    if (options.mode !== "min" && options.mode !== "max") throw new Error(`earlyStopping.mode must be 'min' or 'max', got '${String(options.mode)}'`);
+    if (options.mode !== "min" && options.mode !== "max")
+      throw new Error(`earlyStopping.mode must be 'min' or 'max', got '${String(options.mode)}'`);
   }
 
   /** Feeds the metrics of the evaluation after `step` steps; the configured metric must be among them. */
@@ -34,7 +35,9 @@ export class EarlyStopping {
     const { metric, mode, patience } = this.options;
     const v = metrics[metric];
     if (typeof v !== "number") {
-      throw new Error(`Trainer: earlyStopping.metric '${metric}' is not among the evaluation metrics (${Object.keys(metrics).join(", ")})`);
+      throw new Error(
+        `Trainer: earlyStopping.metric '${metric}' is not among the evaluation metrics (${Object.keys(metrics).join(", ")})`,
+      );
     }
     const delta = this.options.minDelta ?? 0;
     const best = this.state.best;

@@ -3,8 +3,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  AdamW, Module, SGD, Trainer, crossEntropy, latestCheckpoint, listCheckpoints, readMetrics, tf, warmupCosineSchedule,
-  type Rng, type StepContext, type TrainerOptions,
+  AdamW,
+  Module,
+  SGD,
+  Trainer,
+  crossEntropy,
+  latestCheckpoint,
+  listCheckpoints,
+  readMetrics,
+  tf,
+  warmupCosineSchedule,
+  type Rng,
+  type StepContext,
+  type TrainerOptions,
 } from "./index.js";
 
 const root = mkdtempSync(join(tmpdir(), "birdvlm-trainer-"));
@@ -15,7 +26,9 @@ class Linear extends Module {
   readonly bias: tf.Variable;
   constructor(i: number, o: number, seed: number) {
     super();
-    this.weight = this.registerParameter("weight", tf.randomNormal([i, o], 0, 0.5, "float32", seed), { transposed: true });
+    this.weight = this.registerParameter("weight", tf.randomNormal([i, o], 0, 0.5, "float32", seed), {
+      transposed: true,
+    });
     this.bias = this.registerParameter("bias", tf.zeros([o]));
   }
   forward(x: tf.Tensor): tf.Tensor {
@@ -27,7 +40,10 @@ class Linear extends Module {
 class Mlp extends Module {
   readonly fc1: Linear;
   readonly fc2: Linear;
-  constructor(seed = 1, readonly dropout = 0.2) {
+  constructor(
+    seed = 1,
+    readonly dropout = 0.2,
+  ) {
     super();
     this.fc1 = this.registerModule("fc1", new Linear(4, 16, seed));
     this.fc2 = this.registerModule("fc2", new Linear(16, 3, seed + 1));
@@ -39,7 +55,10 @@ class Mlp extends Module {
   }
 }
 
-interface Batch { x: tf.Tensor2D; y: tf.Tensor1D }
+interface Batch {
+  x: tf.Tensor2D;
+  y: tf.Tensor1D;
+}
 
 // 24 points in 3 separable classes.
 const X = Array.from({ length: 24 }, (_, i) => [Math.cos(i), Math.sin(i * 1.3), (i % 3) - 1, ((i * 7) % 5) / 5]);
@@ -50,13 +69,20 @@ function data(batchSize = 4) {
     const order = rng.permutation(X.length);
     for (let i = 0; i + batchSize <= order.length; i += batchSize) {
       const idx = order.slice(i, i + batchSize);
-      yield { x: tf.tensor2d(idx.map((j) => X[j]!)), y: tf.tensor1d(idx.map((j) => Y[j]!), "int32") };
+      yield {
+        x: tf.tensor2d(idx.map((j) => X[j]!)),
+        y: tf.tensor1d(
+          idx.map((j) => Y[j]!),
+          "int32",
+        ),
+      };
     }
   };
 }
 
 function lossOf(model: Mlp) {
-  return (b: Batch, ctx: StepContext) => crossEntropy(model.forward(b.x, ctx.rng), b.y, { labelSmoothing: 0.1 }) as tf.Scalar;
+  return (b: Batch, ctx: StepContext) =>
+    crossEntropy(model.forward(b.x, ctx.rng), b.y, { labelSmoothing: 0.1 }) as tf.Scalar;
 }
 
 function accuracy(model: Mlp): number {
@@ -100,11 +126,16 @@ describe("Trainer", () => {
     const dir = join(root, "memory");
     const model = new Mlp();
     const counts = new Map<number, number>();
-    const trainer = new Trainer(options(model, dir, {
-      maxSteps: 50, schedule: undefined, checkpointEvery: 20, evalEvery: 10,
-      evaluate: () => ({ accuracy: accuracy(model) }),
-      onStep: ({ step }) => counts.set(step, tf.memory().numTensors),
-    }));
+    const trainer = new Trainer(
+      options(model, dir, {
+        maxSteps: 50,
+        schedule: undefined,
+        checkpointEvery: 20,
+        evalEvery: 10,
+        evaluate: () => ({ accuracy: accuracy(model) }),
+        onStep: ({ step }) => counts.set(step, tf.memory().numTensors),
+      }),
+    );
     const before = accuracy(model);
     const result = await trainer.fit();
     expect(result.step).toBe(50);
@@ -127,7 +158,13 @@ describe("Trainer", () => {
 
     const dirB = join(root, "b");
     const b1 = new Mlp();
-    const crash = new Trainer(options(b1, dirB, { onStep: ({ step }) => { if (step === 8) throw new Error("simulated crash"); } }));
+    const crash = new Trainer(
+      options(b1, dirB, {
+        onStep: ({ step }) => {
+          if (step === 8) throw new Error("simulated crash");
+        },
+      }),
+    );
     await expect(crash.fit()).rejects.toThrow(/simulated crash/);
     crash.dispose();
     expect(listCheckpoints(join(dirB, "ckpt")).map((c) => c.step)).toEqual([5]); // mid-epoch: epoch 1, batch 4
@@ -137,7 +174,8 @@ describe("Trainer", () => {
     const tb = new Trainer(options(b2, dirB, { resume: true }));
     const rb = await tb.fit();
     expect(rb.step).toBe(12);
-    const va = values(a), vb = values(b2);
+    const va = values(a),
+      vb = values(b2);
     for (const n of Object.keys(va)) expect(vb[n]).toEqual(va[n]);
     expect(withoutTimes(join(dirB, "metrics.jsonl"))).toEqual(withoutTimes(join(root, "a", "metrics.jsonl")));
     // checkpoints: every 5 steps and at the end, the last 2 kept
@@ -152,7 +190,15 @@ describe("Trainer", () => {
     const dir = join(root, "abort");
     const model = new Mlp();
     const ctl = new AbortController();
-    const t = new Trainer(options(model, dir, { checkpointParameters: "trained", onStep: ({ step }) => { if (step === 3) ctl.abort(); }, signal: ctl.signal }));
+    const t = new Trainer(
+      options(model, dir, {
+        checkpointParameters: "trained",
+        onStep: ({ step }) => {
+          if (step === 3) ctl.abort();
+        },
+        signal: ctl.signal,
+      }),
+    );
     const r = await t.fit();
     expect(r).toMatchObject({ stopReason: "aborted", step: 3, checkpoint: join(dir, "ckpt", "checkpoint-3") });
     const saved = values(model);
@@ -178,10 +224,17 @@ describe("Trainer", () => {
       return poisonAt.has(ctx.step) ? (tf.mul(l, NaN) as tf.Scalar) : l;
     };
     const paramsAt = new Map<number, Record<string, number[]>>();
-    const t = new Trainer(options(model, join(root, "nan"), {
-      loss, maxSteps: 20, maxBadSteps: 3, checkpointDir: undefined, checkpointEvery: undefined, metricsFile: undefined,
-      onStep: ({ step }) => paramsAt.set(step, values(model)),
-    }));
+    const t = new Trainer(
+      options(model, join(root, "nan"), {
+        loss,
+        maxSteps: 20,
+        maxBadSteps: 3,
+        checkpointDir: undefined,
+        checkpointEvery: undefined,
+        metricsFile: undefined,
+        onStep: ({ step }) => paramsAt.set(step, values(model)),
+      }),
+    );
     await expect(t.fit()).rejects.toThrow(/not finite in 3 steps in a row \(steps 6\.\.8, epoch 2/);
     expect(seen).toBe(7);
     expect(t.skippedSteps).toBe(4);
@@ -196,11 +249,15 @@ describe("Trainer", () => {
     const model = new Mlp();
     const scores = [0.5, 0.6, 0.58, 0.59, 0.7];
     let i = 0;
-    const t = new Trainer(options(model, dir, {
-      maxSteps: 100, evalEvery: 2, checkpointEvery: undefined,
-      evaluate: () => ({ accuracy: scores[i++]! }),
-      earlyStopping: { metric: "accuracy", mode: "max", patience: 2 },
-    }));
+    const t = new Trainer(
+      options(model, dir, {
+        maxSteps: 100,
+        evalEvery: 2,
+        checkpointEvery: undefined,
+        evaluate: () => ({ accuracy: scores[i++]! }),
+        earlyStopping: { metric: "accuracy", mode: "max", patience: 2 },
+      }),
+    );
     const r = await t.fit();
     expect(r.stopReason).toBe("earlyStopping");
     expect(r.step).toBe(8);
@@ -213,13 +270,38 @@ describe("Trainer", () => {
 
   it("averages accumulated micro-batches like one step on the whole batch", async () => {
     const make = () => new Mlp(3, 0);
-    const m1 = make(), m2 = make();
-    const common = { maxSteps: 1, checkpointDir: undefined, checkpointEvery: undefined, metricsFile: undefined, clipGradNorm: undefined, schedule: undefined };
-    const t1 = new Trainer(options(m1, root, { ...common, data: data(2), gradientAccumulation: 2, optimizer: (p) => new SGD(p, { lr: 0.5 }), loss: (b) => crossEntropy(m1.forward(b.x), b.y) as tf.Scalar }));
-    const t2 = new Trainer(options(m2, root, { ...common, data: data(4), gradientAccumulation: 1, optimizer: (p) => new SGD(p, { lr: 0.5 }), loss: (b) => crossEntropy(m2.forward(b.x), b.y) as tf.Scalar }));
+    const m1 = make(),
+      m2 = make();
+    const common = {
+      maxSteps: 1,
+      checkpointDir: undefined,
+      checkpointEvery: undefined,
+      metricsFile: undefined,
+      clipGradNorm: undefined,
+      schedule: undefined,
+    };
+    const t1 = new Trainer(
+      options(m1, root, {
+        ...common,
+        data: data(2),
+        gradientAccumulation: 2,
+        optimizer: (p) => new SGD(p, { lr: 0.5 }),
+        loss: (b) => crossEntropy(m1.forward(b.x), b.y) as tf.Scalar,
+      }),
+    );
+    const t2 = new Trainer(
+      options(m2, root, {
+        ...common,
+        data: data(4),
+        gradientAccumulation: 1,
+        optimizer: (p) => new SGD(p, { lr: 0.5 }),
+        loss: (b) => crossEntropy(m2.forward(b.x), b.y) as tf.Scalar,
+      }),
+    );
     await t1.fit();
     await t2.fit();
-    const v1 = values(m1), v2 = values(m2);
+    const v1 = values(m1),
+      v2 = values(m2);
     for (const n of Object.keys(v1)) v1[n]!.forEach((x, j) => expect(Math.abs(x - v2[n]![j]!)).toBeLessThan(1e-6));
     expect(v1["fc1.weight"]).not.toEqual(values(make())["fc1.weight"]);
     [t1, t2].forEach((t) => t.dispose());
@@ -230,16 +312,24 @@ describe("Trainer", () => {
     const dir = join(root, "progress");
     const model = new Mlp();
     const lines: string[] = [];
-    const t = new Trainer(options(model, dir, {
-      epochs: 2, maxSteps: undefined, logEvery: 2, checkpointEvery: undefined,
-      evaluate: () => ({ accuracy: accuracy(model) }), evalEvery: 3,
-      curvesFile: join(dir, "curves.png"),
-      progress: { isTTY: false, write: (s: string) => lines.push(s) },
-    }));
+    const t = new Trainer(
+      options(model, dir, {
+        epochs: 2,
+        maxSteps: undefined,
+        logEvery: 2,
+        checkpointEvery: undefined,
+        evaluate: () => ({ accuracy: accuracy(model) }),
+        evalEvery: 3,
+        curvesFile: join(dir, "curves.png"),
+        progress: { isTTY: false, write: (s: string) => lines.push(s) },
+      }),
+    );
     const r = await t.fit();
     expect(r.stopReason).toBe("epochs");
     expect(r.step).toBe(6);
-    expect(lines.some((l) => /^step 2 \| epoch 0 \| loss \d\.\d{4} \| lr 3\.33e-2 \| [\d.]+ it\/s\n$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^step 2 \| epoch 0 \| loss \d\.\d{4} \| lr 3\.33e-2 \| [\d.]+ it\/s\n$/.test(l))).toBe(
+      true,
+    );
     expect(lines.some((l) => /^step 6\/6 \(100%\)/.test(l))).toBe(true); // total known after the first epoch
     expect(lines.some((l) => /^eval step 3: accuracy /.test(l))).toBe(true);
     expect(lines.join("")).not.toContain("\x1b");

@@ -11,8 +11,14 @@ import { renderCurves } from "./curves.js";
 import { EpochBatches } from "./trainer-batches.js";
 import { EarlyStopping } from "./trainer-early-stopping.js";
 import {
-  TRAINER_STATE_FORMAT, checkpointName, disposeCheckpoint, latestCheckpoint, loadTrainerCheckpoint,
-  pruneCheckpoints, saveTrainerCheckpoint, type TrainerState,
+  TRAINER_STATE_FORMAT,
+  checkpointName,
+  disposeCheckpoint,
+  latestCheckpoint,
+  loadTrainerCheckpoint,
+  pruneCheckpoints,
+  saveTrainerCheckpoint,
+  type TrainerState,
 } from "./trainer-checkpoint.js";
 import type { StopReason, TrainResult, TrainerOptions } from "./trainer-options.js";
 
@@ -100,12 +106,23 @@ export class Trainer<B> {
     this.options = options;
     const o = options;
     if (o.maxSteps === undefined && o.epochs === undefined) throw new Error("Trainer: set maxSteps and/or epochs");
-    for (const [k, v] of Object.entries({ maxSteps: o.maxSteps, epochs: o.epochs, gradientAccumulation: o.gradientAccumulation, logEvery: o.logEvery, evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery, keepCheckpoints: o.keepCheckpoints, maxBadSteps: o.maxBadSteps })) {
-      if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new Error(`Trainer: ${k} must be a positive integer, got ${v}`);
+    for (const [k, v] of Object.entries({
+      maxSteps: o.maxSteps,
+      epochs: o.epochs,
+      gradientAccumulation: o.gradientAccumulation,
+      logEvery: o.logEvery,
+      evalEvery: o.evalEvery,
+      checkpointEvery: o.checkpointEvery,
+      keepCheckpoints: o.keepCheckpoints,
+      maxBadSteps: o.maxBadSteps,
+    })) {
+      if (v !== undefined && !(Number.isInteger(v) && v > 0))
+        throw new Error(`Trainer: ${k} must be a positive integer, got ${v}`);
     }
     if (o.earlyStopping && !o.evaluate) throw new Error("Trainer: earlyStopping needs an evaluate callback");
     this.early = o.earlyStopping ? new EarlyStopping(o.earlyStopping) : undefined;
-    if (o.checkpointEvery !== undefined && !o.checkpointDir) throw new Error("Trainer: checkpointEvery needs checkpointDir");
+    if (o.checkpointEvery !== undefined && !o.checkpointDir)
+      throw new Error("Trainer: checkpointEvery needs checkpointDir");
     if (o.resume === true && !o.checkpointDir) throw new Error("Trainer: resume: true needs checkpointDir");
     this.parameters = (o.parameters ?? o.model.trainableParameters()).filter(([, v]) => v.trainable);
     if (this.parameters.length === 0) throw new Error("Trainer: no trainable parameters (is the model frozen?)");
@@ -161,12 +178,24 @@ export class Trainer<B> {
     let stop: StopReason | undefined;
     try {
       for (;;) {
-        if (o.maxSteps !== undefined && this.stepsDone >= o.maxSteps) { stop = "maxSteps"; break; }
-        if (o.signal?.aborted) { stop = "aborted"; break; }
+        if (o.maxSteps !== undefined && this.stepsDone >= o.maxSteps) {
+          stop = "maxSteps";
+          break;
+        }
+        if (o.signal?.aborted) {
+          stop = "aborted";
+          break;
+        }
         const micro = await this.nextMicroBatches();
-        if (micro.length === 0) { stop = "epochs"; break; }
+        if (micro.length === 0) {
+          stop = "epochs";
+          break;
+        }
         const epochOfStep = micro[0]!.epoch;
-        const skippedNow = await this.trainStep(micro.map((m) => m.batch), epochOfStep);
+        const skippedNow = await this.trainStep(
+          micro.map((m) => m.batch),
+          epochOfStep,
+        );
         this.stepsDone++;
         this.stepsThisEpoch++;
         if (this.stepsDone % this.logEvery === 0) await this.logInterval(epochOfStep);
@@ -197,7 +226,8 @@ export class Trainer<B> {
       skippedSteps: this.skipped,
       lastLoss: this.lastLoss,
       lastEval: this.lastEval,
-      best: es && es.best !== null ? { metric: o.earlyStopping!.metric, value: es.best, step: es.bestStep! } : undefined,
+      best:
+        es && es.best !== null ? { metric: o.earlyStopping!.metric, value: es.best, step: es.bestStep! } : undefined,
       checkpoint: this.lastCheckpoint,
       elapsedSec: this.elapsed(),
     };
@@ -246,7 +276,10 @@ export class Trainer<B> {
         const ctx = { step: this.stepsDone, epoch, microStep: i, rng: this.rng };
         const { value, grads: g } = tf.variableGrads(() => {
           const l = o.loss(batch, ctx);
-          if (!(l instanceof tf.Tensor) || l.rank !== 0) throw new Error(`Trainer: loss(batch) must return a scalar tensor, got ${l instanceof tf.Tensor ? `shape [${l.shape}]` : typeof l}`);
+          if (!(l instanceof tf.Tensor) || l.rank !== 0)
+            throw new Error(
+              `Trainer: loss(batch) must return a scalar tensor, got ${l instanceof tf.Tensor ? `shape [${l.shape}]` : typeof l}`,
+            );
           return l;
         }, vars);
         this.disposeBatch(batch);
@@ -338,7 +371,9 @@ export class Trainer<B> {
     this.skipped += bad;
     this.badInARow = bad === this.pendingCount ? this.badInARow + bad : 0;
     this.pendingCount -= bad;
-    this.progress?.log(`steps ${first}..${this.stepsDone}: ${bad} had a non-finite loss or gradient and were skipped on the device (${this.skipped} in all)`);
+    this.progress?.log(
+      `steps ${first}..${this.stepsDone}: ${bad} had a non-finite loss or gradient and were skipped on the device (${this.skipped} in all)`,
+    );
     const max = this.options.maxBadSteps ?? 10;
     if (this.badInARow >= max) {
       throw new Error(
@@ -355,7 +390,9 @@ export class Trainer<B> {
     this.badInARow++;
     const max = this.options.maxBadSteps ?? 10;
     const step = this.stepsDone + 1;
-    this.progress?.log(`step ${step}: loss or gradient not finite (${value}); step skipped (${this.badInARow} in a row, ${this.skipped} in all)`);
+    this.progress?.log(
+      `step ${step}: loss or gradient not finite (${value}); step skipped (${this.badInARow} in a row, ${this.skipped} in all)`,
+    );
     if (this.badInARow >= max) {
       throw new Error(
         `Trainer: the loss or gradients were not finite in ${this.badInARow} steps in a row ` +
@@ -371,7 +408,10 @@ export class Trainer<B> {
     for (const [id, g] of Object.entries(grads)) {
       if (!g) continue;
       const name = this.nameOfVariable.get(id);
-      if (!name) { g.dispose(); continue; }
+      if (!name) {
+        g.dispose();
+        continue;
+      }
       out[name] = g;
     }
     return out;
@@ -380,8 +420,13 @@ export class Trainer<B> {
   private disposeBatch(batch: B): void {
     const d = this.options.disposeBatch;
     if (!d) return;
-    if (typeof d === "function") { d(batch); return; }
-    const visit = (x: unknown) => { if (x instanceof tf.Tensor) x.dispose(); };
+    if (typeof d === "function") {
+      d(batch);
+      return;
+    }
+    const visit = (x: unknown) => {
+      if (x instanceof tf.Tensor) x.dispose();
+    };
     if (batch instanceof tf.Tensor) batch.dispose();
     else if (Array.isArray(batch)) batch.forEach(visit);
     else if (batch && typeof batch === "object") Object.values(batch).forEach(visit);
@@ -415,8 +460,14 @@ export class Trainer<B> {
     const ran = this.stepsDone - this.runStartStep;
     const secPerStep = ran > 0 ? (performance.now() - this.runStart) / 1000 / ran : undefined;
     return {
-      step: this.stepsDone, total, epoch: this.batches.epoch, loss: this.lastLoss, lr: this.lastLr, itemsPerSec,
-      etaSec: total !== undefined && secPerStep !== undefined ? Math.max(0, total - this.stepsDone) * secPerStep : undefined,
+      step: this.stepsDone,
+      total,
+      epoch: this.batches.epoch,
+      loss: this.lastLoss,
+      lr: this.lastLr,
+      itemsPerSec,
+      etaSec:
+        total !== undefined && secPerStep !== undefined ? Math.max(0, total - this.stepsDone) * secPerStep : undefined,
       skipped: this.skipped,
     };
   }
@@ -475,21 +526,39 @@ export class Trainer<B> {
     this.trainMode(false);
     let metrics: Record<string, number>;
     try {
-      metrics = await o.evaluate!({ step: this.stepsDone, epoch: this.batches.epoch, rng: new Rng((this.seed ^ 0x5bd1e995) + this.stepsDone) });
+      metrics = await o.evaluate!({
+        step: this.stepsDone,
+        epoch: this.batches.epoch,
+        rng: new Rng((this.seed ^ 0x5bd1e995) + this.stepsDone),
+      });
     } finally {
       this.trainMode(true);
     }
     this.lastEval = metrics;
-    this.record({ kind: "eval", step: this.stepsDone, epoch: this.batches.epoch, time: round(this.elapsed()), ...metrics });
-    this.progress?.log(`eval step ${this.stepsDone}: ${Object.entries(metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(" | ")}`);
+    this.record({
+      kind: "eval",
+      step: this.stepsDone,
+      epoch: this.batches.epoch,
+      time: round(this.elapsed()),
+      ...metrics,
+    });
+    this.progress?.log(
+      `eval step ${this.stepsDone}: ${Object.entries(metrics)
+        .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`)
+        .join(" | ")}`,
+    );
     let stop = false;
     if (this.early) {
       const verdict = this.early.update(metrics, this.stepsDone);
-      if (verdict.improved && o.checkpointDir && (o.saveBest ?? true)) await this.writeCheckpoint(join(o.checkpointDir, "best"), false);
+      if (verdict.improved && o.checkpointDir && (o.saveBest ?? true))
+        await this.writeCheckpoint(join(o.checkpointDir, "best"), false);
       stop = verdict.stop;
       const { best, bestStep } = this.early.state;
       const es = this.early.options;
-      if (stop) this.progress?.log(`early stopping at step ${this.stepsDone}: ${es.metric} did not improve on ${best} (step ${bestStep}) for ${es.patience} evaluations`);
+      if (stop)
+        this.progress?.log(
+          `early stopping at step ${this.stepsDone}: ${es.metric} did not improve on ${best} (step ${bestStep}) for ${es.patience} evaluations`,
+        );
     }
     await this.drawCurves();
     return stop;
@@ -509,7 +578,8 @@ export class Trainer<B> {
 
   private modelTensors(): NamedTensors {
     const m = this.options.model;
-    if (this.options.checkpointParameters === "trained") return Object.fromEntries(this.parameters.map(([n, v]) => [n, v.clone()]));
+    if (this.options.checkpointParameters === "trained")
+      return Object.fromEntries(this.parameters.map(([n, v]) => [n, v.clone()]));
     if (m.stateDict) return m.stateDict();
     return Object.fromEntries(m.namedParameters().map(([n, v]) => [n, v.clone()]));
   }
@@ -558,7 +628,13 @@ export class Trainer<B> {
     const opt = withOptimizer ? this.optimizer.stateDict() : {};
     try {
       const extra = this.options.writeExtra;
-      await saveTrainerCheckpoint(dir, model, opt, await this.state(), extra ? (tmp) => extra(tmp, this.stepsDone) : undefined);
+      await saveTrainerCheckpoint(
+        dir,
+        model,
+        opt,
+        await this.state(),
+        extra ? (tmp) => extra(tmp, this.stepsDone) : undefined,
+      );
     } finally {
       disposeTensors(model);
       disposeTensors(opt);
@@ -592,7 +668,8 @@ export class Trainer<B> {
     const ckpt = await loadTrainerCheckpoint(dir);
     try {
       const s = ckpt.state;
-      if (s.seed !== this.seed) throw new Error(`${dir}: checkpoint seed ${s.seed} differs from the trainer's seed ${this.seed}`);
+      if (s.seed !== this.seed)
+        throw new Error(`${dir}: checkpoint seed ${s.seed} differs from the trainer's seed ${this.seed}`);
       this.restoreModel(ckpt.model, join(dir, "model.safetensors"));
       this.optimizer.loadStateDict(ckpt.optimizer);
       this.stepsDone = s.step;

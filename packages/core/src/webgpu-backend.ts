@@ -38,7 +38,9 @@ export async function useWebGPU(options: WebGPUOptions = {}): Promise<BackendInf
   }
   const adapterInfo = adapter.info ?? {};
   if (options.requireHardware && isSoftwareAdapter(adapterInfo)) {
-    throw new Error(`initBackend('webgpu'): the adapter is a software rasterizer (${adapterInfo.description || adapterInfo.device})`);
+    throw new Error(
+      `initBackend('webgpu'): the adapter is a software rasterizer (${adapterInfo.description || adapterInfo.device})`,
+    );
   }
   if (info && tf.getBackend() === "webgpu") return info;
 
@@ -94,15 +96,15 @@ async function requestDevice(adapter: GPUAdapterLike): Promise<unknown> {
       maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
     },
   });
-  (device as unknown as { addEventListener?(type: string, f: (e: { error?: { message?: string } }) => void): void }).addEventListener?.(
-    "uncapturederror",
-    (e) => {
-      errors.count++;
-      errors.last = e.error?.message ?? String(e.error);
-    },
-  );
+  (
+    device as unknown as { addEventListener?(type: string, f: (e: { error?: { message?: string } }) => void): void }
+  ).addEventListener?.("uncapturederror", (e) => {
+    errors.count++;
+    errors.last = e.error?.message ?? String(e.error);
+  });
   void device.lost.then((lost) => {
-    if (lost.reason !== "destroyed") process.emitWarning(`BirdVLM: the WebGPU device was lost (${lost.message ?? lost.reason})`);
+    if (lost.reason !== "destroyed")
+      process.emitWarning(`BirdVLM: the WebGPU device was lost (${lost.message ?? lost.reason})`);
   });
   return device;
 }

@@ -49,14 +49,28 @@ const BILL_LENGTHS: Record<string, string> = {
 };
 
 /** The kind of question a group asks, from its name. */
-type GroupKind = { kind: "color" | "pattern"; part: PartNoun } | { kind: "primary_color" | "bill_shape" | "bill_length" | "tail_shape" | "wing_shape" | "size" | "shape" | "head_pattern" | "other" };
+type GroupKind =
+  | { kind: "color" | "pattern"; part: PartNoun }
+  | {
+      kind:
+        | "primary_color"
+        | "bill_shape"
+        | "bill_length"
+        | "tail_shape"
+        | "wing_shape"
+        | "size"
+        | "shape"
+        | "head_pattern"
+        | "other";
+    };
 
 function groupKind(group: string): GroupKind {
   if (group === "primary_color") return { kind: "primary_color" };
   if (group === "head_pattern") return { kind: "head_pattern" };
   const m = /^(.+)_(color|pattern)$/.exec(group);
   if (m && PARTS[m[1]!]) return { kind: m[2] as "color" | "pattern", part: PARTS[m[1]!]! };
-  if (["bill_shape", "bill_length", "tail_shape", "wing_shape", "size", "shape"].includes(group)) return { kind: group as "size" };
+  if (["bill_shape", "bill_length", "tail_shape", "wing_shape", "size", "shape"].includes(group))
+    return { kind: group as "size" };
   return { kind: "other" };
 }
 
@@ -93,21 +107,39 @@ export function attributeQuestions(group: string): string[] {
     case "color": {
       const { noun, plural } = g.part;
       return plural
-        ? [`What color are the bird's ${noun}?`, `What is the color of this bird's ${noun}?`, `Which color are its ${noun}?`]
-        : [`What color is the bird's ${noun}?`, `What is the color of this bird's ${noun}?`, `Which color is its ${noun}?`];
+        ? [
+            `What color are the bird's ${noun}?`,
+            `What is the color of this bird's ${noun}?`,
+            `Which color are its ${noun}?`,
+          ]
+        : [
+            `What color is the bird's ${noun}?`,
+            `What is the color of this bird's ${noun}?`,
+            `Which color is its ${noun}?`,
+          ];
     }
     case "pattern": {
       const { noun, plural } = g.part;
-      return [`What pattern do${plural ? "" : "es"} the bird's ${noun} have?`, `How ${plural ? "are" : "is"} the bird's ${noun} patterned?`];
+      return [
+        `What pattern do${plural ? "" : "es"} the bird's ${noun} have?`,
+        `How ${plural ? "are" : "is"} the bird's ${noun} patterned?`,
+      ];
     }
     case "primary_color":
       return ["What is the primary color of this bird?", "What is the main color of this bird?"];
     case "head_pattern":
       return ["What pattern does the bird's head have?", "Which head pattern does this bird show?"];
     case "bill_shape":
-      return ["What shape is the bird's bill?", "Describe the shape of this bird's bill.", "What kind of bill does this bird have?"];
+      return [
+        "What shape is the bird's bill?",
+        "Describe the shape of this bird's bill.",
+        "What kind of bill does this bird have?",
+      ];
     case "bill_length":
-      return ["How long is the bird's bill compared with its head?", "How does the bill's length compare with the head?"];
+      return [
+        "How long is the bird's bill compared with its head?",
+        "How does the bill's length compare with the head?",
+      ];
     case "tail_shape":
       return ["What shape is the bird's tail?", "What kind of tail does this bird have?"];
     case "wing_shape":

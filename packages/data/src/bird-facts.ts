@@ -39,7 +39,12 @@ export interface FactThresholds {
   minCertainty?: number;
 }
 
-const DEFAULTS: Required<FactThresholds> = { minClassPercent: 50, minClassMargin: 20, maxAbsentPercent: 5, minCertainty: 3 };
+const DEFAULTS: Required<FactThresholds> = {
+  minClassPercent: 50,
+  minClassMargin: 20,
+  maxAbsentPercent: 5,
+  minCertainty: 3,
+};
 
 /** The attributes of a dataset grouped by group, in order of first appearance. */
 function groupsOf(attributes: readonly CubAttribute[]): Map<string, CubAttribute[]> {
@@ -82,7 +87,9 @@ export class CubFacts {
     const values = this.dataset.classAttributes(classId);
     const facts: BirdFact[] = [];
     for (const [group, attrs] of this.groups) {
-      const ranked = attrs.map((a) => ({ a, percent: values[a.id - 1]!.percent })).sort((x, y) => y.percent - x.percent);
+      const ranked = attrs
+        .map((a) => ({ a, percent: values[a.id - 1]!.percent }))
+        .sort((x, y) => y.percent - x.percent);
       const top = ranked[0]!;
       const second = ranked[1]?.percent ?? 0;
       if (top.percent < this.t.minClassPercent || top.percent - second < this.t.minClassMargin) continue;
@@ -90,7 +97,9 @@ export class CubFacts {
         kind: "attribute",
         topic: group,
         answer: attributeValuePhrase(group, top.a.value),
-        negatives: ranked.filter((r) => r.percent <= this.t.maxAbsentPercent).map((r) => attributeValuePhrase(group, r.a.value)),
+        negatives: ranked
+          .filter((r) => r.percent <= this.t.maxAbsentPercent)
+          .map((r) => attributeValuePhrase(group, r.a.value)),
         source: "class-attributes",
         attributeId: top.a.id,
         percent: top.percent,
@@ -106,9 +115,14 @@ export class CubFacts {
     const classValues = this.dataset.hasClassAttributes ? this.dataset.classAttributes(image.classId) : undefined;
     const facts: BirdFact[] = [];
     for (const [group, attrs] of this.groups) {
-      const present = attrs.filter((a) => labels[a.id - 1]!.present && labels[a.id - 1]!.certainty >= this.t.minCertainty);
+      const present = attrs.filter(
+        (a) => labels[a.id - 1]!.present && labels[a.id - 1]!.certainty >= this.t.minCertainty,
+      );
       if (present.length !== 1) continue;
-      const absent = attrs.filter((a) => !labels[a.id - 1]!.present && (!classValues || classValues[a.id - 1]!.percent <= this.t.maxAbsentPercent));
+      const absent = attrs.filter(
+        (a) =>
+          !labels[a.id - 1]!.present && (!classValues || classValues[a.id - 1]!.percent <= this.t.maxAbsentPercent),
+      );
       facts.push({
         kind: "attribute",
         topic: group,
@@ -134,19 +148,45 @@ export class NABirdsFacts {
     const ds = this.dataset;
     const species = ds.speciesOf(image.classId);
     const facts: BirdFact[] = [
-      { kind: "species", topic: "species", answer: species.name, negatives: this.speciesNames.filter((n) => n !== species.name), source: "hierarchy", classId: species.id },
+      {
+        kind: "species",
+        topic: "species",
+        answer: species.name,
+        negatives: this.speciesNames.filter((n) => n !== species.name),
+        source: "hierarchy",
+        classId: species.id,
+      },
     ];
     const plumage = /\(([^)]*)\)\s*$/.exec(image.className)?.[1]?.trim();
     if (plumage && species.id !== image.classId) {
       const siblings = ds.children(species.id).filter((c) => c.id !== image.classId);
-      const others = siblings.map((c) => /\(([^)]*)\)\s*$/.exec(c.name)?.[1]?.trim()).filter((p): p is string => !!p && p !== plumage);
-      facts.push({ kind: "plumage", topic: "plumage", answer: plumage, negatives: others, source: "hierarchy", classId: image.classId });
+      const others = siblings
+        .map((c) => /\(([^)]*)\)\s*$/.exec(c.name)?.[1]?.trim())
+        .filter((p): p is string => !!p && p !== plumage);
+      facts.push({
+        kind: "plumage",
+        topic: "plumage",
+        answer: plumage,
+        negatives: others,
+        source: "hierarchy",
+        classId: image.classId,
+      });
     }
     const groups = ds.groupsOf(image.classId);
     groups.forEach((g, k) => {
-      const siblings = g.parentId === undefined ? [] : ds.children(g.parentId).filter((c) => c.id !== g.id && ds.children(c.id).length > 0);
+      const siblings =
+        g.parentId === undefined
+          ? []
+          : ds.children(g.parentId).filter((c) => c.id !== g.id && ds.children(c.id).length > 0);
       const topic = k === groups.length - 1 && groups.length > 1 ? "broad-group" : "group";
-      facts.push({ kind: "group", topic, answer: g.name, negatives: siblings.map((c) => c.name), source: "hierarchy", classId: g.id });
+      facts.push({
+        kind: "group",
+        topic,
+        answer: g.name,
+        negatives: siblings.map((c) => c.name),
+        source: "hierarchy",
+        classId: g.id,
+      });
     });
     return facts;
   }

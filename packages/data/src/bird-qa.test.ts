@@ -25,8 +25,15 @@ describe.skipIf(!subset)("BirdQA on the real CUB subset", () => {
     expect(BirdQA.fromCub(cub).conversations("test")).toEqual([]);
     for (const r of records) {
       expect(r.conversations[0]!.value.startsWith("<image>\n")).toBe(true);
-      expect(r.conversations.map((t) => t.value).join("").split("<image>").length).toBe(2);
-      expect(r.conversations.map((t) => t.from)).toEqual(r.conversations.map((_, k) => (k % 2 === 0 ? "human" : "gpt")));
+      expect(
+        r.conversations
+          .map((t) => t.value)
+          .join("")
+          .split("<image>").length,
+      ).toBe(2);
+      expect(r.conversations.map((t) => t.from)).toEqual(
+        r.conversations.map((_, k) => (k % 2 === 0 ? "human" : "gpt")),
+      );
       expect(r.conversations.length).toBe(8);
       expect(r.image).toBe(cub.get(cub.indexOf(Number(r.id))).relativePath);
     }
@@ -35,7 +42,12 @@ describe.skipIf(!subset)("BirdQA on the real CUB subset", () => {
   it("traces every answer to an annotation of the image's class", async () => {
     // Read the class attribute file independently of the loader, so the check does not trust it.
     const { readFile } = await import("node:fs/promises");
-    const rows = (await readFile(join(subset!, "CUB_200_2011/attributes/class_attribute_labels_continuous.txt"), "utf8")).trim().split("\n").map((l) => l.trim().split(/\s+/).map(Number));
+    const rows = (
+      await readFile(join(subset!, "CUB_200_2011/attributes/class_attribute_labels_continuous.txt"), "utf8")
+    )
+      .trim()
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/).map(Number));
     const attributes = cub.attributes!;
     const labels = new Set(cub.classes.map((c) => c.label));
     let checked = 0;
@@ -64,7 +76,8 @@ describe.skipIf(!subset)("BirdQA on the real CUB subset", () => {
           const inGroup = attributes.filter((a) => a.group === attr.group);
           const top = row[attr.id - 1]!;
           expect(top).toBeGreaterThanOrEqual(50);
-          for (const other of inGroup) if (other.id !== attr.id) expect(top - row[other.id - 1]!).toBeGreaterThanOrEqual(20);
+          for (const other of inGroup)
+            if (other.id !== attr.id) expect(top - row[other.id - 1]!).toBeGreaterThanOrEqual(20);
           if (answer === "No") {
             const asked = inGroup.find((a) => attributeValuePhrase(a.group, a.value) === p.asked)!;
             expect(row[asked.id - 1]!).toBeLessThanOrEqual(5);
@@ -82,10 +95,19 @@ describe.skipIf(!subset)("BirdQA on the real CUB subset", () => {
     const yes = yesNo.filter((a) => a === "Yes").length / yesNo.length;
     expect(yes).toBeGreaterThan(0.45);
     expect(yes).toBeLessThan(0.55);
-    const speciesQuestions = new Set(records.flatMap((r) => r.meta.pairs.flatMap((p, k) => (p.kind === "open" && p.fact!.kind === "species" ? [r.conversations[2 * k]!.value.replace("<image>\n", "")] : []))));
+    const speciesQuestions = new Set(
+      records.flatMap((r) =>
+        r.meta.pairs.flatMap((p, k) =>
+          p.kind === "open" && p.fact!.kind === "species"
+            ? [r.conversations[2 * k]!.value.replace("<image>\n", "")]
+            : [],
+        ),
+      ),
+    );
     expect(speciesQuestions.size).toBeGreaterThanOrEqual(5);
     const topics = new Set(records.flatMap((r) => r.meta.pairs.map((p) => p.fact!.topic)));
-    for (const t of ["species", "bill_shape", "size", "wing_color", "crown_color", "breast_pattern"]) expect(topics.has(t)).toBe(true);
+    for (const t of ["species", "bill_shape", "size", "wing_color", "crown_color", "breast_pattern"])
+      expect(topics.has(t)).toBe(true);
   });
 
   it("is deterministic for a seed and differs between seeds", () => {
@@ -136,7 +158,10 @@ describe.skipIf(!nabirdsMeta)("BirdQA on NABirds", () => {
         if (f.kind === "species") expect(f.answer).toBe(nab.speciesOf(image.classId).name);
         if (f.kind === "group") expect(nab.ancestors(image.classId).map((c) => c.name)).toContain(f.answer);
         // NABirds writes some as "Red-shouldered Hawk (Adult )" or "Blue-winged Teal  (Male)": answers are trimmed.
-        if (f.kind === "plumage") expect(image.className.replace(/\s+/g, " ").replace(/ \)$/, ")")).toBe(`${nab.speciesOf(image.classId).name} (${f.answer})`);
+        if (f.kind === "plumage")
+          expect(image.className.replace(/\s+/g, " ").replace(/ \)$/, ")")).toBe(
+            `${nab.speciesOf(image.classId).name} (${f.answer})`,
+          );
       }
     }
     expect([...kinds].sort()).toEqual(["group", "plumage", "species"]);

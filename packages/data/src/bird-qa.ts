@@ -1,5 +1,10 @@
 import type { Rng } from "@birdvlm/core";
-import { attributeCaptionPhrase, attributeQuestions, attributeYesNoQuestion, withArticle } from "./attribute-phrases.js";
+import {
+  attributeCaptionPhrase,
+  attributeQuestions,
+  attributeYesNoQuestion,
+  withArticle,
+} from "./attribute-phrases.js";
 import { type BirdFact, CubFacts, type FactThresholds, NABirdsFacts } from "./bird-facts.js";
 import type { CubDataset } from "./cub-dataset.js";
 import { IMAGE_PLACEHOLDER, type LlavaRecord, type LlavaTurn } from "./llava.js";
@@ -25,7 +30,13 @@ export interface BirdQAMeta {
   classId: number;
   split: "train" | "test";
   /** One entry per question/answer turn pair, in order. */
-  pairs: Array<{ kind: BirdQAKind | "caption"; answer: string; fact?: BirdEvidence; facts?: BirdEvidence[]; asked?: string }>;
+  pairs: Array<{
+    kind: BirdQAKind | "caption";
+    answer: string;
+    fact?: BirdEvidence;
+    facts?: BirdEvidence[];
+    asked?: string;
+  }>;
 }
 
 /** A fact as recorded in a record's `meta`: without its list of negatives. */
@@ -62,15 +73,40 @@ interface QASource {
   facts(i: number): BirdFact[];
 }
 
-const SPECIES_QUESTIONS = ["What species is this bird?", "Name this bird.", "What kind of bird is this?", "Which bird species is shown in the image?", "Can you identify this bird?", "What bird is this?"];
+const SPECIES_QUESTIONS = [
+  "What species is this bird?",
+  "Name this bird.",
+  "What kind of bird is this?",
+  "Which bird species is shown in the image?",
+  "Can you identify this bird?",
+  "What bird is this?",
+];
 const PLUMAGE_QUESTIONS = ["Which plumage or morph does this bird show?", "What plumage is this bird in?"];
 const GROUP_QUESTIONS: Record<string, string[]> = {
   group: ["What group of birds does this one belong to?", "To which family group does this bird belong?"],
   "broad-group": ["Which broad group of birds is this?", "What large group of birds does this one belong to?"],
 };
 /** Which facts a caption mentions first: the most visible ones. */
-const CAPTION_PRIORITY = ["bill_shape", "wing_color", "crown_color", "breast_color", "upper_tail_color", "underparts_color", "upperparts_color", "back_color", "breast_pattern", "wing_pattern", "throat_color", "belly_color"];
-const CAPTION_PROMPTS = ["Describe the bird briefly.", "Give a short description of this bird.", "Write a brief caption for this photo.", "What does this image show?"];
+const CAPTION_PRIORITY = [
+  "bill_shape",
+  "wing_color",
+  "crown_color",
+  "breast_color",
+  "upper_tail_color",
+  "underparts_color",
+  "upperparts_color",
+  "back_color",
+  "breast_pattern",
+  "wing_pattern",
+  "throat_color",
+  "belly_color",
+];
+const CAPTION_PROMPTS = [
+  "Describe the bird briefly.",
+  "Give a short description of this bird.",
+  "Write a brief caption for this photo.",
+  "What does this image show?",
+];
 
 /**
  * Bird questions and answers in the LLaVA conversation format, made from a dataset's annotations and
@@ -100,14 +136,20 @@ export class BirdQA {
     this.seed = options.seed ?? 0;
     this.perImage = options.questionsPerImage ?? 4;
     this.yesNo = options.yesNo ?? true;
-    if (!Number.isInteger(this.perImage) || this.perImage < 1) throw new Error(`BirdQA: questionsPerImage must be a positive integer, got ${this.perImage}`);
+    if (!Number.isInteger(this.perImage) || this.perImage < 1)
+      throw new Error(`BirdQA: questionsPerImage must be a positive integer, got ${this.perImage}`);
   }
 
   /** Questions about a CUB-layout dataset (CUB-200-2011, a subset, SynthBirds). */
   static fromCub(dataset: CubDataset, options: BirdQAOptions = {}): BirdQA {
     const facts = new CubFacts(dataset, options);
     return new BirdQA(
-      { size: dataset.size, imagesDir: dataset.imagesDir, image: (i) => dataset.get(i), facts: (i) => facts.facts(dataset.get(i)) },
+      {
+        size: dataset.size,
+        imagesDir: dataset.imagesDir,
+        image: (i) => dataset.get(i),
+        facts: (i) => facts.facts(dataset.get(i)),
+      },
       options,
     );
   }
@@ -116,7 +158,12 @@ export class BirdQA {
   static fromNABirds(dataset: NABirdsDataset, options: BirdQAOptions = {}): BirdQA {
     const facts = new NABirdsFacts(dataset);
     return new BirdQA(
-      { size: dataset.size, imagesDir: dataset.imagesDir, image: (i) => dataset.get(i), facts: (i) => facts.facts(dataset.get(i)) },
+      {
+        size: dataset.size,
+        imagesDir: dataset.imagesDir,
+        image: (i) => dataset.get(i),
+        facts: (i) => facts.facts(dataset.get(i)),
+      },
       options,
     );
   }
@@ -159,7 +206,9 @@ export class BirdQA {
    * accuracy): the same questions whatever the seed.
    */
   evaluationPairs(i: number): BirdQAPair[] {
-    return this.source.facts(i).map((f) => ({ kind: "open", question: this.questionsFor(f)[0]!, answer: f.answer, fact: f }));
+    return this.source
+      .facts(i)
+      .map((f) => ({ kind: "open", question: this.questionsFor(f)[0]!, answer: f.answer, fact: f }));
   }
 
   /** A short caption of image `i` built from its facts ("A Black-footed Albatross, a large bird with a hooked bill and grey wings."). */
@@ -180,7 +229,17 @@ export class BirdQA {
         { from: "human" as const, value: k === 0 ? `${IMAGE_PLACEHOLDER}\n${p.question}` : p.question },
         { from: "gpt" as const, value: p.answer },
       ]);
-      const meta: BirdQAMeta = { imageId: image.imageId, classId: image.classId, split, pairs: pairs.map((p) => ({ kind: p.kind, answer: p.answer, fact: evidence(p.fact), ...(p.asked === undefined ? {} : { asked: p.asked }) })) };
+      const meta: BirdQAMeta = {
+        imageId: image.imageId,
+        classId: image.classId,
+        split,
+        pairs: pairs.map((p) => ({
+          kind: p.kind,
+          answer: p.answer,
+          fact: evidence(p.fact),
+          ...(p.asked === undefined ? {} : { asked: p.asked }),
+        })),
+      };
       out.push({ id: String(image.imageId), image: image.relativePath, conversations: turns, meta });
     }
     return out;
@@ -201,7 +260,12 @@ export class BirdQA {
           { from: "human", value: `${IMAGE_PLACEHOLDER}\n${prompt}` },
           { from: "gpt", value: caption },
         ],
-        meta: { imageId: image.imageId, classId: image.classId, split, pairs: [{ kind: "caption", answer: caption, facts: facts.map(evidence) }] },
+        meta: {
+          imageId: image.imageId,
+          classId: image.classId,
+          split,
+          pairs: [{ kind: "caption", answer: caption, facts: facts.map(evidence) }],
+        },
       };
     });
   }
@@ -226,7 +290,9 @@ export class BirdQA {
     const yes = rng.float() < 0.5;
     const asked = yes ? f.answer : f.negatives[rng.int(f.negatives.length)]!;
     let question: string;
-    if (f.kind === "species") question = rng.float() < 0.5 ? `Is this ${withArticle(asked)}?` : `Is the bird in the picture ${withArticle(asked)}?`;
+    if (f.kind === "species")
+      question =
+        rng.float() < 0.5 ? `Is this ${withArticle(asked)}?` : `Is the bird in the picture ${withArticle(asked)}?`;
     else if (f.kind === "plumage") question = `Is this bird in ${asked.toLowerCase()} plumage?`;
     else if (f.kind === "group") question = `Is this bird one of the ${asked}?`;
     else question = attributeYesNoQuestion(f.topic, asked);

@@ -29,7 +29,12 @@ export function boxWithMargin(box: BoundingBox, margin: number, width: number, h
  * uniform fraction in `scale` of the region's and whose aspect ratio is log-uniform in `ratio`; falls back to
  * the largest central crop with the ratio clamped to `ratio`.
  */
-export function randomResizedCropRegion(region: Region, rng: Rng, scale: [number, number], ratio: [number, number]): Region {
+export function randomResizedCropRegion(
+  region: Region,
+  rng: Rng,
+  scale: [number, number],
+  ratio: [number, number],
+): Region {
   const { width: W, height: H } = region;
   const area = W * H;
   const logLo = Math.log(ratio[0]);
@@ -48,7 +53,12 @@ export function randomResizedCropRegion(region: Region, rng: Rng, scale: [number
   let h = H;
   if (inRatio < ratio[0]) h = Math.round(W / ratio[0]);
   else if (inRatio > ratio[1]) w = Math.round(H * ratio[1]);
-  return { left: region.left + Math.floor((W - w) / 2), top: region.top + Math.floor((H - h) / 2), width: w, height: h };
+  return {
+    left: region.left + Math.floor((W - w) / 2),
+    top: region.top + Math.floor((H - h) / 2),
+    width: w,
+    height: h,
+  };
 }
 
 /**
@@ -59,5 +69,10 @@ export function centerCropRegion(region: Region, cropPct: number): Region {
   const side = Math.max(1, Math.round(Math.min(region.width, region.height) * cropPct));
   const w = Math.min(side, region.width);
   const h = Math.min(side, region.height);
-  return { left: region.left + Math.floor((region.width - w) / 2), top: region.top + Math.floor((region.height - h) / 2), width: w, height: h };
+  return {
+    left: region.left + Math.floor((region.width - w) / 2),
+    top: region.top + Math.floor((region.height - h) / 2),
+    width: w,
+    height: h,
+  };
 }

@@ -29,5 +29,8 @@ export function parseCubAttributeName(name: string): { group: string; value: str
  */
 export function readableCubClassName(className: string): string {
   const bare = className.replace(/^\d+\./, "");
-  return bare.replace(/_(?=[a-z])/g, "-").replace(/_/g, " ").trim();
+  return bare
+    .replace(/_(?=[a-z])/g, "-")
+    .replace(/_/g, " ")
+    .trim();
 }

@@ -145,12 +145,24 @@ export class CubDataset {
       label: c.label,
       isTrain: t.isTrain[k] === 1,
     };
-    if (t.boxes) image.bbox = { x: t.boxes[k * 4]!, y: t.boxes[k * 4 + 1]!, width: t.boxes[k * 4 + 2]!, height: t.boxes[k * 4 + 3]! };
+    if (t.boxes)
+      image.bbox = {
+        x: t.boxes[k * 4]!,
+        y: t.boxes[k * 4 + 1]!,
+        width: t.boxes[k * 4 + 2]!,
+        height: t.boxes[k * 4 + 3]!,
+      };
     if (t.parts && t.partLocs) {
       const P = t.parts.length;
       image.parts = t.parts.map((p, j) => {
         const o = (k * P + j) * 3;
-        return { partId: p.id, name: p.name, x: t.partLocs![o]!, y: t.partLocs![o + 1]!, visible: t.partLocs![o + 2] === 1 };
+        return {
+          partId: p.id,
+          name: p.name,
+          x: t.partLocs![o]!,
+          y: t.partLocs![o + 1]!,
+          visible: t.partLocs![o + 2] === 1,
+        };
       });
     }
     return image;
@@ -159,12 +171,18 @@ export class CubDataset {
   /** The images of the dataset's own train or test split (CUB's `train_test_split.txt`), as a view. */
   split(which: "train" | "test"): CubDataset {
     const want = which === "train" ? 1 : 0;
-    return new CubDataset(this.t, this.indices.filter((k) => this.t.isTrain[k] === want));
+    return new CubDataset(
+      this.t,
+      this.indices.filter((k) => this.t.isTrain[k] === want),
+    );
   }
 
   /** A view of the images at the given positions of this view. */
   subset(positions: ArrayLike<number>): CubDataset {
-    return new CubDataset(this.t, Int32Array.from(positions, (i) => this.base(i)));
+    return new CubDataset(
+      this.t,
+      Int32Array.from(positions, (i) => this.base(i)),
+    );
   }
 
   /**
@@ -196,7 +214,10 @@ export class CubDataset {
    */
   classAttributes(classId: number): CubClassAttributeValue[] {
     const t = this.t;
-    if (!t.attributes || !t.classAttributes) throw new Error(`CubDataset: ${t.dir} has no attributes.txt and attributes/class_attribute_labels_continuous.txt`);
+    if (!t.attributes || !t.classAttributes)
+      throw new Error(
+        `CubDataset: ${t.dir} has no attributes.txt and attributes/class_attribute_labels_continuous.txt`,
+      );
     this.classById(classId);
     const A = t.attributes.length;
     const row = classId - 1;
@@ -206,7 +227,8 @@ export class CubDataset {
   /** Image-level attribute labels of an image (`attributes/image_attribute_labels.txt`), one per attribute. */
   imageAttributes(imageId: number): CubImageAttributeLabel[] {
     const t = this.t;
-    if (!t.attributes || !t.imageAttributePresent || !t.imageAttributeCertainty) throw new Error(`CubDataset: ${t.dir} has no attributes/image_attribute_labels.txt`);
+    if (!t.attributes || !t.imageAttributePresent || !t.imageAttributeCertainty)
+      throw new Error(`CubDataset: ${t.dir} has no attributes/image_attribute_labels.txt`);
     const k = t.imageIndex.get(imageId);
     if (k === undefined) throw new Error(`CubDataset: no image ${imageId} in ${join(t.dir, "images.txt")}`);
     const A = t.attributes.length;
@@ -220,7 +242,8 @@ export class CubDataset {
   }
 
   private base(i: number): number {
-    if (!Number.isInteger(i) || i < 0 || i >= this.indices.length) throw new RangeError(`CubDataset.get: index ${i} out of range [0, ${this.indices.length})`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.indices.length)
+      throw new RangeError(`CubDataset.get: index ${i} out of range [0, ${this.indices.length})`);
     return this.indices[i]!;
   }
 }

@@ -3,7 +3,16 @@ import { join, resolve } from "node:path";
 import { type CubAttribute, parseCubAttributeName, readableCubClassName } from "./cub-attribute.js";
 import { DataFormatError } from "./data-format-error.js";
 import { checkListedImages } from "./listed-images.js";
-import { expectFields, IdRegistry, idAndRest, intField, numberField, optionalFile, readTable, type TableRow } from "./text-table.js";
+import {
+  expectFields,
+  IdRegistry,
+  idAndRest,
+  intField,
+  numberField,
+  optionalFile,
+  readTable,
+  type TableRow,
+} from "./text-table.js";
 
 /** A CUB class: `{ id: 1, name: '001.Black_footed_Albatross', label: 'Black-footed Albatross' }`. */
 export interface CubClass {
@@ -113,7 +122,8 @@ export async function loadCubTables(root: string, options: CubOpenOptions = {}):
     seenLabels.add(imageIds[i]!, row);
     const classId = intField(labelsPath, row, 1, "class id");
     const c = classById.get(classId);
-    if (c === undefined) throw new DataFormatError(labelsPath, `class ${classId} of image ${imageIds[i]} is not in classes.txt`, row.line);
+    if (c === undefined)
+      throw new DataFormatError(labelsPath, `class ${classId} of image ${imageIds[i]} is not in classes.txt`, row.line);
     classIndex[i] = c;
   }
   requireEveryImage(labelsPath, "a label", classIndex, (v) => v >= 0, imageIds, imageLines);
@@ -126,12 +136,21 @@ export async function loadCubTables(root: string, options: CubOpenOptions = {}):
     const i = imageAt(splitPath, row);
     seenSplit.add(imageIds[i]!, row);
     const v = intField(splitPath, row, 1, "is_training_image");
-    if (v !== 0 && v !== 1) throw new DataFormatError(splitPath, `is_training_image must be 0 or 1, got ${v}`, row.line);
+    if (v !== 0 && v !== 1)
+      throw new DataFormatError(splitPath, `is_training_image must be 0 or 1, got ${v}`, row.line);
     split[i] = v;
   }
   requireEveryImage(splitPath, "a split", split, (v) => v >= 0, imageIds, imageLines);
 
-  const tables: CubTables = { dir, imageIds, imageIndex: index, imageNames, classIndex, isTrain: Uint8Array.from(split), classes };
+  const tables: CubTables = {
+    dir,
+    imageIds,
+    imageIndex: index,
+    imageNames,
+    classIndex,
+    isTrain: Uint8Array.from(split),
+    classes,
+  };
 
   const boxesPath = optionalFile(join(dir, "bounding_boxes.txt"));
   if (boxesPath) {
@@ -142,8 +161,10 @@ export async function loadCubTables(root: string, options: CubOpenOptions = {}):
       expectFields(boxesPath, row, 5, "<image_id> <x> <y> <width> <height>");
       const i = imageAt(boxesPath, row);
       seen.add(imageIds[i]!, row);
-      for (let k = 0; k < 4; k++) boxes[i * 4 + k] = numberField(boxesPath, row, k + 1, ["x", "y", "width", "height"][k]!);
-      if (boxes[i * 4 + 2]! <= 0 || boxes[i * 4 + 3]! <= 0) throw new DataFormatError(boxesPath, `box of image ${imageIds[i]} has no area`, row.line);
+      for (let k = 0; k < 4; k++)
+        boxes[i * 4 + k] = numberField(boxesPath, row, k + 1, ["x", "y", "width", "height"][k]!);
+      if (boxes[i * 4 + 2]! <= 0 || boxes[i * 4 + 3]! <= 0)
+        throw new DataFormatError(boxesPath, `box of image ${imageIds[i]} has no area`, row.line);
       has[i] = 1;
     }
     requireEveryImage(boxesPath, "a bounding box", has, (v) => v === 1, imageIds, imageLines);
@@ -165,7 +186,12 @@ async function loadParts(dir: string, t: CubTables, imageAt: ImageAt): Promise<v
   for await (const row of readTable(partsPath)) {
     const [idText, name] = idAndRest(partsPath, row, "<part_id> <part_name>");
     const id = Number(idText);
-    if (!Number.isInteger(id) || id < 1) throw new DataFormatError(partsPath, `part id must be a positive integer, got ${JSON.stringify(idText)}`, row.line);
+    if (!Number.isInteger(id) || id < 1)
+      throw new DataFormatError(
+        partsPath,
+        `part id must be a positive integer, got ${JSON.stringify(idText)}`,
+        row.line,
+      );
     seenParts.add(id, row);
     parts.push({ id, name });
   }
@@ -181,13 +207,15 @@ async function loadParts(dir: string, t: CubTables, imageAt: ImageAt): Promise<v
     const partId = intField(locsPath, row, 1, "part id");
     const k = slot.get(partId);
     if (k === undefined) throw new DataFormatError(locsPath, `part ${partId} is not in parts.txt`, row.line);
-    if (seen[i * P + k]) throw new DataFormatError(locsPath, `part ${partId} of image ${t.imageIds[i]} appears twice`, row.line);
+    if (seen[i * P + k])
+      throw new DataFormatError(locsPath, `part ${partId} of image ${t.imageIds[i]} appears twice`, row.line);
     seen[i * P + k] = 1;
     const o = (i * P + k) * 3;
     locs[o] = numberField(locsPath, row, 2, "x");
     locs[o + 1] = numberField(locsPath, row, 3, "y");
     const visible = intField(locsPath, row, 4, "visible");
-    if (visible !== 0 && visible !== 1) throw new DataFormatError(locsPath, `visible must be 0 or 1, got ${visible}`, row.line);
+    if (visible !== 0 && visible !== 1)
+      throw new DataFormatError(locsPath, `visible must be 0 or 1, got ${visible}`, row.line);
     locs[o + 2] = visible;
   }
   t.parts = parts;
@@ -195,7 +223,12 @@ async function loadParts(dir: string, t: CubTables, imageAt: ImageAt): Promise<v
 }
 
 async function loadAttributes(root: string, dir: string, t: CubTables, imageAt: ImageAt): Promise<void> {
-  const namesPath = optionalFile(join(resolve(root), "attributes.txt"), join(dir, "..", "attributes.txt"), join(dir, "attributes.txt"), join(dir, "attributes", "attributes.txt"));
+  const namesPath = optionalFile(
+    join(resolve(root), "attributes.txt"),
+    join(dir, "..", "attributes.txt"),
+    join(dir, "attributes.txt"),
+    join(dir, "attributes", "attributes.txt"),
+  );
   if (!namesPath) return;
   const attributes: CubAttribute[] = [];
   const seen = new IdRegistry<number>(namesPath, "attribute id");
@@ -203,10 +236,20 @@ async function loadAttributes(root: string, dir: string, t: CubTables, imageAt: 
     expectFields(namesPath, row, 2, "<attribute_id> <attribute_name>");
     const id = intField(namesPath, row, 0, "attribute id");
     seen.add(id, row);
-    if (id !== attributes.length + 1) throw new DataFormatError(namesPath, `attribute ids must run 1, 2, 3...; expected ${attributes.length + 1}, got ${id}`, row.line);
+    if (id !== attributes.length + 1)
+      throw new DataFormatError(
+        namesPath,
+        `attribute ids must run 1, 2, 3...; expected ${attributes.length + 1}, got ${id}`,
+        row.line,
+      );
     const name = row.fields[1]!;
     const parsed = parseCubAttributeName(name);
-    if (!parsed) throw new DataFormatError(namesPath, `attribute name must look like has_<group>::<value>, got ${JSON.stringify(name)}`, row.line);
+    if (!parsed)
+      throw new DataFormatError(
+        namesPath,
+        `attribute name must look like has_<group>::<value>, got ${JSON.stringify(name)}`,
+        row.line,
+      );
     attributes.push({ id, name, ...parsed });
   }
   t.attributes = attributes;
@@ -217,7 +260,12 @@ async function loadAttributes(root: string, dir: string, t: CubTables, imageAt: 
     const certainties: string[] = [];
     for await (const row of readTable(certaintiesPath)) {
       const [idText, name] = idAndRest(certaintiesPath, row, "<certainty_id> <certainty_name>");
-      if (Number(idText) !== certainties.length + 1) throw new DataFormatError(certaintiesPath, `certainty ids must run 1, 2, 3...; got ${JSON.stringify(idText)}`, row.line);
+      if (Number(idText) !== certainties.length + 1)
+        throw new DataFormatError(
+          certaintiesPath,
+          `certainty ids must run 1, 2, 3...; got ${JSON.stringify(idText)}`,
+          row.line,
+        );
       certainties.push(name);
     }
     t.certainties = certainties;
@@ -231,13 +279,22 @@ async function loadAttributes(root: string, dir: string, t: CubTables, imageAt: 
       expectFields(classPath, row, A, `${A} percentages, one per attribute`);
       for (let k = 0; k < A; k++) {
         const v = numberField(classPath, row, k, `attribute ${k + 1}`);
-        if (v < 0 || v > 100) throw new DataFormatError(classPath, `attribute ${k + 1} must be a percentage in [0, 100], got ${v}`, row.line);
+        if (v < 0 || v > 100)
+          throw new DataFormatError(
+            classPath,
+            `attribute ${k + 1} must be a percentage in [0, 100], got ${v}`,
+            row.line,
+          );
         values.push(v);
       }
       rows++;
     }
     const maxClass = Math.max(...t.classes.map((c) => c.id));
-    if (rows < maxClass) throw new DataFormatError(classPath, `has ${rows} rows (one per class id, in order) but classes.txt has class id ${maxClass}`);
+    if (rows < maxClass)
+      throw new DataFormatError(
+        classPath,
+        `has ${rows} rows (one per class id, in order) but classes.txt has class id ${maxClass}`,
+      );
     t.classAttributes = Float32Array.from(values);
     t.classAttributeRows = rows;
   }
@@ -253,7 +310,8 @@ async function loadAttributes(root: string, dir: string, t: CubTables, imageAt: 
       expectFields(imagePath, row, 4, "<image_id> <attribute_id> <is_present> <certainty_id> <time>", true);
       const i = imageAt(imagePath, row);
       const a = intField(imagePath, row, 1, "attribute id");
-      if (a < 1 || a > A) throw new DataFormatError(imagePath, `attribute ${a} is not in attributes.txt (1..${A})`, row.line);
+      if (a < 1 || a > A)
+        throw new DataFormatError(imagePath, `attribute ${a} is not in attributes.txt (1..${A})`, row.line);
       const p = intField(imagePath, row, 2, "is_present");
       if (p !== 0 && p !== 1) throw new DataFormatError(imagePath, `is_present must be 0 or 1, got ${p}`, row.line);
       const c = intField(imagePath, row, 3, "certainty id");
@@ -266,8 +324,19 @@ async function loadAttributes(root: string, dir: string, t: CubTables, imageAt: 
   }
 }
 
-function requireEveryImage<T extends ArrayLike<number>>(path: string, what: string, values: T, ok: (v: number) => boolean, ids: number[], lines: number[]): void {
+function requireEveryImage<T extends ArrayLike<number>>(
+  path: string,
+  what: string,
+  values: T,
+  ok: (v: number) => boolean,
+  ids: number[],
+  lines: number[],
+): void {
   for (let i = 0; i < values.length; i++) {
-    if (!ok(values[i]!)) throw new DataFormatError(path, `image ${ids[i]} (images.txt line ${lines[i]}) is not listed: every image needs ${what}`);
+    if (!ok(values[i]!))
+      throw new DataFormatError(
+        path,
+        `image ${ids[i]} (images.txt line ${lines[i]}) is not listed: every image needs ${what}`,
+      );
   }
 }

@@ -24,7 +24,13 @@ describe("DataLoader", () => {
   const items = Array.from({ length: 23 }, (_, i) => i);
 
   it("batches in order, with or without the last partial batch", async () => {
-    expect(await collect(new DataLoader({ dataset: items, batchSize: 5 }))).toEqual([[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 11, 12, 13, 14], [15, 16, 17, 18, 19], [20, 21, 22]]);
+    expect(await collect(new DataLoader({ dataset: items, batchSize: 5 }))).toEqual([
+      [0, 1, 2, 3, 4],
+      [5, 6, 7, 8, 9],
+      [10, 11, 12, 13, 14],
+      [15, 16, 17, 18, 19],
+      [20, 21, 22],
+    ]);
     const dropped = new DataLoader({ dataset: items, batchSize: 5, dropLast: true });
     expect(dropped.length).toBe(4);
     expect((await collect(dropped)).flat()).toEqual(items.slice(0, 20));
@@ -140,21 +146,36 @@ describe.skipIf(!subset)("createImageLoader on real and corrupt images", () => {
   it("names a corrupt JPEG, or skips and counts it", async () => {
     const dir = join(root, "cub");
     const src = join(subset!, "CUB_200_2011");
-    await cp(join(src, "images", "001.Black_footed_Albatross"), join(dir, "CUB_200_2011", "images", "001.Black_footed_Albatross"), { recursive: true });
+    await cp(
+      join(src, "images", "001.Black_footed_Albatross"),
+      join(dir, "CUB_200_2011", "images", "001.Black_footed_Albatross"),
+      { recursive: true },
+    );
     const full = await CubDataset.open(subset!, { checkFiles: false });
     const first = Array.from({ length: full.size }, (_, i) => full.get(i)).filter((im) => im.classId === 1);
     const lines = (f: (im: (typeof first)[number], k: number) => string) => first.map(f).join("\n") + "\n";
-    await writeFile(join(dir, "CUB_200_2011", "images.txt"), lines((im, k) => `${k + 1} ${im.relativePath}`));
+    await writeFile(
+      join(dir, "CUB_200_2011", "images.txt"),
+      lines((im, k) => `${k + 1} ${im.relativePath}`),
+    );
     await writeFile(join(dir, "CUB_200_2011", "classes.txt"), "1 001.Black_footed_Albatross\n");
-    await writeFile(join(dir, "CUB_200_2011", "image_class_labels.txt"), lines((_, k) => `${k + 1} 1`));
-    await writeFile(join(dir, "CUB_200_2011", "train_test_split.txt"), lines((_, k) => `${k + 1} 1`));
+    await writeFile(
+      join(dir, "CUB_200_2011", "image_class_labels.txt"),
+      lines((_, k) => `${k + 1} 1`),
+    );
+    await writeFile(
+      join(dir, "CUB_200_2011", "train_test_split.txt"),
+      lines((_, k) => `${k + 1} 1`),
+    );
     const victim = join(dir, "CUB_200_2011", "images", first[4]!.relativePath);
     const bytes = await sharp(first[4]!.path).jpeg().toBuffer();
     await writeFile(victim, bytes.subarray(0, bytes.length >> 1));
     const cub = await CubDataset.open(dir);
     const pipeline = new ImagePipeline({ size: 16 });
     const failing = createImageLoader({ dataset: cub, pipeline, batchSize: 8 });
-    await expect(collect(failing)).rejects.toThrow(new RegExp(`${first[4]!.relativePath.replace(/[./]/g, "\\$&")}: cannot decode image`));
+    await expect(collect(failing)).rejects.toThrow(
+      new RegExp(`${first[4]!.relativePath.replace(/[./]/g, "\\$&")}: cannot decode image`),
+    );
     const skipping = createImageLoader({ dataset: cub, pipeline, batchSize: 8, onError: "skip" });
     let count = 0;
     for await (const b of skipping) {

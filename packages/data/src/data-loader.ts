@@ -82,7 +82,8 @@ export class DataLoader<T, S = T, B = S[]> implements AsyncIterable<B> {
       onError: options.onError ?? "throw",
     };
     const positive = (name: string, v: number, min: number) => {
-      if (!Number.isInteger(v) || v < min) throw new Error(`DataLoader: ${name} must be an integer >= ${min}, got ${v}`);
+      if (!Number.isInteger(v) || v < min)
+        throw new Error(`DataLoader: ${name} must be an integer >= ${min}, got ${v}`);
     };
     positive("batchSize", this.o.batchSize, 1);
     positive("prefetch", this.o.prefetch, 0);
@@ -158,7 +159,8 @@ export class DataLoader<T, S = T, B = S[]> implements AsyncIterable<B> {
       pump();
       for (let b = 0; b < batches; b++) {
         const outcomes: Array<Outcome<T, S>> = [];
-        for (let k = b * batchSize; k < Math.min(total, (b + 1) * batchSize); k++) outcomes.push(await slots[k]!.promise);
+        for (let k = b * batchSize; k < Math.min(total, (b + 1) * batchSize); k++)
+          outcomes.push(await slots[k]!.promise);
         handedOut = b + 1;
         pump();
         const samples: S[] = [];
@@ -169,7 +171,8 @@ export class DataLoader<T, S = T, B = S[]> implements AsyncIterable<B> {
             items.push(r.item);
           } else if (this.o.onError === "skip") {
             this.skipped++;
-            if (this.skippedItems.length < KEEP_SKIPPED) this.skippedItems.push({ index: r.index, epoch, error: r.error });
+            if (this.skippedItems.length < KEEP_SKIPPED)
+              this.skippedItems.push({ index: r.index, epoch, error: r.error });
           } else {
             throw r.error;
           }

@@ -22,7 +22,10 @@ export interface ImageLoaderBatch<T> {
 }
 
 /** Options of {@link createImageLoader}: a {@link DataLoader}'s, with the pipeline instead of transform/collate. */
-export type ImageLoaderOptions<T> = Omit<DataLoaderOptions<T, Float32Array, ImageLoaderBatch<T>>, "transform" | "collate"> & {
+export type ImageLoaderOptions<T> = Omit<
+  DataLoaderOptions<T, Float32Array, ImageLoaderBatch<T>>,
+  "transform" | "collate"
+> & {
   pipeline: ImagePipeline;
 };
 
@@ -37,7 +40,9 @@ export type ImageLoaderOptions<T> = Omit<DataLoaderOptions<T, Float32Array, Imag
  * for await (const { images, labels } of loader) { ...; images.dispose(); labels.dispose(); }
  * ```
  */
-export function createImageLoader<T extends LabelledImage>(options: ImageLoaderOptions<T>): DataLoader<T, Float32Array, ImageLoaderBatch<T>> {
+export function createImageLoader<T extends LabelledImage>(
+  options: ImageLoaderOptions<T>,
+): DataLoader<T, Float32Array, ImageLoaderBatch<T>> {
   const { pipeline, ...rest } = options;
   return new DataLoader<T, Float32Array, ImageLoaderBatch<T>>({
     ...rest,
@@ -47,7 +52,10 @@ export function createImageLoader<T extends LabelledImage>(options: ImageLoaderO
       samples.forEach((s, i) => data.set(s, i * pipeline.imageLength));
       return {
         images: pipeline.toBatch(data, samples.length),
-        labels: tf.tensor1d(Int32Array.from(items, (it) => it.classIndex), "int32"),
+        labels: tf.tensor1d(
+          Int32Array.from(items, (it) => it.classIndex),
+          "int32",
+        ),
         items,
       };
     },

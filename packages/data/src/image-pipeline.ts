@@ -12,7 +12,8 @@ export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
 export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
 
 /** What the pipeline reads: a file path, or encoded bytes (JPEG, PNG, WebP...), optionally with a box. */
-export type ImageSource = string | { path: string; bbox?: BoundingBox } | { data: Uint8Array; name?: string; bbox?: BoundingBox };
+export type ImageSource =
+  string | { path: string; bbox?: BoundingBox } | { data: Uint8Array; name?: string; bbox?: BoundingBox };
 
 /** Options of an {@link ImagePipeline}; plain data with defaults. */
 export interface ImagePipelineOptions {
@@ -94,8 +95,10 @@ export class ImagePipeline {
     this.std = this.o.std;
     this.mode = this.o.mode;
     this.rng = new Rng(this.o.seed);
-    if (!Number.isInteger(this.size) || this.size < 1) throw new Error(`ImagePipeline: size must be a positive integer, got ${this.size}`);
-    if (this.std.some((s) => !(s > 0))) throw new Error(`ImagePipeline: std must be positive, got ${JSON.stringify(this.std)}`);
+    if (!Number.isInteger(this.size) || this.size < 1)
+      throw new Error(`ImagePipeline: size must be a positive integer, got ${this.size}`);
+    if (this.std.some((s) => !(s > 0)))
+      throw new Error(`ImagePipeline: std must be positive, got ${JSON.stringify(this.std)}`);
   }
 
   /** Number of floats of one processed image: `size * size * 3`. */
@@ -118,7 +121,12 @@ export class ImagePipeline {
     const name = sourceName(source);
     let bytes: Uint8Array;
     try {
-      bytes = typeof source === "string" ? await readFile(source) : "path" in source ? await readFile(source.path) : source.data;
+      bytes =
+        typeof source === "string"
+          ? await readFile(source)
+          : "path" in source
+            ? await readFile(source.path)
+            : source.data;
     } catch (e) {
       throw new Error(`${name}: cannot read image (${(e as Error).message})`);
     }
@@ -142,11 +150,20 @@ export class ImagePipeline {
 
   /** Wraps `count` processed images laid end to end in `data` as an `ImageBatch` `[count, size, size, 3]`. */
   toBatch(data: Float32Array, count: number): ImageBatch {
-    if (data.length !== count * this.imageLength) throw new Error(`ImagePipeline.toBatch: expected ${count * this.imageLength} floats for ${count} images, got ${data.length}`);
+    if (data.length !== count * this.imageLength)
+      throw new Error(
+        `ImagePipeline.toBatch: expected ${count * this.imageLength} floats for ${count} images, got ${data.length}`,
+      );
     return tf.tensor4d(data, [count, this.size, this.size, 3], "float32");
   }
 
-  private async decode(bytes: Uint8Array, bbox: BoundingBox | undefined, out: Float32Array, offset: number, rng: Rng): Promise<AugmentationRecord> {
+  private async decode(
+    bytes: Uint8Array,
+    bbox: BoundingBox | undefined,
+    out: Float32Array,
+    offset: number,
+    rng: Rng,
+  ): Promise<AugmentationRecord> {
     const o = this.o;
     const image = sharp(bytes, { autoOrient: true, failOn: o.failOn });
     const { width, height } = jpegHeaderSize(bytes) ?? (await orientedSize(image));
@@ -178,12 +195,18 @@ export class ImagePipeline {
   private normalize(px: Uint8Array, out: Float32Array, offset: number, record: AugmentationRecord): void {
     const S = this.size;
     const [m0, m1, m2] = this.mean;
-    const i0 = 1 / this.std[0], i1 = 1 / this.std[1], i2 = 1 / this.std[2];
+    const i0 = 1 / this.std[0],
+      i1 = 1 / this.std[1],
+      i2 = 1 / this.std[2];
     // Row-wise: source pixel x goes to column x, or S-1-x when flipped (step -3 through the output row).
     const step = record.flipped ? -3 : 3;
     if (!record.jitter) {
-      const a0 = i0 / 255, a1 = i1 / 255, a2 = i2 / 255;
-      const b0 = -m0 * i0, b1 = -m1 * i1, b2 = -m2 * i2;
+      const a0 = i0 / 255,
+        a1 = i1 / 255,
+        a2 = i2 / 255;
+      const b0 = -m0 * i0,
+        b1 = -m1 * i1,
+        b2 = -m2 * i2;
       for (let y = 0; y < S; y++) {
         let i = y * S * 3;
         let j = offset + (y * S + (record.flipped ? S - 1 : 0)) * 3;
@@ -197,16 +220,31 @@ export class ImagePipeline {
     }
     // The mean luma only matters to contrast.
     let luma = 0;
-    if (record.jitter.contrast !== 1) for (let i = 0; i < px.length; i += 3) luma += LUMA[0] * px[i]! + LUMA[1] * px[i + 1]! + LUMA[2] * px[i + 2]!;
+    if (record.jitter.contrast !== 1)
+      for (let i = 0; i < px.length; i += 3) luma += LUMA[0] * px[i]! + LUMA[1] * px[i + 1]! + LUMA[2] * px[i + 2]!;
     const { matrix: M, offset: c } = colorJitterTransform(record.jitter, luma / (255 * S * S));
     const k = 1 / 255;
-    const [r0, r1, r2, g0, g1, g2, b0, b1, b2] = Array.from(M, (v) => v * k) as [number, number, number, number, number, number, number, number, number];
-    const c0 = c[0]!, c1 = c[1]!, c2 = c[2]!;
+    const [r0, r1, r2, g0, g1, g2, b0, b1, b2] = Array.from(M, (v) => v * k) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const c0 = c[0]!,
+      c1 = c[1]!,
+      c2 = c[2]!;
     for (let y = 0; y < S; y++) {
       let i = y * S * 3;
       let j = offset + (y * S + (record.flipped ? S - 1 : 0)) * 3;
       for (let x = 0; x < S; x++, i += 3, j += step) {
-        const r = px[i]!, g = px[i + 1]!, b = px[i + 2]!;
+        const r = px[i]!,
+          g = px[i + 1]!,
+          b = px[i + 2]!;
         let u = r0 * r + r1 * g + r2 * b + c0;
         let v = g0 * r + g1 * g + g2 * b + c1;
         let w = b0 * r + b1 * g + b2 * b + c2;

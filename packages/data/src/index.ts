@@ -27,7 +27,15 @@ export {
   type ReadLlavaOptions,
   type WriteLlavaOptions,
 } from "./llava.js";
-export { BirdQA, type BirdEvidence, type BirdQAKind, type BirdQAMeta, type BirdQAOptions, type BirdQAPair, type BirdQARecord } from "./bird-qa.js";
+export {
+  BirdQA,
+  type BirdEvidence,
+  type BirdQAKind,
+  type BirdQAMeta,
+  type BirdQAOptions,
+  type BirdQAPair,
+  type BirdQARecord,
+} from "./bird-qa.js";
 export { CubFacts, NABirdsFacts, type BirdFact, type FactThresholds } from "./bird-facts.js";
 export { attributeQuestions, attributeValuePhrase, attributeYesNoQuestion } from "./attribute-phrases.js";
 export { deriveSeed, rngFor } from "./seed.js";
@@ -40,10 +48,27 @@ export {
   type ImagePipelineOptions,
   type ImageSource,
 } from "./image-pipeline.js";
-export { colorJitterTransform, sampleColorJitter, type ColorJitterOptions, type ColorJitterSample, type ColorTransform } from "./color-jitter.js";
+export {
+  colorJitterTransform,
+  sampleColorJitter,
+  type ColorJitterOptions,
+  type ColorJitterSample,
+  type ColorTransform,
+} from "./color-jitter.js";
 export { boxWithMargin, centerCropRegion, randomResizedCropRegion, type Region } from "./crop-geometry.js";
-export { DataLoader, type DataLoaderOptions, type IndexedDataset, type SkippedItem, type TransformContext } from "./data-loader.js";
-export { createImageLoader, type ImageLoaderBatch, type ImageLoaderOptions, type LabelledImage } from "./image-loader.js";
+export {
+  DataLoader,
+  type DataLoaderOptions,
+  type IndexedDataset,
+  type SkippedItem,
+  type TransformContext,
+} from "./data-loader.js";
+export {
+  createImageLoader,
+  type ImageLoaderBatch,
+  type ImageLoaderOptions,
+  type LabelledImage,
+} from "./image-loader.js";
 export { generateSynthBirds, type SynthBirdsOptions, type SynthBirdsSummary } from "./synth-birds.js";
 export {
   SYNTH_COLORS,

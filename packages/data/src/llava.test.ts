@@ -32,11 +32,20 @@ describe.skipIf(!examples)("readLlavaConversations on LLaVA's own files", () => 
 
   it("rejects the COCO QA jsonl (not in the conversations format) naming record and line, and reads it through map", async () => {
     const path = join(examples!, "coco2014_val_gpt4_qa_30x3.jsonl");
-    await expect(collect(path)).rejects.toThrow(/coco2014_val_gpt4_qa_30x3\.jsonl:1: record 0 \(id "000000525439"\): 'conversations' must be a non-empty array/);
+    await expect(collect(path)).rejects.toThrow(
+      /coco2014_val_gpt4_qa_30x3\.jsonl:1: record 0 \(id "000000525439"\): 'conversations' must be a non-empty array/,
+    );
     const records = await collect(path, {
       map: (raw) => {
         const r = raw as { id: string; image: string; instruction: string; output: string };
-        return { id: r.id, image: r.image, conversations: [{ from: "human", value: `<image>\n${r.instruction}` }, { from: "gpt", value: r.output }] };
+        return {
+          id: r.id,
+          image: r.image,
+          conversations: [
+            { from: "human", value: `<image>\n${r.instruction}` },
+            { from: "gpt", value: r.output },
+          ],
+        };
       },
     });
     expect(records.length).toBe(90);
@@ -46,8 +55,22 @@ describe.skipIf(!examples)("readLlavaConversations on LLaVA's own files", () => 
 
 describe("readLlavaConversations validation and writeLlavaConversations", () => {
   const good: LlavaRecord[] = [
-    { id: "a", image: "x.jpg", conversations: [{ from: "human", value: "<image>\nWhat bird?" }, { from: "gpt", value: "A crow." }] },
-    { id: "b", conversations: [{ from: "human", value: "Hello" }, { from: "gpt", value: "Hi" }], meta: { k: 1 } },
+    {
+      id: "a",
+      image: "x.jpg",
+      conversations: [
+        { from: "human", value: "<image>\nWhat bird?" },
+        { from: "gpt", value: "A crow." },
+      ],
+    },
+    {
+      id: "b",
+      conversations: [
+        { from: "human", value: "Hello" },
+        { from: "gpt", value: "Hi" },
+      ],
+      meta: { k: 1 },
+    },
   ];
 
   it("round-trips records through json and jsonl, keeping extra fields", async () => {
@@ -63,11 +86,23 @@ describe("readLlavaConversations validation and writeLlavaConversations", () => 
 
   it("names the record index of each kind of bad record", async () => {
     const cases: Array<[unknown, RegExp]> = [
-      [{ id: "c", conversations: [{ from: "robot", value: "x" }] }, /record 2 \(id "c"\): conversations\[0\]\.from must be 'human' or 'gpt', got "robot"/],
-      [{ id: "d", image: "d.jpg", conversations: [{ from: "human", value: "<image> <image>" }] }, /record 2 \(id "d"\): has 2 <image> placeholders/],
-      [{ id: "e", conversations: [{ from: "human", value: "<image> what?" }] }, /record 2 \(id "e"\): has an <image> placeholder but no 'image' field/],
+      [
+        { id: "c", conversations: [{ from: "robot", value: "x" }] },
+        /record 2 \(id "c"\): conversations\[0\]\.from must be 'human' or 'gpt', got "robot"/,
+      ],
+      [
+        { id: "d", image: "d.jpg", conversations: [{ from: "human", value: "<image> <image>" }] },
+        /record 2 \(id "d"\): has 2 <image> placeholders/,
+      ],
+      [
+        { id: "e", conversations: [{ from: "human", value: "<image> what?" }] },
+        /record 2 \(id "e"\): has an <image> placeholder but no 'image' field/,
+      ],
       [{ conversations: [{ from: "human", value: "x" }] }, /record 2: 'id' must be a string, got nothing/],
-      [{ id: "f", conversations: [{ from: "gpt", value: 3 }] }, /record 2 \(id "f"\): conversations\[0\]\.value must be a string/],
+      [
+        { id: "f", conversations: [{ from: "gpt", value: 3 }] },
+        /record 2 \(id "f"\): conversations\[0\]\.value must be a string/,
+      ],
     ];
     for (const [bad, message] of cases) {
       const path = join(dir, "bad.json");
@@ -77,7 +112,9 @@ describe("readLlavaConversations validation and writeLlavaConversations", () => 
       await writeFile(lines, [...good, bad].map((r) => JSON.stringify(r)).join("\n"));
       await expect(collect(lines)).rejects.toThrow(new RegExp(`bad\\.jsonl:3: ${message.source}`));
     }
-    await expect(writeLlavaConversations(join(dir, "w.json"), [good[0]!, { id: "g" } as unknown as LlavaRecord])).rejects.toThrow(/record 1 \(id "g"\)/);
+    await expect(
+      writeLlavaConversations(join(dir, "w.json"), [good[0]!, { id: "g" } as unknown as LlavaRecord]),
+    ).rejects.toThrow(/record 1 \(id "g"\)/);
   });
 
   it("names a JSON syntax error", async () => {
@@ -100,7 +137,17 @@ describe("readLlavaConversations validation and writeLlavaConversations", () => 
     const n = 50_000;
     async function* many(): AsyncGenerator<LlavaRecord> {
       for (let i = 0; i < n; i++) {
-        yield { id: `GCC_train_${String(i).padStart(9, "0")}`, image: `GCC_train_${i}.jpg`, conversations: [{ from: "human", value: "Render a clear and concise summary of the photo.\n<image>" }, { from: "gpt", value: `a small bird number ${i} perched on a branch with a long description of its plumage and the weather around it, ${"x".repeat(200)}` }] };
+        yield {
+          id: `GCC_train_${String(i).padStart(9, "0")}`,
+          image: `GCC_train_${i}.jpg`,
+          conversations: [
+            { from: "human", value: "Render a clear and concise summary of the photo.\n<image>" },
+            {
+              from: "gpt",
+              value: `a small bird number ${i} perched on a branch with a long description of its plumage and the weather around it, ${"x".repeat(200)}`,
+            },
+          ],
+        };
       }
     }
     for (const name of ["big.json", "big.jsonl"]) {

@@ -53,13 +53,16 @@ export function validateLlavaRecord(raw: unknown, path: string, index: number, l
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail(`expected an object, got ${describe(raw)}`);
   const r = raw as Record<string, unknown>;
   if (typeof r.id !== "string" && typeof r.id !== "number") fail(`'id' must be a string, got ${describe(r.id)}`);
-  if (r.image !== undefined && typeof r.image !== "string") fail(`'image' must be a string path, got ${describe(r.image)}`);
-  if (!Array.isArray(r.conversations) || r.conversations.length === 0) fail(`'conversations' must be a non-empty array, got ${describe(r.conversations)}`);
+  if (r.image !== undefined && typeof r.image !== "string")
+    fail(`'image' must be a string path, got ${describe(r.image)}`);
+  if (!Array.isArray(r.conversations) || r.conversations.length === 0)
+    fail(`'conversations' must be a non-empty array, got ${describe(r.conversations)}`);
   let placeholders = 0;
   (r.conversations as unknown[]).forEach((t, k) => {
     if (typeof t !== "object" || t === null) fail(`conversations[${k}] must be an object, got ${describe(t)}`);
     const turn = t as Record<string, unknown>;
-    if (turn.from !== "human" && turn.from !== "gpt") fail(`conversations[${k}].from must be 'human' or 'gpt', got ${describe(turn.from)}`);
+    if (turn.from !== "human" && turn.from !== "gpt")
+      fail(`conversations[${k}].from must be 'human' or 'gpt', got ${describe(turn.from)}`);
     if (typeof turn.value !== "string") fail(`conversations[${k}].value must be a string, got ${describe(turn.value)}`);
     placeholders += (turn.value as string).split(IMAGE_PLACEHOLDER).length - 1;
   });
@@ -77,7 +80,10 @@ export function validateLlavaRecord(raw: unknown, path: string, index: number, l
  * for await (const rec of readLlavaConversations("chat.json")) console.log(rec.id, rec.conversations[0].value);
  * ```
  */
-export async function* readLlavaConversations(path: string, options: ReadLlavaOptions = {}): AsyncGenerator<LlavaRecord> {
+export async function* readLlavaConversations(
+  path: string,
+  options: ReadLlavaOptions = {},
+): AsyncGenerator<LlavaRecord> {
   const kind = await sniffFormat(path);
   const map = options.map ?? ((x: unknown) => x);
   if (kind === "jsonl") {
@@ -159,10 +165,18 @@ async function sniffFormat(path: string): Promise<"json" | "jsonl"> {
   try {
     const buf = Buffer.alloc(4096);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const head = buf.subarray(0, bytesRead).toString("utf8").replace(/^\uFEFF/, "").trimStart();
+    const head = buf
+      .subarray(0, bytesRead)
+      .toString("utf8")
+      .replace(/^\uFEFF/, "")
+      .trimStart();
     if (head.startsWith("[")) return "json";
     if (head.startsWith("{") || head === "") return "jsonl";
-    throw new DataFormatError(path, `expected a JSON array ('[') or JSON Lines ('{'), got ${JSON.stringify(head.slice(0, 20))}`, 1);
+    throw new DataFormatError(
+      path,
+      `expected a JSON array ('[') or JSON Lines ('{'), got ${JSON.stringify(head.slice(0, 20))}`,
+      1,
+    );
   } finally {
     await fh.close();
   }

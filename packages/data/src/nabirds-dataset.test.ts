@@ -46,7 +46,9 @@ describe.skipIf(!meta)("NABirdsDataset on the NABirds metadata", () => {
   });
 
   it("names the missing images when files are checked", async () => {
-    await expect(NABirdsDataset.open(meta!)).rejects.toThrow(/images\.txt: 48562 of 48562 listed images are missing .*line 1 \(0817\//);
+    await expect(NABirdsDataset.open(meta!)).rejects.toThrow(
+      /images\.txt: 48562 of 48562 listed images are missing .*line 1 \(0817\//,
+    );
   });
 });
 
@@ -65,14 +67,22 @@ describe.skipIf(!meta)("NABirdsDataset validation on broken copies", () => {
   }
 
   it("names a cut line, a duplicate, an unknown parent and an unlabelled image", async () => {
-    let dir = await broken("cut", "sizes.txt", (t) => t.replace("0000d9fc-4e02-4c06-a0af-a55cfb16b12b 640 427", "0000d9fc-4e02-4c06-a0af-a55cfb16b12b 640"));
+    let dir = await broken("cut", "sizes.txt", (t) =>
+      t.replace("0000d9fc-4e02-4c06-a0af-a55cfb16b12b 640 427", "0000d9fc-4e02-4c06-a0af-a55cfb16b12b 640"),
+    );
     await expect(NABirdsDataset.open(dir, { checkFiles: false })).rejects.toThrow(/sizes\.txt:2: expected 3 fields/);
     dir = await broken("dup", "hierarchy.txt", (t) => t + "1 0\n");
-    await expect(NABirdsDataset.open(dir, { checkFiles: false })).rejects.toThrow(/hierarchy\.txt:1011: child class id 1 appears twice \(first on line 1\)/);
+    await expect(NABirdsDataset.open(dir, { checkFiles: false })).rejects.toThrow(
+      /hierarchy\.txt:1011: child class id 1 appears twice \(first on line 1\)/,
+    );
     dir = await broken("parent", "hierarchy.txt", (t) => t.replace(/^2 0$/m, "2 5000"));
-    await expect(NABirdsDataset.open(dir, { checkFiles: false })).rejects.toThrow(/hierarchy\.txt:2: parent class 5000 is not in classes\.txt/);
+    await expect(NABirdsDataset.open(dir, { checkFiles: false })).rejects.toThrow(
+      /hierarchy\.txt:2: parent class 5000 is not in classes\.txt/,
+    );
     dir = await broken("split", "train_test_split.txt", (t) => t.split("\n").slice(1).join("\n"));
-    await expect(NABirdsDataset.open(dir, { checkFiles: false })).rejects.toThrow(/train_test_split\.txt: image 0000139e-21dc-4d0c-bfe1-4cae3c85c829 \(images\.txt line 1\) is not listed/);
+    await expect(NABirdsDataset.open(dir, { checkFiles: false })).rejects.toThrow(
+      /train_test_split\.txt: image 0000139e-21dc-4d0c-bfe1-4cae3c85c829 \(images\.txt line 1\) is not listed/,
+    );
     expect(existsSync(dir)).toBe(true);
   });
 });

@@ -81,7 +81,7 @@ export class NABirdsDataset {
   /** The ancestors of a class, nearest first, ending at the root (`[Common Eider, Ducks..., Birds]`). */
   ancestors(classId: number): NABirdsClass[] {
     const out: NABirdsClass[] = [];
-    for (let c = this.classById(classId); c.parentId !== undefined; ) {
+    for (let c = this.classById(classId); c.parentId !== undefined;) {
       c = this.classById(c.parentId);
       out.push(c);
     }
@@ -111,7 +111,8 @@ export class NABirdsDataset {
 
   /** The `i`-th image of this view (0-based). */
   get(i: number): NABirdsImage {
-    if (!Number.isInteger(i) || i < 0 || i >= this.indices.length) throw new RangeError(`NABirdsDataset.get: index ${i} out of range [0, ${this.indices.length})`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.indices.length)
+      throw new RangeError(`NABirdsDataset.get: index ${i} out of range [0, ${this.indices.length})`);
     const k = this.indices[i]!;
     const t = this.t;
     const classId = t.imageClass[k]!;
@@ -124,7 +125,13 @@ export class NABirdsDataset {
       className: this.classById(classId).name,
       isTrain: t.isTrain[k] === 1,
     };
-    if (t.boxes) image.bbox = { x: t.boxes[k * 4]!, y: t.boxes[k * 4 + 1]!, width: t.boxes[k * 4 + 2]!, height: t.boxes[k * 4 + 3]! };
+    if (t.boxes)
+      image.bbox = {
+        x: t.boxes[k * 4]!,
+        y: t.boxes[k * 4 + 1]!,
+        width: t.boxes[k * 4 + 2]!,
+        height: t.boxes[k * 4 + 3]!,
+      };
     if (t.sizes) image.size = { width: t.sizes[k * 2]!, height: t.sizes[k * 2 + 1]! };
     return image;
   }
@@ -132,7 +139,11 @@ export class NABirdsDataset {
   /** The images of the dataset's own train or test split, as a view. */
   split(which: "train" | "test"): NABirdsDataset {
     const want = which === "train" ? 1 : 0;
-    return new NABirdsDataset(this.t, this.indices.filter((k) => this.t.isTrain[k] === want), this.leaves);
+    return new NABirdsDataset(
+      this.t,
+      this.indices.filter((k) => this.t.isTrain[k] === want),
+      this.leaves,
+    );
   }
 
   /** Holds out `fraction` of each leaf class's images of this view (seeded, stratified) as a validation set. */
@@ -144,7 +155,11 @@ export class NABirdsDataset {
 
   /** A view of the images at the given positions of this view. */
   subset(positions: ArrayLike<number>): NABirdsDataset {
-    return new NABirdsDataset(this.t, Int32Array.from(positions, (i) => this.indices[i]!), this.leaves);
+    return new NABirdsDataset(
+      this.t,
+      Int32Array.from(positions, (i) => this.indices[i]!),
+      this.leaves,
+    );
   }
 }
 

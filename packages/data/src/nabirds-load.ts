@@ -2,7 +2,16 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DataFormatError } from "./data-format-error.js";
 import { checkListedImages } from "./listed-images.js";
-import { expectFields, IdRegistry, idAndRest, intField, numberField, optionalFile, readTable, type TableRow } from "./text-table.js";
+import {
+  expectFields,
+  IdRegistry,
+  idAndRest,
+  intField,
+  numberField,
+  optionalFile,
+  readTable,
+  type TableRow,
+} from "./text-table.js";
 
 /** A node of the NABirds class hierarchy: a visual category (leaf), a species, or a group. */
 export interface NABirdsClass {
@@ -39,8 +48,12 @@ export interface NABirdsOpenOptions {
 /** Finds the NABirds folder: `root` itself or `root/nabirds`. */
 export function findNABirdsDir(root: string): string {
   const abs = resolve(root);
-  for (const dir of [join(abs, "nabirds"), abs]) if (existsSync(join(dir, "images.txt")) && existsSync(join(dir, "hierarchy.txt"))) return dir;
-  throw new DataFormatError(abs, "not a NABirds folder: neither it nor its nabirds/ holds images.txt and hierarchy.txt");
+  for (const dir of [join(abs, "nabirds"), abs])
+    if (existsSync(join(dir, "images.txt")) && existsSync(join(dir, "hierarchy.txt"))) return dir;
+  throw new DataFormatError(
+    abs,
+    "not a NABirds folder: neither it nor its nabirds/ holds images.txt and hierarchy.txt",
+  );
 }
 
 /** Reads and validates the NABirds metadata files under `root`. */
@@ -68,7 +81,12 @@ export async function loadNABirdsTables(root: string, options: NABirdsOpenOption
     return i;
   };
   /** Reads a per-image file, checking every image appears exactly once. */
-  const perImage = async (path: string, fields: number, layout: string, each: (i: number, row: TableRow) => void): Promise<void> => {
+  const perImage = async (
+    path: string,
+    fields: number,
+    layout: string,
+    each: (i: number, row: TableRow) => void,
+  ): Promise<void> => {
     const once = new IdRegistry<string>(path, "image id");
     for await (const row of readTable(path)) {
       expectFields(path, row, fields, layout);
@@ -78,7 +96,10 @@ export async function loadNABirdsTables(root: string, options: NABirdsOpenOption
     }
     if (once.size !== n) {
       const i = imageIds.findIndex((id) => !once.has(id));
-      throw new DataFormatError(path, `image ${imageIds[i]} (images.txt line ${imageLines[i]}) is not listed: ${once.size} of ${n} images are`);
+      throw new DataFormatError(
+        path,
+        `image ${imageIds[i]} (images.txt line ${imageLines[i]}) is not listed: ${once.size} of ${n} images are`,
+      );
     }
   };
 
@@ -89,7 +110,8 @@ export async function loadNABirdsTables(root: string, options: NABirdsOpenOption
   for await (const row of readTable(classesPath)) {
     const [idText, name] = idAndRest(classesPath, row, "<class_id> <class_name>");
     const id = Number(idText);
-    if (!Number.isInteger(id)) throw new DataFormatError(classesPath, `class id must be an integer, got ${JSON.stringify(idText)}`, row.line);
+    if (!Number.isInteger(id))
+      throw new DataFormatError(classesPath, `class id must be an integer, got ${JSON.stringify(idText)}`, row.line);
     seenClasses.add(id, row);
     const c: NABirdsClass = { id, name };
     classes.push(c);
@@ -106,7 +128,8 @@ export async function loadNABirdsTables(root: string, options: NABirdsOpenOption
     seenChildren.add(child, row);
     const c = classById.get(child);
     if (!c) throw new DataFormatError(hierarchyPath, `class ${child} is not in classes.txt`, row.line);
-    if (!classById.has(parent)) throw new DataFormatError(hierarchyPath, `parent class ${parent} is not in classes.txt`, row.line);
+    if (!classById.has(parent))
+      throw new DataFormatError(hierarchyPath, `parent class ${parent} is not in classes.txt`, row.line);
     c.parentId = parent;
     children.set(parent, [...(children.get(parent) ?? []), child]);
   }
@@ -123,8 +146,14 @@ export async function loadNABirdsTables(root: string, options: NABirdsOpenOption
   const imageClass = new Int32Array(n);
   await perImage(labelsPath, 2, "<image_id> <class_id>", (i, row) => {
     const id = intField(labelsPath, row, 1, "class id");
-    if (!classById.has(id)) throw new DataFormatError(labelsPath, `class ${id} of image ${imageIds[i]} is not in classes.txt`, row.line);
-    if (children.has(id)) throw new DataFormatError(labelsPath, `image ${imageIds[i]} is labelled with class ${id}, which is not a leaf of hierarchy.txt`, row.line);
+    if (!classById.has(id))
+      throw new DataFormatError(labelsPath, `class ${id} of image ${imageIds[i]} is not in classes.txt`, row.line);
+    if (children.has(id))
+      throw new DataFormatError(
+        labelsPath,
+        `image ${imageIds[i]} is labelled with class ${id}, which is not a leaf of hierarchy.txt`,
+        row.line,
+      );
     imageClass[i] = id;
   });
 
@@ -132,7 +161,8 @@ export async function loadNABirdsTables(root: string, options: NABirdsOpenOption
   const isTrain = new Uint8Array(n);
   await perImage(splitPath, 2, "<image_id> <is_training_image>", (i, row) => {
     const v = intField(splitPath, row, 1, "is_training_image");
-    if (v !== 0 && v !== 1) throw new DataFormatError(splitPath, `is_training_image must be 0 or 1, got ${v}`, row.line);
+    if (v !== 0 && v !== 1)
+      throw new DataFormatError(splitPath, `is_training_image must be 0 or 1, got ${v}`, row.line);
     isTrain[i] = v;
   });
 
@@ -141,7 +171,8 @@ export async function loadNABirdsTables(root: string, options: NABirdsOpenOption
   if (boxesPath) {
     const boxes = new Float32Array(n * 4);
     await perImage(boxesPath, 5, "<image_id> <x> <y> <width> <height>", (i, row) => {
-      for (let k = 0; k < 4; k++) boxes[i * 4 + k] = numberField(boxesPath, row, k + 1, ["x", "y", "width", "height"][k]!);
+      for (let k = 0; k < 4; k++)
+        boxes[i * 4 + k] = numberField(boxesPath, row, k + 1, ["x", "y", "width", "height"][k]!);
     });
     tables.boxes = boxes;
   }

@@ -19,19 +19,91 @@ export interface DrawnBird {
 }
 
 /** CUB's 15 part names, in `parts/parts.txt` order. */
-export const CUB_PART_NAMES = ["back", "beak", "belly", "breast", "crown", "forehead", "left eye", "left leg", "left wing", "nape", "right eye", "right leg", "right wing", "tail", "throat"] as const;
+export const CUB_PART_NAMES = [
+  "back",
+  "beak",
+  "belly",
+  "breast",
+  "crown",
+  "forehead",
+  "left eye",
+  "left leg",
+  "left wing",
+  "nape",
+  "right eye",
+  "right leg",
+  "right wing",
+  "tail",
+  "throat",
+] as const;
 
 /** Bird length (tail tip to bill tip) as a fraction of the image side, by size: ranges that do not overlap. */
-const LENGTH_FRACTION: Record<SynthSize, [number, number]> = { small: [0.46, 0.54], medium: [0.61, 0.69], large: [0.77, 0.87] };
+const LENGTH_FRACTION: Record<SynthSize, [number, number]> = {
+  small: [0.46, 0.54],
+  medium: [0.61, 0.69],
+  large: [0.77, 0.87],
+};
 
 /** Bill outlines in bird units (facing right, body centred at the origin, about 110 units nose to tail). */
 const BILLS: Record<SynthBill, { path: string; tip: [number, number]; points: Array<[number, number]> }> = {
-  cone: { path: "M41 -23 L53 -17 L41 -11 Z", tip: [53, -17], points: [[41, -23], [53, -17], [41, -11]] },
-  "all-purpose": { path: "M41 -20.5 L54 -17 L41 -14 Z", tip: [54, -17], points: [[41, -20.5], [54, -17], [41, -14]] },
-  needle: { path: "M41 -18.6 L70 -17 L41 -15.6 Z", tip: [70, -17], points: [[41, -18.6], [70, -17], [41, -15.6]] },
-  dagger: { path: "M41 -21.5 L63 -17 L41 -12.5 Z", tip: [63, -17], points: [[41, -21.5], [63, -17], [41, -12.5]] },
-  hooked: { path: "M41 -22 Q52 -23 55 -17 Q56 -12 52 -10 Q53 -14 49 -14 L41 -13 Z", tip: [55, -14], points: [[41, -22], [55, -18], [56, -12], [52, -10], [41, -13]] },
-  "curved_(up_or_down)": { path: "M41 -20 Q56 -21 64 -5 L61 -4 Q54 -15 41 -14 Z", tip: [63, -5], points: [[41, -20], [56, -17], [64, -5], [61, -4], [41, -14]] },
+  cone: {
+    path: "M41 -23 L53 -17 L41 -11 Z",
+    tip: [53, -17],
+    points: [
+      [41, -23],
+      [53, -17],
+      [41, -11],
+    ],
+  },
+  "all-purpose": {
+    path: "M41 -20.5 L54 -17 L41 -14 Z",
+    tip: [54, -17],
+    points: [
+      [41, -20.5],
+      [54, -17],
+      [41, -14],
+    ],
+  },
+  needle: {
+    path: "M41 -18.6 L70 -17 L41 -15.6 Z",
+    tip: [70, -17],
+    points: [
+      [41, -18.6],
+      [70, -17],
+      [41, -15.6],
+    ],
+  },
+  dagger: {
+    path: "M41 -21.5 L63 -17 L41 -12.5 Z",
+    tip: [63, -17],
+    points: [
+      [41, -21.5],
+      [63, -17],
+      [41, -12.5],
+    ],
+  },
+  hooked: {
+    path: "M41 -22 Q52 -23 55 -17 Q56 -12 52 -10 Q53 -14 49 -14 L41 -13 Z",
+    tip: [55, -14],
+    points: [
+      [41, -22],
+      [55, -18],
+      [56, -12],
+      [52, -10],
+      [41, -13],
+    ],
+  },
+  "curved_(up_or_down)": {
+    path: "M41 -20 Q56 -21 64 -5 L61 -4 Q54 -15 41 -14 Z",
+    tip: [63, -5],
+    points: [
+      [41, -20],
+      [56, -17],
+      [64, -5],
+      [61, -4],
+      [41, -14],
+    ],
+  },
 };
 
 /** Part locations in bird units, in {@link CUB_PART_NAMES} order; `side` marks parts seen only from one side. */
@@ -59,15 +131,27 @@ const MIN_MARK_PX = 1.6;
 
 const WING = { cx: -7, cy: -5, rx: 21, ry: 10.5, angle: -8 };
 /** How far a point is inside an ellipse: < 1 inside, 1 on the edge. */
-function ellipseValue(x: number, y: number, e: { cx: number; cy: number; rx: number; ry: number; angle?: number }): number {
+function ellipseValue(
+  x: number,
+  y: number,
+  e: { cx: number; cy: number; rx: number; ry: number; angle?: number },
+): number {
   const a = ((e.angle ?? 0) * Math.PI) / 180;
-  const dx = x - e.cx, dy = y - e.cy;
-  const u = dx * Math.cos(a) + dy * Math.sin(a), v = -dx * Math.sin(a) + dy * Math.cos(a);
+  const dx = x - e.cx,
+    dy = y - e.cy;
+  const u = dx * Math.cos(a) + dy * Math.sin(a),
+    v = -dx * Math.sin(a) + dy * Math.cos(a);
   return (u / e.rx) ** 2 + (v / e.ry) ** 2;
 }
 /** The breast as seen: the body below and in front of the wing, away from the head and the outline. */
 function onBreast(x: number, y: number): boolean {
-  return y > 0 && x > 6 && ellipseValue(x, y, { cx: 0, cy: 0, rx: 30, ry: 19 }) < 0.72 && ellipseValue(x, y, WING) > 1.3 && Math.hypot(x - 30, y + 18) > 15;
+  return (
+    y > 0 &&
+    x > 6 &&
+    ellipseValue(x, y, { cx: 0, cy: 0, rx: 30, ry: 19 }) < 0.72 &&
+    ellipseValue(x, y, WING) > 1.3 &&
+    Math.hypot(x - 30, y + 18) > 15
+  );
 }
 /** The wing as seen: inside its ellipse, away from the outline. */
 function onWing(x: number, y: number): boolean {
@@ -82,7 +166,14 @@ interface Marks {
 }
 
 /** A grid of points of a part, every `step` units. */
-function grid(x0: number, x1: number, y0: number, y1: number, step: number, keep: (x: number, y: number) => boolean): Array<[number, number]> {
+function grid(
+  x0: number,
+  x1: number,
+  y0: number,
+  y1: number,
+  step: number,
+  keep: (x: number, y: number) => boolean,
+): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let y = y0; y <= y1; y += step) for (let x = x0; x <= x1; x += step) if (keep(x, y)) out.push([x, y]);
   return out;
@@ -92,42 +183,91 @@ function grid(x0: number, x1: number, y0: number, y1: number, step: number, keep
  * Slanted stripes across `[x0, x1]` (x shifts by `slant` per unit of y), each `width` wide with gaps as wide,
  * and points on their centre lines and halfway between them, within `keep`.
  */
-function stripes(x0: number, x1: number, y0: number, y1: number, slant: number, width: number, color: string, keep: (x: number, y: number) => boolean): Marks {
+function stripes(
+  x0: number,
+  x1: number,
+  y0: number,
+  y1: number,
+  slant: number,
+  width: number,
+  color: string,
+  keep: (x: number, y: number) => boolean,
+): Marks {
   const count = Math.max(2, Math.floor((x1 - x0) / (2 * width)) + 1);
   const spacing = Math.max(2 * width, (x1 - x0) / (count - 1));
   const xs = Array.from({ length: count }, (_, k) => x0 + k * spacing);
   const along = (x: number, t: number): [number, number] => [x + slant * (t - y0), t];
-  const marks: Array<[number, number]> = [], plain: Array<[number, number]> = [];
+  const marks: Array<[number, number]> = [],
+    plain: Array<[number, number]> = [];
   for (let t = y0; t <= y1; t += 1) {
-    for (const x of xs) { const p = along(x, t); if (keep(...p)) marks.push(p); }
-    for (const x of xs.slice(1)) { const p = along(x - spacing / 2, t); if (keep(...p)) plain.push(p); }
+    for (const x of xs) {
+      const p = along(x, t);
+      if (keep(...p)) marks.push(p);
+    }
+    for (const x of xs.slice(1)) {
+      const p = along(x - spacing / 2, t);
+      if (keep(...p)) plain.push(p);
+    }
   }
-  const lines = xs.map((x) => { const [a, b] = along(x, y0 - 6), [c, d] = along(x, y1 + 6); return `<line x1="${f(a)}" y1="${f(b)}" x2="${f(c)}" y2="${f(d)}"/>`; });
+  const lines = xs.map((x) => {
+    const [a, b] = along(x, y0 - 6),
+      [c, d] = along(x, y1 + 6);
+    return `<line x1="${f(a)}" y1="${f(b)}" x2="${f(c)}" y2="${f(d)}"/>`;
+  });
   return { svg: `<g stroke="${color}" stroke-width="${f(width)}">${lines.join("")}</g>`, marks, plain };
 }
 
 /** Round spots `diameter` wide on a staggered grid, with gaps about as wide, and points on them and between them. */
-function spots(x0: number, x1: number, y0: number, y1: number, diameter: number, color: string, keep: (x: number, y: number) => boolean): Marks {
-  const r = diameter / 2, step = 2 * diameter;
+function spots(
+  x0: number,
+  x1: number,
+  y0: number,
+  y1: number,
+  diameter: number,
+  color: string,
+  keep: (x: number, y: number) => boolean,
+): Marks {
+  const r = diameter / 2,
+    step = 2 * diameter;
   const centres: Array<[number, number]> = [];
   for (let row = 0, y = y0; y <= y1; row++, y += step * 0.87) {
     for (let x = x0 + (row % 2 ? step / 2 : 0); x <= x1; x += step) if (keep(x, y)) centres.push([x, y]);
   }
-  const plain = grid(x0 - step, x1 + step, y0 - step, y1 + step, 1, (x, y) => keep(x, y) && centres.every(([cx, cy]) => Math.hypot(x - cx, y - cy) > r + diameter / 2));
-  return { svg: `<g fill="${color}" stroke="none">${centres.map(([x, y]) => `<circle cx="${f(x)}" cy="${f(y)}" r="${f(r)}"/>`).join("")}</g>`, marks: centres, plain };
+  const plain = grid(
+    x0 - step,
+    x1 + step,
+    y0 - step,
+    y1 + step,
+    1,
+    (x, y) => keep(x, y) && centres.every(([cx, cy]) => Math.hypot(x - cx, y - cy) > r + diameter / 2),
+  );
+  return {
+    svg: `<g fill="${color}" stroke="none">${centres.map(([x, y]) => `<circle cx="${f(x)}" cy="${f(y)}" r="${f(r)}"/>`).join("")}</g>`,
+    marks: centres,
+    plain,
+  };
 }
 
 /** The breast's and the wing's marks for a bird drawn at `scale` pixels per unit: wide enough to be seen. */
 function patternMarks(s: SynthSpecies, scale: number): { breast: Marks; wing: Marks } {
   const c = SYNTH_COLORS;
   const mark = (under: keyof typeof SYNTH_COLORS) => (luminance(c[under]) > 0.45 ? "#1e1e1e" : "#f4f4ee");
-  const solid = (keep: (x: number, y: number) => boolean, x0: number, x1: number, y0: number, y1: number): Marks => ({ svg: "", marks: [], plain: grid(x0, x1, y0, y1, 1, keep) });
+  const solid = (keep: (x: number, y: number) => boolean, x0: number, x1: number, y0: number, y1: number): Marks => ({
+    svg: "",
+    marks: [],
+    plain: grid(x0, x1, y0, y1, 1, keep),
+  });
   const minUnits = MIN_MARK_PX / scale;
   const breast =
-    s.breastPattern === "striped" ? stripes(10, 27, 2, 15, -0.2, Math.max(1.8, minUnits), mark(s.breast), onBreast)
-    : s.breastPattern === "spotted" ? spots(11, 28, 3, 14, Math.max(3.6, minUnits), mark(s.breast), onBreast)
-    : solid(onBreast, 6, 30, 0, 19);
-  const wing = s.wingPattern === "striped" ? stripes(-20, 2, -14, 4, -0.19, Math.max(2.4, minUnits), mark(s.wing), onWing) : solid(onWing, -28, 14, -16, 6);
+    s.breastPattern === "striped"
+      ? stripes(10, 27, 2, 15, -0.2, Math.max(1.8, minUnits), mark(s.breast), onBreast)
+      : s.breastPattern === "spotted"
+        ? spots(11, 28, 3, 14, Math.max(3.6, minUnits), mark(s.breast), onBreast)
+        : solid(onBreast, 6, 30, 0, 19);
+  const wing =
+    s.wingPattern === "striped"
+      ? stripes(-20, 2, -14, 4, -0.19, Math.max(2.4, minUnits), mark(s.wing), onWing)
+      : solid(onWing, -28, 14, -16, 6);
   return { breast, wing };
 }
 
@@ -175,14 +315,20 @@ export function drawSynthBird(species: SynthSpecies, size: number, rng: Rng): Dr
   const marks = patternMarks(species, scale);
   // The breast and wing locations are moved to the nearest point between marks, where the part's own colour shows.
   const unmarked = (at: [number, number], plain: Array<[number, number]>) =>
-    plain.reduce((best, p) => (Math.hypot(p[0] - at[0], p[1] - at[1]) < Math.hypot(best[0] - at[0], best[1] - at[1]) ? p : best), plain[0] ?? at);
+    plain.reduce(
+      (best, p) => (Math.hypot(p[0] - at[0], p[1] - at[1]) < Math.hypot(best[0] - at[0], best[1] - at[1]) ? p : best),
+      plain[0] ?? at,
+    );
   const parts = PARTS.map((p, k) => {
     const name = CUB_PART_NAMES[k]!;
     const at: [number, number] =
-      k === 1 ? [(41 + bill.tip[0]) / 2, (-17 + bill.tip[1]) / 2]
-      : name === "breast" ? unmarked(p.at, marks.breast.plain)
-      : name.endsWith("wing") ? unmarked(p.at, marks.wing.plain)
-      : p.at;
+      k === 1
+        ? [(41 + bill.tip[0]) / 2, (-17 + bill.tip[1]) / 2]
+        : name === "breast"
+          ? unmarked(p.at, marks.breast.plain)
+          : name.endsWith("wing")
+            ? unmarked(p.at, marks.wing.plain)
+            : p.at;
     const [x, y] = place(at);
     const visible = p.side === undefined || p.side === seen;
     return { name, x: visible ? round1(x) : 0, y: visible ? round1(y) : 0, visible };
@@ -190,10 +336,18 @@ export function drawSynthBird(species: SynthSpecies, size: number, rng: Rng): Dr
 
   const toPixels = (points: Array<[number, number]>) => points.map((p) => place(p).map(round1) as [number, number]);
   const probes: DrawnBird["probes"] = {
-    crown: toPixels([[30, -27], [26, -26.5], [34, -27]]),
+    crown: toPixels([
+      [30, -27],
+      [26, -26.5],
+      [34, -27],
+    ]),
     wing: toPixels(marks.wing.plain),
     breast: toPixels(marks.breast.plain),
-    tail: toPixels([[-44, 2], [-40, 1.5], [-48, 2]]),
+    tail: toPixels([
+      [-44, 2],
+      [-40, 1.5],
+      [-48, 2],
+    ]),
     breastMarks: toPixels(marks.breast.marks),
     wingMarks: toPixels(marks.wing.marks),
   };
@@ -209,7 +363,18 @@ export function drawSynthBird(species: SynthSpecies, size: number, rng: Rng): Dr
       : `<rect width="${size}" height="${size}" fill="#000000" opacity="${f((1 - brightness) * 0.9)}"/>`,
     "</svg>",
   ].join("");
-  return { svg, bbox, parts, pose: { facing: facing === 1 ? "right" : "left", tilt: round1(tilt), length: round1(scale * localLength), brightness: Math.round(brightness * 1000) / 1000 }, probes };
+  return {
+    svg,
+    bbox,
+    parts,
+    pose: {
+      facing: facing === 1 ? "right" : "left",
+      tilt: round1(tilt),
+      length: round1(scale * localLength),
+      brightness: Math.round(brightness * 1000) / 1000,
+    },
+    probes,
+  };
 }
 
 /** The bird in its own units, facing right, with its breast and wing marks (clipped to the body and the wing). */
@@ -217,8 +382,12 @@ function birdBody(s: SynthSpecies, marks: { breast: Marks; wing: Marks }): strin
   const c = SYNTH_COLORS;
   const out: string[] = [];
   const wing = `<ellipse cx="${WING.cx}" cy="${WING.cy}" rx="${WING.rx}" ry="${WING.ry}" transform="rotate(${WING.angle} ${WING.cx} ${WING.cy})"`;
-  out.push(`<defs><clipPath id="body"><ellipse cx="0" cy="0" rx="29" ry="18"/></clipPath><clipPath id="wing">${wing} stroke="none"/></clipPath></defs>`);
-  out.push(`<line x1="2" y1="16" x2="0" y2="31" stroke="#555" stroke-width="1.8"/><line x1="8" y1="16" x2="9" y2="31" stroke="#555" stroke-width="1.8"/>`);
+  out.push(
+    `<defs><clipPath id="body"><ellipse cx="0" cy="0" rx="29" ry="18"/></clipPath><clipPath id="wing">${wing} stroke="none"/></clipPath></defs>`,
+  );
+  out.push(
+    `<line x1="2" y1="16" x2="0" y2="31" stroke="#555" stroke-width="1.8"/><line x1="8" y1="16" x2="9" y2="31" stroke="#555" stroke-width="1.8"/>`,
+  );
   out.push(`<polygon points="-24,-6 -52,-4 -52,8 -24,6" fill="${c[s.tail]}"/>`);
   out.push(`<ellipse cx="0" cy="0" rx="30" ry="19" fill="${c[s.breast]}"/>`);
   if (marks.breast.svg) out.push(`<g clip-path="url(#body)">${marks.breast.svg}</g>`);
@@ -226,9 +395,12 @@ function birdBody(s: SynthSpecies, marks: { breast: Marks; wing: Marks }): strin
   if (marks.wing.svg) out.push(`<g clip-path="url(#wing)">${marks.wing.svg}</g>`);
   out.push(`<circle cx="30" cy="-18" r="12.5" fill="${c[s.breast]}"/>`);
   // the crown: the cap of the head above the chord between 200 and 340 degrees
-  const p = (deg: number) => [30 + 12.5 * Math.cos((deg * Math.PI) / 180), -18 + 12.5 * Math.sin((deg * Math.PI) / 180)].map(f).join(" ");
+  const p = (deg: number) =>
+    [30 + 12.5 * Math.cos((deg * Math.PI) / 180), -18 + 12.5 * Math.sin((deg * Math.PI) / 180)].map(f).join(" ");
   out.push(`<path d="M${p(195)} A12.5 12.5 0 0 1 ${p(345)} Z" fill="${c[s.crown]}"/>`);
-  out.push(`<circle cx="34" cy="-19.5" r="3" fill="#f4f4ee" stroke-width="0.5"/><circle cx="34.6" cy="-19.5" r="1.8" fill="#101010" stroke="none"/>`);
+  out.push(
+    `<circle cx="34" cy="-19.5" r="3" fill="#f4f4ee" stroke-width="0.5"/><circle cx="34.6" cy="-19.5" r="1.8" fill="#101010" stroke="none"/>`,
+  );
   out.push(`<path d="${BILLS[s.bill].path}" fill="#3a3a3a"/>`);
   return out.join("");
 }
@@ -251,7 +423,9 @@ function background(size: number, rng: Rng, feet: [number, number], scale: numbe
   const width = Math.max(2, 2.5 * scale);
   const slope = u(-0.15, 0.15);
   const y = feet[1] + width / 2;
-  out.push(`<line x1="0" y1="${f(y - slope * feet[0])}" x2="${size}" y2="${f(y + slope * (size - feet[0]))}" stroke="${hsl(u(20, 40), u(0.1, 0.25), u(0.3, 0.45))}" stroke-width="${f(width)}" stroke-linecap="round"/>`);
+  out.push(
+    `<line x1="0" y1="${f(y - slope * feet[0])}" x2="${size}" y2="${f(y + slope * (size - feet[0]))}" stroke="${hsl(u(20, 40), u(0.1, 0.25), u(0.3, 0.45))}" stroke-width="${f(width)}" stroke-linecap="round"/>`,
+  );
   return out.join("");
 }
 

@@ -24,17 +24,19 @@ afterAll(async () => rm(dir, { recursive: true, force: true }));
 /** The palette colour most of the 3x3 pixels around (x, y) are nearest to. */
 function colorAt(px: Buffer, size: number, x: number, y: number): SynthColor {
   const votes = new Map<SynthColor, number>();
-  for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-    const i = (Math.round(y + dy) * size + Math.round(x + dx)) * 3;
-    let best: SynthColor = "red";
-    let bestD = Infinity;
-    for (const [name, hex] of Object.entries(SYNTH_COLORS)) {
-      const n = parseInt(hex.slice(1), 16);
-      const d = (px[i]! - ((n >> 16) & 255)) ** 2 + (px[i + 1]! - ((n >> 8) & 255)) ** 2 + (px[i + 2]! - (n & 255)) ** 2;
-      if (d < bestD) [best, bestD] = [name as SynthColor, d];
+  for (let dy = -1; dy <= 1; dy++)
+    for (let dx = -1; dx <= 1; dx++) {
+      const i = (Math.round(y + dy) * size + Math.round(x + dx)) * 3;
+      let best: SynthColor = "red";
+      let bestD = Infinity;
+      for (const [name, hex] of Object.entries(SYNTH_COLORS)) {
+        const n = parseInt(hex.slice(1), 16);
+        const d =
+          (px[i]! - ((n >> 16) & 255)) ** 2 + (px[i + 1]! - ((n >> 8) & 255)) ** 2 + (px[i + 2]! - (n & 255)) ** 2;
+        if (d < bestD) [best, bestD] = [name as SynthColor, d];
+      }
+      votes.set(best, (votes.get(best) ?? 0) + 1);
     }
-    votes.set(best, (votes.get(best) ?? 0) + 1);
-  }
   return [...votes].sort((a, b) => b[1] - a[1])[0]![0];
 }
 
@@ -49,7 +51,16 @@ describe("generateSynthBirds", () => {
     expect(cub.parts!.map((p) => p.name)).toContain("left wing");
     expect(cub.attributes!.every((a) => a.name.startsWith("has_"))).toBe(true);
     const groups = new Set(cub.attributes!.map((a) => a.group));
-    expect([...groups].sort()).toEqual(["bill_shape", "breast_color", "breast_pattern", "crown_color", "size", "upper_tail_color", "wing_color", "wing_pattern"]);
+    expect([...groups].sort()).toEqual([
+      "bill_shape",
+      "breast_color",
+      "breast_pattern",
+      "crown_color",
+      "size",
+      "upper_tail_color",
+      "wing_color",
+      "wing_pattern",
+    ]);
     for (const s of synth.species) expect(cub.classById(s.id).label).toBe(s.label);
   });
 
@@ -83,7 +94,12 @@ describe("generateSynthBirds", () => {
       const at = (name: string) => image.parts!.find((p) => p.name === name && p.visible)!;
       const wing = image.parts!.find((p) => p.name.endsWith("wing") && p.visible)!;
       expect(image.parts!.filter((p) => p.name.endsWith("wing") && p.visible).length).toBe(1);
-      for (const [part, color] of [[at("crown"), s.crown], [wing, s.wing], [at("tail"), s.tail], [at("throat"), s.breast]] as const) {
+      for (const [part, color] of [
+        [at("crown"), s.crown],
+        [wing, s.wing],
+        [at("tail"), s.tail],
+        [at("throat"), s.breast],
+      ] as const) {
         const b = image.bbox!;
         expect(part.x).toBeGreaterThanOrEqual(b.x - 1);
         expect(part.x).toBeLessThanOrEqual(b.x + b.width + 1);
@@ -118,20 +134,40 @@ describe("generateSynthBirds", () => {
 
   it("designs species that differ in at least three drawn traits", () => {
     const traits = ["crown", "wing", "breast", "tail", "bill", "size", "breastPattern", "wingPattern"] as const;
-    for (const a of synth.species) for (const b of synth.species) {
-      if (a.id >= b.id) continue;
-      expect(traits.filter((t) => a[t] !== b[t]).length).toBeGreaterThanOrEqual(3);
-    }
+    for (const a of synth.species)
+      for (const b of synth.species) {
+        if (a.id >= b.id) continue;
+        expect(traits.filter((t) => a[t] !== b[t]).length).toBeGreaterThanOrEqual(3);
+      }
     expect(new Set(synth.species.map((s) => s.label)).size).toBe(8);
   });
 
   it("is deterministic for a seed, and refuses to overwrite unless asked", async () => {
-    const again = await generateSynthBirds(join(dir, "b"), { species: 8, imagesPerSpecies: 10, imageSize: 96, seed: 3 });
-    const hash = async (root: string, rel: string) => createHash("sha256").update(await readFile(join(root, rel))).digest("hex");
-    for (const rel of ["CUB_200_2011/bounding_boxes.txt", "CUB_200_2011/parts/part_locs.txt", "attributes.txt", `CUB_200_2011/images/${cub.get(17).relativePath}`]) {
+    const again = await generateSynthBirds(join(dir, "b"), {
+      species: 8,
+      imagesPerSpecies: 10,
+      imageSize: 96,
+      seed: 3,
+    });
+    const hash = async (root: string, rel: string) =>
+      createHash("sha256")
+        .update(await readFile(join(root, rel)))
+        .digest("hex");
+    for (const rel of [
+      "CUB_200_2011/bounding_boxes.txt",
+      "CUB_200_2011/parts/part_locs.txt",
+      "attributes.txt",
+      `CUB_200_2011/images/${cub.get(17).relativePath}`,
+    ]) {
       expect(await hash(again.root, rel)).toBe(await hash(synth.root, rel));
     }
-    const other = await generateSynthBirds(join(dir, "b"), { species: 8, imagesPerSpecies: 2, imageSize: 32, seed: 4, overwrite: true });
+    const other = await generateSynthBirds(join(dir, "b"), {
+      species: 8,
+      imagesPerSpecies: 2,
+      imageSize: 32,
+      seed: 4,
+      overwrite: true,
+    });
     expect(other.species.map((s) => s.label)).not.toEqual(synth.species.map((s) => s.label));
     await expect(generateSynthBirds(join(dir, "b"), { species: 2, imagesPerSpecies: 1 })).rejects.toThrow(/exists/);
   });
@@ -140,14 +176,22 @@ describe("generateSynthBirds", () => {
 /** An RGB colour `[r, g, b]` of a `#rrggbb` string, under the picture's lighting veil (white above 1, black below). */
 function lit(hex: string, brightness: number): [number, number, number] {
   const n = parseInt(hex.slice(1), 16);
-  const a = Math.abs(brightness - 1) * 0.9, over = brightness >= 1 ? 255 : 0;
+  const a = Math.abs(brightness - 1) * 0.9,
+    over = brightness >= 1 ? 255 : 0;
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255].map((v) => v * (1 - a) + over * a) as [number, number, number];
 }
 
 /** Of `candidates` (name → hex), the one nearest to the pixel at (x, y) of an RGB buffer `size` wide. */
-function nearest(px: Buffer, size: number, [x, y]: [number, number], candidates: Record<string, string>, brightness: number): string {
+function nearest(
+  px: Buffer,
+  size: number,
+  [x, y]: [number, number],
+  candidates: Record<string, string>,
+  brightness: number,
+): string {
   const i = (Math.min(size - 1, Math.floor(y)) * size + Math.min(size - 1, Math.floor(x))) * 3;
-  let best = "", bestD = Infinity;
+  let best = "",
+    bestD = Infinity;
   for (const [name, hex] of Object.entries(candidates)) {
     const c = lit(hex, brightness);
     const d = (px[i]! - c[0]) ** 2 + (px[i + 1]! - c[1]) ** 2 + (px[i + 2]! - c[2]) ** 2;
@@ -179,11 +223,22 @@ describe("SynthBirds pictures agree with their labels at the demo's 64 px", () =
       const k = perSpecies.get(s.id) ?? 0;
       perSpecies.set(s.id, k + 1);
       const drawn = drawSynthBird(s, 64, rngFor(0, "image", s.id, k));
-      for (const key of ["x", "y", "width", "height"] as const) expect(drawn.bbox[key]).toBeCloseTo(image.bbox![key], 3); // the picture on disk
+      for (const key of ["x", "y", "width", "height"] as const)
+        expect(drawn.bbox[key]).toBeCloseTo(image.bbox![key], 3); // the picture on disk
       const px = await sharp(image.path).removeAlpha().raw().toBuffer();
-      const labels = Object.fromEntries(set.imageAttributes(image.imageId).filter((a) => a.present).map((a) => [a.group, a.value]));
+      const labels = Object.fromEntries(
+        set
+          .imageAttributes(image.imageId)
+          .filter((a) => a.present)
+          .map((a) => [a.group, a.value]),
+      );
       const b = drawn.pose.brightness;
-      for (const [group, probes] of [["crown_color", drawn.probes.crown], ["wing_color", drawn.probes.wing], ["breast_color", drawn.probes.breast], ["upper_tail_color", drawn.probes.tail]] as const) {
+      for (const [group, probes] of [
+        ["crown_color", drawn.probes.crown],
+        ["wing_color", drawn.probes.wing],
+        ["breast_color", drawn.probes.breast],
+        ["upper_tail_color", drawn.probes.tail],
+      ] as const) {
         expect(probes.length, `${group} of image ${image.imageId}`).toBeGreaterThan(0);
         for (const p of probes) count(group, nearest(px, 64, p, SYNTH_COLORS, b) === labels[group]);
       }
@@ -195,14 +250,28 @@ describe("SynthBirds pictures agree with their labels at the demo's 64 px", () =
       ] as const) {
         const markHex = luma(SYNTH_COLORS[color]) > 0.45 ? "#1e1e1e" : "#f4f4ee";
         const two = { base: SYNTH_COLORS[color], mark: markHex };
-        expect(pattern === "solid" ? marks.length === 0 : marks.length >= 2, `${part} of image ${image.imageId} is ${pattern}`).toBe(true);
+        expect(
+          pattern === "solid" ? marks.length === 0 : marks.length >= 2,
+          `${part} of image ${image.imageId} is ${pattern}`,
+        ).toBe(true);
         for (const p of marks) count(`${part}_pattern marks`, nearest(px, 64, p, two, b) === "mark");
-        for (const p of part === "breast" ? drawn.probes.breast : drawn.probes.wing) count(`${part}_pattern plain`, nearest(px, 64, p, two, b) === "base");
+        for (const p of part === "breast" ? drawn.probes.breast : drawn.probes.wing)
+          count(`${part}_pattern plain`, nearest(px, 64, p, two, b) === "base");
       }
     }
     console.log([...tally].map(([w, t]) => `${w} ${t.matched}/${t.checked}`).join("; "));
-    for (const [what, t] of tally) expect(t.matched / t.checked, `${what}: ${t.matched} of ${t.checked} probes`).toBeGreaterThan(0.9);
-    expect([...tally.keys()].sort()).toEqual(["breast_color", "breast_pattern marks", "breast_pattern plain", "crown_color", "upper_tail_color", "wing_color", "wing_pattern marks", "wing_pattern plain"]);
+    for (const [what, t] of tally)
+      expect(t.matched / t.checked, `${what}: ${t.matched} of ${t.checked} probes`).toBeGreaterThan(0.9);
+    expect([...tally.keys()].sort()).toEqual([
+      "breast_color",
+      "breast_pattern marks",
+      "breast_pattern plain",
+      "crown_color",
+      "upper_tail_color",
+      "wing_color",
+      "wing_pattern marks",
+      "wing_pattern plain",
+    ]);
   });
 });
 

@@ -54,7 +54,8 @@ function attributeTable(): Array<{ name: string; has: (s: SynthSpecies) => boole
   const rows: Array<{ name: string; has: (s: SynthSpecies) => boolean }> = [];
   for (const b of SYNTH_BILLS) rows.push({ name: `has_bill_shape::${b}`, has: (s) => s.bill === b });
   for (const c of colors) rows.push({ name: `has_wing_color::${c}`, has: (s) => s.wing === c });
-  for (const p of SYNTH_BREAST_PATTERNS) rows.push({ name: `has_breast_pattern::${p}`, has: (s) => s.breastPattern === p });
+  for (const p of SYNTH_BREAST_PATTERNS)
+    rows.push({ name: `has_breast_pattern::${p}`, has: (s) => s.breastPattern === p });
   for (const c of colors) rows.push({ name: `has_upper_tail_color::${c}`, has: (s) => s.tail === c });
   for (const c of colors) rows.push({ name: `has_breast_color::${c}`, has: (s) => s.breast === c });
   for (const z of SYNTH_SIZES) rows.push({ name: `has_size::${CUB_SIZE_VALUES[z]}`, has: (s) => s.size === z });
@@ -80,13 +81,29 @@ function attributeTable(): Array<{ name: string; has: (s: SynthSpecies) => boole
  * ```
  */
 export async function generateSynthBirds(outDir: string, options: SynthBirdsOptions = {}): Promise<SynthBirdsSummary> {
-  const o = { species: 20, imagesPerSpecies: 60, imageSize: 96, seed: 0, testFraction: 0.25, quality: 92, overwrite: false, concurrency: availableParallelism(), ...options };
-  for (const [k, v] of [["species", o.species], ["imagesPerSpecies", o.imagesPerSpecies], ["imageSize", o.imageSize]] as const) {
+  const o = {
+    species: 20,
+    imagesPerSpecies: 60,
+    imageSize: 96,
+    seed: 0,
+    testFraction: 0.25,
+    quality: 92,
+    overwrite: false,
+    concurrency: availableParallelism(),
+    ...options,
+  };
+  for (const [k, v] of [
+    ["species", o.species],
+    ["imagesPerSpecies", o.imagesPerSpecies],
+    ["imageSize", o.imageSize],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`generateSynthBirds: ${k} must be a positive integer, got ${v}`);
   }
-  if (!(o.testFraction >= 0 && o.testFraction < 1)) throw new Error(`generateSynthBirds: testFraction must be in [0, 1), got ${o.testFraction}`);
+  if (!(o.testFraction >= 0 && o.testFraction < 1))
+    throw new Error(`generateSynthBirds: testFraction must be in [0, 1), got ${o.testFraction}`);
   const root = resolve(outDir);
-  if (existsSync(root) && !o.overwrite) throw new Error(`generateSynthBirds: ${root} exists (pass { overwrite: true } to replace it)`);
+  if (existsSync(root) && !o.overwrite)
+    throw new Error(`generateSynthBirds: ${root} exists (pass { overwrite: true } to replace it)`);
 
   const species = designSynthSpecies(o.species, rngFor(o.seed, "species"));
   const attributes = attributeTable();
@@ -101,7 +118,11 @@ export async function generateSynthBirds(outDir: string, options: SynthBirdsOpti
   for (const s of species) {
     const folder = join(cub, "images", s.name);
     await mkdir(folder, { recursive: true });
-    const tests = new Set(rngFor(o.seed, "split", s.id).permutation(o.imagesPerSpecies).slice(0, Math.round(o.imagesPerSpecies * o.testFraction)));
+    const tests = new Set(
+      rngFor(o.seed, "split", s.id)
+        .permutation(o.imagesPerSpecies)
+        .slice(0, Math.round(o.imagesPerSpecies * o.testFraction)),
+    );
     for (let k = 0; k < o.imagesPerSpecies; k++) {
       const file = `${s.name}/${s.name.replace(/^\d+\./, "")}_${String(k + 1).padStart(4, "0")}.jpg`;
       jobs.push({ imageId: jobs.length + 1, s, k, isTrain: !tests.has(k), file });
@@ -115,10 +136,14 @@ export async function generateSynthBirds(outDir: string, options: SynthBirdsOpti
     while (next < jobs.length) {
       const job = jobs[next++]!;
       const drawn = drawSynthBird(job.s, o.imageSize, rngFor(o.seed, "image", job.s.id, job.k));
-      await sharp(Buffer.from(drawn.svg)).jpeg({ quality: o.quality, chromaSubsampling: "4:4:4" }).toFile(join(cub, "images", job.file));
+      await sharp(Buffer.from(drawn.svg))
+        .jpeg({ quality: o.quality, chromaSubsampling: "4:4:4" })
+        .toFile(join(cub, "images", job.file));
       const b = drawn.bbox;
       boxes[job.imageId - 1] = `${job.imageId} ${b.x} ${b.y} ${b.width} ${b.height}`;
-      partLines[job.imageId - 1] = drawn.parts.map((p, j) => `${job.imageId} ${j + 1} ${p.x} ${p.y} ${p.visible ? 1 : 0}`).join("\n");
+      partLines[job.imageId - 1] = drawn.parts
+        .map((p, j) => `${job.imageId} ${j + 1} ${p.x} ${p.y} ${p.visible ? 1 : 0}`)
+        .join("\n");
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
@@ -133,18 +158,36 @@ export async function generateSynthBirds(outDir: string, options: SynthBirdsOpti
   await writeFile(join(cub, "parts", "part_locs.txt"), lines(partLines));
   await writeFile(join(tmp, "attributes.txt"), lines(attributes.map((a, j) => `${j + 1} ${a.name}`)));
   await writeFile(join(cub, "attributes", "certainties.txt"), "1 not visible\n2 guessing\n3 probably\n4 definitely\n");
-  await writeFile(join(cub, "attributes", "class_attribute_labels_continuous.txt"), lines(species.map((s) => attributes.map((a) => (a.has(s) ? "100.0" : "0.0")).join(" "))));
+  await writeFile(
+    join(cub, "attributes", "class_attribute_labels_continuous.txt"),
+    lines(species.map((s) => attributes.map((a) => (a.has(s) ? "100.0" : "0.0")).join(" "))),
+  );
   await writeFile(
     join(cub, "attributes", "image_attribute_labels.txt"),
     lines(jobs.map((j) => attributes.map((a, k) => `${j.imageId} ${k + 1} ${a.has(j.s) ? 1 : 0} 4 0`).join("\n"))),
   );
   await writeFile(
     join(tmp, "synthbirds.json"),
-    JSON.stringify({ generator: "@birdvlm/data generateSynthBirds", options: { ...o, overwrite: undefined, concurrency: undefined }, species }, null, 2) + "\n",
+    JSON.stringify(
+      {
+        generator: "@birdvlm/data generateSynthBirds",
+        options: { ...o, overwrite: undefined, concurrency: undefined },
+        species,
+      },
+      null,
+      2,
+    ) + "\n",
   );
 
   if (existsSync(root)) await rm(root, { recursive: true, force: true });
   await rename(tmp, root);
   const train = jobs.filter((j) => j.isTrain).length;
-  return { root, species, images: jobs.length, train, test: jobs.length - train, attributes: attributes.map((a) => a.name) };
+  return {
+    root,
+    species,
+    images: jobs.length,
+    train,
+    test: jobs.length - train,
+    attributes: attributes.map((a) => a.name),
+  };
 }

@@ -21,13 +21,24 @@ export type SynthSize = "small" | "medium" | "large";
 export type SynthBreastPattern = "solid" | "spotted" | "striped";
 export type SynthWingPattern = "solid" | "striped";
 
-export const SYNTH_BILLS: readonly SynthBill[] = ["cone", "hooked", "needle", "dagger", "all-purpose", "curved_(up_or_down)"];
+export const SYNTH_BILLS: readonly SynthBill[] = [
+  "cone",
+  "hooked",
+  "needle",
+  "dagger",
+  "all-purpose",
+  "curved_(up_or_down)",
+];
 export const SYNTH_SIZES: readonly SynthSize[] = ["small", "medium", "large"];
 export const SYNTH_BREAST_PATTERNS: readonly SynthBreastPattern[] = ["solid", "spotted", "striped"];
 export const SYNTH_WING_PATTERNS: readonly SynthWingPattern[] = ["solid", "striped"];
 
 /** The CUB `has_size::` value of each SynthBirds size. */
-export const CUB_SIZE_VALUES: Record<SynthSize, string> = { small: "small_(5_-_9_in)", medium: "medium_(9_-_16_in)", large: "large_(16_-_32_in)" };
+export const CUB_SIZE_VALUES: Record<SynthSize, string> = {
+  small: "small_(5_-_9_in)",
+  medium: "medium_(9_-_16_in)",
+  large: "large_(16_-_32_in)",
+};
 
 /** A SynthBirds species: everything that tells it apart is drawn. */
 export interface SynthSpecies {
@@ -76,7 +87,8 @@ export function designSynthSpecies(count: number, rng: Rng): SynthSpecies[] {
   const chosen: Traits[] = [];
   const names = new Set<string>();
   for (let tries = 0; chosen.length < count; tries++) {
-    if (tries > 200_000) throw new Error(`designSynthSpecies: cannot design ${count} distinct species (at most about 150 are possible)`);
+    if (tries > 200_000)
+      throw new Error(`designSynthSpecies: cannot design ${count} distinct species (at most about 150 are possible)`);
     const t: Traits = {
       crown: pick(colors),
       wing: pick(colors),
@@ -91,17 +103,25 @@ export function designSynthSpecies(count: number, rng: Rng): SynthSpecies[] {
     const key = `${t.crown}|${t.wing}|${t.bill}`;
     if (names.has(key)) continue;
     const strict = tries < 100_000;
-    if (chosen.some((c) => {
-      const d = differences(c, t);
-      return strict ? d.all < 3 || d.colors < 2 : d.all < 2;
-    })) continue;
+    if (
+      chosen.some((c) => {
+        const d = differences(c, t);
+        return strict ? d.all < 3 || d.colors < 2 : d.all < 2;
+      })
+    )
+      continue;
     chosen.push(t);
     names.add(key);
   }
   return chosen.map((t, i) => {
     const words = [`${cap(t.crown)}_capped`, `${cap(t.wing)}_winged`, FAMILY[t.bill]];
     const bare = words.join("_");
-    return { id: i + 1, name: `${String(i + 1).padStart(3, "0")}.${bare}`, label: bare.replace(/_(?=[a-z])/g, "-").replace(/_/g, " "), ...t };
+    return {
+      id: i + 1,
+      name: `${String(i + 1).padStart(3, "0")}.${bare}`,
+      label: bare.replace(/_(?=[a-z])/g, "-").replace(/_/g, " "),
+      ...t,
+    };
   });
 }
 

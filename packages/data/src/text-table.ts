@@ -36,7 +36,12 @@ export function optionalFile(...candidates: string[]): string | undefined {
 export function intField(path: string, row: TableRow, index: number, what: string): number {
   const s = row.fields[index];
   const n = s === undefined ? NaN : Number(s);
-  if (!Number.isInteger(n)) throw new DataFormatError(path, `${what} must be an integer, got ${JSON.stringify(s ?? "")} in ${JSON.stringify(row.text)}`, row.line);
+  if (!Number.isInteger(n))
+    throw new DataFormatError(
+      path,
+      `${what} must be an integer, got ${JSON.stringify(s ?? "")} in ${JSON.stringify(row.text)}`,
+      row.line,
+    );
   return n;
 }
 
@@ -44,7 +49,12 @@ export function intField(path: string, row: TableRow, index: number, what: strin
 export function numberField(path: string, row: TableRow, index: number, what: string): number {
   const s = row.fields[index];
   const n = s === undefined ? NaN : Number(s);
-  if (!Number.isFinite(n)) throw new DataFormatError(path, `${what} must be a number, got ${JSON.stringify(s ?? "")} in ${JSON.stringify(row.text)}`, row.line);
+  if (!Number.isFinite(n))
+    throw new DataFormatError(
+      path,
+      `${what} must be a number, got ${JSON.stringify(s ?? "")} in ${JSON.stringify(row.text)}`,
+      row.line,
+    );
   return n;
 }
 
@@ -52,7 +62,11 @@ export function numberField(path: string, row: TableRow, index: number, what: st
 export function expectFields(path: string, row: TableRow, count: number, layout: string, atLeast = false): void {
   const n = row.fields.length;
   if (atLeast ? n < count : n !== count) {
-    throw new DataFormatError(path, `expected ${atLeast ? "at least " : ""}${count} fields '${layout}', got ${n} in ${JSON.stringify(row.text)}`, row.line);
+    throw new DataFormatError(
+      path,
+      `expected ${atLeast ? "at least " : ""}${count} fields '${layout}', got ${n} in ${JSON.stringify(row.text)}`,
+      row.line,
+    );
   }
 }
 
@@ -71,12 +85,20 @@ export function idAndRest(path: string, row: TableRow, layout: string): [string,
  */
 export class IdRegistry<K> {
   private readonly lines = new Map<K, number>();
-  constructor(private readonly path: string, private readonly what: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly what: string,
+  ) {}
 
   /** Registers `id` seen on `row`; throws when it was already seen. */
   add(id: K, row: TableRow): void {
     const first = this.lines.get(id);
-    if (first !== undefined) throw new DataFormatError(this.path, `${this.what} ${String(id)} appears twice (first on line ${first})`, row.line);
+    if (first !== undefined)
+      throw new DataFormatError(
+        this.path,
+        `${this.what} ${String(id)} appears twice (first on line ${first})`,
+        row.line,
+      );
     this.lines.set(id, row.line);
   }
 

@@ -16,7 +16,9 @@ export function attentionBias(
 ): tf.Tensor4D | null {
   const keys = past + queries;
   if (attentionMask && attentionMask.shape[1] !== keys) {
-    throw new Error(`attentionMask: expected [B, ${keys}] (cached ${past} + new ${queries}), got [${attentionMask.shape}]`);
+    throw new Error(
+      `attentionMask: expected [B, ${keys}] (cached ${past} + new ${queries}), got [${attentionMask.shape}]`,
+    );
   }
   const windowed = slidingWindow !== null && keys > slidingWindow;
   if (!attentionMask && queries === 1 && !windowed) return null;

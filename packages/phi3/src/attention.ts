@@ -49,7 +49,11 @@ export class Phi3Attention extends Module {
       const { heads: h, kvHeads: kv, headDim: hd } = this;
       const qkv = this.qkvProj.apply(x, ctx.training);
       // [B, T, h + 2kv, d] → [B, h + 2kv, T, d] (a reshape when T = 1), then q, k, v along the head axis.
-      const [qh, kh, vh] = tf.split(swapHeadsAndTime(tf.reshape(qkv, [b, t, h + 2 * kv, hd]) as tf.Tensor4D), [h, kv, kv], 1) as tf.Tensor4D[];
+      const [qh, kh, vh] = tf.split(
+        swapHeadsAndTime(tf.reshape(qkv, [b, t, h + 2 * kv, hd]) as tf.Tensor4D),
+        [h, kv, kv],
+        1,
+      ) as tf.Tensor4D[];
       const q = ctx.rotary.apply(qh!, ctx.tables);
       let k = ctx.rotary.apply(kh!, ctx.tables);
       let v = vh!;
@@ -63,7 +67,8 @@ export class Phi3Attention extends Module {
         const mask = ctx.bias ?? undefined;
         out = fusedAttention(q, k, v, { mask, scale: 1 / Math.sqrt(hd), kvLength });
       } else {
-        const first = (x: tf.Tensor4D) => (x.shape[2] === kvLength ? x : tf.slice(x, [0, 0, 0, 0], [-1, -1, kvLength, -1]));
+        const first = (x: tf.Tensor4D) =>
+          x.shape[2] === kvLength ? x : tf.slice(x, [0, 0, 0, 0], [-1, -1, kvLength, -1]);
         out = this.composed(q, first(k), first(v), ctx) as tf.Tensor4D;
       }
       const merged = tf.reshape(swapHeadsAndTime(out), [b, t, h * hd]);

@@ -109,7 +109,10 @@ describe("Phi3ForCausalLM with bfloat16 weights", () => {
       await rounded.save(bf16Dir);
       const { writeCheckpoint, storeAs } = await import("@birdvlm/core");
       const state = rounded.stateDict();
-      await writeCheckpoint(bf16Dir, Object.fromEntries(Object.entries(state).map(([n, t]) => [n, storeAs(t, "BF16")])));
+      await writeCheckpoint(
+        bf16Dir,
+        Object.fromEntries(Object.entries(state).map(([n, t]) => [n, storeAs(t, "BF16")])),
+      );
       const fromBf16 = await Phi3ForCausalLM.load(bf16Dir, { weightDtype: "bfloat16" });
       expectBits(fromBf16);
       tf.dispose(Object.values(state));

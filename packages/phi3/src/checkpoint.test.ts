@@ -32,7 +32,10 @@ describe("Phi3ForCausalLM checkpoints", async () => {
 
   it("saves and loads back the same model (single file and shards)", async () => {
     const want = lm.forward(x).logits;
-    for (const [name, maxShardBytes] of [["single", undefined], ["sharded", 4000]] as const) {
+    for (const [name, maxShardBytes] of [
+      ["single", undefined],
+      ["sharded", 4000],
+    ] as const) {
       const dir = join(root, name);
       await lm.save(dir, { maxShardBytes });
       const files = await readdir(dir);
@@ -72,8 +75,16 @@ describe("Phi3ForCausalLM checkpoints", async () => {
       return s;
     };
     const cases: Array<[string, Record<string, tf.Tensor>, RegExp]> = [
-      ["missing", bad((s) => delete s["model.layers.0.mlp.down_proj.weight"]), /missing tensors: model\.layers\.0\.mlp\.down_proj\.weight/],
-      ["unexpected", bad((s) => (s["model.extra.weight"] = state["model.norm.weight"]!)), /unexpected tensors: model\.extra\.weight/],
+      [
+        "missing",
+        bad((s) => delete s["model.layers.0.mlp.down_proj.weight"]),
+        /missing tensors: model\.layers\.0\.mlp\.down_proj\.weight/,
+      ],
+      [
+        "unexpected",
+        bad((s) => (s["model.extra.weight"] = state["model.norm.weight"]!)),
+        /unexpected tensors: model\.extra\.weight/,
+      ],
       [
         "shape",
         bad((s) => (s["model.layers.1.self_attn.o_proj.weight"] = state["model.layers.0.mlp.gate_up_proj.weight"]!)),

@@ -52,7 +52,9 @@ export async function loadWeights(
   options: { tiedHead?: boolean; weightDtype?: Phi3WeightDtype } = {},
 ): Promise<void> {
   const params = new Map(model.namedParameters());
-  const stored = new Set(reader.names().filter((n) => !IGNORED.test(n) && !(options.tiedHead && n === "lm_head.weight")));
+  const stored = new Set(
+    reader.names().filter((n) => !IGNORED.test(n) && !(options.tiedHead && n === "lm_head.weight")),
+  );
   const missing = [...params.keys()].filter((n) => !stored.has(n));
   const unexpected = [...stored].filter((n) => !params.has(n));
   const wrong: string[] = [];
@@ -60,7 +62,8 @@ export async function loadWeights(
     if (!stored.has(name)) continue;
     const want = isTransposed(name) ? [...v.shape.slice(0, -2), v.shape[v.rank - 1]!, v.shape[v.rank - 2]!] : v.shape;
     const got = reader.info(name).shape;
-    if (got.length !== want.length || got.some((d, i) => d !== want[i])) wrong.push(`${name}: expected [${want}], got [${got}]`);
+    if (got.length !== want.length || got.some((d, i) => d !== want[i]))
+      wrong.push(`${name}: expected [${want}], got [${got}]`);
   }
   const problems = [
     missing.length ? `missing tensors: ${missing.join(", ")}` : "",
@@ -69,7 +72,9 @@ export async function loadWeights(
   ].filter(Boolean);
   if (problems.length) throw new Error(`${reader.path}: ${problems.join(" | ")}`);
   const toBf16 = new Map(
-    options.weightDtype === "bfloat16" ? bf16Layers(model).filter(([, l]) => l instanceof Linear || !options.tiedHead) : [],
+    options.weightDtype === "bfloat16"
+      ? bf16Layers(model).filter(([, l]) => l instanceof Linear || !options.tiedHead)
+      : [],
   );
   for (const [name, v] of params) {
     const layer = toBf16.get(name);
@@ -96,7 +101,11 @@ export async function loadWeights(
 
 /** A weight as bf16 (a PyTorch `[out, in]` linear weight `transposed` to `[in, out]`): BF16 bits as stored, other dtypes rounded. */
 async function readBf16(
-  reader: { info(name: string): { dtype?: string; shape: number[] }; read(name: string): Promise<tf.Tensor>; readBytes?(name: string): Promise<Uint8Array> },
+  reader: {
+    info(name: string): { dtype?: string; shape: number[] };
+    read(name: string): Promise<tf.Tensor>;
+    readBytes?(name: string): Promise<Uint8Array>;
+  },
   name: string,
   transposed: boolean,
 ): Promise<Bf16Weight> {
@@ -104,13 +113,18 @@ async function readBf16(
   const [rows, cols] = shape as [number, number];
   if (dtype === "BF16" && reader.readBytes) {
     const bytes = await reader.readBytes(name);
-    const bits = bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, rows * cols) : new Uint16Array(bytes.slice().buffer);
+    const bits =
+      bytes.byteOffset % 2 === 0
+        ? new Uint16Array(bytes.buffer, bytes.byteOffset, rows * cols)
+        : new Uint16Array(bytes.slice().buffer);
     return Bf16Weight.fromBits(bits, [rows, cols], { transpose: transposed });
   }
   const t = await reader.read(name);
   try {
     const values = t.dtype === "float32" ? ((await t.data()) as Float32Array) : Float32Array.from(await t.data());
-    return transposed ? Bf16Weight.fromFloat32(transposeMatrix(values, rows, cols), [cols, rows]) : Bf16Weight.fromFloat32(values, [rows, cols]);
+    return transposed
+      ? Bf16Weight.fromFloat32(transposeMatrix(values, rows, cols), [cols, rows])
+      : Bf16Weight.fromFloat32(values, [rows, cols]);
   } finally {
     t.dispose();
   }

@@ -82,9 +82,19 @@ describe("Phi3Config", () => {
     expect(c.originalMaxPositionEmbeddings).toBe(4096);
     expect(c.maxPositionEmbeddings).toBe(131072);
     const { rope_theta: _theta, rope_scaling: _scaling, ...noRope } = MINI_4K;
-    const transformers5 = { ...noRope, rope_parameters: { rope_type: "longrope", rope_theta: 500, short_factor: factors(48, 1), long_factor: factors(48, 2) } };
+    const transformers5 = {
+      ...noRope,
+      rope_parameters: {
+        rope_type: "longrope",
+        rope_theta: 500,
+        short_factor: factors(48, 1),
+        long_factor: factors(48, 2),
+      },
+    };
     expect(phi3ConfigFromHF(transformers5).ropeTheta).toBe(500);
-    expect(phi3ConfigFromHF({ ...MINI_128K, rope_scaling: { ...MINI_128K.rope_scaling, type: "su" } }).ropeScaling?.type).toBe("longrope");
+    expect(
+      phi3ConfigFromHF({ ...MINI_128K, rope_scaling: { ...MINI_128K.rope_scaling, type: "su" } }).ropeScaling?.type,
+    ).toBe("longrope");
   });
 
   it("reads grouped-query attention (Phi-3-medium)", () => {
@@ -108,9 +118,9 @@ describe("Phi3Config", () => {
     expect(() => phi3ConfigFromHF({ ...MINI_4K, rope_scaling: { type: "yarn", factor: 4 } }, "x/config.json")).toThrow(
       /x\/config.json: unknown rope type 'yarn'/,
     );
-    expect(() => phi3ConfigFromHF({ ...MINI_128K, rope_scaling: { type: "longrope", short_factor: [1], long_factor: [1] } })).toThrow(
-      /short_factor must have 48/,
-    );
+    expect(() =>
+      phi3ConfigFromHF({ ...MINI_128K, rope_scaling: { type: "longrope", short_factor: [1], long_factor: [1] } }),
+    ).toThrow(/short_factor must have 48/);
     expect(() => phi3ConfigFromHF({ ...MINI_4K, num_key_value_heads: 5 })).toThrow(/num_key_value_heads 5/);
     expect(() => phi3ConfigFromHF({ ...MINI_4K, model_type: "llama" })).toThrow(/model_type is 'llama'/);
     expect(() => phi3ConfigFromHF({ ...MINI_4K, hidden_act: "gelu" })).toThrow(/hidden_act 'gelu'/);

@@ -79,22 +79,37 @@ export function phi3Config(partial: Partial<Phi3Config> = {}, source = "Phi3Conf
   const c: Phi3Config = { ...PHI3_DEFAULTS, ...partial };
   if (partial.numKeyValueHeads === undefined) c.numKeyValueHeads = c.numAttentionHeads;
   if (partial.originalMaxPositionEmbeddings === undefined) c.originalMaxPositionEmbeddings = c.maxPositionEmbeddings;
-  for (const k of ["vocabSize", "hiddenSize", "intermediateSize", "numHiddenLayers", "numAttentionHeads", "numKeyValueHeads"] as const) {
-    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new Error(`${source}: ${k} must be a positive integer, got ${c[k]}`);
+  for (const k of [
+    "vocabSize",
+    "hiddenSize",
+    "intermediateSize",
+    "numHiddenLayers",
+    "numAttentionHeads",
+    "numKeyValueHeads",
+  ] as const) {
+    if (!Number.isInteger(c[k]) || c[k] <= 0)
+      throw new Error(`${source}: ${k} must be a positive integer, got ${c[k]}`);
   }
   if (c.hiddenSize % c.numAttentionHeads !== 0) {
-    throw new Error(`${source}: hidden_size ${c.hiddenSize} is not divisible by num_attention_heads ${c.numAttentionHeads}`);
+    throw new Error(
+      `${source}: hidden_size ${c.hiddenSize} is not divisible by num_attention_heads ${c.numAttentionHeads}`,
+    );
   }
   if (c.numAttentionHeads % c.numKeyValueHeads !== 0) {
-    throw new Error(`${source}: num_attention_heads ${c.numAttentionHeads} is not divisible by num_key_value_heads ${c.numKeyValueHeads}`);
+    throw new Error(
+      `${source}: num_attention_heads ${c.numAttentionHeads} is not divisible by num_key_value_heads ${c.numKeyValueHeads}`,
+    );
   }
   const rotary = Math.floor(headDim(c) * c.partialRotaryFactor);
-  if (rotary % 2 !== 0 || rotary <= 0) throw new Error(`${source}: rotary dimension ${rotary} must be positive and even`);
+  if (rotary % 2 !== 0 || rotary <= 0)
+    throw new Error(`${source}: rotary dimension ${rotary} must be positive and even`);
   if (c.ropeScaling) {
     for (const k of ["shortFactor", "longFactor"] as const) {
       const f = c.ropeScaling[k];
       if (!Array.isArray(f) || f.length !== rotary / 2) {
-        throw new Error(`${source}: rope_scaling.${k === "shortFactor" ? "short_factor" : "long_factor"} must have ${rotary / 2} numbers, got ${Array.isArray(f) ? f.length : typeof f}`);
+        throw new Error(
+          `${source}: rope_scaling.${k === "shortFactor" ? "short_factor" : "long_factor"} must have ${rotary / 2} numbers, got ${Array.isArray(f) ? f.length : typeof f}`,
+        );
       }
     }
   }
@@ -104,7 +119,10 @@ export function phi3Config(partial: Partial<Phi3Config> = {}, source = "Phi3Conf
 type Json = Record<string, unknown>;
 
 /** Reads the rope scaling of an HF config (`rope_scaling` of transformers 4, `rope_parameters` of 5). */
-function ropeFromHF(json: Json, source: string): { ropeTheta?: number; partialRotaryFactor?: number; ropeScaling: LongRopeScaling | null } {
+function ropeFromHF(
+  json: Json,
+  source: string,
+): { ropeTheta?: number; partialRotaryFactor?: number; ropeScaling: LongRopeScaling | null } {
   const params = (json.rope_parameters ?? null) as Json | null;
   const scaling = (json.rope_scaling ?? params) as Json | null;
   const ropeTheta = (json.rope_theta ?? params?.rope_theta) as number | undefined;

@@ -24,7 +24,10 @@ describe("generate() read-backs", () => {
     ["sampling", { doSample: true, temperature: 0.8, topK: 5, seed: 3 }],
   ] as const) {
     it(`${name}: one read per step (the chosen tokens), prefill and cached decode steps alike, padded batch`, async () => {
-      const prompts = [[5, 9, 3], [7, 12, 40, 33, 21, 8]];
+      const prompts = [
+        [5, 9, 3],
+        [7, 12, 40, 33, 21, 8],
+      ];
       const steps = 9; // past the sliding window of 6
       const { value, reads } = await countingReads(() => lm.generate(prompts, { maxNewTokens: steps, ...options }));
       expect(value.map((r) => r.length)).toEqual([steps, steps]);

@@ -17,7 +17,10 @@ export class Phi3DecoderLayer extends Module {
     super();
     this.selfAttn = this.registerModule("self_attn", new Phi3Attention(config, init));
     this.mlp = this.registerModule("mlp", new Phi3MLP(config, init));
-    this.inputLayernorm = this.registerModule("input_layernorm", new RMSNorm(config.hiddenSize, config.rmsNormEps, init));
+    this.inputLayernorm = this.registerModule(
+      "input_layernorm",
+      new RMSNorm(config.hiddenSize, config.rmsNormEps, init),
+    );
     this.postAttentionLayernorm = this.registerModule(
       "post_attention_layernorm",
       new RMSNorm(config.hiddenSize, config.rmsNormEps, init),

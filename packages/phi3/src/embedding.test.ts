@@ -6,7 +6,14 @@ import { ParameterInit } from "./init.js";
 describe("Embedding", () => {
   it("looks rows up and sums the gradient of repeated ids", () => {
     const e = new Embedding(5, 3, new ParameterInit("random", 1, 1));
-    const ids = tf.tensor2d([[1, 3, 1], [0, 1, 4]], [2, 3], "int32");
+    const ids = tf.tensor2d(
+      [
+        [1, 3, 1],
+        [0, 1, 4],
+      ],
+      [2, 3],
+      "int32",
+    );
     const out = e.apply(ids);
     const w = e.weight.arraySync() as number[][];
     expect(out.arraySync()[0]![2]).toEqual(w[1]);

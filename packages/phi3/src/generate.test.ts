@@ -6,7 +6,11 @@ import { tinyConfig } from "./test-utils.js";
 describe("Phi3ForCausalLM.generate", () => {
   const lm = new Phi3ForCausalLM(tinyConfig({ numKeyValueHeads: 2 }), { seed: 11 });
   afterAll(() => lm.dispose());
-  const prompts = [[5, 9, 3], [7, 12, 40, 33, 21, 8], [60, 2]];
+  const prompts = [
+    [5, 9, 3],
+    [7, 12, 40, 33, 21, 8],
+    [60, 2],
+  ];
 
   it("gives the same tokens with the cache as recomputing without it, and frees every tensor", async () => {
     const before = tf.memory().numTensors;
@@ -36,7 +40,9 @@ describe("Phi3ForCausalLM.generate", () => {
     const other = await lm.generate(prompts, { maxNewTokens: 6, promptEmbeds: changed });
     expect(other).not.toEqual(same);
     tf.dispose([...embeds, ...changed]);
-    await expect(lm.generate(prompts, { maxNewTokens: 2, promptEmbeds: [embeds[0]!] })).rejects.toThrow(/promptEmbeds has 1 entries/);
+    await expect(lm.generate(prompts, { maxNewTokens: 2, promptEmbeds: [embeds[0]!] })).rejects.toThrow(
+      /promptEmbeds has 1 entries/,
+    );
   });
 
   it("stops a sequence at a stop token and streams every token", async () => {

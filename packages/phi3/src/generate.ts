@@ -38,14 +38,15 @@ function checkInputs(lm: GenerationModel, prompts: number[][], o: Phi3GenerateOp
 
 /** `[B, L, D]`: each prompt's embeddings, left-padded with zeros to the longest prompt. */
 function paddedPromptEmbeds(embeds: TokenEmbeddings[], length: number): tf.Tensor3D {
-  return tf.tidy(() =>
-    tf.concat(
-      embeds.map((e) => {
-        const pad = length - e.shape[1];
-        return pad > 0 ? tf.concat([tf.zeros([1, pad, e.shape[2]]), e], 1) : e;
-      }),
-      0,
-    ) as tf.Tensor3D,
+  return tf.tidy(
+    () =>
+      tf.concat(
+        embeds.map((e) => {
+          const pad = length - e.shape[1];
+          return pad > 0 ? tf.concat([tf.zeros([1, pad, e.shape[2]]), e], 1) : e;
+        }),
+        0,
+      ) as tf.Tensor3D,
   );
 }
 
@@ -60,7 +61,10 @@ export async function generate(lm: GenerationModel, prompts: number[][], o: Phi3
   const padded = prompts.some((p) => p.length !== length);
   const pad = o.padTokenId ?? lm.config.padTokenId;
   const sequences = prompts.map((p) => [...new Array<number>(length - p.length).fill(pad), ...p]);
-  const mask = prompts.map((p) => [...new Array<number>(length - p.length).fill(0), ...new Array<number>(p.length).fill(1)]);
+  const mask = prompts.map((p) => [
+    ...new Array<number>(length - p.length).fill(0),
+    ...new Array<number>(p.length).fill(1),
+  ]);
   const stops = new Set(o.stopTokenIds ?? []);
   const sampler = o.doSample ? new TokenSampler(o) : undefined;
   const results: number[][] = prompts.map(() => []);

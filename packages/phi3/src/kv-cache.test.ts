@@ -6,7 +6,10 @@ import { tinyConfig } from "./test-utils.js";
 
 function seq(shape: number[], start: number): tf.Tensor4D {
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor4d(Float32Array.from({ length: n }, (_, i) => start + i), shape as [number, number, number, number]);
+  return tf.tensor4d(
+    Float32Array.from({ length: n }, (_, i) => start + i),
+    shape as [number, number, number, number],
+  );
 }
 
 /** The first `length` positions of a layer's keys, read back. */

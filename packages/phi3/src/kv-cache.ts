@@ -69,9 +69,14 @@ export class Phi3KVCache implements KVCache {
     if (!old || old.keys.shape[2] < at + t) {
       const [b, h, , d] = keys.shape;
       const shape = [b, h, capacityFor(at + t), d];
-      next = { keys: tf.keep(exclusiveZeros(shape)) as tf.Tensor4D, values: tf.keep(exclusiveZeros(shape)) as tf.Tensor4D, length: at };
+      next = {
+        keys: tf.keep(exclusiveZeros(shape)) as tf.Tensor4D,
+        values: tf.keep(exclusiveZeros(shape)) as tf.Tensor4D,
+        length: at,
+      };
       const copied =
-        !old || (writePositionsInPlace(next.keys, old.keys, 0, at) && writePositionsInPlace(next.values, old.values, 0, at));
+        !old ||
+        (writePositionsInPlace(next.keys, old.keys, 0, at) && writePositionsInPlace(next.values, old.values, 0, at));
       if (!copied) {
         tf.dispose([next.keys, next.values]);
         return undefined;

@@ -39,7 +39,12 @@ describe("LoRA", () => {
     const base = lm.stateDict();
     const ids = x();
     const before = lm.forward(ids).logits;
-    const adapters = applyLoRA(lm, { rank: 2, alpha: 4, dropout: 0.1, targets: ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"] });
+    const adapters = applyLoRA(lm, {
+      rank: 2,
+      alpha: 4,
+      dropout: 0.1,
+      targets: ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"],
+    });
     const names = lm.trainableParameters().map(([n]) => n);
     expect(names).toHaveLength(2 * 4 * 2);
     expect(names.every((n) => /\.lora_[AB]\.weight$/.test(n))).toBe(true);
@@ -83,7 +88,9 @@ describe("LoRA", () => {
     const got = other.forward(ids).logits;
     expect(maxDiff(want, got)).toBe(0);
     expect(() => applyLoRA(other, { rank: 1 })).toThrow(/already has LoRA adapters/);
-    expect(() => applyLoRA(new Phi3ForCausalLM(tinyConfig()), { rank: 1, targets: ["k_proj" as never] })).toThrow(/unknown targets \[k_proj\]/);
+    expect(() => applyLoRA(new Phi3ForCausalLM(tinyConfig()), { rank: 1, targets: ["k_proj" as never] })).toThrow(
+      /unknown targets \[k_proj\]/,
+    );
     tf.dispose([ids, want, got]);
     lm.dispose();
     other.dispose();

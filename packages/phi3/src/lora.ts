@@ -43,7 +43,10 @@ export class LoRALinear extends Module implements LinearDelta {
   ) {
     super();
     const bound = 1 / Math.sqrt(inFeatures);
-    const a = this.registerModule("lora_A", new ParameterOnly(tf.randomUniform([inFeatures, rank], -bound, bound, "float32", seed)));
+    const a = this.registerModule(
+      "lora_A",
+      new ParameterOnly(tf.randomUniform([inFeatures, rank], -bound, bound, "float32", seed)),
+    );
     const b = this.registerModule("lora_B", new ParameterOnly(tf.zeros([rank, outFeatures])));
     this.a = a.weight;
     this.b = b.weight;
@@ -52,7 +55,10 @@ export class LoRALinear extends Module implements LinearDelta {
   /** `x [N, in]` → the update `[N, out]`. */
   apply(x: tf.Tensor, training: boolean): tf.Tensor {
     return tf.tidy(() => {
-      const input = training && this.dropout > 0 ? tf.dropout(x, this.dropout, undefined, (this.seed * 7919 + 104729 * this.dropoutCalls++) % 2147483647) : x;
+      const input =
+        training && this.dropout > 0
+          ? tf.dropout(x, this.dropout, undefined, (this.seed * 7919 + 104729 * this.dropoutCalls++) % 2147483647)
+          : x;
       return tf.mul(tf.matMul(tf.matMul(input, this.a), this.b), this.scale);
     });
   }
@@ -133,7 +139,8 @@ export function loraAdaptersOf(lm: Phi3ForCausalLM): LoRAAdapters | undefined {
  * ...), `forward` adds their updates, and `lm.save` still writes the base weights only.
  */
 export function applyLoRA(lm: Phi3ForCausalLM, options: LoRAOptions): LoRAAdapters {
-  if (attached.has(lm)) throw new Error("applyLoRA: the model already has LoRA adapters (mergeLoRA or removeLoRA first)");
+  if (attached.has(lm))
+    throw new Error("applyLoRA: the model already has LoRA adapters (mergeLoRA or removeLoRA first)");
   const o: Required<LoRAOptions> = {
     rank: options.rank,
     alpha: options.alpha ?? options.rank,
@@ -141,7 +148,8 @@ export function applyLoRA(lm: Phi3ForCausalLM, options: LoRAOptions): LoRAAdapte
     targets: options.targets ?? ["qkv_proj", "o_proj"],
     seed: options.seed ?? 0,
   };
-  if (!Number.isInteger(o.rank) || o.rank <= 0) throw new Error(`applyLoRA: rank must be a positive integer, got ${o.rank}`);
+  if (!Number.isInteger(o.rank) || o.rank <= 0)
+    throw new Error(`applyLoRA: rank must be a positive integer, got ${o.rank}`);
   if (!(o.dropout >= 0 && o.dropout < 1)) throw new Error(`applyLoRA: dropout must be in [0, 1), got ${o.dropout}`);
   const bad = o.targets.filter((t) => !TARGETS.includes(t));
   if (bad.length || o.targets.length === 0) {
@@ -159,7 +167,14 @@ export function applyLoRA(lm: Phi3ForCausalLM, options: LoRAOptions): LoRAAdapte
     };
     for (const t of o.targets) {
       const [path, linear] = linears[t];
-      const adapter = new LoRALinear(linear.inFeatures, linear.outFeatures, o.rank, o.alpha / o.rank, o.dropout, o.seed * 7919 + n++);
+      const adapter = new LoRALinear(
+        linear.inFeatures,
+        linear.outFeatures,
+        o.rank,
+        o.alpha / o.rank,
+        o.dropout,
+        o.seed * 7919 + n++,
+      );
       adapters.add(`model.layers.${i}.${path}`, linear, adapter);
     }
   });
@@ -186,7 +201,9 @@ export function mergeLoRA(lm: Phi3ForCausalLM): void {
   const adapters = attached.get(lm);
   if (!adapters) throw new Error("mergeLoRA: the model has no LoRA adapters");
   if (lm.weightDtype === "bfloat16") {
-    throw new Error("mergeLoRA: the model holds bfloat16 weights (inference only); merge into a float32 model (load it without weightDtype)");
+    throw new Error(
+      "mergeLoRA: the model holds bfloat16 weights (inference only); merge into a float32 model (load it without weightDtype)",
+    );
   }
   for (const [, { adapter, linear }] of adapters.entries()) {
     tf.tidy(() => linear.weight.assign(tf.add(linear.weight, adapter.delta())));
@@ -215,7 +232,9 @@ export async function loadLoRA(lm: Phi3ForCausalLM, dir: string): Promise<LoRAAd
   const reader = await openSafetensors(join(dir, "adapter_model.safetensors"));
   try {
     const tensors: Record<string, tf.Tensor> = {};
-    for (const n of reader.names()) tensors[n.replace(/^base_model\.model\./, "").replace(/\.lora_([AB])\.default\./, ".lora_$1.")] = await reader.read(n);
+    for (const n of reader.names())
+      tensors[n.replace(/^base_model\.model\./, "").replace(/\.lora_([AB])\.default\./, ".lora_$1.")] =
+        await reader.read(n);
     try {
       adapters.loadStateDict(tensors, { source: reader.path });
     } finally {

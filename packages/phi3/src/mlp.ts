@@ -10,7 +10,10 @@ export class Phi3MLP extends Module {
 
   constructor(config: Phi3Config, init: ParameterInit) {
     super();
-    this.gateUpProj = this.registerModule("gate_up_proj", new Linear(config.hiddenSize, 2 * config.intermediateSize, init));
+    this.gateUpProj = this.registerModule(
+      "gate_up_proj",
+      new Linear(config.hiddenSize, 2 * config.intermediateSize, init),
+    );
     this.downProj = this.registerModule("down_proj", new Linear(config.intermediateSize, config.hiddenSize, init));
   }
 

@@ -44,7 +44,11 @@ describe("Phi3ForCausalLM", () => {
     const before = tf.memory().numTensors;
     const cache = lm.newCache();
     const parts: tf.Tensor[] = [];
-    for (const [s, e] of [[0, 3], [3, 4], [4, 8]] as const) {
+    for (const [s, e] of [
+      [0, 3],
+      [3, 4],
+      [4, 8],
+    ] as const) {
       const x = ids([rows[0]!.slice(s, e)]);
       const out = lm.forward(x, { cache });
       expect(out.cache).toBe(cache);
@@ -94,7 +98,10 @@ describe("Phi3ForCausalLM", () => {
       const w = sd[name]!; // [(4 + 2*2) * 4, 16]
       const rows = (start: number, n: number) => tf.slice(w, [start * hd, 0], [n * hd, 16]);
       const repeat = (start: number) =>
-        tf.concat([0, 0, 1, 1].map((g) => tf.slice(w, [(start + g) * hd, 0], [hd, 16])), 0);
+        tf.concat(
+          [0, 0, 1, 1].map((g) => tf.slice(w, [(start + g) * hd, 0], [hd, 16])),
+          0,
+        );
       const full = tf.concat([rows(0, 4), repeat(4), repeat(6)], 0);
       w.dispose();
       sd[name] = full;
@@ -176,7 +183,12 @@ describe("Phi3ForCausalLM", () => {
     const q = tf.randomNormal([1, 4, 2, 4], 0, 1, "float32", 1) as tf.Tensor4D;
     const r = lm2.rotary.apply(q, tables);
     const pass = (t: tf.Tensor) => tf.slice(t, [0, 0, 0, 2], [-1, -1, -1, 2]);
-    const [a, b, c, d] = [pass(q), pass(r), tf.slice(q, [0, 0, 0, 0], [-1, -1, -1, 2]), tf.slice(r, [0, 0, 0, 0], [-1, -1, -1, 2])];
+    const [a, b, c, d] = [
+      pass(q),
+      pass(r),
+      tf.slice(q, [0, 0, 0, 0], [-1, -1, -1, 2]),
+      tf.slice(r, [0, 0, 0, 0], [-1, -1, -1, 2]),
+    ];
     expect(maxDiff(a, b)).toBe(0);
     expect(maxDiff(c, d)).toBeGreaterThan(1e-3);
     tf.dispose([p, tables.cos, tables.sin, q, r, a, b, c, d]);
@@ -199,7 +211,9 @@ describe("Phi3ForCausalLM", () => {
   });
 
   it("is differentiable, and uses dropout only in training", () => {
-    const drop = new Phi3ForCausalLM(tinyConfig({ residPdrop: 0.5, embdPdrop: 0.2, attentionDropout: 0.1 }), { seed: 8 });
+    const drop = new Phi3ForCausalLM(tinyConfig({ residPdrop: 0.5, embdPdrop: 0.2, attentionDropout: 0.1 }), {
+      seed: 8,
+    });
     const x = ids([[1, 2, 3, 4]]);
     const a = drop.forward(x).logits;
     const b = drop.forward(x).logits;
@@ -207,7 +221,10 @@ describe("Phi3ForCausalLM", () => {
     expect(maxDiff(a, b)).toBe(0);
     expect(maxDiff(a, c)).toBeGreaterThan(1e-3);
     const vars = drop.trainableParameters().map(([, v]) => v);
-    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(drop.forward(x, { training: true }).logits)) as tf.Scalar, vars);
+    const { value, grads } = tf.variableGrads(
+      () => tf.mean(tf.square(drop.forward(x, { training: true }).logits)) as tf.Scalar,
+      vars,
+    );
     expect(Object.keys(grads)).toHaveLength(vars.length);
     for (const g of Object.values(grads)) expect(tf.tidy(() => tf.sum(tf.abs(g)).dataSync()[0]!)).toBeGreaterThan(0);
     tf.dispose([x, a, b, c, value, ...Object.values(grads)]);

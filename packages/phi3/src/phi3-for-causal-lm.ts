@@ -141,7 +141,9 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
   forward(inputIds: tf.Tensor2D | null, options: Phi3ForwardOptions = {}): LanguageModelOutput {
     const training = options.training ?? this.training;
     if (training && this.weightDtype === "bfloat16") {
-      throw new Error("Phi3ForCausalLM.forward: the model holds bfloat16 weights (inference only); load it in float32 to train");
+      throw new Error(
+        "Phi3ForCausalLM.forward: the model holds bfloat16 weights (inference only); load it in float32 to train",
+      );
     }
     if (!inputIds && !options.inputsEmbeds) throw new Error("Phi3ForCausalLM.forward: give inputIds or inputsEmbeds");
     if (options.cache && !(options.cache instanceof Phi3KVCache)) {
@@ -150,9 +152,12 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
     const cache = (options.cache as Phi3KVCache | undefined) ?? (options.useCache ? this.newCache() : undefined);
     const embeds = options.inputsEmbeds;
     if (embeds && (embeds.rank !== 3 || embeds.shape[2] !== this.config.hiddenSize)) {
-      throw new Error(`Phi3ForCausalLM.forward: inputsEmbeds must be [B, T, ${this.config.hiddenSize}], got [${embeds.shape}]`);
+      throw new Error(
+        `Phi3ForCausalLM.forward: inputsEmbeds must be [B, T, ${this.config.hiddenSize}], got [${embeds.shape}]`,
+      );
     }
-    if (inputIds && inputIds.rank !== 2) throw new Error(`Phi3ForCausalLM.forward: inputIds must be [B, T], got [${inputIds.shape}]`);
+    if (inputIds && inputIds.rank !== 2)
+      throw new Error(`Phi3ForCausalLM.forward: inputIds must be [B, T], got [${inputIds.shape}]`);
     const [b, t] = embeds ? [embeds.shape[0], embeds.shape[1]] : inputIds!.shape;
     if (cache && cache.length > 0 && cache.batchSize !== b) {
       throw new Error(`Phi3ForCausalLM.forward: the cache holds batch ${cache.batchSize}, the input has batch ${b}`);
@@ -161,7 +166,8 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
     const seed = options.dropoutSeed ?? this.dropoutCounter++ * 7919;
     const logits = tf.tidy(() => {
       let h: tf.Tensor3D = embeds ?? this.embed(inputIds!);
-      if (training && this.config.embdPdrop > 0) h = tf.dropout(h, this.config.embdPdrop, undefined, seed) as tf.Tensor3D;
+      if (training && this.config.embdPdrop > 0)
+        h = tf.dropout(h, this.config.embdPdrop, undefined, seed) as tf.Tensor3D;
       const positions = options.positionIds ?? defaultPositions(b, t, past, options.attentionMask);
       const ctx: Omit<LayerContext, "layerIndex"> = {
         rotary: this.rotary,
@@ -177,13 +183,14 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
       const keep = options.logitsToKeep;
       if (keep !== undefined && keep < t) h = tf.slice(h, [0, t - keep, 0], [b, keep, this.config.hiddenSize]);
       h = this.model.norm.apply(h) as tf.Tensor3D;
-      return (this.lmHead
-        ? this.lmHead.apply(h, training)
-        : tf.reshape(tf.matMul(tf.reshape(h, [-1, this.config.hiddenSize]), this.model.embedTokens.weight, false, true), [
-            b,
-            h.shape[1],
-            this.config.vocabSize,
-          ])) as tf.Tensor3D;
+      return (
+        this.lmHead
+          ? this.lmHead.apply(h, training)
+          : tf.reshape(
+              tf.matMul(tf.reshape(h, [-1, this.config.hiddenSize]), this.model.embedTokens.weight, false, true),
+              [b, h.shape[1], this.config.vocabSize],
+            )
+      ) as tf.Tensor3D;
     });
     return cache ? { logits, cache } : { logits };
   }
@@ -204,7 +211,11 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
    */
   save(dir: string, options: { maxShardBytes?: number } = {}): Promise<void> {
     if (this.weightDtype === "bfloat16") {
-      return Promise.reject(new Error(`Phi3ForCausalLM.save(${dir}): the model holds bfloat16 weights (inference only); save a float32 model`));
+      return Promise.reject(
+        new Error(
+          `Phi3ForCausalLM.save(${dir}): the model holds bfloat16 weights (inference only); save a float32 model`,
+        ),
+      );
     }
     return savePhi3Checkpoint(this, dir, options);
   }

@@ -39,7 +39,8 @@ export class RotaryEmbedding {
       this.longInv = inverseFrequencies(this.rotaryDim, config.ropeTheta, rs.longFactor);
       const factor = config.maxPositionEmbeddings / config.originalMaxPositionEmbeddings;
       this.scaling =
-        rs.attentionFactor ?? (factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(config.originalMaxPositionEmbeddings)));
+        rs.attentionFactor ??
+        (factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(config.originalMaxPositionEmbeddings)));
     } else {
       this.shortInv = inverseFrequencies(this.rotaryDim, config.ropeTheta);
       this.longInv = undefined;
@@ -78,7 +79,9 @@ export class RotaryEmbedding {
       const [x1, x2] = tf.split(xr, 2, 3);
       const rotated = tf.concat([tf.neg(x2!), x1!], 3);
       const out = tf.add(tf.mul(xr, tables.cos), tf.mul(rotated, tables.sin));
-      return (rot === hd ? out : tf.concat([out, tf.slice(x, [0, 0, 0, rot], [-1, -1, -1, hd - rot])], 3)) as tf.Tensor4D;
+      return (
+        rot === hd ? out : tf.concat([out, tf.slice(x, [0, 0, 0, rot], [-1, -1, -1, hd - rot])], 3)
+      ) as tf.Tensor4D;
     });
   }
 }

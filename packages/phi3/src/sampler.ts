@@ -23,8 +23,10 @@ export class TokenSampler {
     this.temperature = options.temperature ?? 1;
     this.topK = options.topK ?? 0;
     this.topP = options.topP ?? 1;
-    if (!(this.temperature > 0)) throw new Error(`generate: temperature must be > 0 when sampling, got ${this.temperature}`);
-    if (!Number.isInteger(this.topK) || this.topK < 0) throw new Error(`generate: topK must be a non-negative integer, got ${this.topK}`);
+    if (!(this.temperature > 0))
+      throw new Error(`generate: temperature must be > 0 when sampling, got ${this.temperature}`);
+    if (!Number.isInteger(this.topK) || this.topK < 0)
+      throw new Error(`generate: topK must be a non-negative integer, got ${this.topK}`);
     if (!(this.topP > 0 && this.topP <= 1)) throw new Error(`generate: topP must be in (0, 1], got ${this.topP}`);
     this.rng = new Rng(options.seed ?? Math.floor(Math.random() * 2 ** 31));
   }

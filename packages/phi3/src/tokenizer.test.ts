@@ -9,23 +9,92 @@ import { Phi3Tokenizer } from "./tokenizer.js";
 import { buildWordLevelTokenizer } from "./word-level.js";
 
 const BIRDS = [
-  "Black-footed Albatross", "Laysan Albatross", "Crested Auklet", "Red-winged Blackbird", "Painted Bunting",
-  "Cedar Waxwing", "Northern Flicker", "Ruby-throated Hummingbird", "Blue Jay", "Belted Kingfisher",
-  "Ring-billed Gull", "Anna's Hummingbird", "Chuck-will's-widow", "Le Conte's Sparrow", "Yellow-bellied Flycatcher",
-  "Gray Catbird", "Brown Pelican", "Western Meadowlark", "Common Yellowthroat", "Scissor-tailed Flycatcher",
+  "Black-footed Albatross",
+  "Laysan Albatross",
+  "Crested Auklet",
+  "Red-winged Blackbird",
+  "Painted Bunting",
+  "Cedar Waxwing",
+  "Northern Flicker",
+  "Ruby-throated Hummingbird",
+  "Blue Jay",
+  "Belted Kingfisher",
+  "Ring-billed Gull",
+  "Anna's Hummingbird",
+  "Chuck-will's-widow",
+  "Le Conte's Sparrow",
+  "Yellow-bellied Flycatcher",
+  "Gray Catbird",
+  "Brown Pelican",
+  "Western Meadowlark",
+  "Common Yellowthroat",
+  "Scissor-tailed Flycatcher",
 ];
 const PARTS = ["crown", "nape", "bill", "wing", "tail", "breast", "belly", "throat", "eye", "leg", "back", "forehead"];
-const COLOURS = ["black", "white", "red", "yellow", "blue", "grey", "brown", "buff", "olive", "iridescent green", "rufous"];
+const COLOURS = [
+  "black",
+  "white",
+  "red",
+  "yellow",
+  "blue",
+  "grey",
+  "brown",
+  "buff",
+  "olive",
+  "iridescent green",
+  "rufous",
+];
 const QUESTIONS = [
-  "What species is this bird?", "What colour is the bird's {p}?", "Is the {p} {c}?", "How long is its bill?",
-  "Describe the {p}.", "Where does the {b} live?", "Why is its {p} {c}??", "Can you tell me (briefly) what it eats?",
+  "What species is this bird?",
+  "What colour is the bird's {p}?",
+  "Is the {p} {c}?",
+  "How long is its bill?",
+  "Describe the {p}.",
+  "Where does the {b} live?",
+  "Why is its {p} {c}??",
+  "Can you tell me (briefly) what it eats?",
 ];
 const UNICODE = [
-  "Mésange charbonnière", "Rotkehlchen — Erithacus rubecula", "日本のツバメ", "Ворона", "🐦 bird!", "naïve café",
-  "Ελληνικά πουλιά", "עוף", "ﬁnch ligature", "Straße", "😀😃 emoji pair", "tab\there", "zero\u200bwidth",
-  "e\u0301 combining", "½ & ¾", "ÅNGSTRÖM", "\u00a0nbsp", "中文鸟类名称", "한국어 새", "𝔽𝕒𝕟𝕔𝕪",
+  "Mésange charbonnière",
+  "Rotkehlchen — Erithacus rubecula",
+  "日本のツバメ",
+  "Ворона",
+  "🐦 bird!",
+  "naïve café",
+  "Ελληνικά πουλιά",
+  "עוף",
+  "ﬁnch ligature",
+  "Straße",
+  "😀😃 emoji pair",
+  "tab\there",
+  "zero\u200bwidth",
+  "e\u0301 combining",
+  "½ & ¾",
+  "ÅNGSTRÖM",
+  "\u00a0nbsp",
+  "中文鸟类名称",
+  "한국어 새",
+  "𝔽𝕒𝕟𝕔𝕪",
 ];
-const PUNCT = ["...", "!?", "—", "–", "''", "\"quoted\"", "(x)", "[y]", "{z}", "#1", "@home", "50%", "$3.99", "a/b", "c\\d", ";:", "~^`|"];
+const PUNCT = [
+  "...",
+  "!?",
+  "—",
+  "–",
+  "''",
+  '"quoted"',
+  "(x)",
+  "[y]",
+  "{z}",
+  "#1",
+  "@home",
+  "50%",
+  "$3.99",
+  "a/b",
+  "c\\d",
+  ";:",
+  "~^`|",
+];
 const SPECIAL = ["<|user|>", "<|assistant|>", "<|end|>", "<|endoftext|>", "<|system|>", "<s>", "</s>"];
 
 /** ≥ 1,000 varied strings: bird names and descriptions, questions, digits, punctuation, unicode, whitespace runs. */
@@ -51,7 +120,17 @@ function corpus(n: number, seed: number): string[] {
     for (let j = 0; j < k; j++) parts.push(pick(pieces)());
     out.push(parts.join(rng.float() < 0.6 ? " " : spaces()));
   }
-  return [...out, "", " ", "  leading", "trailing  ", "\n\nnewlines\n\n", "a  b   c    d", "1234567890", "x".repeat(300)];
+  return [
+    ...out,
+    "",
+    " ",
+    "  leading",
+    "trailing  ",
+    "\n\nnewlines\n\n",
+    "a  b   c    d",
+    "1234567890",
+    "x".repeat(300),
+  ];
 }
 
 const dir = sharedPath("data/phi3-mini-tokenizer");
@@ -81,7 +160,8 @@ describe.skipIf(!dir)("Phi3Tokenizer on Phi-3-mini's tokenizer", () => {
     for (const text of texts) {
       const want = (await rust.encode(text, null, { addSpecialTokens: true })).getIds();
       const got = tok.encode(text);
-      if (JSON.stringify(want) !== JSON.stringify(got)) mismatches.push(`${JSON.stringify(text)}: rust ${want} js ${got}`);
+      if (JSON.stringify(want) !== JSON.stringify(got))
+        mismatches.push(`${JSON.stringify(text)}: rust ${want} js ${got}`);
     }
     expect(mismatches.slice(0, 5)).toEqual([]);
   });
@@ -123,7 +203,9 @@ describe.skipIf(!dir)("Phi3Tokenizer on Phi-3-mini's tokenizer", () => {
   });
 
   it("names a missing file", async () => {
-    await expect(Phi3Tokenizer.load(join(tmpdir(), "no-such-tokenizer"))).rejects.toThrow(/no-such-tokenizer\/tokenizer\.json: cannot read/);
+    await expect(Phi3Tokenizer.load(join(tmpdir(), "no-such-tokenizer"))).rejects.toThrow(
+      /no-such-tokenizer\/tokenizer\.json: cannot read/,
+    );
   });
 });
 
@@ -144,7 +226,9 @@ describe("buildWordLevelTokenizer", () => {
     expect(tok.tokenToId("<|user|>")).toBe(4);
     expect(tok.tokenToId("<|image_pad|>")).toBe(7);
     expect(tok.stopTokenIds).toEqual([tok.tokenToId("<|end|>"), tok.tokenToId("<|endoftext|>")]);
-    const chat = tok.applyChatTemplate([{ role: "user", content: "What colour is the crown?" }], { addGenerationPrompt: true });
+    const chat = tok.applyChatTemplate([{ role: "user", content: "What colour is the crown?" }], {
+      addGenerationPrompt: true,
+    });
     expect(chat).toBe("<|user|>\nWhat colour is the crown?<|end|>\n<|assistant|>\n");
     const ids = tok.encode(`${chat}<|image_pad|><|image_pad|>`);
     expect(ids[0]).toBe(4);

@@ -49,7 +49,9 @@ describe("buildWordLevelTokenizer decoding", () => {
     const ids = tok.encode(chat);
     const start = ids.lastIndexOf(tok.tokenToId("<|assistant|>")!) + 1;
     expect(tok.decode(ids.slice(start), { skipSpecialTokens: true })).toBe("black-capped orange-winged curlew");
-    expect(tok.decode(ids, { skipSpecialTokens: true })).toBe("what species is this bird? black-capped orange-winged curlew");
+    expect(tok.decode(ids, { skipSpecialTokens: true })).toBe(
+      "what species is this bird? black-capped orange-winged curlew",
+    );
     expect(tok.decode(tok.encode("bird\n\nbill   crown?"))).toBe("bird bill crown?");
   });
 

@@ -9,7 +9,15 @@ export const PHI3_CHAT_TEMPLATE =
   "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}";
 
 /** Phi-3's special tokens, the first ids of a word-level tokenizer by default. */
-export const PHI3_SPECIAL_TOKENS = ["<unk>", "<s>", "<|endoftext|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"];
+export const PHI3_SPECIAL_TOKENS = [
+  "<unk>",
+  "<s>",
+  "<|endoftext|>",
+  "<|system|>",
+  "<|user|>",
+  "<|assistant|>",
+  "<|end|>",
+];
 
 /** The mark a word carries when a space came before it (SentencePiece's "▁"), so that decoding restores spaces. */
 const WORD_START = "\u2581";
@@ -50,9 +58,14 @@ export function buildWordLevelTokenizer(corpus: Iterable<string>, options: WordL
   const specials = [...(options.specialTokens ?? PHI3_SPECIAL_TOKENS), ...(options.extraSpecialTokens ?? [])];
   const unk = options.unkToken ?? "<unk>";
   const eos = options.eosToken ?? "<|endoftext|>";
-  if (new Set(specials).size !== specials.length) throw new Error(`buildWordLevelTokenizer: duplicate special tokens in [${specials}]`);
-  for (const [what, t] of [["unkToken", unk], ["eosToken", eos]] as const) {
-    if (!specials.includes(t)) throw new Error(`buildWordLevelTokenizer: ${what} '${t}' is not among the special tokens`);
+  if (new Set(specials).size !== specials.length)
+    throw new Error(`buildWordLevelTokenizer: duplicate special tokens in [${specials}]`);
+  for (const [what, t] of [
+    ["unkToken", unk],
+    ["eosToken", eos],
+  ] as const) {
+    if (!specials.includes(t))
+      throw new Error(`buildWordLevelTokenizer: ${what} '${t}' is not among the special tokens`);
   }
   const lowercase = options.lowercase ?? true;
   const addedTokens = specials.map((content, id) => ({
@@ -120,7 +133,10 @@ export function buildWordLevelTokenizer(corpus: Iterable<string>, options: WordL
     model_max_length: 4096,
     tokenizer_class: "PreTrainedTokenizerFast",
     added_tokens_decoder: Object.fromEntries(
-      addedTokens.map(({ id, ...t }) => [String(id), { content: t.content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true }]),
+      addedTokens.map(({ id, ...t }) => [
+        String(id),
+        { content: t.content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true },
+      ]),
     ),
   };
   return new Phi3Tokenizer(json(vocab), config, "buildWordLevelTokenizer");

@@ -39,11 +39,19 @@ export function resolveProjectorConfig(kind: ProjectorKind, o: ProjectorOptions)
     mode: o.pooling?.mode ?? "avg",
     outputGrid: o.pooling?.outputGrid ?? [7, 7],
   };
-  const c: ProjectorConfig = { kind, inputDim: o.inputDim, hiddenDim: o.hiddenDim ?? o.outputDim, outputDim: o.outputDim, pooling };
+  const c: ProjectorConfig = {
+    kind,
+    inputDim: o.inputDim,
+    hiddenDim: o.hiddenDim ?? o.outputDim,
+    outputDim: o.outputDim,
+    pooling,
+  };
   for (const k of ["inputDim", "hiddenDim", "outputDim"] as const) {
-    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new Error(`projector config: ${k} must be a positive integer, got ${c[k]}`);
+    if (!Number.isInteger(c[k]) || c[k] <= 0)
+      throw new Error(`projector config: ${k} must be a positive integer, got ${c[k]}`);
   }
-  if (!["avg", "all", "cls"].includes(pooling.mode)) throw new Error(`projector config: pooling.mode must be avg, all or cls, got '${pooling.mode}'`);
+  if (!["avg", "all", "cls"].includes(pooling.mode))
+    throw new Error(`projector config: pooling.mode must be avg, all or cls, got '${pooling.mode}'`);
   if (pooling.outputGrid.length !== 2 || pooling.outputGrid.some((d) => !Number.isInteger(d) || d <= 0)) {
     throw new Error(`projector config: pooling.outputGrid must be two positive integers, got [${pooling.outputGrid}]`);
   }

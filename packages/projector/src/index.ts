@@ -3,7 +3,14 @@
  * (Linear → GELU → Linear), `LinearProjector`, and `PatchPooler` (14×14 → 7×7 tokens, all, or the class token).
  * @packageDocumentation
  */
-export { resolveProjectorConfig, type ProjectorConfig, type ProjectorOptions, type ProjectorKind, type PoolingConfig, type PoolingMode } from "./config.js";
+export {
+  resolveProjectorConfig,
+  type ProjectorConfig,
+  type ProjectorOptions,
+  type ProjectorKind,
+  type PoolingConfig,
+  type PoolingMode,
+} from "./config.js";
 export { Linear } from "./linear.js";
 export { PatchPooler } from "./patch-pooler.js";
 export { Projector, readProjectorConfig } from "./projector.js";

@@ -9,11 +9,22 @@ export class Linear extends Module {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, seed?: number) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    seed?: number,
+  ) {
     super();
     const bound = 1 / Math.sqrt(inFeatures);
-    this.weight = this.registerParameter("weight", tf.randomUniform([inFeatures, outFeatures], -bound, bound, "float32", seed), { transposed: true });
-    this.bias = this.registerParameter("bias", tf.randomUniform([outFeatures], -bound, bound, "float32", seed === undefined ? undefined : seed + 1));
+    this.weight = this.registerParameter(
+      "weight",
+      tf.randomUniform([inFeatures, outFeatures], -bound, bound, "float32", seed),
+      { transposed: true },
+    );
+    this.bias = this.registerParameter(
+      "bias",
+      tf.randomUniform([outFeatures], -bound, bound, "float32", seed === undefined ? undefined : seed + 1),
+    );
   }
 
   /** `[..., in]` → `[..., out]`. */

@@ -5,7 +5,13 @@ import type { ProjectorConfig } from "./config.js";
 
 /** Builds an untrained projector of the kind a config names. */
 export function createProjector(config: ProjectorConfig, seed?: number): Projector {
-  const options = { inputDim: config.inputDim, hiddenDim: config.hiddenDim, outputDim: config.outputDim, pooling: config.pooling, seed };
+  const options = {
+    inputDim: config.inputDim,
+    hiddenDim: config.hiddenDim,
+    outputDim: config.outputDim,
+    pooling: config.pooling,
+    seed,
+  };
   switch (config.kind) {
     case "mlp":
       return new MlpProjector(options);

@@ -17,7 +17,10 @@ export class MlpProjector extends Projector {
     super(resolveProjectorConfig("mlp", options));
     const { inputDim, hiddenDim, outputDim } = this.config;
     this.linear1 = this.registerModule("linear_1", new Linear(inputDim, hiddenDim, options.seed));
-    this.linear2 = this.registerModule("linear_2", new Linear(hiddenDim, outputDim, options.seed === undefined ? undefined : options.seed + 2));
+    this.linear2 = this.registerModule(
+      "linear_2",
+      new Linear(hiddenDim, outputDim, options.seed === undefined ? undefined : options.seed + 2),
+    );
   }
 
   protected project(tokens: tf.Tensor3D): tf.Tensor3D {

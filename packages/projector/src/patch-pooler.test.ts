@@ -5,7 +5,12 @@ import { PatchPooler } from "./patch-pooler.js";
 function features(b: number, rows: number, cols: number, d: number): VisionFeatures {
   const patches = tf.randomNormal([b, rows * cols, d], 0, 1, "float32", 3) as tf.Tensor3D;
   const cls = tf.randomNormal([b, d], 0, 1, "float32", 4) as tf.Tensor2D;
-  return { patches, cls, lastHiddenState: tf.concat([tf.expandDims(cls, 1), patches], 1) as tf.Tensor3D, grid: [rows, cols] };
+  return {
+    patches,
+    cls,
+    lastHiddenState: tf.concat([tf.expandDims(cls, 1), patches], 1) as tf.Tensor3D,
+    grid: [rows, cols],
+  };
 }
 
 describe("PatchPooler", () => {
@@ -17,7 +22,11 @@ describe("PatchPooler", () => {
     expect(y.shape).toEqual([2, 49, 3]);
     const x = f.patches.arraySync();
     const out = y.arraySync();
-    for (const [b, i, j, c] of [[0, 0, 0, 0], [1, 3, 5, 2], [1, 6, 6, 1]] as const) {
+    for (const [b, i, j, c] of [
+      [0, 0, 0, 0],
+      [1, 3, 5, 2],
+      [1, 6, 6, 1],
+    ] as const) {
       const at = (r: number, q: number) => x[b]![r * 14 + q]![c]!;
       const mean = (at(2 * i, 2 * j) + at(2 * i, 2 * j + 1) + at(2 * i + 1, 2 * j) + at(2 * i + 1, 2 * j + 1)) / 4;
       expect(out[b]![i * 7 + j]![c]).toBeCloseTo(mean, 5);
@@ -46,7 +55,9 @@ describe("PatchPooler", () => {
 
   it("says what is wrong with a grid it cannot pool", () => {
     const f = features(1, 4, 4, 2);
-    expect(() => new PatchPooler({ mode: "avg", outputGrid: [7, 7] }).forward(f)).toThrow(/cannot average-pool a \[4,4\] patch grid to \[7,7\]/);
+    expect(() => new PatchPooler({ mode: "avg", outputGrid: [7, 7] }).forward(f)).toThrow(
+      /cannot average-pool a \[4,4\] patch grid to \[7,7\]/,
+    );
     expect(() => new PatchPooler({ mode: "cls" }).forward({ ...f, cls: undefined })).toThrow(/needs features.cls/);
   });
 

@@ -28,7 +28,10 @@ export class PatchPooler {
   forward(features: VisionFeatures): tf.Tensor3D {
     return tf.tidy(() => {
       if (this.mode === "cls") {
-        if (!features.cls) throw new Error("PatchPooler: pooling 'cls' needs features.cls, but the encoder returned none (use 'avg' or 'all')");
+        if (!features.cls)
+          throw new Error(
+            "PatchPooler: pooling 'cls' needs features.cls, but the encoder returned none (use 'avg' or 'all')",
+          );
         return tf.expandDims(features.cls, 1) as tf.Tensor3D;
       }
       const [b, n, d] = features.patches.shape;
@@ -51,7 +54,9 @@ export class PatchPooler {
 
   private checkGrid(grid: [number, number]): void {
     if (grid[0] < this.outputGrid[0] || grid[1] < this.outputGrid[1]) {
-      throw new Error(`PatchPooler: cannot average-pool a [${grid}] patch grid to [${this.outputGrid}] (output larger than input)`);
+      throw new Error(
+        `PatchPooler: cannot average-pool a [${grid}] patch grid to [${this.outputGrid}] (output larger than input)`,
+      );
     }
   }
 
@@ -65,9 +70,11 @@ export class PatchPooler {
     const [oh, ow] = this.outputGrid;
     const w = new Float32Array(oh * ow * rows * cols);
     for (let i = 0; i < oh; i++) {
-      const r0 = Math.floor((i * rows) / oh), r1 = Math.ceil(((i + 1) * rows) / oh);
+      const r0 = Math.floor((i * rows) / oh),
+        r1 = Math.ceil(((i + 1) * rows) / oh);
       for (let j = 0; j < ow; j++) {
-        const c0 = Math.floor((j * cols) / ow), c1 = Math.ceil(((j + 1) * cols) / ow);
+        const c0 = Math.floor((j * cols) / ow),
+          c1 = Math.ceil(((j + 1) * cols) / ow);
         const share = 1 / ((r1 - r0) * (c1 - c0));
         const row = (i * ow + j) * rows * cols;
         for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) w[row + r * cols + c] = share;

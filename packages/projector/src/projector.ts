@@ -1,6 +1,15 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Module, openCheckpoint, tf, writeSafetensors, type Connector, type ForwardOptions, type TokenEmbeddings, type VisionFeatures } from "@birdvlm/core";
+import {
+  Module,
+  openCheckpoint,
+  tf,
+  writeSafetensors,
+  type Connector,
+  type ForwardOptions,
+  type TokenEmbeddings,
+  type VisionFeatures,
+} from "@birdvlm/core";
 import type { ProjectorConfig } from "./config.js";
 import { PatchPooler } from "./patch-pooler.js";
 
@@ -36,7 +45,9 @@ export abstract class Projector extends Module implements Connector {
   forward(features: VisionFeatures, _options: ForwardOptions = {}): TokenEmbeddings {
     const width = (features.cls ?? features.patches).shape.at(-1);
     if (width !== this.config.inputDim) {
-      throw new Error(`${this.constructor.name}: vision features have width ${width}, the projector expects inputDim ${this.config.inputDim}`);
+      throw new Error(
+        `${this.constructor.name}: vision features have width ${width}, the projector expects inputDim ${this.config.inputDim}`,
+      );
     }
     return tf.tidy(() => this.project(this.pooler.forward(features)));
   }
@@ -44,7 +55,10 @@ export abstract class Projector extends Module implements Connector {
   /** Writes `config.json` and `model.safetensors` (PyTorch names and layouts) into `dir`. */
   async save(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, "config.json"), JSON.stringify({ ...this.config, model_type: "birdvlm_projector" }, null, 2) + "\n");
+    await writeFile(
+      join(dir, "config.json"),
+      JSON.stringify({ ...this.config, model_type: "birdvlm_projector" }, null, 2) + "\n",
+    );
     const state = this.stateDict();
     try {
       await writeSafetensors(join(dir, "model.safetensors"), state, { format: "pt" });

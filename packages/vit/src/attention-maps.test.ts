@@ -10,14 +10,19 @@ describe("attention maps", () => {
   it("gives the class token's attention per block and head, and rollout as a [B, h, w] map", () => {
     const m = new VisionTransformer(small, { seed: 4 });
     // Sharper attention than the 0.02 init gives, so rollout is not flat.
-    m.namedParameters().filter(([n]) => n.endsWith("attn.qkv.weight")).forEach(([, v]) => v.assign(tf.mul(v, 20)));
+    m.namedParameters()
+      .filter(([n]) => n.endsWith("attn.qkv.weight"))
+      .forEach(([, v]) => v.assign(tf.mul(v, 20)));
     const x = tf.randomNormal([2, 32, 32, 3], 0, 1, "float32", 8) as tf.Tensor4D;
     const before = tf.memory().numTensors;
     const maps = m.attentionMaps(x);
     const probs = m.attentionProbabilities(x);
     const rollout = m.attentionRollout(x);
     expect(maps.shape).toEqual([2, 2, 2, 4, 4]);
-    expect(probs.map((p) => p.shape)).toEqual([[2, 2, 17, 17], [2, 2, 17, 17]]);
+    expect(probs.map((p) => p.shape)).toEqual([
+      [2, 2, 17, 17],
+      [2, 2, 17, 17],
+    ]);
     expect(rollout.shape).toEqual([2, 4, 4]);
     tf.tidy(() => {
       // Rows of attention sum to one; the class-token map is that row without the class token's own entry.
@@ -28,9 +33,13 @@ describe("attention maps", () => {
       // Rollout by hand on the host: R = Π (0.5 mean_h(A) + 0.5 I) (rows renormalized), class row, max-scaled.
       const a = probs.map((p) => p.arraySync() as number[][][][]);
       for (let b = 0; b < 2; b++) {
-        let r: number[][] = Array.from({ length: 17 }, (_, i) => Array.from({ length: 17 }, (_, j) => (i === j ? 1 : 0)));
+        let r: number[][] = Array.from({ length: 17 }, (_, i) =>
+          Array.from({ length: 17 }, (_, j) => (i === j ? 1 : 0)),
+        );
         for (const layer of a) {
-          const mix = layer[b]![0]!.map((row, i) => row.map((v, j) => 0.5 * ((v + layer[b]![1]![i]![j]!) / 2) + (i === j ? 0.5 : 0)));
+          const mix = layer[b]![0]!.map((row, i) =>
+            row.map((v, j) => 0.5 * ((v + layer[b]![1]![i]![j]!) / 2) + (i === j ? 0.5 : 0)),
+          );
           r = mix.map((row) => r[0]!.map((_, j) => row.reduce((s, v, k) => s + v * r[k]![j]!, 0)));
         }
         const cls = r[0]!.slice(1);
@@ -46,7 +55,11 @@ describe("attention maps", () => {
   });
 
   it("renders a heat map blended over a photo as PNG", async () => {
-    const photo = await sharp({ create: { width: 40, height: 20, channels: 3, background: { r: 128, g: 128, b: 128 } } }).png().toBuffer();
+    const photo = await sharp({
+      create: { width: 40, height: 20, channels: 3, background: { r: 128, g: 128, b: 128 } },
+    })
+      .png()
+      .toBuffer();
     const heat = [
       [0, 0, 0, 0],
       [0, 0, 0, 1],

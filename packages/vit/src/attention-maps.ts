@@ -21,7 +21,8 @@ export function attentionProbabilities(model: VisionTransformer, images: ImageBa
  * Needs a class token.
  */
 export function attentionMaps(model: VisionTransformer, images: ImageBatch): tf.Tensor5D {
-  if (!model.config.classToken) throw new Error("attentionMaps: the model has no class token; use attentionProbabilities");
+  if (!model.config.classToken)
+    throw new Error("attentionMaps: the model has no class token; use attentionProbabilities");
   const probs = attentionProbabilities(model, images);
   try {
     return tf.tidy(() => {
@@ -49,7 +50,11 @@ export interface RolloutOptions {
  * for the residual path, multiplied through the blocks; the class token's row over the patches, scaled so
  * each image's maximum is 1. Images `[B, H, W, C]` → heat map `[B, rows, cols]`. Needs a class token.
  */
-export function attentionRollout(model: VisionTransformer, images: ImageBatch, options: RolloutOptions = {}): tf.Tensor3D {
+export function attentionRollout(
+  model: VisionTransformer,
+  images: ImageBatch,
+  options: RolloutOptions = {},
+): tf.Tensor3D {
   if (!model.config.classToken) throw new Error("attentionRollout: the model has no class token");
   const residual = options.residual ?? 0.5;
   const probs = attentionProbabilities(model, images);
@@ -59,7 +64,8 @@ export function attentionRollout(model: VisionTransformer, images: ImageBatch, o
       const eye = tf.eye(t);
       let rollout: tf.Tensor3D = tf.tile(tf.expandDims(eye, 0), [b, 1, 1]) as tf.Tensor3D;
       for (const p of probs) {
-        const fused = options.headFusion === "max" ? tf.max(p, 1) : options.headFusion === "min" ? tf.min(p, 1) : tf.mean(p, 1);
+        const fused =
+          options.headFusion === "max" ? tf.max(p, 1) : options.headFusion === "min" ? tf.min(p, 1) : tf.mean(p, 1);
         const mixed = tf.add(tf.mul(fused, 1 - residual), tf.mul(eye, residual));
         const normalized = tf.div(mixed, tf.sum(mixed, -1, true)) as tf.Tensor3D;
         rollout = tf.matMul(normalized, rollout);

@@ -18,7 +18,15 @@ export class AttentionPool extends Module {
   readonly norm: LayerNorm;
   readonly mlp: Mlp;
 
-  constructor(readonly dim: number, readonly numHeads: number, mlpSize: number, eps: number, qkvBias: boolean, init: ParameterInit, readonly rate = 0) {
+  constructor(
+    readonly dim: number,
+    readonly numHeads: number,
+    mlpSize: number,
+    eps: number,
+    qkvBias: boolean,
+    init: ParameterInit,
+    readonly rate = 0,
+  ) {
     super();
     this.latent = this.registerParameter("latent", init.truncNormal([1, 1, dim], dim ** -0.5));
     this.q = this.registerModule("q", new Linear(dim, dim, init, { bias: qkvBias }));
@@ -34,7 +42,12 @@ export class AttentionPool extends Module {
     const h = this.numHeads;
     const hd = d / h;
     const q = tf.transpose(tf.reshape(this.q.forward(this.latent), [1, h, hd]), [1, 0, 2]); // [h, 1, hd]
-    const kv = tf.reshape(tf.transpose(tf.reshape(this.kv.forward(x), [b, t, 2, h, hd]), [2, 0, 3, 1, 4]), [2, b * h, t, hd]);
+    const kv = tf.reshape(tf.transpose(tf.reshape(this.kv.forward(x), [b, t, 2, h, hd]), [2, 0, 3, 1, 4]), [
+      2,
+      b * h,
+      t,
+      hd,
+    ]);
     const [k, v] = tf.unstack(kv, 0) as tf.Tensor3D[];
     const qb = tf.tile(q, [b, 1, 1]) as tf.Tensor3D; // [b*h, 1, hd]
     const probs = tf.softmax(tf.mul(tf.matMul(qb, k!, false, true), 1 / Math.sqrt(hd)));

@@ -13,7 +13,12 @@ export class Attention extends Module {
   readonly proj: Linear;
   readonly headDim: number;
 
-  constructor(readonly dim: number, readonly numHeads: number, init: ParameterInit, readonly options: { qkvBias: boolean; attentionDropout: number; dropout: number }) {
+  constructor(
+    readonly dim: number,
+    readonly numHeads: number,
+    init: ParameterInit,
+    readonly options: { qkvBias: boolean; attentionDropout: number; dropout: number },
+  ) {
     super();
     this.headDim = dim / numHeads;
     this.qkv = this.registerModule("qkv", new Linear(dim, 3 * dim, init, { bias: options.qkvBias }));
@@ -25,9 +30,16 @@ export class Attention extends Module {
     const [b, t] = x.shape;
     const h = this.numHeads;
     const hd = this.headDim;
-    const qkv = tf.reshape(tf.transpose(tf.reshape(this.qkv.forward(x), [b, t, 3, h, hd]), [2, 0, 3, 1, 4]), [3, b * h, t, hd]);
+    const qkv = tf.reshape(tf.transpose(tf.reshape(this.qkv.forward(x), [b, t, 3, h, hd]), [2, 0, 3, 1, 4]), [
+      3,
+      b * h,
+      t,
+      hd,
+    ]);
     const [q, k, v] = tf.unstack(qkv, 0) as tf.Tensor3D[];
-    const out = this.proj.forward(this.useFusedKernel(ctx) ? this.fused(q!, k!, v!, b, t) : this.composed(q!, k!, v!, b, t, ctx));
+    const out = this.proj.forward(
+      this.useFusedKernel(ctx) ? this.fused(q!, k!, v!, b, t) : this.composed(q!, k!, v!, b, t, ctx),
+    );
     return (ctx.training ? dropout(out, this.options.dropout, ctx.nextSeed()) : out) as tf.Tensor3D;
   }
 
@@ -40,12 +52,21 @@ export class Attention extends Module {
   /** q, k, v `[B*h, T, d]` → context `[B, T, D]` through core's fused attention. */
   private fused(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, b: number, t: number): tf.Tensor3D {
     const shape: [number, number, number, number] = [b, this.numHeads, t, this.headDim];
-    const context = fusedAttention(tf.reshape(q, shape), tf.reshape(k, shape), tf.reshape(v, shape), { scale: 1 / Math.sqrt(this.headDim) });
+    const context = fusedAttention(tf.reshape(q, shape), tf.reshape(k, shape), tf.reshape(v, shape), {
+      scale: 1 / Math.sqrt(this.headDim),
+    });
     return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b, t, this.dim]);
   }
 
   /** q, k, v `[B*h, T, d]` → context `[B, T, D]` as batched products (probabilities recorded when asked). */
-  private composed(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, b: number, t: number, ctx: ForwardContext): tf.Tensor3D {
+  private composed(
+    q: tf.Tensor3D,
+    k: tf.Tensor3D,
+    v: tf.Tensor3D,
+    b: number,
+    t: number,
+    ctx: ForwardContext,
+  ): tf.Tensor3D {
     const h = this.numHeads;
     const hd = this.headDim;
     // Scaling q ([B*h, T, d]) is cheaper than scaling the scores ([B*h, T, T]).
@@ -53,6 +74,10 @@ export class Attention extends Module {
     const probs = tf.softmax(scores);
     if (ctx.attention) ctx.attention.push(tf.keep(tf.reshape(probs, [b, h, t, t])));
     const dropped = ctx.training ? dropout(probs, this.options.attentionDropout, ctx.nextSeed()) : probs;
-    return tf.reshape(tf.transpose(tf.reshape(tf.matMul(dropped as tf.Tensor3D, v), [b, h, t, hd]), [0, 2, 1, 3]), [b, t, this.dim]);
+    return tf.reshape(tf.transpose(tf.reshape(tf.matMul(dropped as tf.Tensor3D, v), [b, h, t, hd]), [0, 2, 1, 3]), [
+      b,
+      t,
+      this.dim,
+    ]);
   }
 }

@@ -43,11 +43,21 @@ export class Block extends Module {
   readonly ls1?: LayerScale;
   readonly ls2?: LayerScale;
 
-  constructor(readonly options: BlockOptions, init: ParameterInit) {
+  constructor(
+    readonly options: BlockOptions,
+    init: ParameterInit,
+  ) {
     super();
     const o = options;
     this.norm1 = this.registerModule("norm1", new LayerNorm(o.dim, o.eps, init));
-    this.attn = this.registerModule("attn", new Attention(o.dim, o.numHeads, init, { qkvBias: o.qkvBias, attentionDropout: o.attentionDropout, dropout: o.dropout }));
+    this.attn = this.registerModule(
+      "attn",
+      new Attention(o.dim, o.numHeads, init, {
+        qkvBias: o.qkvBias,
+        attentionDropout: o.attentionDropout,
+        dropout: o.dropout,
+      }),
+    );
     this.norm2 = this.registerModule("norm2", new LayerNorm(o.dim, o.eps, init));
     this.mlp = this.registerModule("mlp", new Mlp(o.dim, o.mlpSize, init, o.dropout));
     if (o.layerScaleInit > 0) {
@@ -64,7 +74,9 @@ export class Block extends Module {
     };
     // Each branch in its own tidy: its intermediates are freed (and their buffers reused, still in cache) as
     // soon as it is done, not at the end of the whole forward pass.
-    const h = tf.tidy(() => tf.add(x, branch(this.attn.forward(this.norm1.forward(x) as tf.Tensor3D, ctx), this.ls1))) as tf.Tensor3D;
+    const h = tf.tidy(() =>
+      tf.add(x, branch(this.attn.forward(this.norm1.forward(x) as tf.Tensor3D, ctx), this.ls1)),
+    ) as tf.Tensor3D;
     return tf.tidy(() => tf.add(h, branch(this.mlp.forward(this.norm2.forward(h), ctx), this.ls2))) as tf.Tensor3D;
   }
 }

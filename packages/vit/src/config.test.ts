@@ -22,13 +22,18 @@ describe("ViTConfig", () => {
       global_pool: "token",
       pretrained_cfg: { input_size: [3, 384, 384], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
     });
-    expect([c.hiddenSize, c.numHeads, c.depth, c.imageSize, c.patchSize, c.numClasses]).toEqual([384, 6, 12, 384, 16, 1000]);
+    expect([c.hiddenSize, c.numHeads, c.depth, c.imageSize, c.patchSize, c.numClasses]).toEqual([
+      384, 6, 12, 384, 16, 1000,
+    ]);
     expect(c.mean).toEqual([0.485, 0.456, 0.406]);
     expect(c.layerNormEps).toBe(1e-6);
   });
 
   it("lets the weights' shapes win over the timm name", () => {
-    const c = fromTimm({ architecture: "vit_tiny_patch16_224", num_classes: 1000 }, { depth: 4, grid: 8, numClasses: 200 });
+    const c = fromTimm(
+      { architecture: "vit_tiny_patch16_224", num_classes: 1000 },
+      { depth: 4, grid: 8, numClasses: 200 },
+    );
     expect([c.depth, c.imageSize, c.numClasses]).toEqual([4, 128, 200]);
   });
 
@@ -50,8 +55,17 @@ describe("ViTConfig", () => {
   });
 
   it("reads a Hugging Face ViT config.json (eps 1e-12 default, labels from id2label)", () => {
-    const c = fromHF({ hidden_size: 192, num_hidden_layers: 2, num_attention_heads: 3, intermediate_size: 768, architectures: ["ViTForImageClassification"], id2label: { 0: "a", 1: "b", 2: "c" } });
-    expect([c.hiddenSize, c.depth, c.numHeads, c.mlpSize, c.numClasses, c.layerNormEps]).toEqual([192, 2, 3, 768, 3, 1e-12]);
+    const c = fromHF({
+      hidden_size: 192,
+      num_hidden_layers: 2,
+      num_attention_heads: 3,
+      intermediate_size: 768,
+      architectures: ["ViTForImageClassification"],
+      id2label: { 0: "a", 1: "b", 2: "c" },
+    });
+    expect([c.hiddenSize, c.depth, c.numHeads, c.mlpSize, c.numClasses, c.layerNormEps]).toEqual([
+      192, 2, 3, 768, 3, 1e-12,
+    ]);
     expect(() => fromHF({ hidden_act: "gelu_new" })).toThrow(/hidden_act 'gelu_new'/);
     const round = fromHF(toHFJson(c));
     expect(round).toEqual({ ...c });

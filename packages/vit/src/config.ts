@@ -106,13 +106,19 @@ export function vitConfig(overrides: Partial<ViTConfig> = {}, base: ViTConfig = 
 export function validateConfig(c: ViTConfig, source = "ViTConfig"): void {
   const positive = ["imageSize", "patchSize", "numChannels", "hiddenSize", "numHeads", "mlpSize"] as const;
   for (const k of positive) {
-    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new Error(`${source}: ${k} must be a positive integer, got ${c[k]}`);
+    if (!Number.isInteger(c[k]) || c[k] <= 0)
+      throw new Error(`${source}: ${k} must be a positive integer, got ${c[k]}`);
   }
-  if (!Number.isInteger(c.depth) || c.depth < 0) throw new Error(`${source}: depth must be an integer ≥ 0, got ${c.depth}`);
-  if (!Number.isInteger(c.numClasses) || c.numClasses < 0) throw new Error(`${source}: numClasses must be an integer ≥ 0, got ${c.numClasses}`);
-  if (c.imageSize % c.patchSize !== 0) throw new Error(`${source}: imageSize ${c.imageSize} is not a multiple of patchSize ${c.patchSize}`);
-  if (c.hiddenSize % c.numHeads !== 0) throw new Error(`${source}: hiddenSize ${c.hiddenSize} is not divisible by numHeads ${c.numHeads}`);
-  if (!["cls", "attention", "mean"].includes(c.pooling)) throw new Error(`${source}: pooling must be cls, attention or mean, got ${c.pooling}`);
+  if (!Number.isInteger(c.depth) || c.depth < 0)
+    throw new Error(`${source}: depth must be an integer ≥ 0, got ${c.depth}`);
+  if (!Number.isInteger(c.numClasses) || c.numClasses < 0)
+    throw new Error(`${source}: numClasses must be an integer ≥ 0, got ${c.numClasses}`);
+  if (c.imageSize % c.patchSize !== 0)
+    throw new Error(`${source}: imageSize ${c.imageSize} is not a multiple of patchSize ${c.patchSize}`);
+  if (c.hiddenSize % c.numHeads !== 0)
+    throw new Error(`${source}: hiddenSize ${c.hiddenSize} is not divisible by numHeads ${c.numHeads}`);
+  if (!["cls", "attention", "mean"].includes(c.pooling))
+    throw new Error(`${source}: pooling must be cls, attention or mean, got ${c.pooling}`);
   if (c.pooling === "cls" && !c.classToken) throw new Error(`${source}: pooling 'cls' needs classToken: true`);
   if (c.distillationToken && !c.classToken) throw new Error(`${source}: distillationToken needs classToken: true`);
   if (c.distillationHead && !(c.distillationToken && c.numClasses > 0 && c.pooling === "cls")) {
@@ -161,12 +167,27 @@ function num(v: unknown): number | undefined {
 }
 
 function triple(v: unknown): [number, number, number] | undefined {
-  return Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number") ? (v as [number, number, number]) : undefined;
+  return Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number")
+    ? (v as [number, number, number])
+    : undefined;
 }
 
 function applyWeights(c: ViTConfig, w: WeightsInfo): ViTConfig {
   const out = { ...c };
-  for (const k of ["hiddenSize", "depth", "patchSize", "numChannels", "mlpSize", "numClasses", "classToken", "distillationToken", "distillationHead", "fcNorm", "noEmbedClass", "qkvBias"] as const) {
+  for (const k of [
+    "hiddenSize",
+    "depth",
+    "patchSize",
+    "numChannels",
+    "mlpSize",
+    "numClasses",
+    "classToken",
+    "distillationToken",
+    "distillationHead",
+    "fcNorm",
+    "noEmbedClass",
+    "qkvBias",
+  ] as const) {
     if (w[k] !== undefined) (out as Record<string, unknown>)[k] = w[k];
   }
   if (w.grid !== undefined) out.imageSize = w.grid * out.patchSize;
@@ -190,13 +211,16 @@ export function fromTimm(json: Json, weights: WeightsInfo = {}, source = "timm c
   const m = /(?:vit|deit|deit3)_(tiny|small|medium|base|large)(?:_distilled)?_patch(\d+)_(\d+)/.exec(arch);
   const deit3 = arch.startsWith("deit3_");
   const distilled = /^deit_.*_distilled_/.test(arch);
-  const fromName: Partial<ViTConfig> = m ? { ...timmArchitectures[m[1]!], patchSize: Number(m[2]), imageSize: Number(m[3]) } : {};
+  const fromName: Partial<ViTConfig> = m
+    ? { ...timmArchitectures[m[1]!], patchSize: Number(m[2]), imageSize: Number(m[3]) }
+    : {};
   const inputSize = Array.isArray(pre.input_size) ? num(pre.input_size[pre.input_size.length - 1]) : undefined;
   const imgSize = Array.isArray(args.img_size) ? num(args.img_size[0]) : num(args.img_size);
   const hidden = num(args.embed_dim) ?? fromName.hiddenSize ?? vitTiny.hiddenSize;
   const mlpRatio = num(args.mlp_ratio);
   const pool = args.global_pool;
-  const classToken = typeof args.class_token === "boolean" ? args.class_token : pool !== "map" || args.class_token !== false;
+  const classToken =
+    typeof args.class_token === "boolean" ? args.class_token : pool !== "map" || args.class_token !== false;
   const c: ViTConfig = {
     ...vitTiny,
     ...fromName,
@@ -276,8 +300,11 @@ export function fromHF(json: Json, weights: WeightsInfo = {}, source = "Hugging 
 /** A timm hub `config.json` (with `model_args`, so `timm.create_model('hf-hub:...')` rebuilds this exact shape). */
 export function toTimmJson(c: ViTConfig): Json {
   const pool = c.pooling === "attention" ? "map" : c.pooling === "mean" ? "avg" : "token";
-  const size = c.hiddenSize === 192 ? "tiny" : c.hiddenSize === 384 ? "small" : c.hiddenSize === 768 ? "base" : "custom";
-  const arch = c.distillationToken ? `deit_${size}_distilled_patch${c.patchSize}_${c.imageSize}` : `vit_${size}_patch${c.patchSize}_${c.imageSize}`;
+  const size =
+    c.hiddenSize === 192 ? "tiny" : c.hiddenSize === 384 ? "small" : c.hiddenSize === 768 ? "base" : "custom";
+  const arch = c.distillationToken
+    ? `deit_${size}_distilled_patch${c.patchSize}_${c.imageSize}`
+    : `vit_${size}_patch${c.patchSize}_${c.imageSize}`;
   return {
     architecture: arch,
     num_classes: c.numClasses,
@@ -317,9 +344,14 @@ export function toTimmJson(c: ViTConfig): Json {
 
 /** A Hugging Face `ViTConfig` `config.json` (`ViTForImageClassification` when there is a head, else `ViTModel`). */
 export function toHFJson(c: ViTConfig): Json {
-  if (c.noEmbedClass || c.layerScaleInit > 0) throw new Error("toHFJson: Hugging Face ViT has neither no_embed_class nor LayerScale; save this model in timm format");
+  if (c.noEmbedClass || c.layerScaleInit > 0)
+    throw new Error(
+      "toHFJson: Hugging Face ViT has neither no_embed_class nor LayerScale; save this model in timm format",
+    );
   if (!c.classToken || c.pooling !== "cls" || c.fcNorm) {
-    throw new Error(`toHFJson: Hugging Face ViT has a class token, class-token pooling and a final norm over the tokens; this config has pooling '${c.pooling}', classToken ${c.classToken}, fcNorm ${c.fcNorm}`);
+    throw new Error(
+      `toHFJson: Hugging Face ViT has a class token, class-token pooling and a final norm over the tokens; this config has pooling '${c.pooling}', classToken ${c.classToken}, fcNorm ${c.fcNorm}`,
+    );
   }
   const family = c.distillationToken ? "DeiT" : "ViT";
   const head = c.distillationHead ? "ForImageClassificationWithTeacher" : "ForImageClassification";

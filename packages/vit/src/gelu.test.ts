@@ -12,8 +12,10 @@ describe("exact GELU", () => {
       const expected = [-3, -1, 0, 0.5, 1, 2].map((v, i) => v * phi[i]!);
       const got = gelu(x).arraySync() as number[];
       got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
-      const grad = tf.grad((t: tf.Tensor) => tf.sum(gelu(t)))(x).arraySync() as number[];
-      const pdf = (v: number) => Math.exp(-v * v / 2) / Math.sqrt(2 * Math.PI);
+      const grad = tf
+        .grad((t: tf.Tensor) => tf.sum(gelu(t)))(x)
+        .arraySync() as number[];
+      const pdf = (v: number) => Math.exp((-v * v) / 2) / Math.sqrt(2 * Math.PI);
       grad.forEach((g, i) => {
         const v = [-3, -1, 0, 0.5, 1, 2][i]!;
         expect(g).toBeCloseTo(phi[i]! + v * pdf(v), 5);

@@ -43,7 +43,9 @@ describe.each([
     expect(out[0]!.shape).toEqual(g.lastHiddenState.shape);
     const errHidden = maxAbsDiff(out[0]!, g.lastHiddenState);
     const errLogits = maxAbsDiff(out[1]!, g.logits);
-    console.log(`${_name} on ${tf.getBackend()}: max abs error hidden ${errHidden.toExponential(2)}, logits ${errLogits.toExponential(2)}`);
+    console.log(
+      `${_name} on ${tf.getBackend()}: max abs error hidden ${errHidden.toExponential(2)}, logits ${errLogits.toExponential(2)}`,
+    );
     expect(errHidden).toBeLessThan(1e-4);
     expect(errLogits).toBeLessThan(1e-4);
     tf.dispose(out);
@@ -81,29 +83,34 @@ describe("saving a reference checkpoint again", () => {
     }
   });
 
-  it.skipIf(!hfDir)("writes the HF golden (transformers 5 names) in transformers 4 names with the same bytes", async () => {
-    const model = await VisionTransformer.load(hfDir!);
-    const dir = await mkdtemp(join(tmpdir(), "vit-golden-"));
-    try {
-      await model.save(dir, { format: "hf" });
-      const original = await rawTensors(join(hfDir!, "model.safetensors"));
-      const saved = await rawTensors(join(dir, "model.safetensors"));
-      // Rename the 5.x block names into 4.x ones through the two tables (matched by their timm name).
-      const rename = new Map<string, string>();
-      HF5_BLOCK_NAMES.names.forEach(([v5, timm]) => rename.set(v5, HF_BLOCK_NAMES.names.find(([, t]) => t === timm)![0]));
-      HF5_BLOCK_NAMES.qkv.forEach((v5, i) => {
-        for (const kind of ["weight", "bias"]) rename.set(`${v5}.${kind}`, `${HF_BLOCK_NAMES.qkv[i]}.${kind}`);
-      });
-      const expected = new Map<string, { shape: number[]; bytes: Buffer }>();
-      for (const [n, t] of original) {
-        const m = /^vit\.layers\.(\d+)\.(.+)$/.exec(n);
-        expected.set(m ? `vit.encoder.layer.${m[1]}.${rename.get(m[2]!)}` : n, t);
+  it.skipIf(!hfDir)(
+    "writes the HF golden (transformers 5 names) in transformers 4 names with the same bytes",
+    async () => {
+      const model = await VisionTransformer.load(hfDir!);
+      const dir = await mkdtemp(join(tmpdir(), "vit-golden-"));
+      try {
+        await model.save(dir, { format: "hf" });
+        const original = await rawTensors(join(hfDir!, "model.safetensors"));
+        const saved = await rawTensors(join(dir, "model.safetensors"));
+        // Rename the 5.x block names into 4.x ones through the two tables (matched by their timm name).
+        const rename = new Map<string, string>();
+        HF5_BLOCK_NAMES.names.forEach(([v5, timm]) =>
+          rename.set(v5, HF_BLOCK_NAMES.names.find(([, t]) => t === timm)![0]),
+        );
+        HF5_BLOCK_NAMES.qkv.forEach((v5, i) => {
+          for (const kind of ["weight", "bias"]) rename.set(`${v5}.${kind}`, `${HF_BLOCK_NAMES.qkv[i]}.${kind}`);
+        });
+        const expected = new Map<string, { shape: number[]; bytes: Buffer }>();
+        for (const [n, t] of original) {
+          const m = /^vit\.layers\.(\d+)\.(.+)$/.exec(n);
+          expected.set(m ? `vit.encoder.layer.${m[1]}.${rename.get(m[2]!)}` : n, t);
+        }
+        expect([...saved.keys()].sort()).toEqual([...expected.keys()].sort());
+        for (const [n, t] of expected) expect(saved.get(n)!.bytes.equals(t.bytes), n).toBe(true);
+      } finally {
+        model.dispose();
+        await rm(dir, { recursive: true, force: true });
       }
-      expect([...saved.keys()].sort()).toEqual([...expected.keys()].sort());
-      for (const [n, t] of expected) expect(saved.get(n)!.bytes.equals(t.bytes), n).toBe(true);
-    } finally {
-      model.dispose();
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

@@ -3,14 +3,57 @@
  * checkpoints, trains from scratch, and shows where it looks.
  * @packageDocumentation
  */
-export { type ViTConfig, type Pooling, type WeightsInfo, type Json, vitTiny, vitSmall, vitBase, vitConfig, validateConfig, fromTimm, fromHF, toTimmJson, toHFJson } from "./config.js";
-export { VisionTransformer, BlockList, type VisionTransformerOptions, type ViTOutput, type ViTForwardOptions, type LoadOptions, type SaveOptions } from "./vision-transformer.js";
-export { type CheckpointFormat, type ViTCheckpoint, readViTCheckpoint, writeViTCheckpoint, weightsInfo, HF_BLOCK_NAMES, HF_TOP_NAMES, HF_HEAD_NAMES, HF_DEIT_TEACHER_HEAD_NAMES, HF5_BLOCK_NAMES, type HFBlockNaming } from "./load.js";
+export {
+  type ViTConfig,
+  type Pooling,
+  type WeightsInfo,
+  type Json,
+  vitTiny,
+  vitSmall,
+  vitBase,
+  vitConfig,
+  validateConfig,
+  fromTimm,
+  fromHF,
+  toTimmJson,
+  toHFJson,
+} from "./config.js";
+export {
+  VisionTransformer,
+  BlockList,
+  type VisionTransformerOptions,
+  type ViTOutput,
+  type ViTForwardOptions,
+  type LoadOptions,
+  type SaveOptions,
+} from "./vision-transformer.js";
+export {
+  type CheckpointFormat,
+  type ViTCheckpoint,
+  readViTCheckpoint,
+  writeViTCheckpoint,
+  weightsInfo,
+  HF_BLOCK_NAMES,
+  HF_TOP_NAMES,
+  HF_HEAD_NAMES,
+  HF_DEIT_TEACHER_HEAD_NAMES,
+  HF5_BLOCK_NAMES,
+  type HFBlockNaming,
+} from "./load.js";
 export { resamplePosEmbed, bicubicWeights, type ResampleOptions } from "./pos-embed.js";
 export { gelu } from "./gelu.js";
 export { attentionProbabilities, attentionMaps, attentionRollout, type RolloutOptions } from "./attention-maps.js";
 export { renderAttentionOverlay, jet, type OverlayImage, type OverlayOptions } from "./overlay.js";
-export { trainClassifier, evaluateClassifier, type TrainClassifierOptions, type TrainClassifierResult, type ClassifierBatch, type ClassifierBatches, type ClassifierEvaluation, type EpochMetrics } from "./train.js";
+export {
+  trainClassifier,
+  evaluateClassifier,
+  type TrainClassifierOptions,
+  type TrainClassifierResult,
+  type ClassifierBatch,
+  type ClassifierBatches,
+  type ClassifierEvaluation,
+  type EpochMetrics,
+} from "./train.js";
 export { PatchEmbed } from "./patch-embed.js";
 export { Block, LayerScale, type BlockOptions } from "./block.js";
 export { Attention } from "./attention.js";

@@ -17,7 +17,7 @@ export class ParameterInit {
   private next(): number {
     this.counter += 1;
     // Never 0: TF.js reads a seed of 0 as "no seed" and would draw fresh random values.
-    return ((Math.imul(this.seed ^ 0x5bd1e995, 2654435761) + Math.imul(this.counter, 40503)) >>> 1) || 1;
+    return (Math.imul(this.seed ^ 0x5bd1e995, 2654435761) + Math.imul(this.counter, 40503)) >>> 1 || 1;
   }
 
   /** Normal values truncated at ±2 std (timm's `trunc_normal_(std=0.02)` for linear weights). */

@@ -6,7 +6,11 @@ export class LayerNorm extends Module {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable;
 
-  constructor(readonly size: number, readonly eps: number, init: ParameterInit) {
+  constructor(
+    readonly size: number,
+    readonly eps: number,
+    init: ParameterInit,
+  ) {
     super();
     this.weight = this.registerParameter("weight", init.ones([size]));
     this.bias = this.registerParameter("bias", init.zeros([size]));

@@ -9,7 +9,12 @@ export class Linear extends Module {
   readonly weight: tf.Variable;
   readonly bias?: tf.Variable;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, init: ParameterInit, options: { bias?: boolean } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    init: ParameterInit,
+    options: { bias?: boolean } = {},
+  ) {
     super();
     this.weight = this.registerParameter("weight", init.truncNormal([inFeatures, outFeatures]), { transposed: true });
     if (options.bias ?? true) this.bias = this.registerParameter("bias", init.zeros([outFeatures]));

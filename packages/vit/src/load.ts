@@ -99,7 +99,9 @@ function detectFormat(names: string[], path: string): { format: CheckpointFormat
   for (const prefix of ["vit.", "deit.", ""]) {
     if (names.includes(`${prefix}embeddings.patch_embeddings.projection.weight`)) return { format: "hf", prefix };
   }
-  throw new Error(`${path}: neither a timm ViT (no 'patch_embed.proj.weight') nor a Hugging Face ViT/DeiT (no '*embeddings.patch_embeddings.projection.weight') checkpoint`);
+  throw new Error(
+    `${path}: neither a timm ViT (no 'patch_embed.proj.weight') nor a Hugging Face ViT/DeiT (no '*embeddings.patch_embeddings.projection.weight') checkpoint`,
+  );
 }
 
 /** Reads a ViT checkpoint folder (`config.json` + `model.safetensors`, timm or Hugging Face layout) into timm names. */
@@ -134,7 +136,12 @@ export async function readViTCheckpoint(dir: string): Promise<ViTCheckpoint> {
   }
 }
 
-async function readHF(reader: Awaited<ReturnType<typeof openCheckpoint>>, names: string[], prefix: string, out: Record<string, tf.Tensor>): Promise<void> {
+async function readHF(
+  reader: Awaited<ReturnType<typeof openCheckpoint>>,
+  names: string[],
+  prefix: string,
+  out: Record<string, tf.Tensor>,
+): Promise<void> {
   const used = new Set<string>();
   const take = async (hf: string, timm: string) => {
     if (!reader.has(hf)) return;
@@ -153,7 +160,10 @@ async function readHF(reader: Awaited<ReturnType<typeof openCheckpoint>>, names:
         const parts = naming.qkv.map((p) => `${base}${p}.${kind}`);
         const present = parts.filter((p) => reader.has(p));
         if (present.length === 0) continue;
-        if (present.length !== 3) throw new Error(`${reader.path}: layer ${i} has ${present.join(", ")} but not all of query/key/value ${kind}`);
+        if (present.length !== 3)
+          throw new Error(
+            `${reader.path}: layer ${i} has ${present.join(", ")} but not all of query/key/value ${kind}`,
+          );
         const loaded = await Promise.all(parts.map((p) => reader.read(p)));
         out[`blocks.${i}.attn.qkv.${kind}`] = tf.concat(loaded, 0);
         loaded.forEach((t) => t.dispose());
@@ -169,7 +179,8 @@ async function readHF(reader: Awaited<ReturnType<typeof openCheckpoint>>, names:
 export function weightsInfo(t: Record<string, tf.Tensor>): WeightsInfo {
   const info: WeightsInfo = {};
   const patch = t["patch_embed.proj.weight"];
-  if (patch) Object.assign(info, { hiddenSize: patch.shape[0], numChannels: patch.shape[1], patchSize: patch.shape[2] });
+  if (patch)
+    Object.assign(info, { hiddenSize: patch.shape[0], numChannels: patch.shape[1], patchSize: patch.shape[2] });
   info.classToken = "cls_token" in t;
   info.distillationToken = "dist_token" in t;
   info.distillationHead = "head_dist.weight" in t;
@@ -181,10 +192,13 @@ export function weightsInfo(t: Record<string, tf.Tensor>): WeightsInfo {
     // timm `no_embed_class`: the position embeddings cover the patches only.
     info.noEmbedClass = prefix > 0 && !square(pos.shape[1]! - prefix) && square(pos.shape[1]!);
     const n = pos.shape[1]! - (info.noEmbedClass ? 0 : prefix);
-    if (!square(n)) throw new Error(`pos_embed [${pos.shape}] is not a square grid of patches (after ${prefix} prefix tokens)`);
+    if (!square(n))
+      throw new Error(`pos_embed [${pos.shape}] is not a square grid of patches (after ${prefix} prefix tokens)`);
     info.grid = Math.round(Math.sqrt(n));
   }
-  const blocks = Object.keys(t).map((n) => /^blocks\.(\d+)\./.exec(n)?.[1]).filter((x): x is string => x !== undefined);
+  const blocks = Object.keys(t)
+    .map((n) => /^blocks\.(\d+)\./.exec(n)?.[1])
+    .filter((x): x is string => x !== undefined);
   info.depth = blocks.reduce((m, i) => Math.max(m, Number(i) + 1), 0);
   const fc1 = t["blocks.0.mlp.fc1.weight"];
   if (fc1) info.mlpSize = fc1.shape[0];
@@ -200,7 +214,12 @@ export function weightsInfo(t: Record<string, tf.Tensor>): WeightsInfo {
  * Hugging Face's (`ViTForImageClassification` with a head, `ViTModel` without; `DeiT*` with a distillation token). `tensors` are timm-named
  * reference tensors (`VisionTransformer.stateDict()`); they stay owned by the caller.
  */
-export async function writeViTCheckpoint(dir: string, config: ViTConfig, tensors: Record<string, tf.Tensor>, format: CheckpointFormat): Promise<void> {
+export async function writeViTCheckpoint(
+  dir: string,
+  config: ViTConfig,
+  tensors: Record<string, tf.Tensor>,
+  format: CheckpointFormat,
+): Promise<void> {
   const json = format === "timm" ? toTimmJson(config) : toHFJson(config);
   await writeFolderAtomic(dir, async (tmp) => {
     await writeFile(join(tmp, "config.json"), `${JSON.stringify(json, null, 2)}\n`);
@@ -217,7 +236,10 @@ export async function writeViTCheckpoint(dir: string, config: ViTConfig, tensors
   });
 }
 
-function toHFNames(t: Record<string, tf.Tensor>, config: ViTConfig): { tensors: Record<string, tf.Tensor>; created: tf.Tensor[] } {
+function toHFNames(
+  t: Record<string, tf.Tensor>,
+  config: ViTConfig,
+): { tensors: Record<string, tf.Tensor>; created: tf.Tensor[] } {
   const prefix = config.numClasses > 0 ? (config.distillationToken ? "deit." : "vit.") : "";
   const out: Record<string, tf.Tensor> = {};
   const created: tf.Tensor[] = [];
@@ -227,7 +249,8 @@ function toHFNames(t: Record<string, tf.Tensor>, config: ViTConfig): { tensors: 
     out[hf] = v;
   };
   for (const [hf, timm] of HF_TOP_NAMES) if (timm !== "dist_token" || config.distillationToken) put(prefix + hf, timm);
-  if (config.numClasses > 0) for (const [hf, timm] of config.distillationHead ? HF_DEIT_TEACHER_HEAD_NAMES : HF_HEAD_NAMES) put(hf, timm);
+  if (config.numClasses > 0)
+    for (const [hf, timm] of config.distillationHead ? HF_DEIT_TEACHER_HEAD_NAMES : HF_HEAD_NAMES) put(hf, timm);
   const naming = HF_BLOCK_NAMES;
   for (let i = 0; i < config.depth; i++) {
     const base = `${prefix}${naming.layers}.${i}.`;

@@ -9,7 +9,12 @@ export class Mlp extends Module {
   readonly fc1: Linear;
   readonly fc2: Linear;
 
-  constructor(dim: number, hidden: number, init: ParameterInit, readonly rate = 0) {
+  constructor(
+    dim: number,
+    hidden: number,
+    init: ParameterInit,
+    readonly rate = 0,
+  ) {
     super();
     this.fc1 = this.registerModule("fc1", new Linear(dim, hidden, init));
     this.fc2 = this.registerModule("fc2", new Linear(hidden, dim, init));

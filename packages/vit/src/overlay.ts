@@ -25,17 +25,30 @@ export function jet(v: number): [number, number, number] {
  * A PNG of `heatmap` (`[rows, cols]`, values in [0, 1], e.g. one image of `attentionRollout`) upsampled
  * bilinearly (half-pixel centres) to the photo, coloured with {@link jet} and blended over it.
  */
-export async function renderAttentionOverlay(image: OverlayImage, heatmap: tf.Tensor | number[][], options: OverlayOptions = {}): Promise<Buffer> {
-  if (!Array.isArray(heatmap) && heatmap.rank !== 2) throw new Error(`renderAttentionOverlay: heat map must be [rows, cols], got [${heatmap.shape}]`);
+export async function renderAttentionOverlay(
+  image: OverlayImage,
+  heatmap: tf.Tensor | number[][],
+  options: OverlayOptions = {},
+): Promise<Buffer> {
+  if (!Array.isArray(heatmap) && heatmap.rank !== 2)
+    throw new Error(`renderAttentionOverlay: heat map must be [rows, cols], got [${heatmap.shape}]`);
   const alpha = options.alpha ?? 0.5;
-  const input = typeof image === "string" || Buffer.isBuffer(image) ? sharp(image) : sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: image.channels } });
-  const { data: photo, info } = await input.removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+  const input =
+    typeof image === "string" || Buffer.isBuffer(image)
+      ? sharp(image)
+      : sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: image.channels } });
+  const { data: photo, info } = await input
+    .removeAlpha()
+    .toColourspace("srgb")
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const values = Array.isArray(heatmap) ? heatmap : (heatmap.arraySync() as number[][]);
   const rows = values.length;
   const cols = values[0]?.length ?? 0;
   if (!rows || !cols) throw new Error("renderAttentionOverlay: empty heat map");
   values.forEach((row, i) => {
-    if (row.length !== cols) throw new Error(`renderAttentionOverlay: heat map row ${i} has ${row.length} values, expected ${cols}`);
+    if (row.length !== cols)
+      throw new Error(`renderAttentionOverlay: heat map row ${i} has ${row.length} values, expected ${cols}`);
   });
   const up = tf.tidy(() => {
     const map = tf.reshape(tf.clipByValue(tf.tensor2d(values), 0, 1), [rows, cols, 1]) as tf.Tensor3D;

@@ -10,7 +10,12 @@ import { Linear } from "./linear.js";
 export class PatchEmbed extends Module {
   readonly proj: Linear;
 
-  constructor(readonly patchSize: number, readonly numChannels: number, readonly dim: number, init: ParameterInit) {
+  constructor(
+    readonly patchSize: number,
+    readonly numChannels: number,
+    readonly dim: number,
+    init: ParameterInit,
+  ) {
     super();
     this.proj = this.registerModule("proj", new Linear(numChannels * patchSize * patchSize, dim, init));
   }
@@ -19,11 +24,16 @@ export class PatchEmbed extends Module {
   forward(images: tf.Tensor4D): tf.Tensor3D {
     const [b, hgt, wid, c] = images.shape;
     const p = this.patchSize;
-    if (c !== this.numChannels) throw new Error(`PatchEmbed: images have ${c} channels, the model expects ${this.numChannels}`);
-    if (hgt % p !== 0 || wid % p !== 0) throw new Error(`PatchEmbed: image size ${hgt}x${wid} is not a multiple of the patch size ${p}`);
+    if (c !== this.numChannels)
+      throw new Error(`PatchEmbed: images have ${c} channels, the model expects ${this.numChannels}`);
+    if (hgt % p !== 0 || wid % p !== 0)
+      throw new Error(`PatchEmbed: image size ${hgt}x${wid} is not a multiple of the patch size ${p}`);
     const gh = hgt / p;
     const gw = wid / p;
-    const patches = tf.reshape(tf.transpose(tf.reshape(images, [b, gh, p, gw, p, c]), [0, 1, 3, 5, 2, 4]), [b * gh * gw, c * p * p]);
+    const patches = tf.reshape(tf.transpose(tf.reshape(images, [b, gh, p, gw, p, c]), [0, 1, 3, 5, 2, 4]), [
+      b * gh * gw,
+      c * p * p,
+    ]);
     return tf.reshape(this.proj.forward(patches), [b, gh * gw, this.dim]) as tf.Tensor3D;
   }
 }

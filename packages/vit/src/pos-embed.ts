@@ -63,21 +63,31 @@ export function bicubicWeights(inSize: number, outSize: number, antialias: boole
  * Resizes a grid of position embeddings `[1, P + oldH*oldW, D]` to `[1, P + newH*newW, D]` by bicubic
  * interpolation over the grid (timm `resample_abs_pos_embed`), keeping the `P` prefix tokens. Differentiable.
  */
-export function resamplePosEmbed(posEmbed: tf.Tensor, oldGrid: [number, number], newGrid: [number, number], options: ResampleOptions = {}): tf.Tensor3D {
+export function resamplePosEmbed(
+  posEmbed: tf.Tensor,
+  oldGrid: [number, number],
+  newGrid: [number, number],
+  options: ResampleOptions = {},
+): tf.Tensor3D {
   const prefix = options.numPrefixTokens ?? 1;
   const antialias = options.antialias ?? true;
   const [oh, ow] = oldGrid;
   const [nh, nw] = newGrid;
   const d = posEmbed.shape[2]!;
   if (posEmbed.shape[1] !== prefix + oh * ow) {
-    throw new Error(`resamplePosEmbed: position embeddings [${posEmbed.shape}] do not hold ${prefix} prefix tokens and a ${oh}x${ow} grid`);
+    throw new Error(
+      `resamplePosEmbed: position embeddings [${posEmbed.shape}] do not hold ${prefix} prefix tokens and a ${oh}x${ow} grid`,
+    );
   }
   if (oh === nh && ow === nw) return posEmbed.clone() as tf.Tensor3D;
   return tf.tidy(() => {
     const mh = tf.tensor2d(bicubicWeights(oh, nh, antialias), [nh, oh]);
     const mw = tf.tensor2d(bicubicWeights(ow, nw, antialias), [nw, ow]);
     const grid = tf.reshape(tf.slice(posEmbed, [0, prefix, 0], [1, oh * ow, d]), [oh, ow * d]) as tf.Tensor2D;
-    const rows = tf.reshape(tf.transpose(tf.reshape(tf.matMul(mh, grid), [nh, ow, d]), [1, 0, 2]), [ow, nh * d]) as tf.Tensor2D;
+    const rows = tf.reshape(tf.transpose(tf.reshape(tf.matMul(mh, grid), [nh, ow, d]), [1, 0, 2]), [
+      ow,
+      nh * d,
+    ]) as tf.Tensor2D;
     const cols = tf.reshape(tf.transpose(tf.reshape(tf.matMul(mw, rows), [nw, nh, d]), [1, 0, 2]), [1, nh * nw, d]);
     if (prefix === 0) return cols as tf.Tensor3D;
     return tf.concat([tf.slice(posEmbed, [0, 0, 0], [1, prefix, d]), cols], 1) as tf.Tensor3D;

@@ -12,21 +12,43 @@ import { sharedPath } from "../../../testing/shared.js";
 const cub = sharedPath("data/cub-subset-train/CUB_200_2011");
 const SIZE = 64;
 const PER_CLASS = 8;
-const config: Partial<ViTConfig> = { imageSize: SIZE, patchSize: 8, hiddenSize: 48, depth: 2, numHeads: 3, mlpSize: 96, numClasses: 5, dropPathRate: 0.1 };
+const config: Partial<ViTConfig> = {
+  imageSize: SIZE,
+  patchSize: 8,
+  hiddenSize: 48,
+  depth: 2,
+  numHeads: 3,
+  mlpSize: 96,
+  numClasses: 5,
+  dropPathRate: 0.1,
+};
 
 /** 5 classes x 8 real CUB photos, decoded with sharp to 64x64 and normalized with mean/std 0.5. */
 async function loadSubset(root: string): Promise<{ pixels: Float32Array; labels: number[] }> {
-  const images = (await readFile(join(root, "images.txt"), "utf8")).trim().split("\n").map((l) => l.split(" ")[1]!);
-  const classOf = (await readFile(join(root, "image_class_labels.txt"), "utf8")).trim().split("\n").map((l) => Number(l.split(" ")[1]));
+  const images = (await readFile(join(root, "images.txt"), "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" ")[1]!);
+  const classOf = (await readFile(join(root, "image_class_labels.txt"), "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => Number(l.split(" ")[1]));
   const classes = [...new Set(classOf)].slice(0, 5);
   const picked: Array<[string, number]> = [];
   for (const [ci, c] of classes.entries()) {
-    images.filter((_, i) => classOf[i] === c).slice(0, PER_CLASS).forEach((p) => picked.push([p, ci]));
+    images
+      .filter((_, i) => classOf[i] === c)
+      .slice(0, PER_CLASS)
+      .forEach((p) => picked.push([p, ci]));
   }
   const pixels = new Float32Array(picked.length * SIZE * SIZE * 3);
   await Promise.all(
     picked.map(async ([p], i) => {
-      const raw = await sharp(join(root, "images", p)).resize(SIZE, SIZE, { fit: "cover" }).removeAlpha().raw().toBuffer();
+      const raw = await sharp(join(root, "images", p))
+        .resize(SIZE, SIZE, { fit: "cover" })
+        .removeAlpha()
+        .raw()
+        .toBuffer();
       for (let k = 0; k < raw.length; k++) pixels[i * raw.length + k] = (raw[k]! / 255 - 0.5) / 0.5;
     }),
   );
@@ -51,13 +73,20 @@ describe.skipIf(!cub)("trainClassifier on 5 real CUB classes at 64 px", () => {
     return tf.tidy(() => {
       let images = tf.tensor4d(buf, [idx.length, SIZE, SIZE, 3]);
       if (flip) images = tf.reverse(images, 2);
-      return { images, labels: tf.tensor1d(idx.map((i) => data.labels[i]!), "int32") };
+      return {
+        images,
+        labels: tf.tensor1d(
+          idx.map((i) => data.labels[i]!),
+          "int32",
+        ),
+      };
     });
   }
   const batchSize = 10;
   function* epochBatches(_epoch: number, rng: Rng): Iterable<ClassifierBatch> {
     const order = rng.permutation(n());
-    for (let s = 0; s + batchSize <= order.length; s += batchSize) yield batchOf(order.slice(s, s + batchSize), rng.float() < 0.5);
+    for (let s = 0; s + batchSize <= order.length; s += batchSize)
+      yield batchOf(order.slice(s, s + batchSize), rng.float() < 0.5);
   }
   function* valBatches(): Iterable<ClassifierBatch> {
     for (let s = 0; s < n(); s += 20) yield batchOf(Array.from({ length: Math.min(20, n() - s) }, (_, k) => s + k));
@@ -101,7 +130,17 @@ describe.skipIf(!cub)("trainClassifier on 5 real CUB classes at 64 px", () => {
 
   for (const finiteCheck of ["step", "device"] as const) {
     it(`resumes from a checkpoint to the same weights as an uninterrupted run, and keeps the best model (finiteCheck "${finiteCheck}")`, async () => {
-      const common = { train: epochBatches, val: valBatches, stepsPerEpoch: 4, epochs: 3, lr: 2e-3, warmupEpochs: 1, progress: false, seed: 7, finiteCheck };
+      const common = {
+        train: epochBatches,
+        val: valBatches,
+        stepsPerEpoch: 4,
+        epochs: 3,
+        lr: 2e-3,
+        warmupEpochs: 1,
+        progress: false,
+        seed: 7,
+        finiteCheck,
+      };
       const whole = new VisionTransformer(config, { seed: 2 });
       const dirA = await mkdtemp(join(tmpdir(), "vit-train-"));
       dirs.push(dirA);
@@ -132,7 +171,10 @@ describe.skipIf(!cub)("trainClassifier on 5 real CUB classes at 64 px", () => {
       expect(best.config.numClasses).toBe(5);
       const ev = await evaluateClassifier(best, valBatches());
       expect(ev.count).toBe(40);
-      expect(ev.top1).toBeCloseTo(Math.max(...rest.history.map((h) => h.valTop1!), ...cut.history.map((h) => h.valTop1!)), 5);
+      expect(ev.top1).toBeCloseTo(
+        Math.max(...rest.history.map((h) => h.valTop1!), ...cut.history.map((h) => h.valTop1!)),
+        5,
+      );
       best.dispose();
       whole.dispose();
       resumed.dispose();

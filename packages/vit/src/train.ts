@@ -107,7 +107,10 @@ export interface ClassifierEvaluation {
  * Evaluates `model` (in eval mode) over `batches`: mean cross-entropy, top-1 and top-5 accuracy. The batches'
  * tensors are disposed. Reads the device once, at the end.
  */
-export async function evaluateClassifier(model: VisionTransformer, batches: ClassifierBatches): Promise<ClassifierEvaluation> {
+export async function evaluateClassifier(
+  model: VisionTransformer,
+  batches: ClassifierBatches,
+): Promise<ClassifierEvaluation> {
   let sums = tf.zeros([3]);
   let count = 0;
   for await (const b of batches) {
@@ -185,7 +188,8 @@ export async function trainClassifier(options: TrainClassifierOptions): Promise<
       history.push(m);
       o.onEpoch?.(m);
       const out: Record<string, number> = { train_accuracy: m.trainAccuracy };
-      if (m.valTop1 !== undefined) Object.assign(out, { val_loss: m.valLoss, val_top1: m.valTop1, val_top5: m.valTop5 });
+      if (m.valTop1 !== undefined)
+        Object.assign(out, { val_loss: m.valLoss, val_top1: m.valTop1, val_top5: m.valTop5 });
       return out;
     },
     evalEvery: o.stepsPerEpoch,

@@ -7,7 +7,15 @@ import { writeFile } from "node:fs/promises";
 import { VisionTransformer } from "./vision-transformer.js";
 import type { ViTConfig } from "./config.js";
 
-const small: Partial<ViTConfig> = { imageSize: 32, patchSize: 8, hiddenSize: 24, depth: 2, numHeads: 2, mlpSize: 48, numClasses: 5 };
+const small: Partial<ViTConfig> = {
+  imageSize: 32,
+  patchSize: 8,
+  hiddenSize: 24,
+  depth: 2,
+  numHeads: 2,
+  mlpSize: 48,
+  numClasses: 5,
+};
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), "vit-test-"));
@@ -34,8 +42,15 @@ describe("VisionTransformer", () => {
     const [pa, pb, pc] = [a, b, c].map((m) => m.namedParameters());
     expect(pa.map(([n]) => n)).toEqual(pb!.map(([n]) => n));
     expect(pa!.every(([, v], i) => exactlyEqual(v, pb![i]![1]))).toBe(true);
-    expect(exactlyEqual(pa!.find(([n]) => n === "blocks.0.attn.qkv.weight")![1], pc!.find(([n]) => n === "blocks.0.attn.qkv.weight")![1])).toBe(false);
-    const std = tf.tidy(() => tf.sqrt(tf.moments(pa!.find(([n]) => n === "blocks.0.mlp.fc1.weight")![1]).variance).dataSync()[0]!);
+    expect(
+      exactlyEqual(
+        pa!.find(([n]) => n === "blocks.0.attn.qkv.weight")![1],
+        pc!.find(([n]) => n === "blocks.0.attn.qkv.weight")![1],
+      ),
+    ).toBe(false);
+    const std = tf.tidy(
+      () => tf.sqrt(tf.moments(pa!.find(([n]) => n === "blocks.0.mlp.fc1.weight")![1]).variance).dataSync()[0]!,
+    );
     expect(std).toBeGreaterThan(0.014);
     expect(std).toBeLessThan(0.02);
     [a, b, c].forEach((m) => m.dispose());
@@ -74,7 +89,10 @@ describe("VisionTransformer", () => {
         const out = m.forward(x);
         const [b, t, d] = out.lastHiddenState.shape;
         expect(out.pooled.shape).toEqual([2, 24]);
-        if (pooling === "cls") expect(exactlyEqual(out.pooled, tf.reshape(tf.slice(out.lastHiddenState, [0, 0, 0], [b, 1, d]), [b, d]))).toBe(true);
+        if (pooling === "cls")
+          expect(
+            exactlyEqual(out.pooled, tf.reshape(tf.slice(out.lastHiddenState, [0, 0, 0], [b, 1, d]), [b, d])),
+          ).toBe(true);
         if (pooling === "mean") {
           const manual = tf.div(tf.sum(tf.slice(out.lastHiddenState, [0, 1, 0], [b, t - 1, d]), 1), t - 1);
           expect(tf.max(tf.abs(tf.sub(out.pooled, manual))).dataSync()[0]).toBeLessThan(1e-5);
@@ -125,7 +143,10 @@ describe("VisionTransformer", () => {
     const dp = new VisionTransformer({ ...small, dropPathRate: 0.999999, depth: 1 }, { seed: 2 });
     tf.tidy(() => {
       const trained = dp.forward(x, { training: true }).lastHiddenState;
-      const embedded = tf.add(tf.concat([tf.tile(dp.cls_token!, [4, 1, 1]), dp.patch_embed.forward(x)], 1), dp.pos_embed);
+      const embedded = tf.add(
+        tf.concat([tf.tile(dp.cls_token!, [4, 1, 1]), dp.patch_embed.forward(x)], 1),
+        dp.pos_embed,
+      );
       expect(tf.max(tf.abs(tf.sub(trained, dp.norm!.forward(embedded)))).dataSync()[0]).toBeLessThan(1e-5);
     });
     x.dispose();
@@ -138,8 +159,14 @@ describe("VisionTransformer", () => {
     for (const pooling of ["cls", "mean", "attention"] as const) {
       const m = new VisionTransformer({ ...small, pooling, dropPathRate: 0.1 }, { seed: 9 });
       const vars = m.trainableParameters().map(([, v]) => v);
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(m.forward(x, { training: true }).logits!)) as tf.Scalar, vars);
-      const missing = m.trainableParameters().filter(([, v]) => !grads[v.name]).map(([n]) => n);
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(tf.square(m.forward(x, { training: true }).logits!)) as tf.Scalar,
+        vars,
+      );
+      const missing = m
+        .trainableParameters()
+        .filter(([, v]) => !grads[v.name])
+        .map(([n]) => n);
       expect(missing).toEqual([]);
       const norms = tf.tidy(() => Object.values(grads).map((g) => tf.sum(tf.abs(g)).dataSync()[0]!));
       expect(norms.every((n) => Number.isFinite(n))).toBe(true);
@@ -261,7 +288,14 @@ describe("VisionTransformer", () => {
       } else {
         expect(json.model_type).toBe("deit");
         expect(json.architectures).toEqual(["DeiTForImageClassificationWithTeacher"]);
-        expect(reader.names()).toEqual(expect.arrayContaining(["deit.embeddings.distillation_token", "cls_classifier.weight", "distillation_classifier.bias", "deit.encoder.layer.1.attention.attention.value.weight"]));
+        expect(reader.names()).toEqual(
+          expect.arrayContaining([
+            "deit.embeddings.distillation_token",
+            "cls_classifier.weight",
+            "distillation_classifier.bias",
+            "deit.encoder.layer.1.attention.attention.value.weight",
+          ]),
+        );
       }
       await reader.close();
       const back = await VisionTransformer.load(dir);
@@ -284,7 +318,9 @@ describe("VisionTransformer", () => {
     const sd = m.stateDict();
     // An extra tensor the model does not have.
     await writeSafetensors(join(dir, "model.safetensors"), { ...sd, "blocks.0.attn.extra.weight": sd["norm.weight"]! });
-    await expect(VisionTransformer.load(dir)).rejects.toThrow(/model\.safetensors.*unexpected: blocks\.0\.attn\.extra\.weight/);
+    await expect(VisionTransformer.load(dir)).rejects.toThrow(
+      /model\.safetensors.*unexpected: blocks\.0\.attn\.extra\.weight/,
+    );
     // Not a ViT at all.
     await writeSafetensors(join(dir, "model.safetensors"), { "lm_head.weight": sd["norm.weight"]! });
     await expect(VisionTransformer.load(dir)).rejects.toThrow(/neither a timm ViT .* nor a Hugging Face ViT/);
@@ -330,7 +366,9 @@ describe("VisionTransformer", () => {
   it("supports timm's no_embed_class and LayerScale (DeiT III) and round-trips them through timm", async () => {
     const m = new VisionTransformer({ ...small, noEmbedClass: true, layerScaleInit: 0.1 }, { seed: 51 });
     expect(m.pos_embed.shape).toEqual([1, 16, 24]);
-    expect(m.namedParameters().map(([n]) => n)).toEqual(expect.arrayContaining(["blocks.1.ls1.gamma", "blocks.1.ls2.gamma"]));
+    expect(m.namedParameters().map(([n]) => n)).toEqual(
+      expect.arrayContaining(["blocks.1.ls1.gamma", "blocks.1.ls2.gamma"]),
+    );
     const x = images(2);
     // With every gamma at 0 the blocks are the identity: the output is the final norm of the embedded tokens,
     // where the position embeddings were added to the patches only.

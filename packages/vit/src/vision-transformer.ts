@@ -98,19 +98,46 @@ export class VisionTransformer extends Module implements VisionEncoder {
     const grid = c.imageSize / c.patchSize;
     const prefix = (c.classToken ? 1 : 0) + (c.distillationToken ? 1 : 0);
     if (c.classToken) this.cls_token = this.registerParameter("cls_token", init.normal([1, 1, c.hiddenSize], 1e-6));
-    if (c.distillationToken) this.dist_token = this.registerParameter("dist_token", init.truncNormal([1, 1, c.hiddenSize]));
-    this.pos_embed = this.registerParameter("pos_embed", init.truncNormal([1, (c.noEmbedClass ? 0 : prefix) + grid * grid, c.hiddenSize]));
-    this.patch_embed = this.registerModule("patch_embed", new PatchEmbed(c.patchSize, c.numChannels, c.hiddenSize, init));
+    if (c.distillationToken)
+      this.dist_token = this.registerParameter("dist_token", init.truncNormal([1, 1, c.hiddenSize]));
+    this.pos_embed = this.registerParameter(
+      "pos_embed",
+      init.truncNormal([1, (c.noEmbedClass ? 0 : prefix) + grid * grid, c.hiddenSize]),
+    );
+    this.patch_embed = this.registerModule(
+      "patch_embed",
+      new PatchEmbed(c.patchSize, c.numChannels, c.hiddenSize, init),
+    );
     this.blocks = this.registerModule("blocks", new BlockList());
     for (let i = 0; i < c.depth; i++) {
       const rate = c.depth > 1 ? (c.dropPathRate * i) / (c.depth - 1) : c.dropPathRate;
-      this.blocks.add(new Block({ dim: c.hiddenSize, numHeads: c.numHeads, mlpSize: c.mlpSize, qkvBias: c.qkvBias, eps: c.layerNormEps, dropout: c.dropout, attentionDropout: c.attentionDropout, dropPath: rate, layerScaleInit: c.layerScaleInit }, init));
+      this.blocks.add(
+        new Block(
+          {
+            dim: c.hiddenSize,
+            numHeads: c.numHeads,
+            mlpSize: c.mlpSize,
+            qkvBias: c.qkvBias,
+            eps: c.layerNormEps,
+            dropout: c.dropout,
+            attentionDropout: c.attentionDropout,
+            dropPath: rate,
+            layerScaleInit: c.layerScaleInit,
+          },
+          init,
+        ),
+      );
     }
     if (c.fcNorm) this.fc_norm = this.registerModule("fc_norm", new LayerNorm(c.hiddenSize, c.layerNormEps, init));
     else this.norm = this.registerModule("norm", new LayerNorm(c.hiddenSize, c.layerNormEps, init));
-    if (c.pooling === "attention") this.attn_pool = this.registerModule("attn_pool", new AttentionPool(c.hiddenSize, c.numHeads, c.mlpSize, c.layerNormEps, c.qkvBias, init));
+    if (c.pooling === "attention")
+      this.attn_pool = this.registerModule(
+        "attn_pool",
+        new AttentionPool(c.hiddenSize, c.numHeads, c.mlpSize, c.layerNormEps, c.qkvBias, init),
+      );
     if (c.numClasses > 0) this.head = this.registerModule("head", new Linear(c.hiddenSize, c.numClasses, init));
-    if (c.distillationHead) this.head_dist = this.registerModule("head_dist", new Linear(c.hiddenSize, c.numClasses, init));
+    if (c.distillationHead)
+      this.head_dist = this.registerModule("head_dist", new Linear(c.hiddenSize, c.numClasses, init));
   }
 
   get hiddenSize(): number {
@@ -138,7 +165,9 @@ export class VisionTransformer extends Module implements VisionEncoder {
     const rng = options.rng;
     return {
       training: options.training ?? this.training,
-      nextSeed: rng ? () => rng.seed() : () => (this.seedCounter = (Math.imul(this.seedCounter, 1103515245) + 12345) >>> 1),
+      nextSeed: rng
+        ? () => rng.seed()
+        : () => (this.seedCounter = (Math.imul(this.seedCounter, 1103515245) + 12345) >>> 1),
       attention: options.attention,
     };
   }
@@ -148,7 +177,10 @@ export class VisionTransformer extends Module implements VisionEncoder {
     const g = this.grid;
     if (gh === g && gw === g) return this.pos_embed as tf.Tensor3D;
     const prefix = this.config.noEmbedClass ? 0 : this.numPrefixTokens;
-    return resamplePosEmbed(this.pos_embed, [g, g], [gh, gw], { numPrefixTokens: prefix, antialias: this.config.posEmbedAntialias });
+    return resamplePosEmbed(this.pos_embed, [g, g], [gh, gw], {
+      numPrefixTokens: prefix,
+      antialias: this.config.posEmbedAntialias,
+    });
   }
 
   /**
@@ -156,23 +188,30 @@ export class VisionTransformer extends Module implements VisionEncoder {
    * pooled vector, logits. No tidy inside: call it within `tf.tidy` or a gradient function.
    */
   forward(images: ImageBatch, options: ViTForwardOptions = {}): ViTOutput {
-    if (images.rank !== 4) throw new Error(`VisionTransformer: expected images [B, H, W, ${this.config.numChannels}], got [${images.shape}]`);
+    if (images.rank !== 4)
+      throw new Error(
+        `VisionTransformer: expected images [B, H, W, ${this.config.numChannels}], got [${images.shape}]`,
+      );
     const ctx = this.context(options);
     const c = this.config;
     const [b, h, w] = images.shape;
     const grid: [number, number] = [h / c.patchSize, w / c.patchSize];
     let x = this.patch_embed.forward(images);
     const prefix = [this.cls_token, this.dist_token].filter((t): t is tf.Variable => t !== undefined);
-    const prepend = (y: tf.Tensor3D) => (prefix.length ? (tf.concat([...prefix.map((t) => tf.tile(t, [b, 1, 1])), y], 1) as tf.Tensor3D) : y);
+    const prepend = (y: tf.Tensor3D) =>
+      prefix.length ? (tf.concat([...prefix.map((t) => tf.tile(t, [b, 1, 1])), y], 1) as tf.Tensor3D) : y;
     const pos = this.positionEmbeddings(grid[0], grid[1]);
     // timm adds the position embeddings after prepending the tokens, or before with `no_embed_class`.
     x = c.noEmbedClass ? prepend(tf.add(x, pos) as tf.Tensor3D) : (tf.add(prepend(x), pos) as tf.Tensor3D);
     if (ctx.training) x = dropout(x, c.dropout, ctx.nextSeed()) as tf.Tensor3D;
     for (const block of this.blocks.items) x = block.forward(x, ctx);
     const lastHiddenState = this.norm ? (this.norm.forward(x) as tf.Tensor3D) : x;
-    const pooled = this.fc_norm ? (this.fc_norm.forward(this.pool(lastHiddenState, ctx)) as tf.Tensor2D) : this.pool(lastHiddenState, ctx);
+    const pooled = this.fc_norm
+      ? (this.fc_norm.forward(this.pool(lastHiddenState, ctx)) as tf.Tensor2D)
+      : this.pool(lastHiddenState, ctx);
     let logits: tf.Tensor2D | undefined;
-    if (this.head) logits = this.head.forward(ctx.training ? dropout(pooled, c.dropout, ctx.nextSeed()) : pooled) as tf.Tensor2D;
+    if (this.head)
+      logits = this.head.forward(ctx.training ? dropout(pooled, c.dropout, ctx.nextSeed()) : pooled) as tf.Tensor2D;
     if (this.head_dist) {
       // DeiT: the distillation token's head, averaged with the class token's (timm and HF at inference).
       const [bb, , d] = lastHiddenState.shape;
@@ -209,7 +248,12 @@ export class VisionTransformer extends Module implements VisionEncoder {
         patches: tf.slice(out.lastHiddenState, [0, p, 0], [b, n - p, d]),
       };
     });
-    return { lastHiddenState: t.lastHiddenState as tf.Tensor3D, cls: t.cls as tf.Tensor2D, patches: t.patches as tf.Tensor3D, grid };
+    return {
+      lastHiddenState: t.lastHiddenState as tf.Tensor3D,
+      cls: t.cls as tf.Tensor2D,
+      patches: t.patches as tf.Tensor3D,
+      grid,
+    };
   }
 
   /** `[B, H, W, C]` → logits `[B, classes]`. */
@@ -247,7 +291,10 @@ export class VisionTransformer extends Module implements VisionEncoder {
         const g = options.imageSize / config.patchSize;
         const old = ckpt.tensors["pos_embed"]!;
         const prefix = config.noEmbedClass ? 0 : (config.classToken ? 1 : 0) + (config.distillationToken ? 1 : 0);
-        ckpt.tensors["pos_embed"] = resamplePosEmbed(old, [stored, stored], [g, g], { numPrefixTokens: prefix, antialias: config.posEmbedAntialias });
+        ckpt.tensors["pos_embed"] = resamplePosEmbed(old, [stored, stored], [g, g], {
+          numPrefixTokens: prefix,
+          antialias: config.posEmbedAntialias,
+        });
         old.dispose();
       }
       const model = new VisionTransformer(config, { seed: 0 });
@@ -278,7 +325,10 @@ export class VisionTransformer extends Module implements VisionEncoder {
   }
 
   /** Assigns tensors named and laid out as timm's; see {@link stateDict}. */
-  override loadStateDict(tensors: Record<string, tf.Tensor>, options: { strict?: boolean; source?: string } = {}): void {
+  override loadStateDict(
+    tensors: Record<string, tf.Tensor>,
+    options: { strict?: boolean; source?: string } = {},
+  ): void {
     const w = tensors[PATCH_WEIGHT];
     if (!w || w.rank !== 4) return super.loadStateDict(tensors, options);
     const flat = patchWeightFromReference(w);

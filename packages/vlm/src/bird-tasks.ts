@@ -44,33 +44,61 @@ export async function loadBirdTasks(root: string, options: BirdTaskOptions = {})
     dataset = dataset.subset(keep);
   }
   const qa = BirdQA.fromCub(dataset, { seed: options.seed ?? 0, questionsPerImage: options.questionsPerImage ?? 4 });
-  const index = ["images.txt", "image_class_labels.txt", "train_test_split.txt", "classes.txt"].map((f) => join(dataset.dir, f));
+  const index = ["images.txt", "image_class_labels.txt", "train_test_split.txt", "classes.txt"].map((f) =>
+    join(dataset.dir, f),
+  );
   const fingerprint = await fingerprintFiles(index);
-  const speciesNames = [...new Set(Array.from({ length: dataset.size }, (_, i) => dataset.get(i)).sort((a, b) => a.classIndex - b.classIndex).map((im) => im.label))];
+  const speciesNames = [
+    ...new Set(
+      Array.from({ length: dataset.size }, (_, i) => dataset.get(i))
+        .sort((a, b) => a.classIndex - b.classIndex)
+        .map((im) => im.label),
+    ),
+  ];
   const paths = new Map<string, string>();
   const sources = new Map<string, ImageSource>();
-  const trainIds: string[] = [], testIds: string[] = [];
+  const trainIds: string[] = [],
+    testIds: string[] = [];
   const testItems: EvalItem[] = [];
   for (let i = 0; i < dataset.size; i++) {
     const im = dataset.get(i);
     const id = String(im.imageId);
     paths.set(id, im.path);
     sources.set(id, im.bbox ? { path: im.path, bbox: im.bbox } : im.path);
-    if (im.isTrain) { trainIds.push(id); continue; }
+    if (im.isTrain) {
+      trainIds.push(id);
+      continue;
+    }
     testIds.push(id);
     const pairs = qa.evaluationPairs(i);
     testItems.push({
       imageId: id,
       species: im.label,
-      attributes: pairs.filter((p) => p.fact.kind !== "species").map((p) => ({ question: p.question, answer: p.fact.answer })),
+      attributes: pairs
+        .filter((p) => p.fact.kind !== "species")
+        .map((p) => ({ question: p.question, answer: p.fact.answer })),
     });
   }
   if (!trainIds.length) throw new Error(`${root}: no training images (train_test_split.txt marks none with 1)`);
-  return { dataset, fingerprint, speciesNames, captions: qa.captions("train").map(toExample), conversations: qa.conversations("train").map(toExample), testItems, paths, sources, trainIds, testIds };
+  return {
+    dataset,
+    fingerprint,
+    speciesNames,
+    captions: qa.captions("train").map(toExample),
+    conversations: qa.conversations("train").map(toExample),
+    testItems,
+    paths,
+    sources,
+    trainIds,
+    testIds,
+  };
 }
 
 /** A LLaVA record (`human`/`gpt` turns) as a VLM example. */
 export function toExample(record: BirdQARecord): VlmExample {
-  const messages: ChatMessage[] = record.conversations.map((t) => ({ role: t.from === "gpt" ? "assistant" : "user", content: t.value }));
+  const messages: ChatMessage[] = record.conversations.map((t) => ({
+    role: t.from === "gpt" ? "assistant" : "user",
+    content: t.value,
+  }));
   return { imageId: String(record.meta.imageId), messages };
 }

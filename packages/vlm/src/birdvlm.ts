@@ -84,12 +84,22 @@ export class BirdVLM {
    */
   static create(parts: BirdVLMParts): BirdVLM {
     const { encoder, connector, lm, tokenizer } = parts;
-    if (connector.inputDim !== encoder.hiddenSize) throw new Error(`BirdVLM.create: the connector takes width ${connector.inputDim}, the encoder gives ${encoder.hiddenSize}`);
-    if (connector.outputDim !== lm.hiddenSize) throw new Error(`BirdVLM.create: the connector gives width ${connector.outputDim}, the language model takes ${lm.hiddenSize}`);
+    if (connector.inputDim !== encoder.hiddenSize)
+      throw new Error(
+        `BirdVLM.create: the connector takes width ${connector.inputDim}, the encoder gives ${encoder.hiddenSize}`,
+      );
+    if (connector.outputDim !== lm.hiddenSize)
+      throw new Error(
+        `BirdVLM.create: the connector gives width ${connector.outputDim}, the language model takes ${lm.hiddenSize}`,
+      );
     const marker = resolveImageMarker(tokenizer, parts.imageMarker);
-    if (marker.id >= lm.vocabSize) throw new Error(`BirdVLM.create: image marker '${marker.token}' has id ${marker.id}, outside the language model's ${lm.vocabSize} embeddings`);
+    if (marker.id >= lm.vocabSize)
+      throw new Error(
+        `BirdVLM.create: image marker '${marker.token}' has id ${marker.id}, outside the language model's ${lm.vocabSize} embeddings`,
+      );
     const k = parts.imageTokens ?? probeImageTokens(encoder, connector);
-    if (!Number.isInteger(k) || k <= 0) throw new Error(`BirdVLM.create: imageTokens must be a positive integer, got ${k}`);
+    if (!Number.isInteger(k) || k <= 0)
+      throw new Error(`BirdVLM.create: imageTokens must be a positive integer, got ${k}`);
     return new BirdVLM(parts, k, marker);
   }
 
@@ -98,7 +108,8 @@ export class BirdVLM {
     return tf.tidy(() => {
       const f = this.encoder.encode(images, options);
       const out = this.connector.forward(f, options);
-      if (out.shape[1] !== this.imageTokens) throw new Error(`the connector made ${out.shape[1]} image tokens, this BirdVLM expects ${this.imageTokens}`);
+      if (out.shape[1] !== this.imageTokens)
+        throw new Error(`the connector made ${out.shape[1]} image tokens, this BirdVLM expects ${this.imageTokens}`);
       return out;
     });
   }
@@ -145,7 +156,9 @@ export class BirdVLM {
 
   /** Token ids of the prompt for a question (chat template with the generation prompt). */
   promptIds(question: string, system?: string): number[] {
-    const ids = this.tokenizer.encode(this.tokenizer.applyChatTemplate(this.imageMessages(question, system), { addGenerationPrompt: true }));
+    const ids = this.tokenizer.encode(
+      this.tokenizer.applyChatTemplate(this.imageMessages(question, system), { addGenerationPrompt: true }),
+    );
     checkMarkerCount(ids, this.marker, this.imageTokens);
     return ids;
   }
@@ -153,12 +166,17 @@ export class BirdVLM {
   /** Answers a question about one image. */
   async ask(image: ImageInput, question: string, options: AskOptions = {}): Promise<string> {
     const isBatch = image instanceof tf.Tensor;
-    if (isBatch && image.shape[0] !== 1) throw new Error(`ask: takes one image, got a batch of ${image.shape[0]} (use askBatch)`);
+    if (isBatch && image.shape[0] !== 1)
+      throw new Error(`ask: takes one image, got a batch of ${image.shape[0]} (use askBatch)`);
     return (await this.askBatch([image], [question], options))[0]!;
   }
 
   /** Answers one question per image (a question list of length 1 is asked of every image). */
-  async askBatch(images: readonly ImageInput[] | ImageBatch, questions: readonly string[], options: AskOptions = {}): Promise<string[]> {
+  async askBatch(
+    images: readonly ImageInput[] | ImageBatch,
+    questions: readonly string[],
+    options: AskOptions = {},
+  ): Promise<string[]> {
     const batch = images instanceof tf.Tensor ? tf.clone(images) : await this.loadImages(images);
     const n = batch.shape[0];
     try {
@@ -211,7 +229,14 @@ export class BirdVLM {
           : undefined,
       };
       const out = await this.lm.generate(prompts, generateOptions);
-      return out.map((ids) => this.tokenizer.decode(ids.filter((t) => !stops.has(t)), { skipSpecialTokens: true }).trim());
+      return out.map((ids) =>
+        this.tokenizer
+          .decode(
+            ids.filter((t) => !stops.has(t)),
+            { skipSpecialTokens: true },
+          )
+          .trim(),
+      );
     } finally {
       for (const e of promptEmbeds) e.dispose();
     }

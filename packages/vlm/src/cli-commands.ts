@@ -43,13 +43,32 @@ When the folder has bounding boxes, training mixes box crops and whole pictures,
 --box-only trains on box crops alone. The species and attribute accuracies are on box crops; a line before them
 gives the same on the whole pictures.
 ${common}`,
-    options: { out: { type: "string" }, cub: { type: "string" }, species: { type: "string" }, "images-per-species": { type: "string" }, classes: { type: "string" }, seed: { type: "string" }, "image-size": { type: "string" }, "vit-epochs": { type: "string" }, "instruct-epochs": { type: "string" }, "box-only": { type: "boolean" }, backend: { type: "string" } },
+    options: {
+      out: { type: "string" },
+      cub: { type: "string" },
+      species: { type: "string" },
+      "images-per-species": { type: "string" },
+      classes: { type: "string" },
+      seed: { type: "string" },
+      "image-size": { type: "string" },
+      "vit-epochs": { type: "string" },
+      "instruct-epochs": { type: "string" },
+      "box-only": { type: "boolean" },
+      backend: { type: "string" },
+    },
   },
   synth: {
     summary: "draw a SynthBirds dataset in the CUB-200-2011 layout",
     usage: `birdvlm synth --out <dir> [--species 12] [--images-per-species 60] [--image-size 64] [--seed 0]
 ${common}`,
-    options: { out: { type: "string" }, species: { type: "string" }, "images-per-species": { type: "string" }, "image-size": { type: "string" }, seed: { type: "string" }, backend: { type: "string" } },
+    options: {
+      out: { type: "string" },
+      species: { type: "string" },
+      "images-per-species": { type: "string" },
+      "image-size": { type: "string" },
+      seed: { type: "string" },
+      backend: { type: "string" },
+    },
   },
   "train-vit": {
     summary: "train a small ViT classifier from scratch on a CUB-layout folder's train split",
@@ -57,7 +76,16 @@ ${common}`,
 
 Writes the ViT checkpoint (config.json + model.safetensors) and provenance.json into --out.
 ${common}`,
-    options: { data: { type: "string" }, out: { type: "string" }, "image-size": { type: "string" }, epochs: { type: "string" }, classes: { type: "string" }, seed: { type: "string" }, "crop-to-box": { type: "boolean" }, backend: { type: "string" } },
+    options: {
+      data: { type: "string" },
+      out: { type: "string" },
+      "image-size": { type: "string" },
+      epochs: { type: "string" },
+      classes: { type: "string" },
+      seed: { type: "string" },
+      "crop-to-box": { type: "boolean" },
+      backend: { type: "string" },
+    },
   },
   align: {
     summary: "stage 1: train a new projector on captions (encoder and LM frozen)",
@@ -67,7 +95,19 @@ ${common}`,
 --tokens N pools the patch grid to N×N image tokens. --crop-to-box crops dataset images to their bounding boxes
 (remembered by the model: eval does the same).
 ${common}`,
-    options: { encoder: { type: "string" }, lm: { type: "string" }, tokenizer: { type: "string" }, data: { type: "string" }, out: { type: "string" }, epochs: { type: "string" }, tokens: { type: "string" }, classes: { type: "string" }, seed: { type: "string" }, "crop-to-box": { type: "boolean" }, backend: { type: "string" } },
+    options: {
+      encoder: { type: "string" },
+      lm: { type: "string" },
+      tokenizer: { type: "string" },
+      data: { type: "string" },
+      out: { type: "string" },
+      epochs: { type: "string" },
+      tokens: { type: "string" },
+      classes: { type: "string" },
+      seed: { type: "string" },
+      "crop-to-box": { type: "boolean" },
+      backend: { type: "string" },
+    },
   },
   instruct: {
     summary: "stage 2: train on bird question-answer conversations",
@@ -76,7 +116,18 @@ ${common}`,
 --train-lm trains every weight of the language model; --lora <rank> trains LoRA adapters on its attention
 projections instead (the LM's own weights stay unchanged and are not copied into --out when it was referenced).
 ${common}`,
-    options: { model: { type: "string" }, data: { type: "string" }, out: { type: "string" }, epochs: { type: "string" }, "train-lm": { type: "boolean" }, lora: { type: "string" }, lr: { type: "string" }, classes: { type: "string" }, seed: { type: "string" }, backend: { type: "string" } },
+    options: {
+      model: { type: "string" },
+      data: { type: "string" },
+      out: { type: "string" },
+      epochs: { type: "string" },
+      "train-lm": { type: "boolean" },
+      lora: { type: "string" },
+      lr: { type: "string" },
+      classes: { type: "string" },
+      seed: { type: "string" },
+      backend: { type: "string" },
+    },
   },
   ask: {
     summary: "answer a question about an image",
@@ -84,14 +135,29 @@ ${common}`,
 --box crops the image to the bird first, as models trained on box crops alone (demo --box-only) expect.
 --bf16 keeps the language model's linear weights as bfloat16 (half the memory and bytes per token; exact for BF16 checkpoints).
 ${common}`,
-    options: { model: { type: "string" }, box: { type: "string" }, "max-new-tokens": { type: "string" }, bf16: { type: "boolean" }, backend: { type: "string" } },
+    options: {
+      model: { type: "string" },
+      box: { type: "string" },
+      "max-new-tokens": { type: "string" },
+      bf16: { type: "boolean" },
+      backend: { type: "string" },
+    },
   },
   eval: {
     summary: "score a model on a split (species, top-1/top-5, attributes); refuses training images",
     usage: `birdvlm eval --model <dir> --data <root> [--split test] [--allow-overlap] [--out <dir>] [--classes N] [--bf16]
 --bf16 keeps the language model's linear weights as bfloat16 (as ask --bf16).
 ${common}`,
-    options: { model: { type: "string" }, data: { type: "string" }, split: { type: "string" }, "allow-overlap": { type: "boolean" }, out: { type: "string" }, classes: { type: "string" }, bf16: { type: "boolean" }, backend: { type: "string" } },
+    options: {
+      model: { type: "string" },
+      data: { type: "string" },
+      split: { type: "string" },
+      "allow-overlap": { type: "boolean" },
+      out: { type: "string" },
+      classes: { type: "string" },
+      bf16: { type: "boolean" },
+      backend: { type: "string" },
+    },
   },
   inspect: {
     summary: "print a model's parts, sizes and provenance",
@@ -109,7 +175,8 @@ ${common}`,
 
 function need(v: Values, name: string, command: string): string {
   const x = v[name];
-  if (typeof x !== "string" || !x) throw new Error(`${command}: --${name} is required (see 'birdvlm ${command} --help')`);
+  if (typeof x !== "string" || !x)
+    throw new Error(`${command}: --${name} is required (see 'birdvlm ${command} --help')`);
   return x;
 }
 
@@ -147,8 +214,14 @@ export async function runCommand(name: string, v: Values, positionals: string[])
       for (const q of r.qa) log(`  Q: ${q.question}\n  A: ${q.answer}   (expected: ${q.expected})`);
       log("");
       log(`model, curves.png, attention.png and eval/ are in ${r.out}`);
-      if (r.report.top1 !== undefined) log(`species top-1 / top-5 by likelihood: ${(r.report.top1 * 100).toFixed(1)}% / ${(r.report.top5! * 100).toFixed(1)}%`);
-      if (r.wholeReport) log(`whole pictures, no box: species accuracy ${(r.wholeReport.speciesAccuracy * 100).toFixed(1)}%, attribute accuracy ${((r.wholeReport.attributeAccuracy ?? 0) * 100).toFixed(1)}%`);
+      if (r.report.top1 !== undefined)
+        log(
+          `species top-1 / top-5 by likelihood: ${(r.report.top1 * 100).toFixed(1)}% / ${(r.report.top5! * 100).toFixed(1)}%`,
+        );
+      if (r.wholeReport)
+        log(
+          `whole pictures, no box: species accuracy ${(r.wholeReport.speciesAccuracy * 100).toFixed(1)}%, attribute accuracy ${((r.wholeReport.attributeAccuracy ?? 0) * 100).toFixed(1)}%`,
+        );
       log(`species accuracy: ${(r.report.speciesAccuracy * 100).toFixed(1)}%`);
       log(`attribute accuracy: ${((r.report.attributeAccuracy ?? 0) * 100).toFixed(1)}%`);
       log(`wall time: ${Math.round(r.seconds)} s`);
@@ -156,55 +229,120 @@ export async function runCommand(name: string, v: Values, positionals: string[])
     }
     case "synth": {
       const out = need(v, "out", name);
-      const species = num(v, "species", 12)!, per = num(v, "images-per-species", 60)!;
+      const species = num(v, "species", 12)!,
+        per = num(v, "images-per-species", 60)!;
       log(`synth: drawing ${species} species × ${per} images into ${out}`);
-      await generateSynthBirds(out, { species, imagesPerSpecies: per, imageSize: num(v, "image-size", 64)!, seed: num(v, "seed", 0)! });
+      await generateSynthBirds(out, {
+        species,
+        imagesPerSpecies: per,
+        imageSize: num(v, "image-size", 64)!,
+        seed: num(v, "seed", 0)!,
+      });
       log(`synth: done; read it with 'birdvlm train-vit --data ${out} --out vit'`);
       return 0;
     }
     case "train-vit": {
-      const data = need(v, "data", name), out = need(v, "out", name);
+      const data = need(v, "data", name),
+        out = need(v, "out", name);
       const tasks = await loadBirdTasks(data, { classes: num(v, "classes") });
       const size = num(v, "image-size", 64)!;
       // the demo's encoder: 64 wide, 3 blocks, mean pooling (99% held-out top-1 on SynthBirds crops at 64 px)
-      const vit = new VisionTransformer({ imageSize: size, patchSize: size >= 128 ? 16 : 8, hiddenSize: 64, depth: 3, numHeads: 4, mlpSize: 128, pooling: "mean", numClasses: tasks.speciesNames.length }, { seed: num(v, "seed", 0) });
+      const vit = new VisionTransformer(
+        {
+          imageSize: size,
+          patchSize: size >= 128 ? 16 : 8,
+          hiddenSize: 64,
+          depth: 3,
+          numHeads: 4,
+          mlpSize: 128,
+          pooling: "mean",
+          numClasses: tasks.speciesNames.length,
+        },
+        { seed: num(v, "seed", 0) },
+      );
       const ids = [...tasks.trainIds, ...tasks.testIds];
       log(`train-vit: decoding ${ids.length} images at ${size} px`);
-      const images = await ImageTable.fromFiles(ids, ids.map((id) => tasks.sources.get(id)!), vit, { cropToBox: !!v["crop-to-box"] });
+      const images = await ImageTable.fromFiles(
+        ids,
+        ids.map((id) => tasks.sources.get(id)!),
+        vit,
+        { cropToBox: !!v["crop-to-box"] },
+      );
       const classOf = (id: string) => tasks.dataset.get(tasks.dataset.indexOf(Number(id))).classIndex;
-      await trainEncoderClassifier(vit, { images, ids: tasks.trainIds, labels: tasks.trainIds.map(classOf), epochs: num(v, "epochs", 20), batchSize: 64, lr: 3e-3, seed: num(v, "seed", 0), log });
-      if (tasks.testIds.length) log(`train-vit: test top-1 ${((await classifierAccuracy(vit, images, tasks.testIds, tasks.testIds.map(classOf))) * 100).toFixed(1)}%`);
+      await trainEncoderClassifier(vit, {
+        images,
+        ids: tasks.trainIds,
+        labels: tasks.trainIds.map(classOf),
+        epochs: num(v, "epochs", 20),
+        batchSize: 64,
+        lr: 3e-3,
+        seed: num(v, "seed", 0),
+        log,
+      });
+      if (tasks.testIds.length)
+        log(
+          `train-vit: test top-1 ${((await classifierAccuracy(vit, images, tasks.testIds, tasks.testIds.map(classOf))) * 100).toFixed(1)}%`,
+        );
       await vit.save(out);
       const p = emptyProvenance();
       recordTraining(p, ["encoder"], { stage: "train-vit", dataset: tasks.fingerprint, imageIds: tasks.trainIds });
       await writeFile(join(out, "provenance.json"), JSON.stringify(p, null, 2) + "\n");
-      log(`train-vit: saved to ${out}; next: 'birdvlm align --encoder ${out} --lm <phi3 dir> --data ${data} --out <dir>'`);
+      log(
+        `train-vit: saved to ${out}; next: 'birdvlm align --encoder ${out} --lm <phi3 dir> --data ${data} --out <dir>'`,
+      );
       return 0;
     }
     case "align": {
-      const enc = need(v, "encoder", name), lmDir = need(v, "lm", name), data = need(v, "data", name), out = need(v, "out", name);
+      const enc = need(v, "encoder", name),
+        lmDir = need(v, "lm", name),
+        data = need(v, "data", name),
+        out = need(v, "out", name);
       const encoder = await VisionTransformer.load(enc);
       const lm = await Phi3ForCausalLM.load(lmDir);
       const tokenizer: TextTokenizer = await Phi3Tokenizer.load((v.tokenizer as string | undefined) ?? lmDir);
       const g = num(v, "tokens", 2)!;
-      const connector = new MlpProjector({ inputDim: encoder.hiddenSize, outputDim: lm.hiddenSize, pooling: { mode: "avg", outputGrid: [g, g] }, seed: num(v, "seed", 0) });
+      const connector = new MlpProjector({
+        inputDim: encoder.hiddenSize,
+        outputDim: lm.hiddenSize,
+        pooling: { mode: "avg", outputGrid: [g, g] },
+        seed: num(v, "seed", 0),
+      });
       const vlm = BirdVLM.create({ encoder, connector, lm, tokenizer });
       vlm.lmSource = { dir: resolve(lmDir), sha256: await checksumWeights(lmDir) };
       vlm.provenance = await readProvenanceBeside(enc);
       vlm.cropToBox = !!v["crop-to-box"];
       const tasks = await loadBirdTasks(data, { classes: num(v, "classes") });
       const images = await tableFor(vlm, tasks.trainIds, tasks.sources);
-      await trainStage(vlm, { stage: "align", examples: tasks.captions, images, dataset: tasks.fingerprint, epochs: num(v, "epochs", 2), log });
+      await trainStage(vlm, {
+        stage: "align",
+        examples: tasks.captions,
+        images,
+        dataset: tasks.fingerprint,
+        epochs: num(v, "epochs", 2),
+        log,
+      });
       await vlm.save(out);
       log(`align: saved to ${out}; next: 'birdvlm instruct --model ${out} --data ${data} --out <dir>'`);
       return 0;
     }
     case "instruct": {
-      const model = need(v, "model", name), data = need(v, "data", name), out = need(v, "out", name);
+      const model = need(v, "model", name),
+        data = need(v, "data", name),
+        out = need(v, "out", name);
       const vlm = await BirdVLM.load(model);
       const tasks = await loadBirdTasks(data, { classes: num(v, "classes") });
       const images = await tableFor(vlm, tasks.trainIds, tasks.sources);
-      await trainStage(vlm, { stage: "instruct", examples: tasks.conversations, images, dataset: tasks.fingerprint, epochs: num(v, "epochs", 4), lr: num(v, "lr"), trainLanguageModel: !!v["train-lm"], lora: v.lora === undefined ? undefined : { rank: num(v, "lora")! }, log });
+      await trainStage(vlm, {
+        stage: "instruct",
+        examples: tasks.conversations,
+        images,
+        dataset: tasks.fingerprint,
+        epochs: num(v, "epochs", 4),
+        lr: num(v, "lr"),
+        trainLanguageModel: !!v["train-lm"],
+        lora: v.lora === undefined ? undefined : { rank: num(v, "lora")! },
+        log,
+      });
       await vlm.save(out);
       log(`instruct: saved to ${out}; next: 'birdvlm eval --model ${out} --data ${data}'`);
       return 0;
@@ -212,13 +350,20 @@ export async function runCommand(name: string, v: Values, positionals: string[])
     case "ask": {
       const model = need(v, "model", name);
       const [image, question] = positionals;
-      if (!image || !question) throw new Error(`ask: give an image and a question, e.g. birdvlm ask --model ${model} bird.jpg "What species is this bird?"`);
+      if (!image || !question)
+        throw new Error(
+          `ask: give an image and a question, e.g. birdvlm ask --model ${model} bird.jpg "What species is this bird?"`,
+        );
       const box = v.box === undefined ? undefined : parseBoundingBox(v.box as string);
       const vlm = await BirdVLM.load(model, { lmWeightDtype: v.bf16 ? "bfloat16" : "float32" });
-      if (vlm.cropToBox && !box) log(`ask: ${model} learned from birds cropped to their boxes; --box x,y,width,height gives it the same view`);
+      if (vlm.cropToBox && !box)
+        log(`ask: ${model} learned from birds cropped to their boxes; --box x,y,width,height gives it the same view`);
       const batch = await toImageBatch([box ? { path: image, bbox: box } : image], vlm.encoder, { cropToBox: !!box });
       try {
-        await vlm.ask(batch, question, { maxNewTokens: num(v, "max-new-tokens", 64), onToken: (t) => process.stdout.write(t) });
+        await vlm.ask(batch, question, {
+          maxNewTokens: num(v, "max-new-tokens", 64),
+          onToken: (t) => process.stdout.write(t),
+        });
       } finally {
         batch.dispose();
       }
@@ -226,16 +371,30 @@ export async function runCommand(name: string, v: Values, positionals: string[])
       return 0;
     }
     case "eval": {
-      const model = need(v, "model", name), data = need(v, "data", name);
+      const model = need(v, "model", name),
+        data = need(v, "data", name);
       const vlm = await BirdVLM.load(model, { lmWeightDtype: v.bf16 ? "bfloat16" : "float32" });
       const tasks = await loadBirdTasks(data, { classes: num(v, "classes") });
-      if (!tasks.testItems.length) throw new Error(`eval: ${data} has no test images (train_test_split.txt marks none with 0)`);
+      if (!tasks.testItems.length)
+        throw new Error(`eval: ${data} has no test images (train_test_split.txt marks none with 0)`);
       const images = await tableFor(vlm, tasks.testIds, tasks.sources);
-      const r = await evaluate(vlm, { dataset: tasks.fingerprint, items: tasks.testItems, images, speciesNames: tasks.speciesNames }, { split: (v.split as string | undefined) ?? "test", allowOverlap: !!v["allow-overlap"], outDir: v.out as string | undefined, log });
+      const r = await evaluate(
+        vlm,
+        { dataset: tasks.fingerprint, items: tasks.testItems, images, speciesNames: tasks.speciesNames },
+        {
+          split: (v.split as string | undefined) ?? "test",
+          allowOverlap: !!v["allow-overlap"],
+          outDir: v.out as string | undefined,
+          log,
+        },
+      );
       if (r.notice) log(r.notice);
       log(`species accuracy: ${(r.speciesAccuracy * 100).toFixed(1)}%`);
-      if (r.top1 !== undefined) log(`species top-1 / top-5: ${(r.top1 * 100).toFixed(1)}% / ${(r.top5! * 100).toFixed(1)}%`);
-      log(`attribute accuracy: ${r.attributeAccuracy === undefined ? "n/a (no attribute questions)" : `${(r.attributeAccuracy * 100).toFixed(1)}%`}`);
+      if (r.top1 !== undefined)
+        log(`species top-1 / top-5: ${(r.top1 * 100).toFixed(1)}% / ${(r.top5! * 100).toFixed(1)}%`);
+      log(
+        `attribute accuracy: ${r.attributeAccuracy === undefined ? "n/a (no attribute questions)" : `${(r.attributeAccuracy * 100).toFixed(1)}%`}`,
+      );
       return 0;
     }
     case "inspect": {
@@ -243,23 +402,32 @@ export async function runCommand(name: string, v: Values, positionals: string[])
       const config = JSON.parse(await readFile(join(model, "config.json"), "utf8"));
       const vlm = await BirdVLM.load(model);
       log(`BirdVLM at ${resolve(model)} (backend ${backend.name})`);
-      log(`  encoder:   ${vlm.encoder.parameterCount().toLocaleString("en-US")} weights, ${vlm.encoder.imageSize} px, width ${vlm.encoder.hiddenSize}`);
-      log(`  projector: ${vlm.connector.parameterCount().toLocaleString("en-US")} weights, ${vlm.connector.inputDim} → ${vlm.connector.outputDim}, ${vlm.imageTokens} image tokens`);
-      log(`  lm:        ${vlm.lm.parameterCount().toLocaleString("en-US")} weights, hidden ${vlm.lm.hiddenSize}, vocabulary ${vlm.lm.vocabSize}${"reference" in config.lm ? ` (reference to ${config.lm.reference}, sha256 ${config.lm.sha256.slice(0, 12)}…)` : ""}`);
+      log(
+        `  encoder:   ${vlm.encoder.parameterCount().toLocaleString("en-US")} weights, ${vlm.encoder.imageSize} px, width ${vlm.encoder.hiddenSize}`,
+      );
+      log(
+        `  projector: ${vlm.connector.parameterCount().toLocaleString("en-US")} weights, ${vlm.connector.inputDim} → ${vlm.connector.outputDim}, ${vlm.imageTokens} image tokens`,
+      );
+      log(
+        `  lm:        ${vlm.lm.parameterCount().toLocaleString("en-US")} weights, hidden ${vlm.lm.hiddenSize}, vocabulary ${vlm.lm.vocabSize}${"reference" in config.lm ? ` (reference to ${config.lm.reference}, sha256 ${config.lm.sha256.slice(0, 12)}…)` : ""}`,
+      );
       log(`  tokenizer: ${vlm.tokenizer.vocabSize} tokens, image marker ${vlm.marker.token} (id ${vlm.marker.id})`);
       log("  provenance:");
       for (const [part, records] of Object.entries(vlm.provenance.parts)) {
-        for (const r of records ?? []) log(`    ${part.padEnd(9)} ${r.stage.padEnd(9)} ${r.imageIds.length} images of ${r.dataset} (${r.date})`);
+        for (const r of records ?? [])
+          log(`    ${part.padEnd(9)} ${r.stage.padEnd(9)} ${r.imageIds.length} images of ${r.dataset} (${r.date})`);
       }
       if (!Object.keys(vlm.provenance.parts).length) log("    (no training recorded)");
       return 0;
     }
     case "attention": {
-      const model = need(v, "model", name), out = need(v, "out", name);
+      const model = need(v, "model", name),
+        out = need(v, "out", name);
       const [image] = positionals;
       if (!image) throw new Error("attention: give an image path");
       const vlm = await BirdVLM.load(model);
-      if (!(vlm.encoder instanceof VisionTransformer)) throw new Error("attention: the encoder is not a VisionTransformer");
+      if (!(vlm.encoder instanceof VisionTransformer))
+        throw new Error("attention: the encoder is not a VisionTransformer");
       const vit = vlm.encoder;
       const batch = await vlm.loadImages([image]);
       const heat = tf.tidy(() => tf.squeeze(attentionRollout(vit, batch), [0]) as tf.Tensor2D);
@@ -275,7 +443,12 @@ export async function runCommand(name: string, v: Values, positionals: string[])
 
 async function tableFor(vlm: BirdVLM, ids: string[], sources: Map<string, ImageSource>): Promise<ImageTable> {
   log(`decoding ${ids.length} images at ${vlm.encoder.imageSize} px${vlm.cropToBox ? ", cropped to their boxes" : ""}`);
-  return ImageTable.fromFiles(ids, ids.map((id) => sources.get(id)!), vlm.encoder, { cropToBox: vlm.cropToBox });
+  return ImageTable.fromFiles(
+    ids,
+    ids.map((id) => sources.get(id)!),
+    vlm.encoder,
+    { cropToBox: vlm.cropToBox },
+  );
 }
 
 async function readProvenanceBeside(dir: string): Promise<Provenance> {

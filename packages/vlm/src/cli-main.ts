@@ -7,7 +7,9 @@ import { runCommand, COMMANDS } from "./cli-commands.js";
 const USAGE = `birdvlm <command> [options]
 
 Commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join("\n")}
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join("\n")}
 
 Run 'birdvlm <command> --help' for a command's options.`;
 
@@ -24,7 +26,12 @@ async function main(argv: string[]): Promise<number> {
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true } as ParseArgsConfig);
+    parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    } as ParseArgsConfig);
   } catch (e) {
     console.error(`birdvlm ${name}: ${(e as Error).message}\n\n${command.usage}`);
     return 2;
@@ -39,11 +46,11 @@ async function main(argv: string[]): Promise<number> {
 /** Runs the command line with `argv` (without `node` and the script) and exits with its code. */
 export function runCli(argv: string[]): Promise<void> {
   return main(argv).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    console.error(`birdvlm: ${(e as Error).message ?? String(e)}`);
-    if (process.env.BIRDVLM_DEBUG) console.error((e as Error).stack);
-    process.exit(1);
-  },
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(`birdvlm: ${(e as Error).message ?? String(e)}`);
+      if (process.env.BIRDVLM_DEBUG) console.error((e as Error).stack);
+      process.exit(1);
+    },
   );
 }

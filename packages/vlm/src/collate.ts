@@ -9,7 +9,9 @@ export interface CollatedBatch extends PaddedIds {
 /** Right-pads sequences to the longest with `padId` (mask 0, label -100). */
 export function collate(sequences: readonly LabeledSequence[], padId: number): CollatedBatch {
   const t = Math.max(...sequences.map((s) => s.ids.length));
-  const ids: number[][] = [], mask: number[][] = [], labels: number[][] = [];
+  const ids: number[][] = [],
+    mask: number[][] = [],
+    labels: number[][] = [];
   for (const s of sequences) {
     const pad = t - s.ids.length;
     ids.push([...s.ids, ...new Array<number>(pad).fill(padId)]);

@@ -78,77 +78,241 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   let root = o.cub;
   if (!root) {
     root = join(out, "synthbirds");
-    const species = o.species ?? 12, per = o.imagesPerSpecies ?? 60;
+    const species = o.species ?? 12,
+      per = o.imagesPerSpecies ?? 60;
     log(`synth: drawing ${species} species × ${per} images at ${size} px into ${root}`);
     await generateSynthBirds(root, { species, imagesPerSpecies: per, imageSize: size, seed, overwrite: true });
   }
   const tasks = await loadBirdTasks(root, { seed, classes: o.classes });
-  if (!tasks.testIds.length) throw new Error(`${root}: train_test_split.txt marks no image as test (0), and the demo evaluates on held-out test images: use a folder with a test split`);
-  log(`data: ${tasks.speciesNames.length} species, ${tasks.trainIds.length} train / ${tasks.testIds.length} test images, ${tasks.conversations.length} conversations`);
+  if (!tasks.testIds.length)
+    throw new Error(
+      `${root}: train_test_split.txt marks no image as test (0), and the demo evaluates on held-out test images: use a folder with a test split`,
+    );
+  log(
+    `data: ${tasks.speciesNames.length} species, ${tasks.trainIds.length} train / ${tasks.testIds.length} test images, ${tasks.conversations.length} conversations`,
+  );
 
-  const vit = new VisionTransformer({ imageSize: size, patchSize: 8, hiddenSize: 64, depth: 3, numHeads: 4, mlpSize: 128, pooling: "mean", numClasses: tasks.speciesNames.length, ...o.vit }, { seed });
+  const vit = new VisionTransformer(
+    {
+      imageSize: size,
+      patchSize: 8,
+      hiddenSize: 64,
+      depth: 3,
+      numHeads: 4,
+      mlpSize: 128,
+      pooling: "mean",
+      numClasses: tasks.speciesNames.length,
+      ...o.vit,
+    },
+    { seed },
+  );
   const allIds = [...tasks.trainIds, ...tasks.testIds];
   const crop = (o.cropToBox ?? true) && tasks.dataset.hasBoundingBoxes;
-  const images = await ImageTable.fromFiles(allIds, allIds.map((id) => tasks.sources.get(id)!), vit, { cropToBox: crop });
+  const images = await ImageTable.fromFiles(
+    allIds,
+    allIds.map((id) => tasks.sources.get(id)!),
+    vit,
+    { cropToBox: crop },
+  );
   // The whole pictures, with the same ids: a second view to train on (mixed), and to evaluate without a box.
-  const whole = crop ? await ImageTable.fromFiles(allIds, allIds.map((id) => tasks.sources.get(id)!), vit, { cropToBox: false }) : undefined;
+  const whole = crop
+    ? await ImageTable.fromFiles(
+        allIds,
+        allIds.map((id) => tasks.sources.get(id)!),
+        vit,
+        { cropToBox: false },
+      )
+    : undefined;
   const mixed = !!whole && (o.wholePictures ?? true);
-  log(`images: ${allIds.length} decoded at ${size} px${crop ? `, cropped to their bounding boxes${mixed ? " and whole (training mixes both views)" : ""}` : ""}`);
+  log(
+    `images: ${allIds.length} decoded at ${size} px${crop ? `, cropped to their bounding boxes${mixed ? " and whole (training mixes both views)" : ""}` : ""}`,
+  );
   const classOf = (id: string) => tasks.dataset.get(tasks.dataset.indexOf(Number(id))).classIndex;
   const records: MetricsRecord[] = [];
   let step = 0;
   const t0 = Date.now();
-  const curve = (name: string) => (_: number, loss: number) => records.push({ kind: "train", step: ++step, epoch: 0, time: (Date.now() - t0) / 1000, [name]: loss });
+  const curve = (name: string) => (_: number, loss: number) =>
+    records.push({ kind: "train", step: ++step, epoch: 0, time: (Date.now() - t0) / 1000, [name]: loss });
 
   const vitEpochs = o.vitEpochs ?? 20;
   let vitLosses: number[];
   if (mixed) {
     // Both views of every training image in one table (ids of the whole pictures suffixed), about half the epochs
     // (13 by default: the whole pictures need a few more passes than the crops; 10 left them at 86% held-out top-1).
-    const both = ImageTable.fromTensor([...allIds, ...allIds.map((id) => `${id}#whole`)], tf.concat([images.images, whole!.images], 0));
+    const both = ImageTable.fromTensor(
+      [...allIds, ...allIds.map((id) => `${id}#whole`)],
+      tf.concat([images.images, whole!.images], 0),
+    );
     const ids = [...tasks.trainIds, ...tasks.trainIds.map((id) => `${id}#whole`)];
-    vitLosses = await trainEncoderClassifier(vit, { images: both, ids, labels: [...tasks.trainIds, ...tasks.trainIds].map(classOf), epochs: o.vitEpochs === undefined ? 13 : Math.ceil(o.vitEpochs / 2), batchSize: 64, lr: 3e-3, seed, log });
+    vitLosses = await trainEncoderClassifier(vit, {
+      images: both,
+      ids,
+      labels: [...tasks.trainIds, ...tasks.trainIds].map(classOf),
+      epochs: o.vitEpochs === undefined ? 13 : Math.ceil(o.vitEpochs / 2),
+      batchSize: 64,
+      lr: 3e-3,
+      seed,
+      log,
+    });
     both.dispose();
   } else {
-    vitLosses = await trainEncoderClassifier(vit, { images, ids: tasks.trainIds, labels: tasks.trainIds.map(classOf), epochs: vitEpochs, batchSize: 64, lr: 3e-3, seed, log });
+    vitLosses = await trainEncoderClassifier(vit, {
+      images,
+      ids: tasks.trainIds,
+      labels: tasks.trainIds.map(classOf),
+      epochs: vitEpochs,
+      batchSize: 64,
+      lr: 3e-3,
+      seed,
+      log,
+    });
   }
   vitLosses.forEach((l, i) => curve("vit_loss")(i, l));
   const encoderAccuracy = await classifierAccuracy(vit, images, tasks.testIds, tasks.testIds.map(classOf));
-  const wholeEncoderAccuracy = whole ? await classifierAccuracy(vit, whole, tasks.testIds, tasks.testIds.map(classOf)) : undefined;
-  log(`train-vit: held-out top-1 of the ViT's own head ${(encoderAccuracy * 100).toFixed(1)}%${whole ? ` (box crops), ${(wholeEncoderAccuracy! * 100).toFixed(1)}% (whole pictures)` : ""}`);
+  const wholeEncoderAccuracy = whole
+    ? await classifierAccuracy(vit, whole, tasks.testIds, tasks.testIds.map(classOf))
+    : undefined;
+  log(
+    `train-vit: held-out top-1 of the ViT's own head ${(encoderAccuracy * 100).toFixed(1)}%${whole ? ` (box crops), ${(wholeEncoderAccuracy! * 100).toFixed(1)}% (whole pictures)` : ""}`,
+  );
 
   const texts = [...tasks.conversations, ...tasks.captions].flatMap((e) => e.messages.map((m) => m.content));
   const tokenizer = buildWordLevelTokenizer(texts, { extraSpecialTokens: ["<|image_pad|>"] });
   log(`tokenizer: ${tokenizer.vocabSize} words fitted to the training conversations`);
   const hidden = o.lmHidden ?? 128;
-  const lm = new Phi3ForCausalLM({ vocabSize: tokenizer.vocabSize, hiddenSize: hidden, intermediateSize: hidden * 2, numHiddenLayers: o.lmLayers ?? 2, numAttentionHeads: 4, maxPositionEmbeddings: 512, originalMaxPositionEmbeddings: 512, bosTokenId: 1, eosTokenId: 2, padTokenId: 2 }, { seed });
-  const connector = new MlpProjector({ inputDim: vit.hiddenSize, outputDim: hidden, pooling: { mode: "avg", outputGrid: [2, 2] }, seed });
+  const lm = new Phi3ForCausalLM(
+    {
+      vocabSize: tokenizer.vocabSize,
+      hiddenSize: hidden,
+      intermediateSize: hidden * 2,
+      numHiddenLayers: o.lmLayers ?? 2,
+      numAttentionHeads: 4,
+      maxPositionEmbeddings: 512,
+      originalMaxPositionEmbeddings: 512,
+      bosTokenId: 1,
+      eosTokenId: 2,
+      padTokenId: 2,
+    },
+    { seed },
+  );
+  const connector = new MlpProjector({
+    inputDim: vit.hiddenSize,
+    outputDim: hidden,
+    pooling: { mode: "avg", outputGrid: [2, 2] },
+    seed,
+  });
   const vlm = BirdVLM.create({ encoder: vit, connector, lm, tokenizer });
   // A model that learned the whole pictures too takes pictures as they are; one that learned box crops wants a box.
   vlm.cropToBox = crop && !mixed;
-  recordTraining(vlm.provenance, ["encoder"], { stage: "train-vit", dataset: tasks.fingerprint, imageIds: tasks.trainIds });
-  log(`model: ViT ${vit.parameterCount().toLocaleString("en-US")} + projector ${connector.parameterCount().toLocaleString("en-US")} + Phi-3 ${lm.parameterCount().toLocaleString("en-US")} weights, ${vlm.imageTokens} image tokens`);
+  recordTraining(vlm.provenance, ["encoder"], {
+    stage: "train-vit",
+    dataset: tasks.fingerprint,
+    imageIds: tasks.trainIds,
+  });
+  log(
+    `model: ViT ${vit.parameterCount().toLocaleString("en-US")} + projector ${connector.parameterCount().toLocaleString("en-US")} + Phi-3 ${lm.parameterCount().toLocaleString("en-US")} weights, ${vlm.imageTokens} image tokens`,
+  );
 
   const views = mixed ? [whole!] : [];
-  const align = await trainStage(vlm, { stage: "align", examples: tasks.captions, images, views, dataset: tasks.fingerprint, epochs: o.alignEpochs ?? 1, batchSize: 64, lr: 2e-3, seed, log, onStep: curve("align_loss") });
-  const instruct = await trainStage(vlm, { stage: "instruct", examples: tasks.conversations, images, views, dataset: tasks.fingerprint, epochs: o.instructEpochs ?? (mixed ? 8 : 6), batchSize: 32, lr: 3e-3, trainLanguageModel: true, seed: seed + 1, log, onStep: curve("instruct_loss") });
+  const align = await trainStage(vlm, {
+    stage: "align",
+    examples: tasks.captions,
+    images,
+    views,
+    dataset: tasks.fingerprint,
+    epochs: o.alignEpochs ?? 1,
+    batchSize: 64,
+    lr: 2e-3,
+    seed,
+    log,
+    onStep: curve("align_loss"),
+  });
+  const instruct = await trainStage(vlm, {
+    stage: "instruct",
+    examples: tasks.conversations,
+    images,
+    views,
+    dataset: tasks.fingerprint,
+    epochs: o.instructEpochs ?? (mixed ? 8 : 6),
+    batchSize: 32,
+    lr: 3e-3,
+    trainLanguageModel: true,
+    seed: seed + 1,
+    log,
+    onStep: curve("instruct_loss"),
+  });
   log(`stages: align ${align.seconds.toFixed(0)} s, instruct ${instruct.seconds.toFixed(0)} s`);
 
-  const report = await evaluate(vlm, { dataset: tasks.fingerprint, items: tasks.testItems, images, speciesNames: tasks.speciesNames }, { split: "test", outDir: join(out, "eval"), log });
-  const wholeReport = whole ? await evaluate(vlm, { dataset: tasks.fingerprint, items: tasks.testItems, images: whole, speciesNames: tasks.speciesNames }, { split: "test (whole pictures, no box)", rankSpecies: false }) : undefined;
+  const report = await evaluate(
+    vlm,
+    { dataset: tasks.fingerprint, items: tasks.testItems, images, speciesNames: tasks.speciesNames },
+    { split: "test", outDir: join(out, "eval"), log },
+  );
+  const wholeReport = whole
+    ? await evaluate(
+        vlm,
+        { dataset: tasks.fingerprint, items: tasks.testItems, images: whole, speciesNames: tasks.speciesNames },
+        { split: "test (whole pictures, no box)", rankSpecies: false },
+      )
+    : undefined;
   await vlm.save(join(out, "model"));
-  await renderCurves(records, join(out, "curves.png"), { series: ["train/vit_loss", "train/align_loss", "train/instruct_loss"], title: "BirdVLM demo" });
-  await writeOverlay(vit, tasks.sources.get(tasks.testIds[0]!)!, crop, images, tasks.testIds[0]!, join(out, "attention.png"));
+  await renderCurves(records, join(out, "curves.png"), {
+    series: ["train/vit_loss", "train/align_loss", "train/instruct_loss"],
+    title: "BirdVLM demo",
+  });
+  await writeOverlay(
+    vit,
+    tasks.sources.get(tasks.testIds[0]!)!,
+    crop,
+    images,
+    tasks.testIds[0]!,
+    join(out, "attention.png"),
+  );
   const qa = pickQuestions(report);
-  const wholeSummary = wholeReport && { encoderAccuracy: wholeEncoderAccuracy, speciesAccuracy: wholeReport.speciesAccuracy, attributeAccuracy: wholeReport.attributeAccuracy };
-  await writeFile(join(out, "summary.json"), JSON.stringify({ encoderAccuracy, speciesAccuracy: report.speciesAccuracy, attributeAccuracy: report.attributeAccuracy, top1: report.top1, top5: report.top5, trainedOn: mixed ? "box crops and whole pictures" : crop ? "box crops" : "whole pictures", wholePictures: wholeSummary, seconds: (Date.now() - started) / 1000 }, null, 2) + "\n");
+  const wholeSummary = wholeReport && {
+    encoderAccuracy: wholeEncoderAccuracy,
+    speciesAccuracy: wholeReport.speciesAccuracy,
+    attributeAccuracy: wholeReport.attributeAccuracy,
+  };
+  await writeFile(
+    join(out, "summary.json"),
+    JSON.stringify(
+      {
+        encoderAccuracy,
+        speciesAccuracy: report.speciesAccuracy,
+        attributeAccuracy: report.attributeAccuracy,
+        top1: report.top1,
+        top5: report.top5,
+        trainedOn: mixed ? "box crops and whole pictures" : crop ? "box crops" : "whole pictures",
+        wholePictures: wholeSummary,
+        seconds: (Date.now() - started) / 1000,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
   vlm.dispose();
   images.dispose();
   whole?.dispose();
-  return { report, wholeReport, encoderAccuracy, wholeEncoderAccuracy, seconds: (Date.now() - started) / 1000, out, qa };
+  return {
+    report,
+    wholeReport,
+    encoderAccuracy,
+    wholeEncoderAccuracy,
+    seconds: (Date.now() - started) / 1000,
+    out,
+    qa,
+  };
 }
 
-async function writeOverlay(vit: VisionTransformer, source: ImageSource, crop: boolean, images: ImageTable, id: string, dest: string): Promise<void> {
+async function writeOverlay(
+  vit: VisionTransformer,
+  source: ImageSource,
+  crop: boolean,
+  images: ImageTable,
+  id: string,
+  dest: string,
+): Promise<void> {
   const one = images.gather([id]);
   const heat = tf.tidy(() => tf.squeeze(attentionRollout(vit, one), [0]) as tf.Tensor2D);
   const path = typeof source === "string" ? source : "path" in source ? source.path : undefined;
@@ -157,8 +321,10 @@ async function writeOverlay(vit: VisionTransformer, source: ImageSource, crop: b
   const box = typeof source === "object" && "bbox" in source ? source.bbox : undefined;
   if (crop && box) {
     const meta = await sharp(path).metadata();
-    const left = Math.max(0, Math.floor(box.x)), top = Math.max(0, Math.floor(box.y));
-    const width = Math.min((meta.width ?? 0) - left, Math.ceil(box.width)), height = Math.min((meta.height ?? 0) - top, Math.ceil(box.height));
+    const left = Math.max(0, Math.floor(box.x)),
+      top = Math.max(0, Math.floor(box.y));
+    const width = Math.min((meta.width ?? 0) - left, Math.ceil(box.width)),
+      height = Math.min((meta.height ?? 0) - top, Math.ceil(box.height));
     if (width > 0 && height > 0) picture = await sharp(path).extract({ left, top, width, height }).png().toBuffer();
   }
   await writeFile(dest, await renderAttentionOverlay(picture, heat));
@@ -171,8 +337,13 @@ function pickQuestions(report: EvalReport): DemoResult["qa"] {
   const species = new Map<string, EvalReport["samples"][number]>();
   const attributes = new Map<string, EvalReport["samples"][number]>();
   for (const s of report.samples) {
-    if (s.question === report.samples[0]?.question) { if (!species.has(s.expected)) species.set(s.expected, s); }
-    else if (!attributes.has(s.question)) attributes.set(s.question, s);
+    if (s.question === report.samples[0]?.question) {
+      if (!species.has(s.expected)) species.set(s.expected, s);
+    } else if (!attributes.has(s.question)) attributes.set(s.question, s);
   }
-  return [...[...species.values()].slice(0, 3), ...[...attributes.values()].slice(0, 4)].map((s) => ({ question: s.question, answer: s.answer, expected: s.expected }));
+  return [...[...species.values()].slice(0, 3), ...[...attributes.values()].slice(0, 4)].map((s) => ({
+    question: s.question,
+    answer: s.answer,
+    expected: s.expected,
+  }));
 }

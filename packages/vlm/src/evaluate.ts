@@ -76,11 +76,20 @@ export interface EvalReport {
 export async function evaluate(vlm: BirdVLM, set: EvalSet, options: EvaluateOptions = {}): Promise<EvalReport> {
   const split = options.split ?? "test";
   const log = options.log ?? (() => undefined);
-  const overlap = overlapByPart(vlm.provenance, set.dataset, set.items.map((i) => i.imageId));
+  const overlap = overlapByPart(
+    vlm.provenance,
+    set.dataset,
+    set.items.map((i) => i.imageId),
+  );
   let notice: string | undefined;
   if (overlap.length) {
-    const what = overlap.map((o) => `${o.count} of the ${set.items.length} ${split} images trained the ${o.part}`).join("; ");
-    if (!options.allowOverlap) throw new Error(`evaluate: ${what}. Evaluate on images no part saw, or pass allowOverlap: true (--allow-overlap) to score them anyway`);
+    const what = overlap
+      .map((o) => `${o.count} of the ${set.items.length} ${split} images trained the ${o.part}`)
+      .join("; ");
+    if (!options.allowOverlap)
+      throw new Error(
+        `evaluate: ${what}. Evaluate on images no part saw, or pass allowOverlap: true (--allow-overlap) to score them anyway`,
+      );
     notice = `overlap allowed: ${what}; these scores are not held-out`;
   }
   const names = set.speciesNames;
@@ -88,7 +97,11 @@ export async function evaluate(vlm: BirdVLM, set: EvalSet, options: EvaluateOpti
   const question = set.speciesQuestion ?? "What species is this bird?";
   const confusion = names.map(() => new Array<number>(names.length + 1).fill(0));
   const samples: EvalReport["samples"] = [];
-  let speciesRight = 0, top1 = 0, top5 = 0, attrRight = 0, attrTotal = 0;
+  let speciesRight = 0,
+    top1 = 0,
+    top5 = 0,
+    attrRight = 0,
+    attrTotal = 0;
   const bs = options.batchSize ?? 16;
   const started = Date.now();
   for (let s = 0; s < set.items.length; s += bs) {
@@ -98,25 +111,55 @@ export async function evaluate(vlm: BirdVLM, set: EvalSet, options: EvaluateOpti
       const answers = await vlm.askBatch(images, [question], { maxNewTokens: options.maxNewTokens ?? 24 });
       items.forEach((item, i) => {
         const truth = nameIndex.get(item.species);
-        if (truth === undefined) throw new Error(`evaluate: image ${item.imageId} has species '${item.species}', not among the ${names.length} species names`);
+        if (truth === undefined)
+          throw new Error(
+            `evaluate: image ${item.imageId} has species '${item.species}', not among the ${names.length} species names`,
+          );
         const said = speciesInAnswer(answers[i]!, names);
         confusion[truth]![said === undefined ? names.length : nameIndex.get(said)!]!++;
         if (said === item.species) speciesRight++;
-        if (samples.length < 200) samples.push({ imageId: item.imageId, question, answer: answers[i]!, expected: item.species });
+        if (samples.length < 200)
+          samples.push({ imageId: item.imageId, question, answer: answers[i]!, expected: item.species });
       });
       const attrQs = items.flatMap((item, i) => (item.attributes ?? []).map((a) => ({ i, ...a })));
       if (attrQs.length) {
-        const sub = tf.tidy(() => tf.gather(images, tf.tensor1d(attrQs.map((q) => q.i), "int32")) as tf.Tensor4D);
-        const attrAnswers = await vlm.askBatch(sub, attrQs.map((q) => q.question), { maxNewTokens: options.maxNewTokens ?? 24 }).finally(() => sub.dispose());
+        const sub = tf.tidy(
+          () =>
+            tf.gather(
+              images,
+              tf.tensor1d(
+                attrQs.map((q) => q.i),
+                "int32",
+              ),
+            ) as tf.Tensor4D,
+        );
+        const attrAnswers = await vlm
+          .askBatch(
+            sub,
+            attrQs.map((q) => q.question),
+            { maxNewTokens: options.maxNewTokens ?? 24 },
+          )
+          .finally(() => sub.dispose());
         attrQs.forEach((q, j) => {
           attrTotal++;
           if (containsWords(attrAnswers[j]!, q.answer)) attrRight++;
-          if (samples.length < 200) samples.push({ imageId: items[q.i]!.imageId, question: q.question, answer: attrAnswers[j]!, expected: q.answer });
+          if (samples.length < 200)
+            samples.push({
+              imageId: items[q.i]!.imageId,
+              question: q.question,
+              answer: attrAnswers[j]!,
+              expected: q.answer,
+            });
         });
       }
       if (options.rankSpecies ?? true) {
         for (let i = 0; i < items.length; i++) {
-          const scores = await rankAnswers(vlm, tf.slice(images, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D, question, names.map((n) => (set.answerTemplate ?? "{species}").replace("{species}", n)));
+          const scores = await rankAnswers(
+            vlm,
+            tf.slice(images, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D,
+            question,
+            names.map((n) => (set.answerTemplate ?? "{species}").replace("{species}", n)),
+          );
           const order = names.map((_, j) => j).sort((a, b) => scores[b]! - scores[a]!);
           const truth = nameIndex.get(items[i]!.species)!;
           if (order[0] === truth) top1++;
@@ -126,7 +169,9 @@ export async function evaluate(vlm: BirdVLM, set: EvalSet, options: EvaluateOpti
     } finally {
       images.dispose();
     }
-    log(`eval ${split}: ${Math.min(s + bs, set.items.length)}/${set.items.length} images  species ${(100 * speciesRight / Math.min(s + bs, set.items.length)).toFixed(1)}%  ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    log(
+      `eval ${split}: ${Math.min(s + bs, set.items.length)}/${set.items.length} images  species ${((100 * speciesRight) / Math.min(s + bs, set.items.length)).toFixed(1)}%  ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
   }
   const n = set.items.length;
   const report: EvalReport = {
@@ -154,9 +199,22 @@ export async function evaluate(vlm: BirdVLM, set: EvalSet, options: EvaluateOpti
  * Log-likelihood of each candidate answer to a question about one image (`[1,S,S,3]`): the sum over the answer's
  * tokens and its end token of log p(token | image, question, earlier answer tokens).
  */
-export async function rankAnswers(vlm: BirdVLM, image: tf.Tensor4D, question: string, answers: readonly string[]): Promise<number[]> {
+export async function rankAnswers(
+  vlm: BirdVLM,
+  image: tf.Tensor4D,
+  question: string,
+  answers: readonly string[],
+): Promise<number[]> {
   try {
-    const seqs = answers.map((a) => labelConversation(vlm.tokenizer, withImageMarkers(vlm, [{ role: "user", content: question }, { role: "assistant", content: a }])));
+    const seqs = answers.map((a) =>
+      labelConversation(
+        vlm.tokenizer,
+        withImageMarkers(vlm, [
+          { role: "user", content: question },
+          { role: "assistant", content: a },
+        ]),
+      ),
+    );
     const batch = collate(seqs, vlm.tokenizer.stopTokenIds[0] ?? 0);
     const scores = tf.tidy(() => {
       const one = vlm.encodeImages(image);
@@ -164,7 +222,9 @@ export async function rankAnswers(vlm: BirdVLM, image: tf.Tensor4D, question: st
       const logits = vlm.logitsWithImageEmbeds(batch, embeds);
       const [b, t, v] = logits.shape;
       const labels = tf.tensor2d(batch.labels, [b, t], "int32");
-      const nll = crossEntropy(tf.slice(logits, [0, 0, 0], [b, t - 1, v]), tf.slice(labels, [0, 1], [b, t - 1]), { reduction: "none" });
+      const nll = crossEntropy(tf.slice(logits, [0, 0, 0], [b, t - 1, v]), tf.slice(labels, [0, 1], [b, t - 1]), {
+        reduction: "none",
+      });
       return tf.neg(tf.sum(nll, 1));
     });
     const out = Array.from(await scores.data());

@@ -7,7 +7,11 @@ import { tf } from "@birdvlm/core";
 import { toImageBatch } from "./image-input.js";
 import { ImageTable } from "./image-table.js";
 
-const pre = { imageSize: 8, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.5, 0.5, 0.5] as [number, number, number] };
+const pre = {
+  imageSize: 8,
+  mean: [0.5, 0.5, 0.5] as [number, number, number],
+  std: [0.5, 0.5, 0.5] as [number, number, number],
+};
 
 describe("toImageBatch / ImageTable", () => {
   it("decodes paths and Buffers to normalized [N,S,S,3], crops to a box when asked, and names undecodable inputs", async () => {
@@ -15,22 +19,32 @@ describe("toImageBatch / ImageTable", () => {
     try {
       // left half red, right half blue, 32×16
       const raw = Buffer.alloc(32 * 16 * 3);
-      for (let y = 0; y < 16; y++) for (let x = 0; x < 32; x++) raw.set(x < 16 ? [255, 0, 0] : [0, 0, 255], (y * 32 + x) * 3);
-      const png = await sharp(raw, { raw: { width: 32, height: 16, channels: 3 } }).png().toBuffer();
+      for (let y = 0; y < 16; y++)
+        for (let x = 0; x < 32; x++) raw.set(x < 16 ? [255, 0, 0] : [0, 0, 255], (y * 32 + x) * 3);
+      const png = await sharp(raw, { raw: { width: 32, height: 16, channels: 3 } })
+        .png()
+        .toBuffer();
       await writeFile(join(dir, "a.png"), png);
       const batch = await toImageBatch([join(dir, "a.png"), png], pre);
       expect(batch.shape).toEqual([2, 8, 8, 3]);
       const v = batch.arraySync() as number[][][][];
       expect(v[0]![4]![4]).toEqual(v[1]![4]![4]);
       expect(Math.min(...v[0]!.flat(2))).toBeGreaterThanOrEqual(-1);
-      const table = await ImageTable.fromFiles(["red"], [{ path: join(dir, "a.png"), bbox: { x: 0, y: 0, width: 12, height: 16 } }], pre, { cropToBox: true });
+      const table = await ImageTable.fromFiles(
+        ["red"],
+        [{ path: join(dir, "a.png"), bbox: { x: 0, y: 0, width: 12, height: 16 } }],
+        pre,
+        { cropToBox: true },
+      );
       const red = table.gather(["red"]).arraySync() as number[][][][];
       expect(red[0]![4]![4]![0]).toBeCloseTo(1, 1);
       expect(red[0]![4]![4]![2]).toBeCloseTo(-1, 1);
       table.dispose();
       batch.dispose();
       await expect(toImageBatch([Buffer.from("not an image")], pre)).rejects.toThrow(/image buffer 0/);
-      await expect(toImageBatch([tf.zeros([1, 4, 4, 3]) as tf.Tensor4D], pre)).rejects.toThrow(/expects \[B, 8, 8, 3\]/);
+      await expect(toImageBatch([tf.zeros([1, 4, 4, 3]) as tf.Tensor4D], pre)).rejects.toThrow(
+        /expects \[B, 8, 8, 3\]/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -16,21 +16,35 @@ export interface ImagePreprocessing {
  * (`cropPct` 1), normalize; `cropToBox` first crops to the source's bounding box when it has one.
  */
 export function evalPipeline(pre: ImagePreprocessing, options: { cropToBox?: boolean } = {}): ImagePipeline {
-  return new ImagePipeline({ size: pre.imageSize, mean: [...pre.mean], std: [...pre.std], mode: "eval", cropPct: 1, cropToBox: options.cropToBox ?? false });
+  return new ImagePipeline({
+    size: pre.imageSize,
+    mean: [...pre.mean],
+    std: [...pre.std],
+    mode: "eval",
+    cropPct: 1,
+    cropToBox: options.cropToBox ?? false,
+  });
 }
 
 /**
  * Decodes sources (paths, `{ path, bbox }`, or bytes) into a normalized `[N, S, S, 3]` float32 batch with
  * `evalPipeline`. A tensor input is checked and returned as a clone.
  */
-export async function toImageBatch(inputs: readonly (ImageInput | ImageSource)[], pre: ImagePreprocessing, options: { cropToBox?: boolean } = {}): Promise<ImageBatch> {
+export async function toImageBatch(
+  inputs: readonly (ImageInput | ImageSource)[],
+  pre: ImagePreprocessing,
+  options: { cropToBox?: boolean } = {},
+): Promise<ImageBatch> {
   if (inputs.length === 1 && inputs[0] instanceof tf.Tensor) return checkBatch(inputs[0] as ImageBatch, pre);
   const pipeline = evalPipeline(pre, options);
   const data = new Float32Array(inputs.length * pipeline.imageLength);
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
-    if (input instanceof tf.Tensor) throw new Error("toImageBatch: mix of tensors and files; pass one ImageBatch or only paths/Buffers");
-    const source: ImageSource = Buffer.isBuffer(input) ? { data: input, name: `image buffer ${i}` } : (input as ImageSource);
+    if (input instanceof tf.Tensor)
+      throw new Error("toImageBatch: mix of tensors and files; pass one ImageBatch or only paths/Buffers");
+    const source: ImageSource = Buffer.isBuffer(input)
+      ? { data: input, name: `image buffer ${i}` }
+      : (input as ImageSource);
     await pipeline.loadInto(source, data, i * pipeline.imageLength);
   }
   return tf.tensor4d(data, [inputs.length, pre.imageSize, pre.imageSize, 3]);
@@ -39,7 +53,9 @@ export async function toImageBatch(inputs: readonly (ImageInput | ImageSource)[]
 function checkBatch(batch: ImageBatch, pre: ImagePreprocessing): ImageBatch {
   const [, h, w, c] = batch.shape;
   if (batch.rank !== 4 || h !== pre.imageSize || w !== pre.imageSize || c !== 3) {
-    throw new Error(`image batch has shape [${batch.shape}], the encoder expects [B, ${pre.imageSize}, ${pre.imageSize}, 3] (normalized)`);
+    throw new Error(
+      `image batch has shape [${batch.shape}], the encoder expects [B, ${pre.imageSize}, ${pre.imageSize}, 3] (normalized)`,
+    );
   }
   return tf.clone(batch);
 }
@@ -51,7 +67,14 @@ function checkBatch(batch: ImageBatch, pre: ImagePreprocessing): ImageBatch {
 export function parseBoundingBox(text: string): BoundingBox {
   const parts = text.split(",").map((p) => Number(p.trim()));
   const [x, y, width, height] = parts;
-  if (parts.length !== 4 || parts.some((n) => !Number.isFinite(n)) || x! < 0 || y! < 0 || !(width! > 0) || !(height! > 0)) {
+  if (
+    parts.length !== 4 ||
+    parts.some((n) => !Number.isFinite(n)) ||
+    x! < 0 ||
+    y! < 0 ||
+    !(width! > 0) ||
+    !(height! > 0)
+  ) {
     throw new Error(`bounding box: expected x,y,width,height in pixels (x, y ≥ 0; width, height > 0), got '${text}'`);
   }
   return { x: x!, y: y!, width: width!, height: height! };

@@ -25,12 +25,16 @@ export function resolveImageMarker(tokenizer: TextTokenizer, token?: string): Im
     if (id !== undefined) {
       const ids = tokenizer.encode(t, { addSpecialTokens: false });
       if (ids.length !== 1 || ids[0] !== id) {
-        throw new Error(`image marker '${t}' does not encode to the single id ${id} (got [${ids}]): add it to the tokenizer as a special token`);
+        throw new Error(
+          `image marker '${t}' does not encode to the single id ${id} (got [${ids}]): add it to the tokenizer as a special token`,
+        );
       }
       return { token: t, id };
     }
   }
-  throw new Error(`the tokenizer has none of the image marker tokens ${candidates.join(", ")}: add a reserved special token (e.g. <|image_pad|>) to tokenizer.json`);
+  throw new Error(
+    `the tokenizer has none of the image marker tokens ${candidates.join(", ")}: add a reserved special token (e.g. <|image_pad|>) to tokenizer.json`,
+  );
 }
 
 /**
@@ -39,7 +43,8 @@ export function resolveImageMarker(tokenizer: TextTokenizer, token?: string): Im
  */
 export function insertImageMarkers(text: string, marker: ImageMarker, k: number): string {
   const markers = marker.token.repeat(k);
-  if (text.includes(LLAVA_IMAGE_PLACEHOLDER)) return text.replace(LLAVA_IMAGE_PLACEHOLDER, markers).replaceAll(LLAVA_IMAGE_PLACEHOLDER, "");
+  if (text.includes(LLAVA_IMAGE_PLACEHOLDER))
+    return text.replace(LLAVA_IMAGE_PLACEHOLDER, markers).replaceAll(LLAVA_IMAGE_PLACEHOLDER, "");
   return `${markers}\n${text}`;
 }
 
@@ -48,6 +53,8 @@ export function checkMarkerCount(ids: readonly number[], marker: ImageMarker, k:
   let n = 0;
   for (const id of ids) if (id === marker.id) n++;
   if (n !== k) {
-    throw new Error(`${where} holds ${n} image marker${n === 1 ? "" : "s"} '${marker.token}' but the connector produces ${k} image tokens: put exactly one '<image>' in the first user turn (BirdVLM expands it to ${k} markers)`);
+    throw new Error(
+      `${where} holds ${n} image marker${n === 1 ? "" : "s"} '${marker.token}' but the connector produces ${k} image tokens: put exactly one '<image>' in the first user turn (BirdVLM expands it to ${k} markers)`,
+    );
   }
 }

@@ -9,7 +9,10 @@ import { toImageBatch, type ImagePreprocessing } from "./image-input.js";
 export class ImageTable {
   private readonly index = new Map<string, number>();
 
-  private constructor(readonly ids: string[], readonly images: tf.Tensor4D) {
+  private constructor(
+    readonly ids: string[],
+    readonly images: tf.Tensor4D,
+  ) {
     ids.forEach((id, i) => {
       if (this.index.has(id)) throw new Error(`ImageTable: image id '${id}' appears twice`);
       this.index.set(id, i);
@@ -20,7 +23,12 @@ export class ImageTable {
    * Decodes `sources` (one per id: a path, or `{ path, bbox }`) with the encoder's preprocessing, 64 at a time;
    * `cropToBox` crops each to its bounding box first.
    */
-  static async fromFiles(ids: string[], paths: ImageSource[], pre: ImagePreprocessing, options: { cropToBox?: boolean; onProgress?: (done: number) => void } = {}): Promise<ImageTable> {
+  static async fromFiles(
+    ids: string[],
+    paths: ImageSource[],
+    pre: ImagePreprocessing,
+    options: { cropToBox?: boolean; onProgress?: (done: number) => void } = {},
+  ): Promise<ImageTable> {
     if (ids.length !== paths.length) throw new Error(`ImageTable: ${ids.length} ids but ${paths.length} paths`);
     const parts: tf.Tensor4D[] = [];
     const onProgress = options.onProgress;

@@ -5,19 +5,61 @@
  * @packageDocumentation
  */
 export { BirdVLM, type BirdVLMParts, type AskOptions, type PaddedIds } from "./birdvlm.js";
-export { IMAGE_MARKER_CANDIDATES, LLAVA_IMAGE_PLACEHOLDER, resolveImageMarker, insertImageMarkers, checkMarkerCount, type ImageMarker } from "./image-marker.js";
+export {
+  IMAGE_MARKER_CANDIDATES,
+  LLAVA_IMAGE_PLACEHOLDER,
+  resolveImageMarker,
+  insertImageMarkers,
+  checkMarkerCount,
+  type ImageMarker,
+} from "./image-marker.js";
 export { mergeImageEmbeddings } from "./merge-embeddings.js";
 export { IGNORE_INDEX, labelConversation, supervisedShare, type LabeledSequence } from "./labels.js";
 export { collate, type CollatedBatch } from "./collate.js";
-export { toImageBatch, evalPipeline, parseBoundingBox, type ImageInput, type ImagePreprocessing } from "./image-input.js";
+export {
+  toImageBatch,
+  evalPipeline,
+  parseBoundingBox,
+  type ImageInput,
+  type ImagePreprocessing,
+} from "./image-input.js";
 export { ImageTable } from "./image-table.js";
 export { LossWatch } from "./loss-watch.js";
-export { trainStage, labelExamples, withImageMarkers, type VlmExample, type StageName, type StageOptions, type StageResult } from "./train-stage.js";
-export { emptyProvenance, recordTraining, overlapByPart, fingerprintFiles, type Provenance, type PartName, type TrainingRecord } from "./provenance.js";
-export { evaluate, rankAnswers, type EvalSet, type EvalItem, type EvaluateOptions, type EvalReport } from "./evaluate.js";
+export {
+  trainStage,
+  labelExamples,
+  withImageMarkers,
+  type VlmExample,
+  type StageName,
+  type StageOptions,
+  type StageResult,
+} from "./train-stage.js";
+export {
+  emptyProvenance,
+  recordTraining,
+  overlapByPart,
+  fingerprintFiles,
+  type Provenance,
+  type PartName,
+  type TrainingRecord,
+} from "./provenance.js";
+export {
+  evaluate,
+  rankAnswers,
+  type EvalSet,
+  type EvalItem,
+  type EvaluateOptions,
+  type EvalReport,
+} from "./evaluate.js";
 export { normalizeText, containsWords, speciesInAnswer } from "./species-match.js";
 export { confusionMatrixPng } from "./confusion-png.js";
-export { saveBirdVLM, loadBirdVLM, checksumWeights, type BirdVLMFolderConfig, type LoadBirdVLMOptions } from "./model-folder.js";
+export {
+  saveBirdVLM,
+  loadBirdVLM,
+  checksumWeights,
+  type BirdVLMFolderConfig,
+  type LoadBirdVLMOptions,
+} from "./model-folder.js";
 export { loadBirdTasks, toExample, type BirdTasks, type BirdTaskOptions } from "./bird-tasks.js";
 export { trainEncoderClassifier, classifierAccuracy, type EncoderTrainingOptions } from "./train-encoder.js";
 export { runDemo, type DemoOptions, type DemoResult } from "./demo.js";

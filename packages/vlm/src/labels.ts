@@ -23,12 +23,18 @@ export function labelConversation(tokenizer: TextTokenizer, messages: ChatMessag
   for (let i = 0; i < messages.length; i++) {
     if (messages[i]!.role !== "assistant") continue;
     const before = tokenizer.encode(tokenizer.applyChatTemplate(messages.slice(0, i), { addGenerationPrompt: true }));
-    const through = tokenizer.encode(tokenizer.applyChatTemplate(messages.slice(0, i + 1), { addGenerationPrompt: false }));
+    const through = tokenizer.encode(
+      tokenizer.applyChatTemplate(messages.slice(0, i + 1), { addGenerationPrompt: false }),
+    );
     const start = commonPrefix(before, full);
     let end = commonPrefix(through, full);
     // `through` ends with the template's closing text; the answer ends at its first stop token after `start`.
     let stopAt = -1;
-    for (let p = start; p < end; p++) if (stops.has(full[p]!)) { stopAt = p; break; }
+    for (let p = start; p < end; p++)
+      if (stops.has(full[p]!)) {
+        stopAt = p;
+        break;
+      }
     if (stopAt >= 0) end = stopAt + 1;
     for (let p = start; p < end; p++) labels[p] = full[p]!;
   }
@@ -37,7 +43,8 @@ export function labelConversation(tokenizer: TextTokenizer, messages: ChatMessag
 
 /** Share of positions that are learned (labels ≠ -100) over a set of sequences. */
 export function supervisedShare(sequences: readonly LabeledSequence[]): number {
-  let learned = 0, total = 0;
+  let learned = 0,
+    total = 0;
   for (const s of sequences) {
     total += s.labels.length;
     for (const l of s.labels) if (l !== IGNORE_INDEX) learned++;

@@ -11,12 +11,19 @@ export class LossWatch {
    * @param window steps watched (default 20).
    * @param ratio warn when the loss falls below `ratio` × the first step's loss within the window (default 0.05).
    */
-  constructor(private readonly warn: (message: string) => void, private readonly window = 20, private readonly ratio = 0.05) {}
+  constructor(
+    private readonly warn: (message: string) => void,
+    private readonly window = 20,
+    private readonly ratio = 0.05,
+  ) {}
 
   /** Feeds one step's loss. */
   observe(loss: number): void {
     this.steps++;
-    if (this.first === undefined) { this.first = loss; return; }
+    if (this.first === undefined) {
+      this.first = loss;
+      return;
+    }
     if (this.warned || this.steps > this.window || !(this.first > 0)) return;
     if (loss < this.first * this.ratio) {
       this.warned = true;

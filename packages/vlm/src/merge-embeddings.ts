@@ -11,15 +11,24 @@ import { tf } from "@birdvlm/core";
  * @param markerId the image marker's id.
  * @returns `[B, T, D]`.
  */
-export function mergeImageEmbeddings(textEmbeds: tf.Tensor3D, ids: readonly (readonly number[])[], imageEmbeds: tf.Tensor3D, markerId: number): tf.Tensor3D {
+export function mergeImageEmbeddings(
+  textEmbeds: tf.Tensor3D,
+  ids: readonly (readonly number[])[],
+  imageEmbeds: tf.Tensor3D,
+  markerId: number,
+): tf.Tensor3D {
   const [b, t, d] = textEmbeds.shape;
   const [bi, k, di] = imageEmbeds.shape;
-  if (bi !== b || di !== d) throw new Error(`mergeImageEmbeddings: image embeddings [${imageEmbeds.shape}] do not fit text embeddings [${textEmbeds.shape}]`);
+  if (bi !== b || di !== d)
+    throw new Error(
+      `mergeImageEmbeddings: image embeddings [${imageEmbeds.shape}] do not fit text embeddings [${textEmbeds.shape}]`,
+    );
   const place = new Float32Array(b * t * k);
   const keep = new Float32Array(b * t).fill(1);
   for (let r = 0; r < b; r++) {
     const row = ids[r]!;
-    if (row.length !== t) throw new Error(`mergeImageEmbeddings: ids row ${r} has ${row.length} tokens, embeddings have ${t}`);
+    if (row.length !== t)
+      throw new Error(`mergeImageEmbeddings: ids row ${r} has ${row.length} tokens, embeddings have ${t}`);
     let next = 0;
     for (let c = 0; c < t; c++) {
       if (row[c] !== markerId) continue;

@@ -35,7 +35,9 @@ export async function saveBirdVLM(vlm: BirdVLM, dir: string): Promise<void> {
   await writeFolderAtomic(resolve(dir), async (tmp) => {
     await vlm.encoder.save(join(tmp, "encoder"));
     // the encoder folder carries its own training records, so a model built from it later still knows them
-    await writeJsonAtomic(join(tmp, "encoder", "provenance.json"), { parts: { encoder: vlm.provenance.parts.encoder ?? [] } });
+    await writeJsonAtomic(join(tmp, "encoder", "provenance.json"), {
+      parts: { encoder: vlm.provenance.parts.encoder ?? [] },
+    });
     await vlm.connector.save(join(tmp, "projector"));
     await vlm.tokenizer.save(join(tmp, "tokenizer"));
     let lm: BirdVLMFolderConfig["lm"];
@@ -80,9 +82,12 @@ export async function loadBirdVLM(dir: string, options: LoadBirdVLMOptions = {})
   try {
     config = JSON.parse(await readFile(configPath, "utf8")) as BirdVLMFolderConfig;
   } catch (e) {
-    throw new Error(`BirdVLM.load: cannot read ${configPath} (${(e as Error).message}); is ${dir} a folder written by vlm.save?`);
+    throw new Error(
+      `BirdVLM.load: cannot read ${configPath} (${(e as Error).message}); is ${dir} a folder written by vlm.save?`,
+    );
   }
-  if (config.format !== "birdvlm") throw new Error(`BirdVLM.load: ${configPath} is not a BirdVLM config (format '${String(config.format)}')`);
+  if (config.format !== "birdvlm")
+    throw new Error(`BirdVLM.load: ${configPath} is not a BirdVLM config (format '${String(config.format)}')`);
   const encoder = await VisionTransformer.load(join(dir, config.encoder.path));
   const connector = await loadProjector(join(dir, config.projector.path));
   let lmDir: string;
@@ -91,7 +96,9 @@ export async function loadBirdVLM(dir: string, options: LoadBirdVLMOptions = {})
     lmDir = isAbsolute(config.lm.reference) ? config.lm.reference : resolve(dir, config.lm.reference);
     const sum = await checksumWeights(lmDir);
     if (sum !== config.lm.sha256) {
-      throw new Error(`BirdVLM.load: the language model at ${lmDir} has checksum ${sum}, but ${configPath} was saved with ${config.lm.sha256}: restore that checkpoint or save the BirdVLM again with the LM copied`);
+      throw new Error(
+        `BirdVLM.load: the language model at ${lmDir} has checksum ${sum}, but ${configPath} was saved with ${config.lm.sha256}: restore that checkpoint or save the BirdVLM again with the LM copied`,
+      );
     }
     lmSource = { dir: lmDir, sha256: sum };
   } else {
@@ -100,7 +107,14 @@ export async function loadBirdVLM(dir: string, options: LoadBirdVLMOptions = {})
   const lm = await Phi3ForCausalLM.load(lmDir, { weightDtype: options.lmWeightDtype ?? "float32" });
   if (config.lora) await loadLoRA(lm, join(dir, config.lora.path));
   const tokenizer: TextTokenizer = await Phi3Tokenizer.load(join(dir, config.tokenizer.path));
-  const vlm = BirdVLM.create({ encoder, connector, lm, tokenizer, imageTokens: config.imageTokens, imageMarker: config.imageMarker });
+  const vlm = BirdVLM.create({
+    encoder,
+    connector,
+    lm,
+    tokenizer,
+    imageTokens: config.imageTokens,
+    imageMarker: config.imageMarker,
+  });
   vlm.lmSource = lmSource;
   vlm.cropToBox = config.cropToBox ?? false;
   vlm.provenance = await readProvenance(join(dir, "provenance.json"));

@@ -11,7 +11,11 @@ describe("provenance", () => {
     recordTraining(p, ["encoder"], { stage: "train-vit", dataset: "A", imageIds: ["1", "2", "3"] });
     recordTraining(p, ["projector", "lm"], { stage: "instruct", dataset: "A", imageIds: ["3", "4"] });
     recordTraining(p, ["projector"], { stage: "align", dataset: "B", imageIds: ["5"] });
-    expect(overlapByPart(p, "A", ["2", "3", "5", "9"])).toEqual([{ part: "encoder", count: 2 }, { part: "projector", count: 1 }, { part: "lm", count: 1 }]);
+    expect(overlapByPart(p, "A", ["2", "3", "5", "9"])).toEqual([
+      { part: "encoder", count: 2 },
+      { part: "projector", count: 1 },
+      { part: "lm", count: 1 },
+    ]);
     expect(overlapByPart(p, "B", ["5"])).toEqual([{ part: "projector", count: 1 }]);
     expect(overlapByPart(p, "C", ["1", "5"])).toEqual([]);
   });
@@ -33,7 +37,26 @@ describe("provenance", () => {
 
 describe("collate", () => {
   it("right-pads ids with the pad id, masks padding and labels it -100", () => {
-    const b = collate([{ ids: [5, 6, 7], labels: [-100, 6, 7] }, { ids: [8], labels: [8] }], 0);
-    expect(b).toEqual({ ids: [[5, 6, 7], [8, 0, 0]], mask: [[1, 1, 1], [1, 0, 0]], labels: [[-100, 6, 7], [8, -100, -100]] });
+    const b = collate(
+      [
+        { ids: [5, 6, 7], labels: [-100, 6, 7] },
+        { ids: [8], labels: [8] },
+      ],
+      0,
+    );
+    expect(b).toEqual({
+      ids: [
+        [5, 6, 7],
+        [8, 0, 0],
+      ],
+      mask: [
+        [1, 1, 1],
+        [1, 0, 0],
+      ],
+      labels: [
+        [-100, 6, 7],
+        [8, -100, -100],
+      ],
+    });
   });
 });

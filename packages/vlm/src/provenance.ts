@@ -32,7 +32,11 @@ export function recordTraining(p: Provenance, parts: readonly PartName[], record
 }
 
 /** Per part, how many of `imageIds` (of the dataset with fingerprint `dataset`) trained it; parts without overlap are left out. */
-export function overlapByPart(p: Provenance, dataset: string, imageIds: readonly string[]): Array<{ part: PartName; count: number }> {
+export function overlapByPart(
+  p: Provenance,
+  dataset: string,
+  imageIds: readonly string[],
+): Array<{ part: PartName; count: number }> {
   const wanted = new Set(imageIds);
   const out: Array<{ part: PartName; count: number }> = [];
   for (const [part, records] of Object.entries(p.parts) as Array<[PartName, TrainingRecord[]]>) {

@@ -9,8 +9,11 @@ import { loadBirdTasks, type BirdTasks } from "./bird-tasks.js";
 
 /** Every question and answer BirdQA wrote for a folder, as the word-level tokenizer should give them back. */
 function texts(tasks: BirdTasks): string[] {
-  const all = [...tasks.captions, ...tasks.conversations].flatMap((e) => e.messages.map((m) => m.content.replace("<image>\n", "")));
-  for (const item of tasks.testItems) all.push(item.species, ...(item.attributes ?? []).flatMap((a) => [a.question, a.answer]));
+  const all = [...tasks.captions, ...tasks.conversations].flatMap((e) =>
+    e.messages.map((m) => m.content.replace("<image>\n", "")),
+  );
+  for (const item of tasks.testItems)
+    all.push(item.species, ...(item.attributes ?? []).flatMap((a) => [a.question, a.answer]));
   return all;
 }
 
@@ -34,15 +37,24 @@ describe("the demo's word-level tokenizer on BirdQA's own phrases", () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it("gives back every SynthBirds question, answer and caption as written (hyphens joined, punctuation unspaced)", async () => {
-    await generateSynthBirds(join(dir, "birds"), { species: 12, imagesPerSpecies: 3, imageSize: 32, seed: 0, concurrency: 2 });
+    await generateSynthBirds(join(dir, "birds"), {
+      species: 12,
+      imagesPerSpecies: 3,
+      imageSize: 32,
+      seed: 0,
+      concurrency: 2,
+    });
     const tasks = await loadBirdTasks(join(dir, "birds"));
     expect(tasks.speciesNames.some((n) => n.includes("-"))).toBe(true);
     expect(expectRoundTrips(tasks)).toBeGreaterThan(50);
   });
 
   const subset = sharedPath("data/cub-subset-train");
-  it.skipIf(!subset)("gives back every phrase BirdQA writes for the real CUB subset (Chuck-will's-widow, ...)", async () => {
-    const tasks = await loadBirdTasks(subset!, { classes: 40 });
-    expect(expectRoundTrips(tasks)).toBeGreaterThan(100);
-  });
+  it.skipIf(!subset)(
+    "gives back every phrase BirdQA writes for the real CUB subset (Chuck-will's-widow, ...)",
+    async () => {
+      const tasks = await loadBirdTasks(subset!, { classes: 40 });
+      expect(expectRoundTrips(tasks)).toBeGreaterThan(100);
+    },
+  );
 });

@@ -1,11 +1,15 @@
 /** Lower case, letters and digits only, single spaces: `"Red-winged  Blackbird!"` → `"red winged blackbird"`. */
 export function normalizeText(s: string): string {
-  return s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
+  return s
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, " ")
+    .trim();
 }
 
 /** Whether `needle` occurs in `haystack` as whole words (both normalized). */
 export function containsWords(haystack: string, needle: string): boolean {
-  const h = ` ${normalizeText(haystack)} `, n = normalizeText(needle);
+  const h = ` ${normalizeText(haystack)} `,
+    n = normalizeText(needle);
   return n.length > 0 && h.includes(` ${n} `);
 }
 

@@ -39,7 +39,13 @@ export async function trainEncoderClassifier(vit: VisionTransformer, o: EncoderT
       const raw = o.images.gather(pick.map((i) => o.ids[i]!));
       const images = rng.float() < 0.5 ? tf.tidy(() => tf.reverse(raw, 2) as tf.Tensor4D) : raw;
       if (images !== raw) raw.dispose();
-      yield { images, labels: tf.tensor1d(pick.map((i) => o.labels[i]!), "int32") };
+      yield {
+        images,
+        labels: tf.tensor1d(
+          pick.map((i) => o.labels[i]!),
+          "int32",
+        ),
+      };
     }
   }
   await trainClassifier({
@@ -58,7 +64,9 @@ export async function trainEncoderClassifier(vit: VisionTransformer, o: EncoderT
       o.onLoss?.(r.loss);
       if (Date.now() - last > 2000 || r.step === epochs * stepsPerEpoch) {
         last = Date.now();
-        log(`train-vit: step ${r.step}/${epochs * stepsPerEpoch}  epoch ${r.epoch + 1}/${epochs}  loss ${r.loss.toFixed(4)}  ${((r.step * bs) / ((Date.now() - started) / 1000)).toFixed(1)} img/s`);
+        log(
+          `train-vit: step ${r.step}/${epochs * stepsPerEpoch}  epoch ${r.epoch + 1}/${epochs}  loss ${r.loss.toFixed(4)}  ${((r.step * bs) / ((Date.now() - started) / 1000)).toFixed(1)} img/s`,
+        );
       }
     },
   });
@@ -67,7 +75,13 @@ export async function trainEncoderClassifier(vit: VisionTransformer, o: EncoderT
 }
 
 /** Top-1 accuracy of the ViT's head on `ids` (class indices `labels`). */
-export async function classifierAccuracy(vit: VisionTransformer, images: ImageTable, ids: string[], labels: number[], batchSize = 64): Promise<number> {
+export async function classifierAccuracy(
+  vit: VisionTransformer,
+  images: ImageTable,
+  ids: string[],
+  labels: number[],
+  batchSize = 64,
+): Promise<number> {
   let right = 0;
   for (let s = 0; s < ids.length; s += batchSize) {
     const batch = images.gather(ids.slice(s, s + batchSize));
@@ -75,7 +89,9 @@ export async function classifierAccuracy(vit: VisionTransformer, images: ImageTa
     const p = await pred.data();
     pred.dispose();
     batch.dispose();
-    p.forEach((c, i) => { if (c === labels[s + i]) right++; });
+    p.forEach((c, i) => {
+      if (c === labels[s + i]) right++;
+    });
   }
   return ids.length ? right / ids.length : 0;
 }

@@ -1,5 +1,15 @@
 import { Phi3ForCausalLM, applyLoRA, loraAdaptersOf, type LoRAOptions } from "@birdvlm/phi3";
-import { AdamW, Trainer, shiftedCausalLMLoss, tf, warmupCosineSchedule, type ChatMessage, type ImageBatch, type ParameterHolder, type TrainableModel } from "@birdvlm/core";
+import {
+  AdamW,
+  Trainer,
+  shiftedCausalLMLoss,
+  tf,
+  warmupCosineSchedule,
+  type ChatMessage,
+  type ImageBatch,
+  type ParameterHolder,
+  type TrainableModel,
+} from "@birdvlm/core";
 import type { BirdVLM } from "./birdvlm.js";
 import { collate, type CollatedBatch } from "./collate.js";
 import { LLAVA_IMAGE_PLACEHOLDER, insertImageMarkers } from "./image-marker.js";
@@ -107,36 +117,60 @@ export async function trainStage(vlm: BirdVLM, options: StageOptions): Promise<S
   const { stage, examples, images } = options;
   if (!examples.length) throw new Error(`trainStage(${stage}): no examples`);
   const tables = [images, ...(options.views ?? [])];
-  for (const e of examples) tables.forEach((t, k) => {
-    if (!t.has(e.imageId)) throw new Error(`trainStage(${stage}): example image '${e.imageId}' is not in the image table${k ? ` of view ${k}` : ""}`);
-  });
+  for (const e of examples)
+    tables.forEach((t, k) => {
+      if (!t.has(e.imageId))
+        throw new Error(
+          `trainStage(${stage}): example image '${e.imageId}' is not in the image table${k ? ` of view ${k}` : ""}`,
+        );
+    });
   const useLora = stage === "instruct" && !!options.lora;
   if (useLora) {
-    if (!(vlm.lm instanceof Phi3ForCausalLM)) throw new Error(`trainStage(${stage}): LoRA needs a Phi3ForCausalLM language model`);
-    if (options.trainLanguageModel) throw new Error(`trainStage(${stage}): choose trainLanguageModel (all LM weights) or lora (adapters), not both`);
+    if (!(vlm.lm instanceof Phi3ForCausalLM))
+      throw new Error(`trainStage(${stage}): LoRA needs a Phi3ForCausalLM language model`);
+    if (options.trainLanguageModel)
+      throw new Error(`trainStage(${stage}): choose trainLanguageModel (all LM weights) or lora (adapters), not both`);
     if (!loraAdaptersOf(vlm.lm)) applyLoRA(vlm.lm, options.lora!);
   }
   const trainLm = stage === "instruct" && (!!options.trainLanguageModel || useLora);
   const trainEnc = stage === "instruct" && !!options.trainEncoder;
-  const parts: Array<[PartName, ParameterHolder, boolean]> = [["encoder", vlm.encoder, trainEnc], ["projector", vlm.connector, true], ["lm", vlm.lm, trainLm]];
+  const parts: Array<[PartName, ParameterHolder, boolean]> = [
+    ["encoder", vlm.encoder, trainEnc],
+    ["projector", vlm.connector, true],
+    ["lm", vlm.lm, trainLm],
+  ];
   const named: Array<[string, tf.Variable]> = [];
   const wasTrainable = new Map<tf.Variable, boolean>();
-  for (const [name, part, on] of parts) for (const [n, v] of part.namedParameters()) {
-    wasTrainable.set(v, v.trainable);
-    v.trainable = on && !(useLora && name === "lm" && !/\.lora_[AB]\./.test(n));
-    if (v.trainable) named.push([`${name}.${n}`, v]);
-  }
+  for (const [name, part, on] of parts)
+    for (const [n, v] of part.namedParameters()) {
+      wasTrainable.set(v, v.trainable);
+      v.trainable = on && !(useLora && name === "lm" && !/\.lora_[AB]\./.test(n));
+      if (v.trainable) named.push([`${name}.${n}`, v]);
+    }
 
   const sequences = labelExamples(vlm, examples);
   const share = supervisedShare(sequences);
-  if (share === 0) throw new Error(`trainStage(${stage}): no token is supervised (every label is -100): the examples need assistant answers`);
-  log(`${stage}: ${examples.length} examples, ${(share * 100).toFixed(1)}% of tokens supervised, training ${parts.filter((p) => p[2]).map((p) => p[0]).join(" + ")} (${named.reduce((s, [, v]) => s + v.size, 0).toLocaleString("en-US")} weights)`);
+  if (share === 0)
+    throw new Error(
+      `trainStage(${stage}): no token is supervised (every label is -100): the examples need assistant answers`,
+    );
+  log(
+    `${stage}: ${examples.length} examples, ${(share * 100).toFixed(1)}% of tokens supervised, training ${parts
+      .filter((p) => p[2])
+      .map((p) => p[0])
+      .join(" + ")} (${named.reduce((s, [, v]) => s + v.size, 0).toLocaleString("en-US")} weights)`,
+  );
 
   const batchSize = Math.min(options.batchSize ?? 16, examples.length);
   const perEpoch = Math.ceil(examples.length / batchSize);
   const steps = options.steps ?? perEpoch * (options.epochs ?? 1);
   const lr = options.lr ?? (stage === "align" ? 1e-3 : 3e-4);
-  const schedule = warmupCosineSchedule({ baseLr: lr, warmupSteps: Math.min(options.warmupSteps ?? Math.floor(steps * 0.05), steps - 1), totalSteps: steps, minLr: lr * 0.05 });
+  const schedule = warmupCosineSchedule({
+    baseLr: lr,
+    warmupSteps: Math.min(options.warmupSteps ?? Math.floor(steps * 0.05), steps - 1),
+    totalSteps: steps,
+    minLr: lr * 0.05,
+  });
   const watch = new LossWatch(log);
   const padId = vlm.tokenizer.stopTokenIds[0] ?? 0;
   const losses: number[] = [];
@@ -146,16 +180,28 @@ export async function trainStage(vlm: BirdVLM, options: StageOptions): Promise<S
     trainableParameters: () => named.filter(([, v]) => v.trainable),
     parameterCount: () => named.reduce((n, [, v]) => n + v.size, 0),
     dispose: () => undefined,
-    train: (mode = true) => { for (const [, part] of parts) (part as { train?: (m: boolean) => unknown }).train?.(mode); },
+    train: (mode = true) => {
+      for (const [, part] of parts) (part as { train?: (m: boolean) => unknown }).train?.(mode);
+    },
   };
-  function* data(_epoch: number, rng: { permutation(n: number): number[]; int(n: number): number }): Iterable<StageBatch> {
+  function* data(
+    _epoch: number,
+    rng: { permutation(n: number): number[]; int(n: number): number },
+  ): Iterable<StageBatch> {
     const order = rng.permutation(examples.length);
     for (let s = 0; s < order.length; s += batchSize) {
       const pick = order.slice(s, s + batchSize);
-      const batch = collate(pick.map((i) => sequences[i]!), padId);
+      const batch = collate(
+        pick.map((i) => sequences[i]!),
+        padId,
+      );
       const ids = pick.map((i) => examples[i]!.imageId);
       const view = ids.map(() => (tables.length > 1 ? rng.int(tables.length) : 0));
-      yield { batch, images: gatherViews(tables, ids, view), labels: tf.tensor2d(batch.labels, [batch.labels.length, batch.labels[0]!.length], "int32") };
+      yield {
+        batch,
+        images: gatherViews(tables, ids, view),
+        labels: tf.tensor2d(batch.labels, [batch.labels.length, batch.labels[0]!.length], "int32"),
+      };
     }
   }
   let lastLine = 0;
@@ -170,7 +216,10 @@ export async function trainStage(vlm: BirdVLM, options: StageOptions): Promise<S
     clipGradNorm: options.maxGradNorm ?? 1,
     seed: options.seed ?? 0,
     itemsInBatch: (b) => b.batch.ids.length,
-    disposeBatch: (b) => { b.images.dispose(); b.labels.dispose(); },
+    disposeBatch: (b) => {
+      b.images.dispose();
+      b.labels.dispose();
+    },
     logEvery: 1,
     progress: options.progress ?? false,
     checkpointDir: options.checkpointDir,
@@ -189,7 +238,9 @@ export async function trainStage(vlm: BirdVLM, options: StageOptions): Promise<S
       if (Date.now() - lastLine > 2000 || r.step === steps) {
         lastLine = Date.now();
         const sec = (Date.now() - started) / 1000;
-        log(`${stage}: step ${r.step}/${steps}  loss ${r.loss.toFixed(4)}  lr ${schedule(r.step - 1).toExponential(2)}  ${((r.step * batchSize) / sec).toFixed(1)} samples/s`);
+        log(
+          `${stage}: step ${r.step}/${steps}  loss ${r.loss.toFixed(4)}  lr ${schedule(r.step - 1).toExponential(2)}  ${((r.step * batchSize) / sec).toFixed(1)} samples/s`,
+        );
       }
     },
   });
@@ -201,13 +252,21 @@ export async function trainStage(vlm: BirdVLM, options: StageOptions): Promise<S
   }
   for (const [v, t] of wasTrainable) v.trainable = t;
   const trainedParts = parts.filter((p) => p[2]).map((p) => p[0]);
-  recordTraining(vlm.provenance, trainedParts, { stage, dataset: options.dataset, imageIds: [...new Set(examples.map((e) => e.imageId))] });
+  recordTraining(vlm.provenance, trainedParts, {
+    stage,
+    dataset: options.dataset,
+    imageIds: [...new Set(examples.map((e) => e.imageId))],
+  });
   if (trainLm && !useLora) vlm.markLanguageModelChanged();
   return { losses, supervisedShare: share, steps, trainedParts, seconds: (Date.now() - started) / 1000 };
 }
 
 /** The images of `ids`, the k-th from `tables[view[k]]`, in order: `[ids.length,S,S,3]`; the caller disposes it. */
-export function gatherViews(tables: readonly ImageTable[], ids: readonly string[], view: readonly number[]): ImageBatch {
+export function gatherViews(
+  tables: readonly ImageTable[],
+  ids: readonly string[],
+  view: readonly number[],
+): ImageBatch {
   const used = [...new Set(view)];
   if (used.length === 1) return tables[used[0]!]!.gather(ids);
   const parts: ImageBatch[] = [];

@@ -12,15 +12,36 @@ export interface NativeAddon {
    * or 1) and an activation (a Unary code, -2 leaky ReLU with `alpha`, -1 none) on each tile while it is in cache.
    */
   matmul(
-    a: Float32Array, b: Float32Array, out: Float32Array, batch: number, m: number, n: number, k: number,
-    transposeA: boolean, transposeB: boolean, aIndex: Int32Array, bIndex: Int32Array, batchA: number, batchB: number,
-    bias?: Float32Array | null, act?: number, alpha?: number,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: boolean,
+    transposeB: boolean,
+    aIndex: Int32Array,
+    bIndex: Int32Array,
+    batchA: number,
+    batchB: number,
+    bias?: Float32Array | null,
+    act?: number,
+    alpha?: number,
   ): void;
   /** In place on c[rows,n]: add bias (length n or 1, or null), then activation (a Unary code, -2 leaky, -1 none). */
   biasActivation(c: Float32Array, rows: number, n: number, bias: Float32Array | null, act: number, alpha: number): void;
   unary(op: number, x: Float32Array, out: Float32Array): void;
   leakyRelu(x: Float32Array, out: Float32Array, alpha: number): void;
-  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: number[], aStrides: number[], bStrides: number[]): void;
+  binary(
+    op: number,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    shape: number[],
+    aStrides: number[],
+    bStrides: number[],
+  ): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /** Reduces the middle axis of an [p, r, q] view. */
   reduce(op: number, x: Float32Array, out: Float32Array, p: number, r: number, q: number): void;
@@ -28,15 +49,33 @@ export interface NativeAddon {
   /** out (dense, `shape`) = x[offset + Σ i_d · strides[d]]. */
   stridedCopy(x: Float32Array, out: Float32Array, offset: number, shape: number[], strides: number[]): void;
   /** LayerNorm (RMSNorm when `rms`) over the last axis of [rows, c]. */
-  normRows(x: Float32Array, out: Float32Array, rows: number, c: number, gamma: Float32Array, beta: Float32Array | null, eps: number, rms: boolean): void;
+  normRows(
+    x: Float32Array,
+    out: Float32Array,
+    rows: number,
+    c: number,
+    gamma: Float32Array,
+    beta: Float32Array | null,
+    eps: number,
+    rms: boolean,
+  ): void;
   /**
    * out [B, H, Tq, D] = softmax(q kᵀ · scale + mask + causal/window rule) v, for q [B, H, Tq, D] and k, v
    * [B, Hkv, capK, D] of which the first Tk positions are read; `dims` = [B, H, Hkv, Tq, Tk, capK, D]; the mask
    * is read at Σ index · maskStrides over (b, h, i, j).
    */
   attention(
-    q: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array | null, out: Float32Array, dims: number[],
-    scale: number, causal: boolean, window: number, offset: number, maskStrides: number[],
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Float32Array | null,
+    out: Float32Array,
+    dims: number[],
+    scale: number,
+    causal: boolean,
+    window: number,
+    offset: number,
+    maskStrides: number[],
   ): void;
   /**
    * out [m, n] = x [m, k] · W [k, n], W's bfloat16 values row-major in the 16-bit halves of `w` (element 2i in
@@ -53,8 +92,22 @@ export interface NativeAddon {
 
 /** Codes of the addon's unary ops (same order as `Unary` in native/src/elementwise.h). */
 export const UnaryOp = {
-  Exp: 0, Erf: 1, Tanh: 2, Sigmoid: 3, Relu: 4, Sqrt: 5, Rsqrt: 6, Log: 7, Neg: 8, Abs: 9, Square: 10, Relu6: 11, Elu: 12,
-  GeluErf: 13, GeluTanh: 14, Silu: 15,
+  Exp: 0,
+  Erf: 1,
+  Tanh: 2,
+  Sigmoid: 3,
+  Relu: 4,
+  Sqrt: 5,
+  Rsqrt: 6,
+  Log: 7,
+  Neg: 8,
+  Abs: 9,
+  Square: 10,
+  Relu6: 11,
+  Elu: 12,
+  GeluErf: 13,
+  GeluTanh: 14,
+  Silu: 15,
 } as const;
 /** Codes of the addon's binary ops (same order as `Binary` in native/src/elementwise.h). */
 export const BinaryOp = { Add: 0, Sub: 1, Mul: 2, Div: 3, Max: 4, Min: 5, SquaredDiff: 6, Pow: 7 } as const;

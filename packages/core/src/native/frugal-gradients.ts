@@ -76,7 +76,11 @@ export function installFrugalGradients(engine: unknown, backendName: string): vo
     if (e.state.gradientDepth > 0 || tf.getBackend() !== backendName) return original(f, xs, dy, allowNoGradients);
     tf.util.assert(xs.length > 0, () => "gradients() received an empty list of xs.");
     if (dy != null && dy.dtype !== "float32") throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
-    const y = e.scopedRun(() => e.startTape(), () => e.endTape(), () => e.tidy("forward", f));
+    const y = e.scopedRun(
+      () => e.startTape(),
+      () => e.endTape(),
+      () => e.tidy("forward", f),
+    );
     tf.util.assert(y instanceof tf.Tensor, () => "The result y returned by f() must be a tensor.");
     const tape = e.state.activeTape ?? [];
     const filtered = nodesFromXsToY(tape, xs, y);
@@ -94,15 +98,20 @@ export function installFrugalGradients(engine: unknown, backendName: string): vo
       for (let i = filtered.length - 1; i >= 0; i--) {
         const node = filtered[i];
         const dys = node.outputs.map((o) => acc.get(o.id) ?? null);
-        if (node.gradient == null) throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
+        if (node.gradient == null)
+          throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
         const inputGradients = node.gradient(dys);
         for (const [name, x] of Object.entries(node.inputs)) {
           if (!(name in inputGradients)) {
-            throw new Error(`Cannot backprop through input ${name}. Available gradients found: ${Object.keys(inputGradients)}.`);
+            throw new Error(
+              `Cannot backprop through input ${name}. Available gradients found: ${Object.keys(inputGradients)}.`,
+            );
           }
           const dx = e.tidy(() => inputGradients[name]());
           if (dx.dtype !== "float32") {
-            throw new Error(`Error in gradient for op ${node.kernelName}. The gradient of input ${name} must have 'float32' dtype, but has '${dx.dtype}'`);
+            throw new Error(
+              `Error in gradient for op ${node.kernelName}. The gradient of input ${name} must have 'float32' dtype, but has '${dx.dtype}'`,
+            );
           }
           if (!tf.util.arraysEqual(dx.shape, x.shape)) {
             throw new Error(

@@ -11,7 +11,10 @@ describe("writePositionsInPlace", () => {
       expect(canWriteInPlace()).toBe(true);
       const target = exclusiveZeros([2, 3, 5, 2]) as tf.Tensor4D;
       const view = tf.reshape(target, [30, 2]); // shares the buffer, as the cache's readers do
-      const source = tf.tensor(Float32Array.from({ length: 2 * 3 * 4 * 2 }, (_, i) => i + 1), [2, 3, 4, 2]) as tf.Tensor4D;
+      const source = tf.tensor(
+        Float32Array.from({ length: 2 * 3 * 4 * 2 }, (_, i) => i + 1),
+        [2, 3, 4, 2],
+      ) as tf.Tensor4D;
       expect(writePositionsInPlace(target, source, 2, 3)).toBe(true);
       const got = target.arraySync() as number[][][][];
       const src = source.arraySync() as number[][][][];

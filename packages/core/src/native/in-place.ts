@@ -21,7 +21,9 @@ export function canWriteInPlace(): boolean {
  * {@link writePositionsInPlace}. On other backends, a plain `tf.zeros`.
  */
 export function exclusiveZeros(shape: number[]): tf.Tensor {
-  return canWriteInPlace() ? tf.tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape, "float32") : tf.zeros(shape);
+  return canWriteInPlace()
+    ? tf.tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape, "float32")
+    : tf.zeros(shape);
 }
 
 /**
@@ -31,14 +33,23 @@ export function exclusiveZeros(shape: number[]): tf.Tensor {
  *
  * @returns false, writing nothing, when the backend keeps tensors elsewhere (webgpu, wasm): use `tf.concat` then.
  */
-export function writePositionsInPlace(target: tf.Tensor4D, source: tf.Tensor4D, at: number, count = source.shape[2]): boolean {
+export function writePositionsInPlace(
+  target: tf.Tensor4D,
+  source: tf.Tensor4D,
+  at: number,
+  count = source.shape[2],
+): boolean {
   const [B, H, C, D] = target.shape;
   const [Bs, Hs, S, Ds] = source.shape;
   if (Bs !== B || Hs !== H || Ds !== D) {
-    throw new Error(`writePositionsInPlace: source [${source.shape}] does not match target [${target.shape}] outside the position axis`);
+    throw new Error(
+      `writePositionsInPlace: source [${source.shape}] does not match target [${target.shape}] outside the position axis`,
+    );
   }
   if (!Number.isInteger(at) || !Number.isInteger(count) || at < 0 || count < 0 || count > S || at + count > C) {
-    throw new Error(`writePositionsInPlace: positions [${at}, ${at + count}) of ${count} do not fit target [${target.shape}] / source [${source.shape}]`);
+    throw new Error(
+      `writePositionsInPlace: positions [${at}, ${at + count}) of ${count} do not fit target [${target.shape}] / source [${source.shape}]`,
+    );
   }
   const dst = hostValues(target);
   const src = hostValues(source);

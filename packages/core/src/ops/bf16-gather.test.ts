@@ -7,11 +7,17 @@ import { BF16_GATHER_KERNEL, bf16Gather } from "./bf16-gather.js";
 import { seeded } from "./testing.js";
 import { onNativeBackend, onCpuBackend, skipWithoutAddon } from "../native/testing.js";
 
-
 function check(vocab: number, dim: number): void {
   const table = Bf16Weight.fromTensor(seeded([vocab, dim], vocab + dim) as tf.Tensor2D);
   const wide = table.toFloat32();
-  const ids = tf.tensor2d([[0, vocab - 1, 3], [vocab - 1, 1, 2]], [2, 3], "int32");
+  const ids = tf.tensor2d(
+    [
+      [0, vocab - 1, 3],
+      [vocab - 1, 1, 2],
+    ],
+    [2, 3],
+    "int32",
+  );
   bf16Gather(table, ids).dispose(); // the fallback's float32 copy is made (and kept) on first use
   const before = tf.memory().numTensors;
   const got = bf16Gather(table, ids);

@@ -20,7 +20,11 @@ export function bf16Gather(table: Bf16Weight, ids: tf.Tensor): tf.Tensor {
   if (ids.dtype !== "int32") throw new Error(`bf16Gather: ids must be int32, got ${ids.dtype}`);
   return tf.tidy(() => {
     if (hasFusedKernel(BF16_GATHER_KERNEL)) {
-      const rows = runFusedKernel(BF16_GATHER_KERNEL, { w: table.packed, indices: tf.reshape(ids, [-1]) }, { dim, vocab });
+      const rows = runFusedKernel(
+        BF16_GATHER_KERNEL,
+        { w: table.packed, indices: tf.reshape(ids, [-1]) },
+        { dim, vocab },
+      );
       return tf.reshape(rows, [...ids.shape, dim]);
     }
     return tf.gather(table.float32Copy(), ids);

@@ -9,7 +9,6 @@ import { BF16_MATMUL_KERNEL, Bf16Weight, bf16MatMul, fromBf16Bits, toBf16Bits } 
 import { seeded } from "./testing.js";
 import { onCpuBackend, skipWithoutAddon } from "../native/testing.js";
 
-
 /** Largest |got - want| relative to Σ|x||w| of that output (the scale of float32 summation-order error). */
 function worstError(x: tf.Tensor2D, w: tf.Tensor2D, got: tf.Tensor2D): number {
   return tf.tidy(() => {
@@ -62,8 +61,18 @@ describe.skipIf(skipWithoutAddon)("bf16MatMul on native", () => {
   // [M, K, N]: up to 16 rows streamed (N past one column block, K split in parts, odd K·N, groups of four rows
   // and a remainder), more rows widened for the SGEMM (the last one, over 8M values, in two column blocks).
   const shapes: Array<[number, number, number]> = [
-    [1, 3, 5], [1, 77, 300], [1, 1000, 130], [1, 513, 2049], [1, 1025, 17],
-    [2, 1025, 17], [5, 77, 33], [7, 513, 2049], [16, 300, 301], [17, 300, 301], [64, 96, 700], [17, 130, 65000],
+    [1, 3, 5],
+    [1, 77, 300],
+    [1, 1000, 130],
+    [1, 513, 2049],
+    [1, 1025, 17],
+    [2, 1025, 17],
+    [5, 77, 33],
+    [7, 513, 2049],
+    [16, 300, 301],
+    [17, 300, 301],
+    [64, 96, 700],
+    [17, 130, 65000],
   ];
   for (const t of [1, 2]) {
     for (const [m, k, n] of shapes) {

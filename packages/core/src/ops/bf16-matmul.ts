@@ -83,7 +83,8 @@ export class Bf16Weight {
 
   /** From a float32 `[K, N]` tensor (read back to the host once; not for a hot loop). */
   static fromTensor(t: tf.Tensor2D): Bf16Weight {
-    if (t.rank !== 2 || t.dtype !== "float32") throw new Error(`Bf16Weight.fromTensor: expected a float32 [K, N] tensor, got ${t.dtype} [${t.shape}]`);
+    if (t.rank !== 2 || t.dtype !== "float32")
+      throw new Error(`Bf16Weight.fromTensor: expected a float32 [K, N] tensor, got ${t.dtype} [${t.shape}]`);
     return Bf16Weight.fromFloat32(t.dataSync() as Float32Array, t.shape as [number, number]);
   }
 
@@ -133,7 +134,8 @@ export class Bf16Weight {
  */
 export function bf16MatMul(x: tf.Tensor2D, weight: Bf16Weight): tf.Tensor2D {
   const [k, n] = weight.shape;
-  if (x.rank !== 2 || x.shape[1] !== k) throw new Error(`bf16MatMul: x [${x.shape}] must be [M, ${k}] for a weight [${k}, ${n}]`);
+  if (x.rank !== 2 || x.shape[1] !== k)
+    throw new Error(`bf16MatMul: x [${x.shape}] must be [M, ${k}] for a weight [${k}, ${n}]`);
   if (x.dtype !== "float32") throw new Error(`bf16MatMul: x must be float32, got ${x.dtype}`);
   if ((tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0) {
     throw new Error("bf16MatMul: bf16 weights are for inference only (no gradients); train with float32 weights");

@@ -6,7 +6,11 @@ import { maxAbsDiff, seeded } from "./testing.js";
 // Plain compositions: PyTorch's definitions of GELU (erf and tanh) and SiLU.
 const plain: Record<Activation, (z: tf.Tensor) => tf.Tensor> = {
   gelu: (z) => tf.mul(z, tf.mul(0.5, tf.add(1, tf.erf(tf.div(z, Math.SQRT2))))),
-  gelu_tanh: (z) => tf.mul(tf.mul(0.5, z), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(z, tf.mul(0.044715, tf.mul(z, tf.mul(z, z)))))))),
+  gelu_tanh: (z) =>
+    tf.mul(
+      tf.mul(0.5, z),
+      tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(z, tf.mul(0.044715, tf.mul(z, tf.mul(z, z))))))),
+    ),
   silu: (z) => tf.div(z, tf.add(1, tf.exp(tf.neg(z)))),
 };
 
@@ -36,6 +40,8 @@ describe("biasActivation", () => {
   });
 
   it("rejects a bias of the wrong length", () => {
-    expect(() => biasActivation(tf.zeros([2, 4]), tf.zeros([5]), "gelu")).toThrow(/bias has shape \[5\], expected \[4\]/);
+    expect(() => biasActivation(tf.zeros([2, 4]), tf.zeros([5]), "gelu")).toThrow(
+      /bias has shape \[5\], expected \[4\]/,
+    );
   });
 });

@@ -26,7 +26,14 @@ export function biasActivation<T extends tf.Tensor>(x: T, bias: tf.Tensor | null
   }
   const forward = (z: tf.Tensor): tf.Tensor =>
     hasFusedKernel(FusedKernelName.biasActivation)
-      ? tf.reshape(runFusedKernel(FusedKernelName.biasActivation, bias ? { x: tf.reshape(z, [-1, C]), bias } : { x: tf.reshape(z, [-1, C]) }, { activation }), z.shape)
+      ? tf.reshape(
+          runFusedKernel(
+            FusedKernelName.biasActivation,
+            bias ? { x: tf.reshape(z, [-1, C]), bias } : { x: tf.reshape(z, [-1, C]) },
+            { activation },
+          ),
+          z.shape,
+        )
       : activationReference(bias ? tf.add(z, bias) : z, activation);
   const gradOf = (dy: tf.Tensor, xs: tf.Tensor, b?: tf.Tensor): tf.Tensor =>
     tf.tidy(() => tf.mul(dy, activationDerivative(b ? tf.add(xs, b) : xs, activation)));
@@ -61,7 +68,12 @@ export function biasActivation<T extends tf.Tensor>(x: T, bias: tf.Tensor | null
  * @param bias `[out]`, or null.
  * @returns `[N, out]`.
  */
-export function linearActivation(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor | null, activation: Activation): tf.Tensor2D {
+export function linearActivation(
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  bias: tf.Tensor | null,
+  activation: Activation,
+): tf.Tensor2D {
   if (x.rank !== 2 || weight.rank !== 2 || x.shape[1] !== weight.shape[0]) {
     throw new Error(`linearActivation: x [${x.shape}] and weight [${weight.shape}] must be [N, in] and [in, out]`);
   }
@@ -71,9 +83,14 @@ export function linearActivation(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.T
   }
   const recording = (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
   if (!recording && hasFusedKernel(FusedKernelName.linearActivation)) {
-    return runFusedKernel(FusedKernelName.linearActivation, bias ? { x, weight, bias } : { x, weight }, { activation }) as tf.Tensor2D;
+    return runFusedKernel(FusedKernelName.linearActivation, bias ? { x, weight, bias } : { x, weight }, {
+      activation,
+    }) as tf.Tensor2D;
   }
-  return tf.tidy(() => biasActivation(tf.fused.matMul({ a: x, b: weight, bias: bias ?? undefined }), null, activation) as tf.Tensor2D);
+  return tf.tidy(
+    () =>
+      biasActivation(tf.fused.matMul({ a: x, b: weight, bias: bias ?? undefined }), null, activation) as tf.Tensor2D,
+  );
 }
 
 /** Exact-erf GELU of `x + bias` (see {@link biasActivation}). */
@@ -93,7 +110,10 @@ export function activationReference(z: tf.Tensor, activation: Activation): tf.Te
       case "gelu":
         return tf.mul(tf.mul(z, 0.5), tf.add(1, tf.erf(tf.mul(z, Math.SQRT1_2))));
       case "gelu_tanh":
-        return tf.mul(tf.mul(z, 0.5), tf.add(1, tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(z, tf.mul(0.044715, tf.pow(z, 3)))))));
+        return tf.mul(
+          tf.mul(z, 0.5),
+          tf.add(1, tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(z, tf.mul(0.044715, tf.pow(z, 3)))))),
+        );
       case "silu":
         return tf.mul(z, tf.sigmoid(z));
     }

@@ -38,16 +38,26 @@ export const MASKED_SCORE = -1e30;
  * @param v `[B, Hkv, Tk, D]`.
  * @returns `[B, H, Tq, D]`. Differentiable in q, k, v (the backward recomputes the probabilities).
  */
-export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: AttentionOptions = {}): tf.Tensor4D {
+export function fusedAttention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  options: AttentionOptions = {},
+): tf.Tensor4D {
   const [B, H, Tq, D] = q.shape;
   const [Bk, Hkv, capacity, Dk] = k.shape;
   const Tk = options.kvLength ?? capacity;
-  if (!Number.isInteger(Tk) || Tk < 0 || Tk > capacity) throw new Error(`fusedAttention: kvLength ${Tk} must be an integer in [0, ${capacity}] (k's positions)`);
-  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) throw new Error(`fusedAttention: q, k, v must be rank 4 [B, H, T, D] (got ${q.rank}, ${k.rank}, ${v.rank})`);
+  if (!Number.isInteger(Tk) || Tk < 0 || Tk > capacity)
+    throw new Error(`fusedAttention: kvLength ${Tk} must be an integer in [0, ${capacity}] (k's positions)`);
+  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4)
+    throw new Error(`fusedAttention: q, k, v must be rank 4 [B, H, T, D] (got ${q.rank}, ${k.rank}, ${v.rank})`);
   if (Bk !== B || Dk !== D || H % Hkv !== 0) {
-    throw new Error(`fusedAttention: k has shape [${k.shape}], incompatible with q [${q.shape}] (same B and D, H a multiple of Hkv)`);
+    throw new Error(
+      `fusedAttention: k has shape [${k.shape}], incompatible with q [${q.shape}] (same B and D, H a multiple of Hkv)`,
+    );
   }
-  if (!tf.util.arraysEqual(v.shape, k.shape)) throw new Error(`fusedAttention: v has shape [${v.shape}], expected k's [${k.shape}]`);
+  if (!tf.util.arraysEqual(v.shape, k.shape))
+    throw new Error(`fusedAttention: v has shape [${v.shape}], expected k's [${k.shape}]`);
   const mask = options.mask;
   if (mask) checkMask(mask, [B, H, Tq, Tk]);
   const attrs: AttentionAttrs = {
@@ -56,7 +66,8 @@ export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, o
     window: options.window ?? 0,
     offset: options.offset ?? Tk - Tq,
   };
-  if (attrs.window < 0 || !Number.isInteger(attrs.window)) throw new Error(`fusedAttention: window must be a positive integer (got ${attrs.window})`);
+  if (attrs.window < 0 || !Number.isInteger(attrs.window))
+    throw new Error(`fusedAttention: window must be a positive integer (got ${attrs.window})`);
   // The mask is an input of the op (with a zero gradient) so that the backward keeps it alive: it is often made
   // inside the forward's tf.tidy, which disposes it before the gradient runs.
   const fused = hasFusedKernel(FusedKernelName.attention);
@@ -68,13 +79,20 @@ export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, o
   const op = customGradOp(([qi, ki, vi, mi], save) => {
     save(mi ? [qi, ki, vi, mi] : [qi, ki, vi]);
     const value = fused
-      ? runFusedKernel(FusedKernelName.attention, mi ? { q: qi, k: ki, v: vi, mask: mi } : { q: qi, k: ki, v: vi }, kernelAttrs)
+      ? runFusedKernel(
+          FusedKernelName.attention,
+          mi ? { q: qi, k: ki, v: vi, mask: mi } : { q: qi, k: ki, v: vi },
+          kernelAttrs,
+        )
       : attentionReference(qi as tf.Tensor4D, ki as tf.Tensor4D, vi as tf.Tensor4D, attrs, mi);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [qs, ks, vs, ms] = saved as tf.Tensor4D[];
-        const grads = Tk < capacity ? capacityGrads(dy as tf.Tensor4D, [qs!, ks!, vs!], Tk, attrs, ms) : attentionGrad(dy as tf.Tensor4D, [qs!, ks!, vs!], attrs, ms);
+        const grads =
+          Tk < capacity
+            ? capacityGrads(dy as tf.Tensor4D, [qs!, ks!, vs!], Tk, attrs, ms)
+            : attentionGrad(dy as tf.Tensor4D, [qs!, ks!, vs!], attrs, ms);
         return ms ? [...grads, tf.zerosLike(ms)] : grads;
       },
     };
@@ -88,10 +106,21 @@ function firstKeys(t: tf.Tensor4D, n: number): tf.Tensor4D {
 }
 
 /** Gradients when k/v carry spare capacity beyond `Tk` keys: those positions get zeros. */
-function capacityGrads(dy: tf.Tensor4D, [q, k, v]: tf.Tensor4D[], Tk: number, attrs: AttentionAttrs, mask?: tf.Tensor): tf.Tensor[] {
+function capacityGrads(
+  dy: tf.Tensor4D,
+  [q, k, v]: tf.Tensor4D[],
+  Tk: number,
+  attrs: AttentionAttrs,
+  mask?: tf.Tensor,
+): tf.Tensor[] {
   return tf.tidy(() => {
     const [dq, dk, dv] = attentionGrad(dy, [q!, firstKeys(k!, Tk), firstKeys(v!, Tk)], attrs, mask);
-    const pad: Array<[number, number]> = [[0, 0], [0, 0], [0, k!.shape[2] - Tk], [0, 0]];
+    const pad: Array<[number, number]> = [
+      [0, 0],
+      [0, 0],
+      [0, k!.shape[2] - Tk],
+      [0, 0],
+    ];
     return [dq!, tf.pad(dk!, pad), tf.pad(dv!, pad)];
   });
 }
@@ -105,8 +134,16 @@ export interface AttentionAttrs {
 }
 
 /** Attention as plain TF.js ops (what `fusedAttention` computes on backends without the fused kernel). */
-export function attentionReference(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, attrs: AttentionAttrs, mask?: tf.Tensor): tf.Tensor4D {
-  return tf.tidy(() => tf.matMul(probabilities(q, repeatHeads(k, q.shape[1]), attrs, mask), repeatHeads(v, q.shape[1])));
+export function attentionReference(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  attrs: AttentionAttrs,
+  mask?: tf.Tensor,
+): tf.Tensor4D {
+  return tf.tidy(() =>
+    tf.matMul(probabilities(q, repeatHeads(k, q.shape[1]), attrs, mask), repeatHeads(v, q.shape[1])),
+  );
 }
 
 function probabilities(q: tf.Tensor4D, k: tf.Tensor4D, attrs: AttentionAttrs, mask?: tf.Tensor): tf.Tensor4D {
@@ -136,7 +173,12 @@ function repeatHeads(t: tf.Tensor4D, H: number): tf.Tensor4D {
   return tf.reshape(tf.tile(tf.reshape(t, [B, Hkv, 1, T, D]), [1, 1, rep, 1, 1]), [B, H, T, D]);
 }
 
-function attentionGrad(dy: tf.Tensor4D, [q, k, v]: tf.Tensor4D[], attrs: AttentionAttrs, mask?: tf.Tensor): tf.Tensor[] {
+function attentionGrad(
+  dy: tf.Tensor4D,
+  [q, k, v]: tf.Tensor4D[],
+  attrs: AttentionAttrs,
+  mask?: tf.Tensor,
+): tf.Tensor[] {
   return tf.tidy(() => {
     const H = q.shape[1];
     const kk = repeatHeads(k, H);
@@ -163,7 +205,8 @@ function checkMask(mask: tf.Tensor, full: number[]): void {
   if (mask.rank > 4) throw new Error(`fusedAttention: mask has rank ${mask.rank}, expected at most 4`);
   const shape = [...Array(4 - mask.rank).fill(1), ...mask.shape];
   shape.forEach((n, i) => {
-    if (n !== 1 && n !== full[i]) throw new Error(`fusedAttention: mask shape [${mask.shape}] does not broadcast to [${full}]`);
+    if (n !== 1 && n !== full[i])
+      throw new Error(`fusedAttention: mask shape [${mask.shape}] does not broadcast to [${full}]`);
   });
   if (mask.dtype !== "float32") throw new Error(`fusedAttention: mask must be float32 (additive), got ${mask.dtype}`);
 }

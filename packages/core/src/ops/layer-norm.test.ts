@@ -19,23 +19,27 @@ describe("layerNorm", () => {
     const b = seeded([40], 3, 0.5);
     const w = seeded([2, 3, 40], 4); // weights a non-trivial loss
     expect(await maxAbsDiff(layerNorm(x, g, b, 1e-6), plainLayerNorm(x, g, b, 1e-6))).toBeLessThan(2e-5);
-    const loss = (f: typeof plainLayerNorm) => (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(xx, gg, bb, 1e-6), w));
+    const loss = (f: typeof plainLayerNorm) => (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+      tf.sum(tf.mul(f(xx, gg, bb, 1e-6), w));
     const got = tf.grads(loss(layerNorm))([x, g, b]);
     const want = tf.grads(loss(plainLayerNorm))([x, g, b]);
     for (let i = 0; i < 3; i++) expect(await maxAbsDiff(got[i], want[i])).toBeLessThan(5e-5);
   });
 
   it("names the parameter whose shape is wrong", () => {
-    expect(() => layerNorm(tf.zeros([2, 4]), tf.ones([3]), tf.zeros([4]))).toThrow(/gamma has shape \[3\], expected \[4\]/);
+    expect(() => layerNorm(tf.zeros([2, 4]), tf.ones([3]), tf.zeros([4]))).toThrow(
+      /gamma has shape \[3\], expected \[4\]/,
+    );
   });
 
   it("leaks no tensor", () => {
     const x = seeded([4, 8], 5);
     const g = tf.ones([8]);
     const b = tf.zeros([8]);
-    const step = () => tf.tidy(() => {
-      tf.grads((xx: tf.Tensor) => tf.sum(layerNorm(xx, g, b)))([x]);
-    });
+    const step = () =>
+      tf.tidy(() => {
+        tf.grads((xx: tf.Tensor) => tf.sum(layerNorm(xx, g, b)))([x]);
+      });
     step(); // warm-up: TF.js keeps some constants on first use
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) step();

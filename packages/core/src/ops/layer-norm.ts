@@ -18,7 +18,10 @@ export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.
   const op = customGradOp(([xi, g, b], save) => {
     save([xi, g]);
     const value = hasFusedKernel(FusedKernelName.layerNorm)
-      ? tf.reshape(runFusedKernel(FusedKernelName.layerNorm, { x: tf.reshape(xi, [-1, C]), gamma: g, beta: b }, { eps }), xi.shape)
+      ? tf.reshape(
+          runFusedKernel(FusedKernelName.layerNorm, { x: tf.reshape(xi, [-1, C]), gamma: g, beta: b }, { eps }),
+          xi.shape,
+        )
       : layerNormReference(xi, g, b, eps);
     return {
       value,

@@ -16,7 +16,10 @@ export function rmsNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor, eps = 1e-5
   const op = customGradOp(([xi, w], save) => {
     save([xi, w]);
     const value = hasFusedKernel(FusedKernelName.rmsNorm)
-      ? tf.reshape(runFusedKernel(FusedKernelName.rmsNorm, { x: tf.reshape(xi, [-1, C]), weight: w }, { eps }), xi.shape)
+      ? tf.reshape(
+          runFusedKernel(FusedKernelName.rmsNorm, { x: tf.reshape(xi, [-1, C]), weight: w }, { eps }),
+          xi.shape,
+        )
       : rmsNormReference(xi, w, eps);
     return {
       value,

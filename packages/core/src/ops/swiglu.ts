@@ -11,7 +11,8 @@ import { customGradOp, FusedKernelName, hasFusedKernel, runFusedKernel } from ".
  */
 export function swiglu<T extends tf.Tensor>(gateUp: T): T {
   const width = gateUp.shape[gateUp.rank - 1];
-  if (width % 2 !== 0) throw new Error(`swiglu: the last axis of gateUp has odd size ${width} (expected gate and up halves)`);
+  if (width % 2 !== 0)
+    throw new Error(`swiglu: the last axis of gateUp has odd size ${width} (expected gate and up halves)`);
   const I = width / 2;
   const outShape = [...gateUp.shape.slice(0, -1), I];
   const op = customGradOp(([x], save) => {

@@ -16,9 +16,15 @@ describe("isSoftwareAdapter", () => {
   });
 
   it("accepts real GPUs", () => {
-    expect(isSoftwareAdapter({ vendor: "nvidia", architecture: "hopper", device: "", description: "NVIDIA H200" })).toBe(false);
-    expect(isSoftwareAdapter({ vendor: "amd", architecture: "rdna-3", description: "AMD Radeon RX 7900 XTX (RADV NAVI31)" })).toBe(false);
-    expect(isSoftwareAdapter({ vendor: "intel", architecture: "gen-12lp", description: "Intel(R) Xe Graphics" })).toBe(false);
+    expect(
+      isSoftwareAdapter({ vendor: "nvidia", architecture: "hopper", device: "", description: "NVIDIA H200" }),
+    ).toBe(false);
+    expect(
+      isSoftwareAdapter({ vendor: "amd", architecture: "rdna-3", description: "AMD Radeon RX 7900 XTX (RADV NAVI31)" }),
+    ).toBe(false);
+    expect(isSoftwareAdapter({ vendor: "intel", architecture: "gen-12lp", description: "Intel(R) Xe Graphics" })).toBe(
+      false,
+    );
   });
 
   it("describes the adapter as strings", () => {

@@ -43,8 +43,8 @@ export async function loadDawn(): Promise<GPULike> {
   const flags = (process.env.BIRDVLM_DAWN_FLAGS ?? "").split(",").filter((s) => s.trim() !== "");
   gpu = mod.create(flags);
   const g = globalThis as { navigator?: { gpu?: unknown } };
-  if (g.navigator === undefined) Object.defineProperty(globalThis, "navigator", { value: {}, writable: true, configurable: true });
+  if (g.navigator === undefined)
+    Object.defineProperty(globalThis, "navigator", { value: {}, writable: true, configurable: true });
   (g.navigator as { gpu?: unknown }).gpu = gpu;
   return gpu;
 }
-

@@ -50,7 +50,8 @@ describe.skipIf(!onWebGPU())("kernels that sum many things, on webgpu", () => {
     const updates = seeded([N, D], 7, 3);
     const u = await updates.data();
     const host = new Float32Array(V * D);
-    for (let i = 0; i < N; i++) for (let d = 0; d < D; d++) host[ids[i]! * D + d] = Math.fround(host[ids[i]! * D + d]! + u[i * D + d]!);
+    for (let i = 0; i < N; i++)
+      for (let d = 0; d < D; d++) host[ids[i]! * D + d] = Math.fround(host[ids[i]! * D + d]! + u[i * D + d]!);
     const indices = tf.tensor2d(ids, [N, 1], "int32");
     const segments = tf.tensor1d(ids, "int32");
     for (let run = 0; run < 3; run++) {
@@ -61,10 +62,37 @@ describe.skipIf(!onWebGPU())("kernels that sum many things, on webgpu", () => {
       tf.dispose([a, b]);
     }
     // Multi-component indices into a [3, 2, 2] output, and a row index out of range (ignored).
-    const i3 = tf.tensor2d([[0, 1], [2, 0], [0, 1], [1, 1]], [4, 2], "int32");
-    const u3 = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]);
+    const i3 = tf.tensor2d(
+      [
+        [0, 1],
+        [2, 0],
+        [0, 1],
+        [1, 1],
+      ],
+      [4, 2],
+      "int32",
+    );
+    const u3 = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 8],
+    ]);
     const s3 = tf.scatterND(i3, u3, [3, 2, 2]);
-    expect(await s3.array()).toEqual([[[0, 0], [6, 8]], [[0, 0], [7, 8]], [[3, 4], [0, 0]]]);
+    expect(await s3.array()).toEqual([
+      [
+        [0, 0],
+        [6, 8],
+      ],
+      [
+        [0, 0],
+        [7, 8],
+      ],
+      [
+        [3, 4],
+        [0, 0],
+      ],
+    ]);
     tf.dispose([indices, segments, updates, i3, u3, s3]);
   });
 });

@@ -14,7 +14,13 @@ describe.skipIf(!onWebGPU())("WGSL kernels on webgpu equal TF.js's composition",
   afterEach(() => setFusedKernelsEnabled(true));
 
   it("registers the WGSL fused kernels for webgpu", () => {
-    const wgsl = [FusedKernelName.layerNorm, FusedKernelName.rmsNorm, FusedKernelName.biasActivation, FusedKernelName.swiglu, FusedKernelName.attention];
+    const wgsl = [
+      FusedKernelName.layerNorm,
+      FusedKernelName.rmsNorm,
+      FusedKernelName.biasActivation,
+      FusedKernelName.swiglu,
+      FusedKernelName.attention,
+    ];
     for (const name of wgsl) expect(hasFusedKernel(name), name).toBe(true);
     setFusedKernelsEnabled(false);
     expect(hasFusedKernel(FusedKernelName.attention)).toBe(false);
@@ -37,7 +43,9 @@ describe.skipIf(!onWebGPU())("WGSL kernels on webgpu equal TF.js's composition",
     const x = seeded([5, 3, 130], 34, 5);
     const b = seeded([130], 35);
     for (const act of ["gelu", "gelu_tanh", "silu"] as const) {
-      expect(await maxAbsDiff(biasActivation(x, b, act), activationReference(tf.add(x, b), act)), act).toBeLessThan(3e-6);
+      expect(await maxAbsDiff(biasActivation(x, b, act), activationReference(tf.add(x, b), act)), act).toBeLessThan(
+        3e-6,
+      );
       expect(await maxAbsDiff(biasActivation(x, null, act), activationReference(x, act)), act).toBeLessThan(3e-6);
     }
   });
@@ -65,11 +73,41 @@ describe.skipIf(!onWebGPU())("WGSL kernels on webgpu equal TF.js's composition",
   });
 
   const attentionCases = [
-    { name: "ViT-Tiny head (T=197, D=64)", q: [1, 3, 197, 64], kv: [1, 3, 197, 64], attrs: { causal: false, window: 0, offset: 0 }, mask: undefined },
-    { name: "Phi-3 prefill, causal + window 5", q: [2, 2, 11, 16], kv: [2, 2, 11, 16], attrs: { causal: true, window: 5, offset: 0 }, mask: [2, 1, 1, 11] },
-    { name: "Phi-3 decode on a 70-entry cache (offset 70, GQA 4:2)", q: [1, 4, 1, 32], kv: [1, 2, 71, 32], attrs: { causal: true, window: 0, offset: 70 }, mask: undefined },
-    { name: "2,100 keys (three online-softmax chunks of 1,024), causal", q: [1, 1, 3, 8], kv: [1, 1, 2100, 8], attrs: { causal: true, window: 0, offset: 2097 }, mask: undefined },
-    { name: "D=96 (two dims per invocation), mask per query row", q: [1, 1, 6, 96], kv: [1, 1, 9, 96], attrs: { causal: false, window: 0, offset: 3 }, mask: [1, 1, 6, 9] },
+    {
+      name: "ViT-Tiny head (T=197, D=64)",
+      q: [1, 3, 197, 64],
+      kv: [1, 3, 197, 64],
+      attrs: { causal: false, window: 0, offset: 0 },
+      mask: undefined,
+    },
+    {
+      name: "Phi-3 prefill, causal + window 5",
+      q: [2, 2, 11, 16],
+      kv: [2, 2, 11, 16],
+      attrs: { causal: true, window: 5, offset: 0 },
+      mask: [2, 1, 1, 11],
+    },
+    {
+      name: "Phi-3 decode on a 70-entry cache (offset 70, GQA 4:2)",
+      q: [1, 4, 1, 32],
+      kv: [1, 2, 71, 32],
+      attrs: { causal: true, window: 0, offset: 70 },
+      mask: undefined,
+    },
+    {
+      name: "2,100 keys (three online-softmax chunks of 1,024), causal",
+      q: [1, 1, 3, 8],
+      kv: [1, 1, 2100, 8],
+      attrs: { causal: true, window: 0, offset: 2097 },
+      mask: undefined,
+    },
+    {
+      name: "D=96 (two dims per invocation), mask per query row",
+      q: [1, 1, 6, 96],
+      kv: [1, 1, 9, 96],
+      attrs: { causal: false, window: 0, offset: 3 },
+      mask: [1, 1, 6, 9],
+    },
   ];
   for (const c of attentionCases) {
     it(`fused attention: ${c.name}`, async () => {

@@ -5,12 +5,25 @@ import { afterEach, describe, expect, it } from "vitest";
 import { tf } from "../tf.js";
 import { seeded } from "../ops/testing.js";
 import {
-  birdvlmMatMulChoice, chooseMatMul, MatMulProgram, matMulDims, parseMatMulOverridesEnv, setMatMulOverrides, tfjsMatMulChoice,
+  birdvlmMatMulChoice,
+  chooseMatMul,
+  MatMulProgram,
+  matMulDims,
+  parseMatMulOverridesEnv,
+  setMatMulOverrides,
+  tfjsMatMulChoice,
   type MatMulShape,
 } from "./matmul-choice.js";
 import { onWebGPU } from "./on-webgpu.js";
 
-const shape = (batch: number, M: number, N: number, K: number, transposeA = false, transposeB = false): MatMulShape => ({ batch, M, N, K, transposeA, transposeB });
+const shape = (
+  batch: number,
+  M: number,
+  N: number,
+  K: number,
+  transposeA = false,
+  transposeB = false,
+): MatMulShape => ({ batch, M, N, K, transposeA, transposeB });
 
 describe("matmul program choice", () => {
   afterEach(() => setMatMulOverrides([]));
@@ -39,15 +52,27 @@ describe("matmul program choice", () => {
       { name: "weight-grad", transposeA: true, program: "packed", sequentialAccess: true },
       { name: "decode-any", M: [1, 1], program: "reduce" },
     ]);
-    expect(chooseMatMul(shape(1, 1, 32064, 3072), 8)).toEqual({ program: MatMulProgram.smallOutputSize, sequentialAccess: undefined, rule: "phi3-decode" });
+    expect(chooseMatMul(shape(1, 1, 32064, 3072), 8)).toEqual({
+      program: MatMulProgram.smallOutputSize,
+      sequentialAccess: undefined,
+      rule: "phi3-decode",
+    });
     expect(chooseMatMul(shape(1, 1, 64, 100), 8).rule).toBe("decode-any");
-    expect(chooseMatMul(shape(1, 192, 768, 12608, true), 8)).toEqual({ program: MatMulProgram.packed, sequentialAccess: true, rule: "weight-grad" });
+    expect(chooseMatMul(shape(1, 192, 768, 12608, true), 8)).toEqual({
+      program: MatMulProgram.packed,
+      sequentialAccess: true,
+      rule: "weight-grad",
+    });
     expect(chooseMatMul(shape(1, 192, 768, 12608, false, true), 8)).toEqual({ program: MatMulProgram.packed });
   });
 
   it("rejects bad rules, naming the rule and the field", () => {
-    expect(() => setMatMulOverrides([{ program: "splitK" } as never])).toThrow(/override 0.*split-K is not deterministic/);
-    expect(() => setMatMulOverrides([{ name: "x", M: [8, 1], program: "packed" }])).toThrow(/override 0 \('x'\): M must be \[min, max\]/);
+    expect(() => setMatMulOverrides([{ program: "splitK" } as never])).toThrow(
+      /override 0.*split-K is not deterministic/,
+    );
+    expect(() => setMatMulOverrides([{ name: "x", M: [8, 1], program: "packed" }])).toThrow(
+      /override 0 \('x'\): M must be \[min, max\]/,
+    );
     expect(() => setMatMulOverrides([{ program: "packed", tile: 4 } as never])).toThrow(/unknown field\(s\) tile/);
   });
 
@@ -87,7 +112,10 @@ describe.skipIf(!onWebGPU())("matmul overrides on webgpu", () => {
       const out = await tf.matMul(a, b).data();
       for (let i = 0; i < out.length; i++) expect(Math.abs(out[i]! - reference[i]!)).toBeLessThan(1e-5);
       const added = Object.keys(cache).filter((k) => !before.has(k) && k.startsWith("matMul"));
-      expect(added.map((k) => k.slice(0, compiles.length)), rule.program).toEqual([compiles]);
+      expect(
+        added.map((k) => k.slice(0, compiles.length)),
+        rule.program,
+      ).toEqual([compiles]);
     }
     tf.dispose([a, b]);
   });

@@ -35,7 +35,12 @@ export function birdvlmMatMulChoice(batch: number, M: number, N: number, K: numb
 }
 
 /** `[batch, M, N, K]` of `a x b` with TF.js's transpose flags (batch: the larger of the two batch sizes). */
-export function matMulDims(a: number[], b: number[], transposeA: boolean, transposeB: boolean): [number, number, number, number] {
+export function matMulDims(
+  a: number[],
+  b: number[],
+  transposeA: boolean,
+  transposeB: boolean,
+): [number, number, number, number] {
   const size = (s: number[]) => s.slice(0, -2).reduce((x, y) => x * y, 1);
   const M = transposeA ? a[a.length - 1] : a[a.length - 2];
   const K = transposeA ? a[a.length - 2] : a[a.length - 1];
@@ -88,11 +93,21 @@ function checkOverrides(list: unknown, source: string): MatMulOverride[] {
     const where = `${source}: override ${i}${typeof r?.name === "string" ? ` ('${r.name}')` : ""}`;
     if (typeof r !== "object" || r === null) throw new Error(`${where} is not an object`);
     if (!["reduce", "smallOutputSize", "packed"].includes(r.program as string)) {
-      throw new Error(`${where}: program must be "reduce", "smallOutputSize" or "packed" (split-K is not deterministic), got ${JSON.stringify(r.program)}`);
+      throw new Error(
+        `${where}: program must be "reduce", "smallOutputSize" or "packed" (split-K is not deterministic), got ${JSON.stringify(r.program)}`,
+      );
     }
     for (const k of ["batch", "M", "N", "K"]) {
       const range = r[k];
-      if (range !== undefined && !(Array.isArray(range) && range.length === 2 && range.every((x) => typeof x === "number") && range[0] <= range[1])) {
+      if (
+        range !== undefined &&
+        !(
+          Array.isArray(range) &&
+          range.length === 2 &&
+          range.every((x) => typeof x === "number") &&
+          range[0] <= range[1]
+        )
+      ) {
         throw new Error(`${where}: ${k} must be [min, max], got ${JSON.stringify(range)}`);
       }
     }
@@ -139,7 +154,10 @@ function inRange(x: number, range: [number, number] | undefined): boolean {
 /** Whether `rule` covers `s`. */
 export function overrideMatches(rule: MatMulOverride, s: MatMulShape): boolean {
   return (
-    inRange(s.batch, rule.batch) && inRange(s.M, rule.M) && inRange(s.N, rule.N) && inRange(s.K, rule.K) &&
+    inRange(s.batch, rule.batch) &&
+    inRange(s.M, rule.M) &&
+    inRange(s.N, rule.N) &&
+    inRange(s.K, rule.K) &&
     (rule.transposeA === undefined || rule.transposeA === s.transposeA) &&
     (rule.transposeB === undefined || rule.transposeB === s.transposeB)
   );
@@ -148,6 +166,11 @@ export function overrideMatches(rule: MatMulOverride, s: MatMulShape): boolean {
 /** The program for `s`: the first matching override, else {@link birdvlmMatMulChoice}. */
 export function chooseMatMul(s: MatMulShape, threshold: number): MatMulPick {
   const rule = matMulOverrides().find((r) => overrideMatches(r, s));
-  if (rule) return { program: MatMulProgram[rule.program], sequentialAccess: rule.sequentialAccess, rule: rule.name ?? "unnamed" };
+  if (rule)
+    return {
+      program: MatMulProgram[rule.program],
+      sequentialAccess: rule.sequentialAccess,
+      rule: rule.name ?? "unnamed",
+    };
   return { program: birdvlmMatMulChoice(s.batch, s.M, s.N, s.K, threshold) };
 }

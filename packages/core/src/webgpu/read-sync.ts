@@ -32,7 +32,9 @@ interface TensorData {
 interface WebGPUBackendInternals {
   tensorMap: { get(dataId: object): TensorData | undefined };
   bufferManager: { acquireBuffer(size: number, usage: number): StagingBuffer; releaseBuffer(b: StagingBuffer): void };
-  commandEncoder: { copyBufferToBuffer(src: unknown, srcOffset: number, dst: unknown, dstOffset: number, size: number): void };
+  commandEncoder: {
+    copyBufferToBuffer(src: unknown, srcOffset: number, dst: unknown, dstOffset: number, size: number): void;
+  };
   ensureCommandEncoderReady(): void;
   endComputePassEncoder(): void;
   submitQueue(): void;
@@ -65,7 +67,10 @@ const READ_TIMEOUT_MS = 600_000;
 
 /** Reads a GPU buffer's bytes synchronously (see the module comment). */
 function readBufferSync(backend: WebGPUBackendInternals, buffer: StagingBuffer): ArrayBuffer {
-  const g = globalThis as unknown as { GPUBufferUsage: { COPY_DST: number; MAP_READ: number }; GPUMapMode: { READ: number } };
+  const g = globalThis as unknown as {
+    GPUBufferUsage: { COPY_DST: number; MAP_READ: number };
+    GPUMapMode: { READ: number };
+  };
   const size = buffer.size;
   const staging = backend.bufferManager.acquireBuffer(size, g.GPUBufferUsage.COPY_DST | g.GPUBufferUsage.MAP_READ);
   backend.ensureCommandEncoderReady();
@@ -78,10 +83,12 @@ function readBufferSync(backend: WebGPUBackendInternals, buffer: StagingBuffer):
   });
   const start = Date.now();
   while (staging.mapState === "pending" && failure === undefined) {
-    if (Date.now() - start > READ_TIMEOUT_MS) throw new Error(`webgpu readSync: no data after ${READ_TIMEOUT_MS / 1000} s`);
+    if (Date.now() - start > READ_TIMEOUT_MS)
+      throw new Error(`webgpu readSync: no data after ${READ_TIMEOUT_MS / 1000} s`);
     turnEventLoop();
   }
-  if (staging.mapState !== "mapped") throw new Error(`webgpu readSync: mapping the staging buffer failed (${String(failure)})`);
+  if (staging.mapState !== "mapped")
+    throw new Error(`webgpu readSync: mapping the staging buffer failed (${String(failure)})`);
   const bytes = staging.getMappedRange().slice(0);
   staging.unmap();
   backend.bufferManager.releaseBuffer(staging);
@@ -106,8 +113,12 @@ export function withNodeReadSync<C extends new (...args: any[]) => object>(Base:
         const imag = self.readSync(data.complexTensorInfos.imag.dataId) as Float32Array;
         values = tf.backend_util.mergeRealAndImagArrays(real, imag);
       } else {
-        if (!data.resource || typeof data.resource.size !== "number") throw new Error("webgpu readSync: the tensor is not in a GPU buffer");
-        values = tf.util.convertBackendValuesAndArrayBuffer(readBufferSync(self, data.resource), data.dtype) as BackendValues;
+        if (!data.resource || typeof data.resource.size !== "number")
+          throw new Error("webgpu readSync: the tensor is not in a GPU buffer");
+        values = tf.util.convertBackendValuesAndArrayBuffer(
+          readBufferSync(self, data.resource),
+          data.dtype,
+        ) as BackendValues;
       }
       data.values = values;
       return values;

@@ -37,11 +37,16 @@ export function registerWebGPUKernels(): void {
       const x = inputs.x as tf.TensorInfo;
       const [N, C] = x.shape;
       const params = kind === "layer" ? [x, inputs.gamma, inputs.beta] : [x, inputs.weight];
-      return (backend as WebGPUBackendRunner).runWebGPUProgram(normProgram(kind, N, C), params as tf.TensorInfo[], "float32", [
-        { type: "int32", data: [N] },
-        { type: "int32", data: [C] },
-        { type: "float32", data: [Number(attrs?.eps)] },
-      ]);
+      return (backend as WebGPUBackendRunner).runWebGPUProgram(
+        normProgram(kind, N, C),
+        params as tf.TensorInfo[],
+        "float32",
+        [
+          { type: "int32", data: [N] },
+          { type: "int32", data: [C] },
+          { type: "float32", data: [Number(attrs?.eps)] },
+        ],
+      );
     });
   }
 
@@ -50,13 +55,17 @@ export function registerWebGPUKernels(): void {
     const [N, C] = x.shape;
     const bias = inputs.bias as tf.TensorInfo | undefined;
     const program = biasActivationProgram(attrs?.activation as Activation, bias !== undefined, N, C);
-    return (backend as WebGPUBackendRunner).runWebGPUProgram(program, bias ? [x, bias] : [x], "float32", [{ type: "int32", data: [C] }]);
+    return (backend as WebGPUBackendRunner).runWebGPUProgram(program, bias ? [x, bias] : [x], "float32", [
+      { type: "int32", data: [C] },
+    ]);
   });
 
   register(FusedKernelName.swiglu, ({ inputs, backend }) => {
     const x = inputs.x as tf.TensorInfo;
     const [N, width] = x.shape;
-    return (backend as WebGPUBackendRunner).runWebGPUProgram(swigluProgram(N, width / 2), [x], "float32", [{ type: "int32", data: [width / 2] }]);
+    return (backend as WebGPUBackendRunner).runWebGPUProgram(swigluProgram(N, width / 2), [x], "float32", [
+      { type: "int32", data: [width / 2] },
+    ]);
   });
 
   register(FusedKernelName.attention, ({ inputs, backend, attrs }) => {
@@ -84,7 +93,10 @@ export function registerWebGPUKernels(): void {
 }
 
 /** Replaces TF.js's webgpu kernel `name` by `wrapper(its kernel function)`. */
-function wrap(name: string, wrapper: (original: (args: KernelArgs) => tf.TensorInfo) => (args: KernelArgs) => tf.TensorInfo): void {
+function wrap(
+  name: string,
+  wrapper: (original: (args: KernelArgs) => tf.TensorInfo) => (args: KernelArgs) => tf.TensorInfo,
+): void {
   const original = tf.getKernel(name, "webgpu");
   if (!original) return;
   tf.unregisterKernel(name, "webgpu");
@@ -114,7 +126,12 @@ function deterministicMatMul(name: string): void {
     const pick = chooseMatMul({ batch, M, N, K, transposeA, transposeB }, threshold);
     // TF.js's packed program reads sequentially by threads where `adapterInfo.isIntel()`; an override can ask for either.
     const info = pick.sequentialAccess === undefined ? undefined : backend.adapterInfo;
-    if (info) Object.defineProperty(info, "isIntel", { value: () => pick.sequentialAccess, configurable: true, writable: true });
+    if (info)
+      Object.defineProperty(info, "isIntel", {
+        value: () => pick.sequentialAccess,
+        configurable: true,
+        writable: true,
+      });
     env.set(flag, pick.program);
     try {
       return original.kernelFunc(args as never) as tf.TensorInfo;

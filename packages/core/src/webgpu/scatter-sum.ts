@@ -19,13 +19,32 @@ interface ScatterBackend extends WebGPUBackendRunner {
  * Runs the three programs: `indices` (int32, `N·R` values) name the slices of `out` (`slices · S` values) that
  * the rows of `updates` (`N·S`, float32) add to.
  */
-function scatterSum(backend: ScatterBackend, indices: tf.TensorInfo, updates: tf.TensorInfo, shape: number[], N: number, R: number, S: number, strides: number[]): tf.TensorInfo {
+function scatterSum(
+  backend: ScatterBackend,
+  indices: tf.TensorInfo,
+  updates: tf.TensorInfo,
+  shape: number[],
+  N: number,
+  R: number,
+  S: number,
+  strides: number[],
+): tf.TensorInfo {
   const int = (n: number) => ({ type: "int32" as const, data: [n] });
   const stride = Array.from({ length: MAX_SLICE_RANK }, (_, k) => int(strides[k] ?? 0));
   const slices = shape.reduce((a, b) => a * b, 1) / S;
-  const links = backend.runWebGPUProgram(scatterLinksProgram(N, R), [indices], "int32", [int(N), int(slices), ...stride]);
+  const links = backend.runWebGPUProgram(scatterLinksProgram(N, R), [indices], "int32", [
+    int(N),
+    int(slices),
+    ...stride,
+  ]);
   const zeros = backend.runWebGPUProgram(zeroProgram(shape), [], "float32");
-  const out = backend.runWebGPUProgram(scatterSumProgram(shape, N, S, R), [links, updates, indices], "float32", [int(N), int(S), int(slices), ...stride], zeros);
+  const out = backend.runWebGPUProgram(
+    scatterSumProgram(shape, N, S, R),
+    [links, updates, indices],
+    "float32",
+    [int(N), int(S), int(slices), ...stride],
+    zeros,
+  );
   backend.disposeData(links.dataId);
   return out;
 }
@@ -36,7 +55,12 @@ export function deterministicScatterNd(original: KernelFunc): KernelFunc {
     const { indices, updates } = args.inputs as Record<string, tf.TensorInfo>;
     const shape = args.attrs?.shape as number[];
     const R = indices.shape.length > 1 ? indices.shape[indices.shape.length - 1] : 1;
-    const { numUpdates: N, sliceSize: S, strides, outputSize } = tf.backend_util.calculateShapes(updates as tf.Tensor, indices as tf.Tensor, shape);
+    const {
+      numUpdates: N,
+      sliceSize: S,
+      strides,
+      outputSize,
+    } = tf.backend_util.calculateShapes(updates as tf.Tensor, indices as tf.Tensor, shape);
     if (updates.dtype !== "float32" || R > MAX_SLICE_RANK || N === 0 || outputSize === 0) return original(args);
     return scatterSum(args.backend as ScatterBackend, indices, updates, shape, N, R, S, strides);
   };
@@ -53,7 +77,14 @@ export function deterministicUnsortedSegmentSum(original: KernelFunc): KernelFun
     const N = tf.util.sizeFromShape(segmentIds.shape);
     const shape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
     const S = tf.util.sizeFromShape(shape.slice(1));
-    if (x.dtype !== "float32" || segmentIds.dtype !== "int32" || N === 0 || numSegments * S === 0 || N * S !== tf.util.sizeFromShape(x.shape)) return original(args);
+    if (
+      x.dtype !== "float32" ||
+      segmentIds.dtype !== "int32" ||
+      N === 0 ||
+      numSegments * S === 0 ||
+      N * S !== tf.util.sizeFromShape(x.shape)
+    )
+      return original(args);
     return scatterSum(args.backend as ScatterBackend, segmentIds, x, shape, N, 1, S, [1]);
   };
 }

@@ -18,7 +18,8 @@ class Block extends Module {
   readonly p: Record<string, tf.Variable> = {};
   constructor(seed: number) {
     super();
-    const n = (name: string, shape: number[], s: number) => (this.p[name] = this.registerParameter(name, tf.randomNormal(shape, 0, 0.2, "float32", seed * 100 + s)));
+    const n = (name: string, shape: number[], s: number) =>
+      (this.p[name] = this.registerParameter(name, tf.randomNormal(shape, 0, 0.2, "float32", seed * 100 + s)));
     this.p.ln1g = this.registerParameter("ln1g", tf.ones([C]));
     this.p.ln1b = this.registerParameter("ln1b", tf.zeros([C]));
     n("wqkv", [C, 3 * C], 1);
@@ -62,14 +63,24 @@ export class TinyLM extends Module {
     const [B] = ids.shape;
     let x = tf.reshape(tf.gather(this.embed, tf.reshape(ids, [-1])), [B, T, C]) as tf.Tensor3D;
     for (const b of this.blocks) x = b.forward(x);
-    return tf.reshape(tf.matMul(tf.reshape(layerNorm(x, ...this.lnf), [B * T, C]), this.head), [B, T, V]) as tf.Tensor3D;
+    return tf.reshape(tf.matMul(tf.reshape(layerNorm(x, ...this.lnf), [B * T, C]), this.head), [
+      B,
+      T,
+      V,
+    ]) as tf.Tensor3D;
   }
 }
 
 /** Batches of `ids [4, 8]` with repeated tokens (so embedding gradients sum duplicate rows). */
 function* batches(count: number): Generator<{ ids: tf.Tensor2D }> {
   for (let s = 0; s < count; s++) {
-    yield { ids: tf.tensor2d(Array.from({ length: 4 * T }, (_, i) => (i * 5 + s * 3) % 11), [4, T], "int32") };
+    yield {
+      ids: tf.tensor2d(
+        Array.from({ length: 4 * T }, (_, i) => (i * 5 + s * 3) % 11),
+        [4, T],
+        "int32",
+      ),
+    };
   }
 }
 

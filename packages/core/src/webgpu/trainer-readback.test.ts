@@ -55,7 +55,9 @@ describe("Trainer read-backs", () => {
   });
 
   /** Final parameters and skipped count of a run with a NaN loss at step 3 (SGD: no step-count dependence). */
-  async function runWithNaN(finiteCheck: "step" | "device"): Promise<{ params: Float32Array[]; skipped: number; losses: number[] }> {
+  async function runWithNaN(
+    finiteCheck: "step" | "device",
+  ): Promise<{ params: Float32Array[]; skipped: number; losses: number[] }> {
     const options: Partial<TrainerOptions<{ ids: tf.Tensor2D }>> = {
       logEvery: 2,
       finiteCheck,
@@ -64,7 +66,10 @@ describe("Trainer read-backs", () => {
     const { model, trainer } = tinyTrainer(6, options, 2);
     const result = await trainer.fit();
     const params = trainer.parameters.map(([, v]) => Float32Array.from(v.dataSync()));
-    const losses = trainer.records().filter((r) => r.kind === "train" && r.loss !== undefined).map((r) => r.loss as number);
+    const losses = trainer
+      .records()
+      .filter((r) => r.kind === "train" && r.loss !== undefined)
+      .map((r) => r.loss as number);
     trainer.dispose();
     model.dispose();
     return { params, skipped: result.skippedSteps, losses };

@@ -9,7 +9,6 @@ import { swiglu } from "../../ops/swiglu.js";
 import { seeded } from "../../ops/testing.js";
 import { onNativeBackend, skipWithoutAddon } from "../testing.js";
 
-
 /** Runs `fn` on cpu and on native; returns each output's values (native first). */
 async function onBoth(fn: () => tf.Tensor[]): Promise<Array<[Float32Array, Float32Array, number[]]>> {
   const run = async (name: string) => {
@@ -46,17 +45,49 @@ const cases: Case[] = [
   { name: "causal prefill", q: [1, 2, 9, 8], kv: [1, 2, 9, 8], o: { causal: true } },
   { name: "causal with sliding window 4", q: [1, 2, 10, 8], kv: [1, 2, 10, 8], o: { causal: true, window: 4 } },
   { name: "decode step on a 7-token cache (dot path)", q: [2, 2, 1, 8], kv: [2, 2, 8, 8], o: { causal: true } },
-  { name: "two new tokens, window, explicit offset", q: [1, 4, 2, 8], kv: [1, 4, 12, 8], o: { causal: true, window: 5, offset: 10 } },
-  { name: "grouped-query heads with a [B,1,1,Tk] padding mask", q: [2, 4, 5, 8], kv: [2, 2, 5, 8], o: { causal: true, maskShape: [2, 1, 1, 5] } },
-  { name: "full [B,H,Tq,Tk] mask, GQA, SGEMM rows", q: [1, 4, 24, 16], kv: [1, 2, 24, 16], o: { maskShape: [1, 4, 24, 24] } },
+  {
+    name: "two new tokens, window, explicit offset",
+    q: [1, 4, 2, 8],
+    kv: [1, 4, 12, 8],
+    o: { causal: true, window: 5, offset: 10 },
+  },
+  {
+    name: "grouped-query heads with a [B,1,1,Tk] padding mask",
+    q: [2, 4, 5, 8],
+    kv: [2, 2, 5, 8],
+    o: { causal: true, maskShape: [2, 1, 1, 5] },
+  },
+  {
+    name: "full [B,H,Tq,Tk] mask, GQA, SGEMM rows",
+    q: [1, 4, 24, 16],
+    kv: [1, 2, 24, 16],
+    o: { maskShape: [1, 4, 24, 24] },
+  },
   { name: "[Tq,Tk] mask broadcast over batch and heads", q: [2, 2, 6, 8], kv: [2, 2, 6, 8], o: { maskShape: [6, 6] } },
-  { name: "KV capacity 16 with 11 keys, decode", q: [1, 4, 1, 8], kv: [1, 2, 16, 8], o: { kvLength: 11, maskShape: [1, 1, 1, 11] } },
-  { name: "KV capacity 32 with 21 keys, 5 causal queries", q: [2, 2, 5, 8], kv: [2, 2, 32, 8], o: { kvLength: 21, causal: true, window: 9 } },
+  {
+    name: "KV capacity 16 with 11 keys, decode",
+    q: [1, 4, 1, 8],
+    kv: [1, 2, 16, 8],
+    o: { kvLength: 11, maskShape: [1, 1, 1, 11] },
+  },
+  {
+    name: "KV capacity 32 with 21 keys, 5 causal queries",
+    q: [2, 2, 5, 8],
+    kv: [2, 2, 32, 8],
+    o: { kvLength: 21, causal: true, window: 9 },
+  },
   { name: "more keys than one packed block, D=72", q: [1, 1, 7, 72], kv: [1, 1, 300, 72], o: {} },
-  { name: "a long prompt: scores split into blocks of rows to bound scratch memory", q: [1, 1, 1100, 8], kv: [1, 1, 1000, 8], o: { causal: true, offset: 0 } },
+  {
+    name: "a long prompt: scores split into blocks of rows to bound scratch memory",
+    q: [1, 1, 1100, 8],
+    kv: [1, 1, 1000, 8],
+    o: { causal: true, offset: 0 },
+  },
   {
     name: "K and V packed once per kv head for several row blocks: GQA, capacity, mask, causal, 300 keys",
-    q: [1, 4, 40, 72], kv: [1, 2, 320, 72], o: { kvLength: 300, causal: true, maskShape: [1, 1, 40, 300] },
+    q: [1, 4, 40, 72],
+    kv: [1, 2, 320, 72],
+    o: { kvLength: 300, causal: true, maskShape: [1, 1, 40, 300] },
   },
 ];
 
@@ -82,7 +113,8 @@ describe.skipIf(skipWithoutAddon)("native fused attention and SwiGLU kernels", (
         const w = seeded(c.q, 35);
         const value = fusedAttention(q, k, v, opts);
         const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) =>
-          tf.sum(tf.mul(fusedAttention(a as tf.Tensor4D, b as tf.Tensor4D, d as tf.Tensor4D, opts), w)))([q, k, v]);
+          tf.sum(tf.mul(fusedAttention(a as tf.Tensor4D, b as tf.Tensor4D, d as tf.Tensor4D, opts), w)),
+        )([q, k, v]);
         return [value, ...grads];
       });
       expect(worst(results[0]![0], results[0]![1])).toBeLessThan(2e-6);
@@ -91,7 +123,8 @@ describe.skipIf(skipWithoutAddon)("native fused attention and SwiGLU kernels", (
         // Spare capacity gets no gradient.
         const [dk, , shape] = results[2]!;
         const [cap, D] = [shape[2]!, shape[3]!];
-        for (let p = 0; p < dk.length / D; p++) if (p % cap >= c.o.kvLength) for (let d = 0; d < D; d++) expect(dk[p * D + d]).toBe(0);
+        for (let p = 0; p < dk.length / D; p++)
+          if (p % cap >= c.o.kvLength) for (let d = 0; d < D; d++) expect(dk[p * D + d]).toBe(0);
       }
     });
   }
@@ -106,7 +139,10 @@ describe.skipIf(skipWithoutAddon)("native fused attention and SwiGLU kernels", (
   });
 
   it("SwiGLU equals cpu's composition, gradient too (odd widths, one row and many)", async () => {
-    for (const shape of [[1, 2 * 2048], [3, 17, 2 * 65]]) {
+    for (const shape of [
+      [1, 2 * 2048],
+      [3, 17, 2 * 65],
+    ]) {
       const results = await onBoth(() => {
         const x = seeded(shape, 51, 4);
         const w = seeded([...shape.slice(0, -1), shape[shape.length - 1]! / 2], 52);
@@ -124,7 +160,9 @@ describe.skipIf(skipWithoutAddon)("native fused attention and SwiGLU kernels", (
     const k = seeded([1, 1, 9, 8], 62) as tf.Tensor4D;
     const step = () =>
       tf.tidy(() => {
-        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(fusedAttention(a as tf.Tensor4D, b as tf.Tensor4D, b as tf.Tensor4D, { causal: true, kvLength: 7 })))([q, k]);
+        tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(fusedAttention(a as tf.Tensor4D, b as tf.Tensor4D, b as tf.Tensor4D, { causal: true, kvLength: 7 })),
+        )([q, k]);
         swiglu(tf.concat([q, q], -1));
       });
     step();

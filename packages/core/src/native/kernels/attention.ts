@@ -26,8 +26,16 @@ export const fusedAttentionKernel: NativeOnlyKernel = (addon) =>
     const Tk = attrs.kvLength && attrs.kvLength > 0 ? attrs.kvLength : capacity;
     const out = output(args.backend, B * H * Tq * D);
     addon.attention(
-      need(args, "q", op), need(args, "k", op), need(args, "v", op), mask ? need(args, "mask", op) : null, out,
-      [B, H, Hkv, Tq, Tk, capacity, D], attrs.scale, attrs.causal, attrs.window, attrs.offset,
+      need(args, "q", op),
+      need(args, "k", op),
+      need(args, "v", op),
+      mask ? need(args, "mask", op) : null,
+      out,
+      [B, H, Hkv, Tq, Tk, capacity, D],
+      attrs.scale,
+      attrs.causal,
+      attrs.window,
+      attrs.offset,
       mask ? broadcastStrides(mask.shape, 4) : [0, 0, 0, 0],
     );
     return args.backend.makeTensorInfo([B, H, Tq, D], "float32", out);

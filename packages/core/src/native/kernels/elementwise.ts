@@ -5,15 +5,30 @@ import { broadcastStrides, f32, type NativeKernel, output, sizeOf, withFallback 
 
 /** TF.js unary kernel name -> addon op. */
 export const UNARY_KERNELS: Record<string, number> = {
-  Exp: UnaryOp.Exp, Erf: UnaryOp.Erf, Tanh: UnaryOp.Tanh, Sigmoid: UnaryOp.Sigmoid, Relu: UnaryOp.Relu,
-  Sqrt: UnaryOp.Sqrt, Rsqrt: UnaryOp.Rsqrt, Log: UnaryOp.Log, Neg: UnaryOp.Neg, Abs: UnaryOp.Abs,
-  Square: UnaryOp.Square, Relu6: UnaryOp.Relu6, Elu: UnaryOp.Elu,
+  Exp: UnaryOp.Exp,
+  Erf: UnaryOp.Erf,
+  Tanh: UnaryOp.Tanh,
+  Sigmoid: UnaryOp.Sigmoid,
+  Relu: UnaryOp.Relu,
+  Sqrt: UnaryOp.Sqrt,
+  Rsqrt: UnaryOp.Rsqrt,
+  Log: UnaryOp.Log,
+  Neg: UnaryOp.Neg,
+  Abs: UnaryOp.Abs,
+  Square: UnaryOp.Square,
+  Relu6: UnaryOp.Relu6,
+  Elu: UnaryOp.Elu,
 };
 
 /** TF.js binary kernel name -> addon op. */
 export const BINARY_KERNELS: Record<string, number> = {
-  Add: BinaryOp.Add, Sub: BinaryOp.Sub, Multiply: BinaryOp.Mul, RealDiv: BinaryOp.Div, Maximum: BinaryOp.Max,
-  Minimum: BinaryOp.Min, SquaredDifference: BinaryOp.SquaredDiff,
+  Add: BinaryOp.Add,
+  Sub: BinaryOp.Sub,
+  Multiply: BinaryOp.Mul,
+  RealDiv: BinaryOp.Div,
+  Maximum: BinaryOp.Max,
+  Minimum: BinaryOp.Min,
+  SquaredDifference: BinaryOp.SquaredDiff,
 };
 
 /** A unary kernel for addon op `op`. */
@@ -42,7 +57,10 @@ export const leakyRelu: NativeKernel = (addon, cpu) =>
  * The output shape and each input's strides over it, with size-1 dims dropped and dims merged where both
  * inputs are contiguous (or both broadcast) across them.
  */
-export function binaryPlan(aShape: number[], bShape: number[]): { out: number[]; shape: number[]; sa: number[]; sb: number[] } {
+export function binaryPlan(
+  aShape: number[],
+  bShape: number[],
+): { out: number[]; shape: number[]; sa: number[]; sb: number[] } {
   const out = tf.broadcast_util.assertAndGetBroadcastShape(aShape, bShape);
   const rank = out.length;
   const fa = broadcastStrides(aShape, rank);

@@ -46,7 +46,8 @@ const biasActivation: NativeOnlyKernel = (addon) =>
     const out = output(args.backend, xv.length);
     out.set(xv);
     const bv = bias ? need(args, "bias", "BirdVLMBiasActivation") : null;
-    if (bv && sizeOf(bias.shape) !== c) throw new Error(`native BirdVLMBiasActivation: bias has ${sizeOf(bias.shape)} values, x has ${c} channels`);
+    if (bv && sizeOf(bias.shape) !== c)
+      throw new Error(`native BirdVLMBiasActivation: bias has ${sizeOf(bias.shape)} values, x has ${c} channels`);
     addon.biasActivation(out, xv.length / Math.max(c, 1), c, bv, act, 0);
     return args.backend.makeTensorInfo(x.shape, "float32", out);
   }) as unknown as tf.KernelFunc;

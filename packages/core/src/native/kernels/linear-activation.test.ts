@@ -6,7 +6,6 @@ import { linearActivation, type Activation } from "../../ops/bias-activation.js"
 import { seeded } from "../../ops/testing.js";
 import { onNativeBackend, skipWithoutAddon } from "../testing.js";
 
-
 async function valuesOn(backend: string, fn: () => tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   const out = tf.tidy(fn);
@@ -24,7 +23,12 @@ function worst(a: Float32Array, e: Float32Array): number {
 describe.skipIf(skipWithoutAddon)("native linearActivation kernel", () => {
   onNativeBackend();
 
-  const shapes: Array<[number, number, number]> = [[197, 192, 768], [1, 300, 77], [13, 5, 3], [64, 700, 96]];
+  const shapes: Array<[number, number, number]> = [
+    [197, 192, 768],
+    [1, 300, 77],
+    [13, 5, 3],
+    [64, 700, 96],
+  ];
   for (const [n, k, m] of shapes) {
     for (const activation of ["gelu", "gelu_tanh", "silu"] as Activation[]) {
       it(`equals cpu for [${n}, ${k}] x [${k}, ${m}] with ${activation}, with and without bias; gradients too`, async () => {
@@ -34,12 +38,14 @@ describe.skipIf(skipWithoutAddon)("native linearActivation kernel", () => {
           const b = seeded([m], 73);
           const g = seeded([n, m], 74);
           const grads = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
-            tf.sum(tf.mul(linearActivation(xi as tf.Tensor2D, wi as tf.Tensor2D, bi, activation), g)))([x, w, b]);
+            tf.sum(tf.mul(linearActivation(xi as tf.Tensor2D, wi as tf.Tensor2D, bi, activation), g)),
+          )([x, w, b]);
           return [linearActivation(x, w, b, activation), linearActivation(x, w, null, activation), ...grads];
         };
         const want = await valuesOn("cpu", run);
         const got = await valuesOn("native", run);
-        for (let i = 0; i < want.length; i++) expect(worst(got[i]!, want[i]!), `output ${i}`).toBeLessThan(i < 2 ? 1e-5 : 3e-5);
+        for (let i = 0; i < want.length; i++)
+          expect(worst(got[i]!, want[i]!), `output ${i}`).toBeLessThan(i < 2 ? 1e-5 : 3e-5);
       });
     }
   }
@@ -49,12 +55,21 @@ describe.skipIf(skipWithoutAddon)("native linearActivation kernel", () => {
     const x = seeded([9, 8], 75) as tf.Tensor2D;
     const w = seeded([8, 4], 76) as tf.Tensor2D;
     const names: string[] = [];
-    await tf.profile(() => tf.tidy(() => { linearActivation(x, w, null, "gelu"); })).then((p) => names.push(...p.kernels.map((k) => k.name)));
+    await tf
+      .profile(() =>
+        tf.tidy(() => {
+          linearActivation(x, w, null, "gelu");
+        }),
+      )
+      .then((p) => names.push(...p.kernels.map((k) => k.name)));
     expect(names).toEqual(["BirdVLMLinearActivation"]);
-    const step = () => tf.tidy(() => {
-      tf.grads((xi: tf.Tensor, wi: tf.Tensor) => tf.sum(linearActivation(xi as tf.Tensor2D, wi as tf.Tensor2D, null, "silu")))([x, w]);
-      linearActivation(x, w, null, "gelu");
-    });
+    const step = () =>
+      tf.tidy(() => {
+        tf.grads((xi: tf.Tensor, wi: tf.Tensor) =>
+          tf.sum(linearActivation(xi as tf.Tensor2D, wi as tf.Tensor2D, null, "silu")),
+        )([x, w]);
+        linearActivation(x, w, null, "gelu");
+      });
     step();
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) step();

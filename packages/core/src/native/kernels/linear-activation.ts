@@ -23,11 +23,29 @@ export const linearActivationKernel: NativeOnlyKernel = (addon) =>
     if (act === undefined) throw new Error(`native ${op}: unknown activation '${activation}'`);
     const [n, k] = x.shape;
     const m = weight.shape[1];
-    if (weight.shape[0] !== k) throw new Error(`native ${op}: x [${x.shape}] and weight [${weight.shape}] do not chain`);
-    if (bias && sizeOf(bias.shape) !== m) throw new Error(`native ${op}: bias has ${sizeOf(bias.shape)} values, expected ${m}`);
+    if (weight.shape[0] !== k)
+      throw new Error(`native ${op}: x [${x.shape}] and weight [${weight.shape}] do not chain`);
+    if (bias && sizeOf(bias.shape) !== m)
+      throw new Error(`native ${op}: bias has ${sizeOf(bias.shape)} values, expected ${m}`);
     const out = output(args.backend, n * m);
     const one = new Int32Array(1);
-    addon.matmul(need(args, "x", op), need(args, "weight", op), out, 1, n, m, k, false, false, one, one, 1, 1,
-      bias ? need(args, "bias", op) : null, act, 0);
+    addon.matmul(
+      need(args, "x", op),
+      need(args, "weight", op),
+      out,
+      1,
+      n,
+      m,
+      k,
+      false,
+      false,
+      one,
+      one,
+      1,
+      1,
+      bias ? need(args, "bias", op) : null,
+      act,
+      0,
+    );
     return args.backend.makeTensorInfo([n, m], "float32", out);
   }) as unknown as tf.KernelFunc;

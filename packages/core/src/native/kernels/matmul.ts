@@ -60,8 +60,24 @@ function nativeMatMul(addon: NativeAddon, args: KernelArgs, epilogue?: Epilogue)
   const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
   const [ia, ib] = batchIndices(outer, outerA, outerB);
   const out = output(args.backend, sizeOf(outer) * m * n);
-  addon.matmul(av, bv, out, ia.length, m, n, k, transposeA, transposeB, ia, ib, sizeOf(outerA), sizeOf(outerB),
-    epilogue?.bias ?? null, epilogue?.act ?? -1, epilogue?.alpha ?? 0);
+  addon.matmul(
+    av,
+    bv,
+    out,
+    ia.length,
+    m,
+    n,
+    k,
+    transposeA,
+    transposeB,
+    ia,
+    ib,
+    sizeOf(outerA),
+    sizeOf(outerB),
+    epilogue?.bias ?? null,
+    epilogue?.act ?? -1,
+    epilogue?.alpha ?? 0,
+  );
   return args.backend.makeTensorInfo([...outer, m, n], "float32", out);
 }
 
@@ -69,10 +85,20 @@ function nativeMatMul(addon: NativeAddon, args: KernelArgs, epilogue?: Epilogue)
 export const batchMatMul: NativeKernel = (addon, cpu) => withFallback(cpu, (args) => nativeMatMul(addon, args));
 
 const FUSED_ACTIVATIONS: Record<string, number> = {
-  linear: -1, relu: UnaryOp.Relu, relu6: UnaryOp.Relu6, elu: UnaryOp.Elu, sigmoid: UnaryOp.Sigmoid, leakyrelu: -2,
+  linear: -1,
+  relu: UnaryOp.Relu,
+  relu6: UnaryOp.Relu6,
+  elu: UnaryOp.Elu,
+  sigmoid: UnaryOp.Sigmoid,
+  leakyrelu: -2,
 };
 
-function runNative(name: string, args: KernelArgs, inputs: Record<string, TensorInfo>, attrs?: tf.NamedAttrMap): TensorInfo {
+function runNative(
+  name: string,
+  args: KernelArgs,
+  inputs: Record<string, TensorInfo>,
+  attrs?: tf.NamedAttrMap,
+): TensorInfo {
   const kernel = tf.getKernel(name, "native") ?? tf.getKernel(name, "cpu");
   if (!kernel) throw new Error(`native backend: no ${name} kernel`);
   return kernel.kernelFunc({ inputs, backend: args.backend, attrs }) as TensorInfo;
@@ -84,13 +110,19 @@ export const fusedMatMul: NativeKernel = (addon, cpu) =>
     const { bias, preluActivationWeights } = args.inputs;
     const { activation, leakyreluAlpha } = args.attrs as { activation: string; leakyreluAlpha?: number };
     const act = FUSED_ACTIVATIONS[activation];
-    if (act === undefined && activation !== "prelu") throw new Error(`native _FusedMatMul: unknown activation '${activation}'`);
+    if (act === undefined && activation !== "prelu")
+      throw new Error(`native _FusedMatMul: unknown activation '${activation}'`);
     // Bias and activation in the product's epilogue when the bias is a row vector (or absent).
-    const n = (args.attrs as { transposeB: boolean }).transposeB ? args.inputs.b.shape[args.inputs.b.shape.length - 2] : args.inputs.b.shape[args.inputs.b.shape.length - 1];
+    const n = (args.attrs as { transposeB: boolean }).transposeB
+      ? args.inputs.b.shape[args.inputs.b.shape.length - 2]
+      : args.inputs.b.shape[args.inputs.b.shape.length - 1];
     const biasValues = f32(args.backend, bias);
     const biasFusable =
-      bias !== undefined && biasValues !== undefined && (sizeOf(bias.shape) === n || sizeOf(bias.shape) === 1) &&
-      bias.shape.length <= Math.max(args.inputs.a.shape.length, args.inputs.b.shape.length) && bias.shape.slice(0, -1).every((d) => d === 1);
+      bias !== undefined &&
+      biasValues !== undefined &&
+      (sizeOf(bias.shape) === n || sizeOf(bias.shape) === 1) &&
+      bias.shape.length <= Math.max(args.inputs.a.shape.length, args.inputs.b.shape.length) &&
+      bias.shape.slice(0, -1).every((d) => d === 1);
     const fuseAct = act !== undefined && (bias === undefined || biasFusable);
     let out = nativeMatMul(addon, args, {
       bias: biasFusable ? biasValues! : null,

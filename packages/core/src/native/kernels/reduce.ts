@@ -34,5 +34,9 @@ export function reduceKernel(op: number): NativeKernel {
 
 /** TF.js reduction kernel name -> addon op. */
 export const REDUCE_KERNELS: Record<string, number> = {
-  Sum: ReduceOp.Sum, Mean: ReduceOp.Mean, Max: ReduceOp.Max, Min: ReduceOp.Min, Prod: ReduceOp.Prod,
+  Sum: ReduceOp.Sum,
+  Mean: ReduceOp.Mean,
+  Max: ReduceOp.Max,
+  Min: ReduceOp.Min,
+  Prod: ReduceOp.Prod,
 };

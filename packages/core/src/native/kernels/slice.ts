@@ -17,7 +17,13 @@ function stridesOf(shape: readonly number[]): number[] {
 }
 
 /** A copy of x[begin : begin + size] (or a view when it is contiguous); undefined when x is not float32. */
-function sliceOf(addon: NativeAddon, args: KernelArgs, x: TensorInfo, begin: number[], size: number[]): TensorInfo | undefined {
+function sliceOf(
+  addon: NativeAddon,
+  args: KernelArgs,
+  x: TensorInfo,
+  begin: number[],
+  size: number[],
+): TensorInfo | undefined {
   const xv = f32(args.backend, x);
   if (!xv || x.shape.length === 0 || x.shape.length > 8) return undefined;
   const n = sizeOf(size);

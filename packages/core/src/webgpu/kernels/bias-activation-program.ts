@@ -22,7 +22,12 @@ const ACTIVATION_WGSL: Record<Activation, string> = {
 };
 
 /** The program for `biasActivation` on `x [N, C]` (inputs x and, with `hasBias`, bias `[C]`). */
-export function biasActivationProgram(activation: Activation, hasBias: boolean, N: number, C: number): WebGPUProgramSpec {
+export function biasActivationProgram(
+  activation: Activation,
+  hasBias: boolean,
+  N: number,
+  C: number,
+): WebGPUProgramSpec {
   return {
     outputShape: [N, C],
     shaderKey: `birdvlm_bias_${activation}_${hasBias}`,

@@ -42,4 +42,5 @@ export function flatDispatch(n: number, perGroup: number): [number, number, numb
 }
 
 /** WGSL: the linear index of this workgroup over a dispatch TF.js may have folded into 2-D or 3-D. */
-export const WORKGROUP_INDEX = "i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x)";
+export const WORKGROUP_INDEX =
+  "i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x)";
