@@ -16,6 +16,6 @@ echo "test-webgpu: ${#golden[@]} golden test files: ${golden[*]}"
 mkdir -p .test-results
 status=0
 BIRDVLM_BACKEND=webgpu npx vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest-webgpu.json \
-  "${golden[@]}" packages/core/src/webgpu packages/core/src/ops packages/phi3/src/decode-readback.test.ts packages/vit/src/train.test.ts "$@" || status=$?
+  "${golden[@]}" packages/core/src/backends/webgpu packages/core/src/ops packages/phi3/src/decode-readback.test.ts packages/vit/src/train.test.ts "$@" || status=$?
 [ -f .test-results/vitest-webgpu.json ] && node scripts/test-summary.mjs .test-results/vitest-webgpu.json
 exit "$status"

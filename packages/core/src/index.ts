@@ -5,7 +5,8 @@
  */
 export { tf } from "./tf.js";
 export * from "./contracts.js";
-export { initBackend, currentBackend, type BackendName, type BackendInfo } from "./backend.js";
+export { initBackend, currentBackend } from "./backends/init-backend.js";
+export type { BackendName, BackendInfo } from "./backends/backend-info.js";
 export { Module, transposeLast2, type ParameterOptions, type LoadStateDictOptions } from "./module.js";
 export { openSafetensors, readSafetensors, type SafetensorsReader, type TensorInfo } from "./safetensors-reader.js";
 export { writeSafetensors, storeAs, type RawTensor, type TensorSource } from "./safetensors-writer.js";
@@ -78,9 +79,9 @@ export {
 } from "./ops/fused-attention.js";
 export { swiglu, swigluReference } from "./ops/swiglu.js";
 export { FusedKernelName, setFusedKernelsEnabled, hasFusedKernel } from "./ops/fused-kernel.js";
-export { canWriteInPlace, exclusiveZeros, writePositionsInPlace } from "./native/in-place.js";
-export { setMatMulOverrides, matMulOverrides, type MatMulOverride } from "./webgpu/matmul-choice.js";
-export { webgpuErrors } from "./webgpu-backend.js";
-export { countReads, type ReadCounter } from "./read-counter.js";
+export { canWriteInPlace, exclusiveZeros, writePositionsInPlace } from "./backends/native/in-place.js";
+export { setMatMulOverrides, matMulOverrides, type MatMulOverride } from "./backends/webgpu/matmul-choice.js";
+export { webgpuErrors } from "./backends/webgpu/use-webgpu.js";
+export { countReads, type ReadCounter } from "./backends/read-counter.js";
 export { bf16MatMul, Bf16Weight, BF16_MATMUL_KERNEL, toBf16Bits, fromBf16Bits } from "./ops/bf16-matmul.js";
 export { bf16Gather, BF16_GATHER_KERNEL } from "./ops/bf16-gather.js";

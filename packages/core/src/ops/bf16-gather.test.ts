@@ -5,7 +5,7 @@ import { tf } from "../tf.js";
 import { Bf16Weight } from "./bf16-matmul.js";
 import { BF16_GATHER_KERNEL, bf16Gather } from "./bf16-gather.js";
 import { seeded } from "./testing.js";
-import { onNativeBackend, onCpuBackend, skipWithoutAddon } from "../native/testing.js";
+import { onNativeBackend, onCpuBackend, skipWithoutAddon } from "../backends/native/testing.js";
 
 function check(vocab: number, dim: number): void {
   const table = Bf16Weight.fromTensor(seeded([vocab, dim], vocab + dim) as tf.Tensor2D);

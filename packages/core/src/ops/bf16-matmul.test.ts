@@ -2,12 +2,12 @@
 // M > 1 blocks widened for the SGEMM) on 1 and 2 threads, and the fallback on the cpu backend.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tf } from "../tf.js";
-import { currentBackend, initBackend } from "../backend.js";
-import { useNative } from "../native-backend.js";
-import { loadAddon } from "../native/addon.js";
+import { currentBackend, initBackend } from "../backends/init-backend.js";
+import { useNative } from "../backends/native/use-native.js";
+import { loadAddon } from "../backends/native/addon.js";
 import { BF16_MATMUL_KERNEL, Bf16Weight, bf16MatMul, fromBf16Bits, toBf16Bits } from "./bf16-matmul.js";
 import { seeded } from "./testing.js";
-import { onCpuBackend, skipWithoutAddon } from "../native/testing.js";
+import { onCpuBackend, skipWithoutAddon } from "../backends/native/testing.js";
 
 /** Largest |got - want| relative to Σ|x||w| of that output (the scale of float32 summation-order error). */
 function worstError(x: tf.Tensor2D, w: tf.Tensor2D, got: tf.Tensor2D): number {

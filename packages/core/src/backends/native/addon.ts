@@ -1,0 +1,158 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The functions of the compiled addon (`packages/core/addon`). Outputs are written in place. */
+export interface NativeAddon {
+  info(): { isa: string; threads: number };
+  setThreads(threads: number): number;
+  /**
+   * out[batch,M,N] = op(a[aIndex[i]]) · op(b[bIndex[i]]) for each output batch i, then (optionally) + bias (length N
+   * or 1) and an activation (a Unary code, -2 leaky ReLU with `alpha`, -1 none) on each tile while it is in cache.
+   */
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: boolean,
+    transposeB: boolean,
+    aIndex: Int32Array,
+    bIndex: Int32Array,
+    batchA: number,
+    batchB: number,
+    bias?: Float32Array | null,
+    act?: number,
+    alpha?: number,
+  ): void;
+  /** In place on c[rows,n]: add bias (length n or 1, or null), then activation (a Unary code, -2 leaky, -1 none). */
+  biasActivation(c: Float32Array, rows: number, n: number, bias: Float32Array | null, act: number, alpha: number): void;
+  unary(op: number, x: Float32Array, out: Float32Array): void;
+  leakyRelu(x: Float32Array, out: Float32Array, alpha: number): void;
+  binary(
+    op: number,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    shape: number[],
+    aStrides: number[],
+    bStrides: number[],
+  ): void;
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** Reduces the middle axis of an [p, r, q] view. */
+  reduce(op: number, x: Float32Array, out: Float32Array, p: number, r: number, q: number): void;
+  transpose(x: Float32Array, out: Float32Array, shape: number[], perm: number[]): void;
+  /** out (dense, `shape`) = x[offset + Σ i_d · strides[d]]. */
+  stridedCopy(x: Float32Array, out: Float32Array, offset: number, shape: number[], strides: number[]): void;
+  /** LayerNorm (RMSNorm when `rms`) over the last axis of [rows, c]. */
+  normRows(
+    x: Float32Array,
+    out: Float32Array,
+    rows: number,
+    c: number,
+    gamma: Float32Array,
+    beta: Float32Array | null,
+    eps: number,
+    rms: boolean,
+  ): void;
+  /**
+   * out [B, H, Tq, D] = softmax(q kᵀ · scale + mask + causal/window rule) v, for q [B, H, Tq, D] and k, v
+   * [B, Hkv, capK, D] of which the first Tk positions are read; `dims` = [B, H, Hkv, Tq, Tk, capK, D]; the mask
+   * is read at Σ index · maskStrides over (b, h, i, j).
+   */
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Float32Array | null,
+    out: Float32Array,
+    dims: number[],
+    scale: number,
+    causal: boolean,
+    window: number,
+    offset: number,
+    maskStrides: number[],
+  ): void;
+  /**
+   * out [m, n] = x [m, k] · W [k, n], W's bfloat16 values row-major in the 16-bit halves of `w` (element 2i in
+   * the low half of w[i]); products and sums in float32 (see `ops/bf16-matmul.ts` for the layout).
+   */
+  bf16MatMul(x: Float32Array, w: Int32Array, out: Float32Array, m: number, n: number, k: number): void;
+  /** out [n, dim] = rows `rows` of the bf16 matrix [*, dim] held in `w` (layout as bf16MatMul), widened to float32. */
+  bf16GatherRows(w: Int32Array, rows: Int32Array, out: Float32Array, dim: number): void;
+  /** Runs `jobs` small jobs on the thread pool; returns how many tasks did not run exactly once (0 when sound). */
+  poolCheck(jobs: number): number;
+  /** out [rows, I] = up · silu(gate) for x [rows, 2I] holding gate then up. */
+  swiglu(x: Float32Array, out: Float32Array, rows: number, i: number): void;
+}
+
+/** Codes of the addon's unary ops (same order as `Unary` in addon/src/elementwise.h). */
+export const UnaryOp = {
+  Exp: 0,
+  Erf: 1,
+  Tanh: 2,
+  Sigmoid: 3,
+  Relu: 4,
+  Sqrt: 5,
+  Rsqrt: 6,
+  Log: 7,
+  Neg: 8,
+  Abs: 9,
+  Square: 10,
+  Relu6: 11,
+  Elu: 12,
+  GeluErf: 13,
+  GeluTanh: 14,
+  Silu: 15,
+} as const;
+/** Codes of the addon's binary ops (same order as `Binary` in addon/src/elementwise.h). */
+export const BinaryOp = { Add: 0, Sub: 1, Mul: 2, Div: 3, Max: 4, Min: 5, SquaredDiff: 6, Pow: 7 } as const;
+/** Codes of the addon's reductions (same order as `Reduce` in addon/src/elementwise.h). */
+export const ReduceOp = { Sum: 0, Max: 1, Min: 2, Mean: 3, Prod: 4 } as const;
+
+const ADDON_FILE = "birdvlm_native.node";
+
+function moduleDir(): string {
+  try {
+    return dirname(fileURLToPath(import.meta.url));
+  } catch {
+    return typeof __dirname === "string" ? __dirname : process.cwd();
+  }
+}
+
+/** Where the addon binary may be: env `BIRDVLM_NATIVE_ADDON`, then beside `src/backends/native/` or `dist/`. */
+export function addonCandidates(): string[] {
+  const here = moduleDir();
+  const env = process.env.BIRDVLM_NATIVE_ADDON;
+  return [
+    ...(env ? [resolve(env)] : []),
+    resolve(here, "../../../addon/build/Release", ADDON_FILE), // from packages/core/src/backends/native
+    resolve(here, "../addon/build/Release", ADDON_FILE), // from packages/core/dist
+  ];
+}
+
+/** The first addon binary that exists, if any (so a failure to load it is worth a warning). */
+export function findAddon(): string | undefined {
+  return addonCandidates().find((p) => existsSync(p));
+}
+
+let loaded: NativeAddon | undefined;
+
+/** Loads the addon once; throws with the paths tried when it is not built or does not load. */
+export function loadAddon(): NativeAddon {
+  if (loaded) return loaded;
+  const path = findAddon();
+  if (!path) {
+    throw new Error(
+      `the native addon is not built (looked for ${addonCandidates().join(", ")}); ` +
+        "run 'pnpm --filter @birdvlm/core build:native' (needs g++ and the Node headers)",
+    );
+  }
+  const require = createRequire(path);
+  loaded = require(path) as NativeAddon;
+  return loaded;
+}

@@ -1,0 +1,186 @@
+// The native BirdVLMFusedAttention and BirdVLMSwiGLU kernels against the cpu backend (which runs the ops'
+// TF.js compositions): values and gradients, masks, causal/window rules, offsets, grouped-query heads, KV
+// capacity beyond kvLength, both inner paths (dot products for a few query rows, SGEMM for more).
+import { describe, expect, it } from "vitest";
+import { tf } from "../../../tf.js";
+import { loadAddon } from "../addon.js";
+import { fusedAttention, type AttentionOptions } from "../../../ops/fused-attention.js";
+import { swiglu } from "../../../ops/swiglu.js";
+import { seeded } from "../../../ops/testing.js";
+import { onNativeBackend, skipWithoutAddon } from "../testing.js";
+
+/** Runs `fn` on cpu and on native; returns each output's values (native first). */
+async function onBoth(fn: () => tf.Tensor[]): Promise<Array<[Float32Array, Float32Array, number[]]>> {
+  const run = async (name: string) => {
+    await tf.setBackend(name);
+    const out = tf.tidy(fn);
+    const values = out.map((t) => ({ v: Float32Array.from(t.dataSync()), shape: t.shape }));
+    tf.dispose(out);
+    return values;
+  };
+  const cpu = await run("cpu");
+  const native = await run("native");
+  return native.map((n, i) => {
+    expect(n.shape).toEqual(cpu[i]!.shape);
+    return [n.v, cpu[i]!.v, n.shape];
+  });
+}
+
+function worst(a: Float32Array, e: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < e.length; i++) m = Math.max(m, Math.abs(a[i]! - e[i]!) / (1 + Math.abs(e[i]!)));
+  return Number.isNaN(m) ? Infinity : m;
+}
+
+interface Case {
+  name: string;
+  q: number[];
+  kv: number[];
+  o: AttentionOptions & { maskShape?: number[] };
+}
+
+const cases: Case[] = [
+  { name: "ViT-like, no mask, 3 heads x 197 tokens x 64 (SGEMM path)", q: [1, 3, 197, 64], kv: [1, 3, 197, 64], o: {} },
+  { name: "odd sizes, batch 2 (T=17, D=16)", q: [2, 3, 17, 16], kv: [2, 3, 17, 16], o: { scale: 0.3 } },
+  { name: "causal prefill", q: [1, 2, 9, 8], kv: [1, 2, 9, 8], o: { causal: true } },
+  { name: "causal with sliding window 4", q: [1, 2, 10, 8], kv: [1, 2, 10, 8], o: { causal: true, window: 4 } },
+  { name: "decode step on a 7-token cache (dot path)", q: [2, 2, 1, 8], kv: [2, 2, 8, 8], o: { causal: true } },
+  {
+    name: "two new tokens, window, explicit offset",
+    q: [1, 4, 2, 8],
+    kv: [1, 4, 12, 8],
+    o: { causal: true, window: 5, offset: 10 },
+  },
+  {
+    name: "grouped-query heads with a [B,1,1,Tk] padding mask",
+    q: [2, 4, 5, 8],
+    kv: [2, 2, 5, 8],
+    o: { causal: true, maskShape: [2, 1, 1, 5] },
+  },
+  {
+    name: "full [B,H,Tq,Tk] mask, GQA, SGEMM rows",
+    q: [1, 4, 24, 16],
+    kv: [1, 2, 24, 16],
+    o: { maskShape: [1, 4, 24, 24] },
+  },
+  { name: "[Tq,Tk] mask broadcast over batch and heads", q: [2, 2, 6, 8], kv: [2, 2, 6, 8], o: { maskShape: [6, 6] } },
+  {
+    name: "KV capacity 16 with 11 keys, decode",
+    q: [1, 4, 1, 8],
+    kv: [1, 2, 16, 8],
+    o: { kvLength: 11, maskShape: [1, 1, 1, 11] },
+  },
+  {
+    name: "KV capacity 32 with 21 keys, 5 causal queries",
+    q: [2, 2, 5, 8],
+    kv: [2, 2, 32, 8],
+    o: { kvLength: 21, causal: true, window: 9 },
+  },
+  { name: "more keys than one packed block, D=72", q: [1, 1, 7, 72], kv: [1, 1, 300, 72], o: {} },
+  {
+    name: "a long prompt: scores split into blocks of rows to bound scratch memory",
+    q: [1, 1, 1100, 8],
+    kv: [1, 1, 1000, 8],
+    o: { causal: true, offset: 0 },
+  },
+  {
+    name: "K and V packed once per kv head for several row blocks: GQA, capacity, mask, causal, 300 keys",
+    q: [1, 4, 40, 72],
+    kv: [1, 2, 320, 72],
+    o: { kvLength: 300, causal: true, maskShape: [1, 1, 40, 300] },
+  },
+];
+
+describe.skipIf(skipWithoutAddon)("native fused attention and SwiGLU kernels", () => {
+  onNativeBackend();
+
+  it("are registered on native only", async () => {
+    await tf.setBackend("native");
+    expect(tf.getKernel("BirdVLMFusedAttention", "native")).toBeDefined();
+    expect(tf.getKernel("BirdVLMSwiGLU", "native")).toBeDefined();
+    expect(tf.getKernel("BirdVLMFusedAttention", "cpu")).toBeUndefined();
+  });
+
+  for (const c of cases) {
+    it(`attention equals cpu's composition, gradients too: ${c.name}`, async () => {
+      const results = await onBoth(() => {
+        const q = seeded(c.q, 31, 1.5) as tf.Tensor4D;
+        const k = seeded(c.kv, 32, 1.5) as tf.Tensor4D;
+        const v = seeded(c.kv, 33) as tf.Tensor4D;
+        const { maskShape, ...o } = c.o;
+        const mask = maskShape ? tf.mul(tf.cast(tf.greater(seeded(maskShape, 34), 0.4), "float32"), -1e9) : undefined;
+        const opts = { ...o, mask };
+        const w = seeded(c.q, 35);
+        const value = fusedAttention(q, k, v, opts);
+        const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) =>
+          tf.sum(tf.mul(fusedAttention(a as tf.Tensor4D, b as tf.Tensor4D, d as tf.Tensor4D, opts), w)),
+        )([q, k, v]);
+        return [value, ...grads];
+      });
+      expect(worst(results[0]![0], results[0]![1])).toBeLessThan(2e-6);
+      for (let i = 1; i < 4; i++) expect(worst(results[i]![0], results[i]![1]), `gradient ${i}`).toBeLessThan(2e-5);
+      if (c.o.kvLength !== undefined) {
+        // Spare capacity gets no gradient.
+        const [dk, , shape] = results[2]!;
+        const [cap, D] = [shape[2]!, shape[3]!];
+        for (let p = 0; p < dk.length / D; p++)
+          if (p % cap >= c.o.kvLength) for (let d = 0; d < D; d++) expect(dk[p * D + d]).toBe(0);
+      }
+    });
+  }
+
+  it("a fully masked row is uniform, as in the composition", async () => {
+    const [[got, want]] = await onBoth(() => {
+      const q = seeded([1, 1, 2, 4], 41) as tf.Tensor4D;
+      const k = seeded([1, 1, 3, 4], 42) as tf.Tensor4D;
+      return [fusedAttention(q, k, k, { causal: true, offset: -1 })];
+    });
+    expect(worst(got, want)).toBeLessThan(2e-6);
+  });
+
+  it("SwiGLU equals cpu's composition, gradient too (odd widths, one row and many)", async () => {
+    for (const shape of [
+      [1, 2 * 2048],
+      [3, 17, 2 * 65],
+    ]) {
+      const results = await onBoth(() => {
+        const x = seeded(shape, 51, 4);
+        const w = seeded([...shape.slice(0, -1), shape[shape.length - 1]! / 2], 52);
+        const value = swiglu(x);
+        const [dx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(swiglu(a), w)))([x]);
+        return [value, dx!];
+      });
+      for (const [a, e] of results) expect(worst(a, e)).toBeLessThan(2e-6);
+    }
+  });
+
+  it("leaks no tensor in a loop", async () => {
+    await tf.setBackend("native");
+    const q = seeded([1, 2, 5, 8], 61) as tf.Tensor4D;
+    const k = seeded([1, 1, 9, 8], 62) as tf.Tensor4D;
+    const step = () =>
+      tf.tidy(() => {
+        tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(fusedAttention(a as tf.Tensor4D, b as tf.Tensor4D, b as tf.Tensor4D, { causal: true, kvLength: 7 })),
+        )([q, k]);
+        swiglu(tf.concat([q, q], -1));
+      });
+    step();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) step();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([q, k]);
+  });
+
+  it("the thread pool runs every task of every job exactly once", () => {
+    expect(loadAddon().poolCheck(20000)).toBe(0);
+  });
+
+  it("rejects a kvLength beyond k's positions", async () => {
+    await tf.setBackend("native");
+    const q = tf.zeros([1, 1, 1, 4]) as tf.Tensor4D;
+    const k = tf.zeros([1, 1, 3, 4]) as tf.Tensor4D;
+    expect(() => fusedAttention(q, k, k, { kvLength: 4 })).toThrow(/kvLength 4/);
+    tf.dispose([q, k]);
+  });
+});

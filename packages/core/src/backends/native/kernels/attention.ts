@@ -1,0 +1,54 @@
+// Native kernels of core's attention and SwiGLU ops (`ops/fused-attention.ts`, `ops/swiglu.ts`), reached by
+// kernel name while the native backend is active; their gradients are the ops' own (compositions).
+import type { tf } from "../../../tf.js";
+import type { AttentionAttrs } from "../../../ops/fused-attention.js";
+import { broadcastStrides, f32, type KernelArgs, output } from "./util.js";
+import type { NativeOnlyKernel } from "./native-only-kernel.js";
+
+function need(args: KernelArgs, name: string, op: string): Float32Array {
+  const v = f32(args.backend, args.inputs[name]);
+  if (!v) throw new Error(`native ${op}: input '${name}' must be a float32 tensor`);
+  return v;
+}
+
+/**
+ * BirdVLMFusedAttention: q `[B, H, Tq, D]`, k and v `[B, Hkv, capacity, D]` (the first `kvLength` positions
+ * attended, all when it is 0 or absent), optional additive mask broadcastable to `[B, H, Tq, kvLength]` →
+ * `[B, H, Tq, D]`.
+ */
+export const fusedAttentionKernel: NativeOnlyKernel = (addon) =>
+  ((args: KernelArgs) => {
+    const op = "BirdVLMFusedAttention";
+    const { q, k, mask } = args.inputs;
+    const attrs = args.attrs as unknown as AttentionAttrs & { kvLength?: number };
+    const [B, H, Tq, D] = q.shape;
+    const [, Hkv, capacity] = k.shape;
+    const Tk = attrs.kvLength && attrs.kvLength > 0 ? attrs.kvLength : capacity;
+    const out = output(args.backend, B * H * Tq * D);
+    addon.attention(
+      need(args, "q", op),
+      need(args, "k", op),
+      need(args, "v", op),
+      mask ? need(args, "mask", op) : null,
+      out,
+      [B, H, Hkv, Tq, Tk, capacity, D],
+      attrs.scale,
+      attrs.causal,
+      attrs.window,
+      attrs.offset,
+      mask ? broadcastStrides(mask.shape, 4) : [0, 0, 0, 0],
+    );
+    return args.backend.makeTensorInfo([B, H, Tq, D], "float32", out);
+  }) as unknown as tf.KernelFunc;
+
+/** BirdVLMSwiGLU: x `[N, 2I]` (gate, then up) → `[N, I]`. */
+export const swigluKernel: NativeOnlyKernel = (addon) =>
+  ((args: KernelArgs) => {
+    const { x } = args.inputs;
+    const xv = need(args, "x", "BirdVLMSwiGLU");
+    const width = x.shape[x.shape.length - 1];
+    const rows = xv.length / Math.max(width, 1);
+    const out = output(args.backend, (rows * width) / 2);
+    addon.swiglu(xv, out, rows, width / 2);
+    return args.backend.makeTensorInfo([...x.shape.slice(0, -1), width / 2], "float32", out);
+  }) as unknown as tf.KernelFunc;

@@ -1,0 +1,80 @@
+// The native BirdVLMLinearActivation kernel (SGEMM with bias and activation in its epilogue) against the cpu
+// backend's composition; under a gradient tape the op takes its composition, whose gradients must match too.
+import { describe, expect, it } from "vitest";
+import { tf } from "../../../tf.js";
+import { linearActivation, type Activation } from "../../../ops/bias-activation.js";
+import { seeded } from "../../../ops/testing.js";
+import { onNativeBackend, skipWithoutAddon } from "../testing.js";
+
+async function valuesOn(backend: string, fn: () => tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const out = tf.tidy(fn);
+  const values = out.map((t) => Float32Array.from(t.dataSync()));
+  tf.dispose(out);
+  return values;
+}
+
+function worst(a: Float32Array, e: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < e.length; i++) m = Math.max(m, Math.abs(a[i]! - e[i]!) / (1 + Math.abs(e[i]!)));
+  return Number.isNaN(m) ? Infinity : m;
+}
+
+describe.skipIf(skipWithoutAddon)("native linearActivation kernel", () => {
+  onNativeBackend();
+
+  const shapes: Array<[number, number, number]> = [
+    [197, 192, 768],
+    [1, 300, 77],
+    [13, 5, 3],
+    [64, 700, 96],
+  ];
+  for (const [n, k, m] of shapes) {
+    for (const activation of ["gelu", "gelu_tanh", "silu"] as Activation[]) {
+      it(`equals cpu for [${n}, ${k}] x [${k}, ${m}] with ${activation}, with and without bias; gradients too`, async () => {
+        const run = () => {
+          const x = seeded([n, k], 71, 2) as tf.Tensor2D;
+          const w = seeded([k, m], 72, 0.2) as tf.Tensor2D;
+          const b = seeded([m], 73);
+          const g = seeded([n, m], 74);
+          const grads = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+            tf.sum(tf.mul(linearActivation(xi as tf.Tensor2D, wi as tf.Tensor2D, bi, activation), g)),
+          )([x, w, b]);
+          return [linearActivation(x, w, b, activation), linearActivation(x, w, null, activation), ...grads];
+        };
+        const want = await valuesOn("cpu", run);
+        const got = await valuesOn("native", run);
+        for (let i = 0; i < want.length; i++)
+          expect(worst(got[i]!, want[i]!), `output ${i}`).toBeLessThan(i < 2 ? 1e-5 : 3e-5);
+      });
+    }
+  }
+
+  it("uses the kernel outside gradient recording only, and leaks nothing", async () => {
+    await tf.setBackend("native");
+    const x = seeded([9, 8], 75) as tf.Tensor2D;
+    const w = seeded([8, 4], 76) as tf.Tensor2D;
+    const names: string[] = [];
+    await tf
+      .profile(() =>
+        tf.tidy(() => {
+          linearActivation(x, w, null, "gelu");
+        }),
+      )
+      .then((p) => names.push(...p.kernels.map((k) => k.name)));
+    expect(names).toEqual(["BirdVLMLinearActivation"]);
+    const step = () =>
+      tf.tidy(() => {
+        tf.grads((xi: tf.Tensor, wi: tf.Tensor) =>
+          tf.sum(linearActivation(xi as tf.Tensor2D, wi as tf.Tensor2D, null, "silu")),
+        )([x, w]);
+        linearActivation(x, w, null, "gelu");
+      });
+    step();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) step();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => linearActivation(x, tf.zeros([7, 4]) as tf.Tensor2D, null, "gelu")).toThrow(/must be \[N, in\]/);
+    tf.dispose([x, w]);
+  });
+});
