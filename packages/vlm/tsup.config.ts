@@ -1,5 +1,5 @@
 import { defineConfig } from "tsup";
-import { libraryBuild } from "../../tsup.base.js";
+import { libraryBuild, neverBundled } from "../../tsup.base.js";
 
 export default defineConfig([
   // Two builds write into dist/, so neither cleans it.
@@ -8,8 +8,9 @@ export default defineConfig([
     // The `birdvlm` command line: dist/cli.js (ESM, executable).
     entry: ["src/cli.ts"],
     format: ["esm"],
-    sourcemap: true,
+    sourcemap: false,
     target: "node20",
+    external: neverBundled,
     banner: { js: "#!/usr/bin/env node" },
   },
 ]);
