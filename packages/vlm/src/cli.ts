@@ -1,6 +1,6 @@
 /**
- * Entry of the `birdvlm` command line.
+ * Entry of the `birdvlm` command line: one file per command in `cli/`, dispatched by `cli/main.ts`.
  */
-import { runCli } from "./cli-main.js";
+import { runCli } from "./cli/main.js";
 
-await runCli(process.argv.slice(2));
+process.exit(await runCli(process.argv.slice(2)));
