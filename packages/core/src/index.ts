@@ -4,17 +4,17 @@
  * @packageDocumentation
  */
 export { tf } from "./tf.js";
-export * from "./contracts.js";
+export * from "./model/contracts.js";
 export { initBackend, currentBackend } from "./backends/init-backend.js";
 export type { BackendName, BackendInfo } from "./backends/backend-info.js";
-export { Module, transposeLast2, type ParameterOptions, type LoadStateDictOptions } from "./module.js";
-export { openSafetensors, readSafetensors, type SafetensorsReader, type TensorInfo } from "./safetensors-reader.js";
-export { writeSafetensors, storeAs, type RawTensor, type TensorSource } from "./safetensors-writer.js";
-export { type EncodableDtype } from "./dtypes-encode.js";
-export { SAFETENSORS_DTYPES, type SafetensorsDtype } from "./dtypes.js";
-export { openCheckpoint } from "./checkpoint.js";
-export { writeJsonAtomic, writeFolderAtomic, writeFileAtomic } from "./atomic.js";
-export { Rng, type RngState } from "./rng.js";
+export { Module, transposeLast2, type ParameterOptions, type LoadStateDictOptions } from "./model/module.js";
+export { openSafetensors, readSafetensors, type SafetensorsReader, type TensorInfo } from "./io/safetensors/reader.js";
+export { writeSafetensors, storeAs, type RawTensor, type TensorSource } from "./io/safetensors/writer.js";
+export { type EncodableDtype } from "./io/safetensors/dtypes-encode.js";
+export { SAFETENSORS_DTYPES, type SafetensorsDtype } from "./io/safetensors/dtypes.js";
+export { openCheckpoint } from "./io/open-checkpoint.js";
+export { writeJsonAtomic, writeFolderAtomic, writeFileAtomic } from "./io/atomic.js";
+export { Rng, type RngState } from "./random/rng.js";
 export {
   NamedOptimizer,
   isNoDecayParameter,
@@ -24,18 +24,36 @@ export {
   type ParameterSource,
   type ParameterGroup,
   type BaseOptimizerOptions,
-} from "./optimizer.js";
-export { AdamW, type AdamWOptions } from "./adamw.js";
-export { SGD, type SGDOptions } from "./sgd.js";
-export { constantSchedule, warmupCosineSchedule, type Schedule, type WarmupCosineOptions } from "./schedule.js";
-export { clipByGlobalNorm, globalNorm, type ClippedGradients } from "./clip.js";
-export { crossEntropy, shiftedCausalLMLoss, type CrossEntropyOptions } from "./loss.js";
-export { GradientAccumulator, disposeTensors } from "./accumulate.js";
-export { writeCheckpoint, type WriteCheckpointOptions, type WrittenCheckpoint } from "./checkpoint-writer.js";
-export { ProgressLine, formatProgress, formatDuration, type ProgressState, type ProgressStream } from "./progress.js";
-export { MetricsLog, readMetrics, type MetricsRecord } from "./metrics-log.js";
-export { curvesSvg, renderCurves, curveSeries, niceTicks, type CurvesOptions, type CurveSeries } from "./curves.js";
-export { Trainer } from "./trainer.js";
+} from "./training/optimizers/optimizer.js";
+export { AdamW, type AdamWOptions } from "./training/optimizers/adamw.js";
+export { SGD, type SGDOptions } from "./training/optimizers/sgd.js";
+export {
+  constantSchedule,
+  warmupCosineSchedule,
+  type Schedule,
+  type WarmupCosineOptions,
+} from "./training/schedule.js";
+export { clipByGlobalNorm, globalNorm, type ClippedGradients } from "./training/optimizers/clip.js";
+export { crossEntropy, shiftedCausalLMLoss, type CrossEntropyOptions } from "./training/loss.js";
+export { GradientAccumulator, disposeTensors } from "./training/optimizers/accumulate.js";
+export { writeCheckpoint, type WriteCheckpointOptions, type WrittenCheckpoint } from "./io/write-checkpoint.js";
+export {
+  ProgressLine,
+  formatProgress,
+  formatDuration,
+  type ProgressState,
+  type ProgressStream,
+} from "./training/progress.js";
+export { MetricsLog, readMetrics, type MetricsRecord } from "./training/metrics-log.js";
+export {
+  curvesSvg,
+  renderCurves,
+  curveSeries,
+  niceTicks,
+  type CurvesOptions,
+  type CurveSeries,
+} from "./training/curves.js";
+export { Trainer } from "./training/trainer/trainer.js";
 export type {
   TrainerOptions,
   TrainableModel,
@@ -45,8 +63,8 @@ export type {
   StepInfo,
   StopReason,
   TrainResult,
-} from "./trainer-options.js";
-export { EpochBatches, epochRng } from "./trainer-batches.js";
+} from "./training/trainer/options.js";
+export { EpochBatches, epochRng } from "./training/trainer/batches.js";
 export {
   saveTrainerCheckpoint,
   loadTrainerCheckpoint,
@@ -58,8 +76,12 @@ export {
   TRAINER_STATE_FORMAT,
   type TrainerState,
   type LoadedTrainerCheckpoint,
-} from "./trainer-checkpoint.js";
-export { EarlyStopping, type EarlyStoppingState, type EarlyStoppingVerdict } from "./trainer-early-stopping.js";
+} from "./training/trainer/trainer-checkpoint.js";
+export {
+  EarlyStopping,
+  type EarlyStoppingState,
+  type EarlyStoppingVerdict,
+} from "./training/trainer/early-stopping.js";
 export { layerNorm, layerNormReference } from "./ops/layer-norm.js";
 export { rmsNorm, rmsNormReference } from "./ops/rms-norm.js";
 export {

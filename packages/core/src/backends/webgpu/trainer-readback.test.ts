@@ -2,8 +2,8 @@
 // device only at its log intervals; by default, one float per step (the non-finite guard). On every backend.
 import { describe, expect, it } from "vitest";
 import { tf } from "../../tf.js";
-import { SGD } from "../../sgd.js";
-import type { TrainerOptions } from "../../trainer-options.js";
+import { SGD } from "../../training/optimizers/sgd.js";
+import type { TrainerOptions } from "../../training/trainer/options.js";
 import { countReads } from "../read-counter.js";
 import { tinyTrainer } from "./testing-model.js";
 
