@@ -15,6 +15,8 @@ export { SAFETENSORS_DTYPES, type SafetensorsDtype } from "./io/safetensors/dtyp
 export { openCheckpoint } from "./io/open-checkpoint.js";
 export { writeJsonAtomic, writeFolderAtomic, writeFileAtomic } from "./io/atomic.js";
 export { Rng, type RngState } from "./random/rng.js";
+export { deriveSeed, rngFor } from "./random/derive-seed.js";
+export { ParameterInit, type InitMode, type LinearInit, type ParameterInitOptions } from "./model/parameter-init.js";
 export {
   NamedOptimizer,
   isNoDecayParameter,

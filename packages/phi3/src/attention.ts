@@ -1,6 +1,5 @@
-import { FusedKernelName, Module, fusedAttention, hasFusedKernel, tf } from "@birdvlm/core";
+import { FusedKernelName, Module, fusedAttention, hasFusedKernel, tf, type ParameterInit } from "@birdvlm/core";
 import { headDim, type Phi3Config } from "./config.js";
-import type { ParameterInit } from "./init.js";
 import type { Phi3KVCache } from "./kv-cache.js";
 import { Linear } from "./linear.js";
 import type { RotaryEmbedding, RotaryTables } from "./rotary.js";

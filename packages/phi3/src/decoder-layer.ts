@@ -1,7 +1,6 @@
-import { Module, tf } from "@birdvlm/core";
+import { Module, deriveSeed, tf, type ParameterInit } from "@birdvlm/core";
 import { Phi3Attention, type LayerContext } from "./attention.js";
 import type { Phi3Config } from "./config.js";
-import type { ParameterInit } from "./init.js";
 import { Phi3MLP } from "./mlp.js";
 import { RMSNorm } from "./rms-norm.js";
 
@@ -32,7 +31,9 @@ export class Phi3DecoderLayer extends Module {
   apply(x: tf.Tensor3D, ctx: LayerContext): tf.Tensor3D {
     return tf.tidy(() => {
       const drop = (y: tf.Tensor, salt: number) =>
-        ctx.training && this.residDropout > 0 ? tf.dropout(y, this.residDropout, undefined, ctx.seed + salt) : y;
+        ctx.training && this.residDropout > 0
+          ? tf.dropout(y, this.residDropout, undefined, deriveSeed(ctx.seed, "residual", salt))
+          : y;
       const attn = this.selfAttn.apply(this.inputLayernorm.apply(x) as tf.Tensor3D, ctx);
       const h = tf.add(x, drop(attn, 1)) as tf.Tensor3D;
       const mlp = this.mlp.apply(this.postAttentionLayernorm.apply(h) as tf.Tensor3D, ctx.training);

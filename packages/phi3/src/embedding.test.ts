@@ -1,11 +1,10 @@
-import { tf } from "@birdvlm/core";
+import { ParameterInit, tf } from "@birdvlm/core";
 import { describe, expect, it } from "vitest";
 import { Embedding } from "./embedding.js";
-import { ParameterInit } from "./init.js";
 
 describe("Embedding", () => {
   it("looks rows up and sums the gradient of repeated ids", () => {
-    const e = new Embedding(5, 3, new ParameterInit("random", 1, 1));
+    const e = new Embedding(5, 3, new ParameterInit(1, { std: 1 }));
     const ids = tf.tensor2d(
       [
         [1, 3, 1],

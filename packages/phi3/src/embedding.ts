@@ -1,5 +1,4 @@
-import { Bf16Weight, Module, bf16Gather, tf } from "@birdvlm/core";
-import type { ParameterInit } from "./init.js";
+import { Bf16Weight, Module, bf16Gather, tf, type ParameterInit } from "@birdvlm/core";
 
 /**
  * Row lookup `table[ids]` whose gradient scatters the output gradient back with `scatterND` (duplicates

@@ -1,5 +1,4 @@
-import { Bf16Weight, Module, bf16MatMul, tf } from "@birdvlm/core";
-import type { ParameterInit } from "./init.js";
+import { Bf16Weight, Module, bf16MatMul, tf, type ParameterInit } from "@birdvlm/core";
 
 /** Something added to a linear layer's output (a LoRA adapter). */
 export interface LinearDelta {

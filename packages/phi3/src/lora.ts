@@ -1,6 +1,6 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Module, openSafetensors, tf, writeJsonAtomic, writeSafetensors } from "@birdvlm/core";
+import { Module, deriveSeed, openSafetensors, tf, writeJsonAtomic, writeSafetensors } from "@birdvlm/core";
 import { Linear, type LinearDelta } from "./linear.js";
 import type { Phi3ForCausalLM } from "./phi3-for-causal-lm.js";
 
@@ -57,7 +57,7 @@ export class LoRALinear extends Module implements LinearDelta {
     return tf.tidy(() => {
       const input =
         training && this.dropout > 0
-          ? tf.dropout(x, this.dropout, undefined, (this.seed * 7919 + 104729 * this.dropoutCalls++) % 2147483647)
+          ? tf.dropout(x, this.dropout, undefined, deriveSeed(this.seed, "dropout", ++this.dropoutCalls))
           : x;
       return tf.mul(tf.matMul(tf.matMul(input, this.a), this.b), this.scale);
     });
@@ -173,7 +173,7 @@ export function applyLoRA(lm: Phi3ForCausalLM, options: LoRAOptions): LoRAAdapte
         o.rank,
         o.alpha / o.rank,
         o.dropout,
-        o.seed * 7919 + n++,
+        deriveSeed(o.seed, "lora", n++),
       );
       adapters.add(`model.layers.${i}.${path}`, linear, adapter);
     }

@@ -1,6 +1,5 @@
-import { Module, swiglu, tf } from "@birdvlm/core";
+import { Module, swiglu, tf, type ParameterInit } from "@birdvlm/core";
 import type { Phi3Config } from "./config.js";
-import type { ParameterInit } from "./init.js";
 import { Linear } from "./linear.js";
 
 /** The SiLU-gated MLP: `down_proj(up * silu(gate))`, with `gate_up_proj` holding gate then up. */

@@ -1,6 +1,9 @@
 import {
   Module,
+  ParameterInit,
+  deriveSeed,
   tf,
+  type InitMode,
   type CausalLanguageModel,
   type GenerateOptions,
   type LanguageModelForwardOptions,
@@ -11,7 +14,6 @@ import { attentionBias } from "./attention-mask.js";
 import type { LayerContext } from "./attention.js";
 import { phi3Config, type Phi3Config } from "./config.js";
 import { generate } from "./generate.js";
-import { ParameterInit, type InitMode } from "./init.js";
 import { Phi3KVCache } from "./kv-cache.js";
 import { Linear } from "./linear.js";
 import { bf16Layers, linearLayers, type Phi3WeightDtype } from "./bf16-weights.js";
@@ -69,6 +71,8 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
   /** `undefined` when the head is tied to the embeddings. */
   readonly lmHead: Linear | undefined;
   readonly rotary: RotaryEmbedding;
+  /** Base seed of the dropout masks when a pass gives none, and how many passes have drawn one. */
+  private readonly dropoutBase: number;
   private dropoutCounter = 0;
   /** Parameters attached from outside the tree (LoRA adapters), listed with the model's own. */
   private readonly extraParameters = new Map<string, Module>();
@@ -76,7 +80,12 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
   constructor(config: Partial<Phi3Config> = {}, options: Phi3InitOptions = {}) {
     super();
     this.config = phi3Config(config);
-    const init = new ParameterInit(options.init ?? "random", this.config.initializerRange, options.seed ?? 0);
+    const init = new ParameterInit(options.seed ?? 0, {
+      std: this.config.initializerRange,
+      mode: options.init ?? "random",
+      linear: "normal",
+    });
+    this.dropoutBase = init.seed;
     this.model = this.registerModule("model", new Phi3Model(this.config, init));
     this.lmHead = this.config.tieWordEmbeddings
       ? undefined
@@ -163,7 +172,7 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
       throw new Error(`Phi3ForCausalLM.forward: the cache holds batch ${cache.batchSize}, the input has batch ${b}`);
     }
     const past = cache?.length ?? 0;
-    const seed = options.dropoutSeed ?? this.dropoutCounter++ * 7919;
+    const seed = options.dropoutSeed ?? deriveSeed(this.dropoutBase, "dropout", ++this.dropoutCounter);
     const logits = tf.tidy(() => {
       let h: tf.Tensor3D = embeds ?? this.embed(inputIds!);
       if (training && this.config.embdPdrop > 0)
@@ -178,7 +187,7 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
         seed,
       };
       this.model.layers.items.forEach((layer, i) => {
-        h = layer.apply(h, { ...ctx, layerIndex: i, seed: seed + 13 * i });
+        h = layer.apply(h, { ...ctx, layerIndex: i, seed: deriveSeed(seed, "layer", i) });
       });
       const keep = options.logitsToKeep;
       if (keep !== undefined && keep < t) h = tf.slice(h, [0, t - keep, 0], [b, keep, this.config.hiddenSize]);

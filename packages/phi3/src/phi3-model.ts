@@ -1,8 +1,7 @@
-import { Module } from "@birdvlm/core";
+import { Module, type ParameterInit } from "@birdvlm/core";
 import type { Phi3Config } from "./config.js";
 import { Phi3DecoderLayer } from "./decoder-layer.js";
 import { Embedding } from "./embedding.js";
-import type { ParameterInit } from "./init.js";
 import { ModuleList } from "./module-list.js";
 import { RMSNorm } from "./rms-norm.js";
 

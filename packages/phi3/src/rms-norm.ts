@@ -1,5 +1,4 @@
-import { Module, rmsNorm, tf } from "@birdvlm/core";
-import type { ParameterInit } from "./init.js";
+import { Module, rmsNorm, tf, type ParameterInit } from "@birdvlm/core";
 
 /** RMSNorm as Phi-3 computes it: `x / sqrt(mean(x²) + eps) * weight` over the last axis. */
 export class RMSNorm extends Module {

@@ -1,6 +1,5 @@
-import { FusedKernelName, Module, fusedAttention, hasFusedKernel, tf } from "@birdvlm/core";
+import { FusedKernelName, Module, fusedAttention, hasFusedKernel, tf, type ParameterInit } from "@birdvlm/core";
 import type { ForwardContext } from "./forward-context.js";
-import type { ParameterInit } from "./init.js";
 import { Linear } from "./linear.js";
 import { dropout } from "./drop.js";
 

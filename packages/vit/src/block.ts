@@ -1,6 +1,5 @@
-import { Module, tf } from "@birdvlm/core";
+import { Module, tf, type ParameterInit } from "@birdvlm/core";
 import type { ForwardContext } from "./forward-context.js";
-import type { ParameterInit } from "./init.js";
 import { Attention } from "./attention.js";
 import { LayerNorm } from "./layer-norm.js";
 import { Mlp } from "./mlp.js";

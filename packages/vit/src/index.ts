@@ -61,5 +61,4 @@ export { AttentionPool } from "./attention-pool.js";
 export { Mlp } from "./mlp.js";
 export { Linear } from "./linear.js";
 export { LayerNorm } from "./layer-norm.js";
-export { ParameterInit } from "./init.js";
 export type { ForwardContext } from "./forward-context.js";

@@ -1,5 +1,4 @@
-import { Module, layerNorm, tf } from "@birdvlm/core";
-import type { ParameterInit } from "./init.js";
+import { Module, layerNorm, tf, type ParameterInit } from "@birdvlm/core";
 
 /** LayerNorm over the last axis: `(x - mean) / sqrt(var + eps) * weight + bias` (biased variance, as PyTorch). */
 export class LayerNorm extends Module {

@@ -1,5 +1,4 @@
-import { Module, linearActivation, tf, type Activation } from "@birdvlm/core";
-import type { ParameterInit } from "./init.js";
+import { Module, linearActivation, tf, type Activation, type ParameterInit } from "@birdvlm/core";
 
 /**
  * A dense layer `y = x W + b`. `weight` is kept `[in, out]` (one matmul, no transpose per call); its

@@ -1,5 +1,4 @@
-import { Module, tf } from "@birdvlm/core";
-import type { ParameterInit } from "./init.js";
+import { Module, tf, type ParameterInit } from "@birdvlm/core";
 import { Linear } from "./linear.js";
 
 /**

@@ -1,8 +1,7 @@
-import { Module, tf } from "@birdvlm/core";
+import { Module, ParameterInit, deriveSeed, tf } from "@birdvlm/core";
 import type { ForwardOptions, ImageBatch, VisionEncoder, VisionFeatures } from "@birdvlm/core";
 import { type ViTConfig, vitConfig } from "./config.js";
 import type { ForwardContext } from "./forward-context.js";
-import { ParameterInit } from "./init.js";
 import { PatchEmbed, patchWeightFromReference, patchWeightToReference } from "./patch-embed.js";
 import { Block } from "./block.js";
 import { LayerNorm } from "./layer-norm.js";
@@ -87,14 +86,16 @@ export class VisionTransformer extends Module implements VisionEncoder {
   readonly attn_pool?: AttentionPool;
   readonly head?: Linear;
   readonly head_dist?: Linear;
-  private seedCounter: number;
+  /** Base seed of the model's own dropout / drop-path seeds, and how many it has handed out. */
+  private readonly dropoutSeed: number;
+  private dropoutCount = 0;
 
   /** A model with fresh seeded weights; `config` fields left out take the ViT-Tiny defaults. */
   constructor(config: Partial<ViTConfig> = {}, options: VisionTransformerOptions = {}) {
     super();
     const c = (this.config = vitConfig(config));
     const init = new ParameterInit(options.seed);
-    this.seedCounter = ((options.seed ?? Math.floor(Math.random() * 2 ** 30)) * 7919 + 17) >>> 1;
+    this.dropoutSeed = init.seed;
     const grid = c.imageSize / c.patchSize;
     const prefix = (c.classToken ? 1 : 0) + (c.distillationToken ? 1 : 0);
     if (c.classToken) this.cls_token = this.registerParameter("cls_token", init.normal([1, 1, c.hiddenSize], 1e-6));
@@ -165,9 +166,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
     const rng = options.rng;
     return {
       training: options.training ?? this.training,
-      nextSeed: rng
-        ? () => rng.seed()
-        : () => (this.seedCounter = (Math.imul(this.seedCounter, 1103515245) + 12345) >>> 1),
+      nextSeed: rng ? () => rng.seed() : () => deriveSeed(this.dropoutSeed, "dropout", ++this.dropoutCount),
       attention: options.attention,
     };
   }
