@@ -1,10 +1,12 @@
 // Trains a small ViT from scratch on a CUB-200-2011-layout folder and prints per-epoch train / validation
 // accuracy; writes checkpoints, the best model (timm layout), metrics.jsonl, curves.png and an attention overlay.
 //
-//   npx tsx examples/train-vit-cub.ts --cub ../shared/data/cub-subset-train [--classes 10] [--image-size 64] [--epochs 30]
-//       [--batch 32] [--patch 8] [--width 192] [--depth 6] [--heads 3] [--pooling attention|cls|mean]
-//       [--lr 1e-3] [--drop-path 0.1] [--val-every 5] [--out runs/vit-cub] [--resume] [--seed 0]
+//   npx tsx examples/train-vit-cub.ts --cub ../shared/data/cub-subset-train [--recipe vit-cub] [--classes 10]
+//       [--image-size 64] [--epochs 30] [--batch 32] [--patch 8] [--width 192] [--depth 6] [--heads 3]
+//       [--pooling attention|cls|mean] [--lr 1e-3] [--drop-path 0.1] [--val-every 5] [--out runs/vit-cub] [--resume] [--seed 0]
 //
+// The model's shape, its training knobs and augmentation come from a recipe (default `vit-cub`:
+// packages/vlm/recipes/vit-cub.json, whose values are the defaults shown above); the flags override it.
 // The validation set is split out of the folder's images: every `--val-every`-th image of each class.
 import { mkdir, writeFile } from "node:fs/promises";
 import "../scripts/tfjs-resolve-hook.js";
@@ -15,21 +17,23 @@ import type { Pooling } from "@birdvlm/vit";
 const { initBackend, tf } = await import("@birdvlm/core");
 const { CubDataset, ImagePipeline, createImageLoader } = await import("@birdvlm/data");
 const { VisionTransformer, renderAttentionOverlay, trainClassifier } = await import("@birdvlm/vit");
+const { loadRecipe, vitConfigOf } = await import("@birdvlm/vlm");
 
 const { values: args } = parseArgs({
   options: {
     cub: { type: "string" },
+    recipe: { type: "string", default: "vit-cub" },
     classes: { type: "string", default: "10" },
-    "image-size": { type: "string", default: "64" },
-    epochs: { type: "string", default: "30" },
-    batch: { type: "string", default: "32" },
-    patch: { type: "string", default: "8" },
-    width: { type: "string", default: "192" },
-    depth: { type: "string", default: "6" },
-    heads: { type: "string", default: "3" },
-    pooling: { type: "string", default: "attention" },
-    lr: { type: "string", default: "1e-3" },
-    "drop-path": { type: "string", default: "0.1" },
+    "image-size": { type: "string" },
+    epochs: { type: "string" },
+    batch: { type: "string" },
+    patch: { type: "string" },
+    width: { type: "string" },
+    depth: { type: "string" },
+    heads: { type: "string" },
+    pooling: { type: "string" },
+    lr: { type: "string" },
+    "drop-path": { type: "string" },
     "val-every": { type: "string", default: "5" },
     out: { type: "string", default: "runs/vit-cub" },
     resume: { type: "boolean", default: false },
@@ -42,10 +46,14 @@ if (!args.cub) {
   console.error("usage: tsx examples/train-vit-cub.ts --cub <CUB root> [--classes N] [--image-size S] [--epochs E]");
   process.exit(2);
 }
+const recipe = await loadRecipe(args.recipe!);
+// a flag given on the command line overrides the recipe's value
+const flag = (name: keyof typeof args, fallback: number) => (args[name] === undefined ? fallback : Number(args[name]));
 const numClasses = Number(args.classes);
-const size = Number(args["image-size"]);
-const epochs = Number(args.epochs);
-const batchSize = Number(args.batch);
+const size = flag("image-size", recipe.training.imageSize);
+const epochs = flag("epochs", recipe.training.epochs);
+const batchSize = flag("batch", recipe.training.batchSize);
+const { augmentation } = recipe.training;
 const valEvery = Number(args["val-every"]);
 const seed = Number(args.seed);
 const out = args.out!;
@@ -68,22 +76,20 @@ const train = cub.subset(trainPositions);
 const val = cub.subset(valPositions);
 const keep = seenPerClass;
 console.log(
-  `${cub.dir}: ${keep.size} classes, ${train.size} training and ${val.size} validation images, ${size} px, backend ${backend.name}`,
+  `recipe ${recipe.name} (${recipe.path}); ${cub.dir}: ${keep.size} classes, ${train.size} training and ${val.size} validation images, ${size} px, backend ${backend.name}`,
 );
 
+const width = flag("width", recipe.encoder.hiddenSize);
 const model = new VisionTransformer(
   {
-    imageSize: size,
-    patchSize: Number(args.patch),
-    hiddenSize: Number(args.width),
-    depth: Number(args.depth),
-    numHeads: Number(args.heads),
-    mlpSize: 4 * Number(args.width),
-    numClasses: keep.size,
-    pooling: args.pooling as Pooling,
-    dropPathRate: Number(args["drop-path"]),
-    mean: [0.485, 0.456, 0.406],
-    std: [0.229, 0.224, 0.225],
+    ...vitConfigOf(recipe, keep.size, size),
+    patchSize: flag("patch", recipe.encoder.patchSize),
+    hiddenSize: width,
+    depth: flag("depth", recipe.encoder.depth),
+    numHeads: flag("heads", recipe.encoder.numHeads),
+    mlpSize: Math.round(recipe.encoder.mlpRatio * width),
+    pooling: (args.pooling as Pooling | undefined) ?? recipe.encoder.pooling,
+    dropPathRate: flag("drop-path", recipe.encoder.dropPathRate),
   },
   { seed },
 );
@@ -91,7 +97,16 @@ console.log(
   `model: ${(model.parameterCount() / 1e6).toFixed(2)} M parameters, ${model.config.depth} blocks, width ${model.config.hiddenSize}, pooling ${model.config.pooling}`,
 );
 
-const trainPipe = new ImagePipeline({ size, mode: "train", mean: model.mean, std: model.std, scale: [0.35, 1] });
+const jitter = augmentation.colorJitter;
+const trainPipe = new ImagePipeline({
+  size,
+  mode: "train",
+  mean: model.mean,
+  std: model.std,
+  ...(augmentation.scale ? { scale: augmentation.scale } : {}),
+  flipProbability: augmentation.flipProbability,
+  colorJitter: jitter > 0 ? { brightness: jitter, contrast: jitter, saturation: jitter } : false,
+});
 const evalPipe = new ImagePipeline({ size, mode: "eval", mean: model.mean, std: model.std });
 
 // Decoding and augmentation run ahead of the model (prefetch); each epoch's order and augmentation derive
@@ -115,7 +130,7 @@ const result = await trainClassifier({
   val: () => valLoader.epoch(0),
   epochs,
   stepsPerEpoch,
-  lr: Number(args.lr),
+  lr: flag("lr", recipe.training.lr),
   outDir: out,
   resume: args.resume,
   seed,

@@ -12,7 +12,8 @@ import { evaluate, type EvalReport } from "./evaluate.js";
 import { ImageTable } from "./image-table.js";
 import { recordTraining } from "./provenance.js";
 import { trainStage } from "./train-stage.js";
-import { classifierAccuracy, trainEncoderClassifier } from "./train-encoder.js";
+import { loadRecipe, vitConfigOf, type Recipe } from "./recipe.js";
+import { classifierAccuracy, encoderTrainingOf, trainEncoderClassifier } from "./train-encoder.js";
 
 /** Every knob of the demo, with defaults sized to finish in a few minutes on 2 CPU cores. */
 export interface DemoOptions {
@@ -25,7 +26,12 @@ export interface DemoOptions {
   imagesPerSpecies?: number;
   /** With `cub`: keep only the first N classes. */
   classes?: number;
-  /** Image size the ViT sees. Default 64. */
+  /**
+   * The model's shapes and training knobs: a recipe, its name in `packages/vlm/recipes/` or a path to its file.
+   * Default `"demo"`. The options below override it.
+   */
+  recipe?: Recipe | string;
+  /** Image size the ViT sees. Default: the recipe's (64). */
   imageSize?: number;
   /** Crop images to their bounding boxes (when the folder has them). Default true. */
   cropToBox?: boolean;
@@ -36,13 +42,13 @@ export interface DemoOptions {
   wholePictures?: boolean;
   seed?: number;
   vit?: Partial<ViTConfig>;
-  /** ViT epochs over the box crops (default 20); when mixing views, half as many over both (default 13). */
+  /** ViT epochs over the box crops (default: the recipe's, 20); when mixing views, half as many over both (recipe: 13). */
   vitEpochs?: number;
-  /** Phi-3 hidden size (default 128) and layers (default 2). */
+  /** Phi-3 hidden size and layers (default: the recipe's, 128 and 2). */
   lmHidden?: number;
   lmLayers?: number;
   alignEpochs?: number;
-  /** Default 8 when training mixes box crops and whole pictures (two views to learn), else 6. */
+  /** Default (the recipe's): 8 when training mixes box crops and whole pictures (two views to learn), else 6. */
   instructEpochs?: number;
   log?: (line: string) => void;
 }
@@ -71,9 +77,13 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const log = o.log ?? ((l: string) => console.log(l));
   const out = resolve(o.out ?? "out/demo");
   const seed = o.seed ?? 0;
-  const size = o.imageSize ?? 64;
+  const recipe = typeof o.recipe === "object" ? o.recipe : await loadRecipe(o.recipe ?? "demo");
+  if (!recipe.vlm) throw new Error(`demo: recipe ${recipe.path} has no "vlm" section (the language model's shape)`);
+  const { languageModel: lmShape, align: alignKnobs, instruct: instructKnobs } = recipe.vlm;
+  const vitTraining = encoderTrainingOf(recipe);
+  const size = o.imageSize ?? recipe.training.imageSize;
   await mkdir(out, { recursive: true });
-  log(`backend: ${currentBackend()?.name ?? "none"}; output: ${out}`);
+  log(`backend: ${currentBackend()?.name ?? "none"}; output: ${out}; recipe: ${recipe.name} (${recipe.path})`);
 
   let root = o.cub;
   if (!root) {
@@ -92,20 +102,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     `data: ${tasks.speciesNames.length} species, ${tasks.trainIds.length} train / ${tasks.testIds.length} test images, ${tasks.conversations.length} conversations`,
   );
 
-  const vit = new VisionTransformer(
-    {
-      imageSize: size,
-      patchSize: 8,
-      hiddenSize: 64,
-      depth: 3,
-      numHeads: 4,
-      mlpSize: 128,
-      pooling: "mean",
-      numClasses: tasks.speciesNames.length,
-      ...o.vit,
-    },
-    { seed },
-  );
+  const vit = new VisionTransformer({ ...vitConfigOf(recipe, tasks.speciesNames.length, size), ...o.vit }, { seed });
   const allIds = [...tasks.trainIds, ...tasks.testIds];
   const crop = (o.cropToBox ?? true) && tasks.dataset.hasBoundingBoxes;
   const images = await ImageTable.fromFiles(
@@ -134,11 +131,11 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const curve = (name: string) => (_: number, loss: number) =>
     records.push({ kind: "train", step: ++step, epoch: 0, time: (Date.now() - t0) / 1000, [name]: loss });
 
-  const vitEpochs = o.vitEpochs ?? 20;
+  const vitEpochs = o.vitEpochs ?? vitTraining.epochs;
   let vitLosses: number[];
   if (mixed) {
     // Both views of every training image in one table (ids of the whole pictures suffixed), about half the epochs
-    // (13 by default: the whole pictures need a few more passes than the crops; 10 left them at 86% held-out top-1).
+    // (the demo recipe's 13: the whole pictures need a few more passes than the crops; 10 left them at 86% held-out top-1).
     const both = ImageTable.fromTensor(
       [...allIds, ...allIds.map((id) => `${id}#whole`)],
       tf.concat([images.images, whole!.images], 0),
@@ -148,9 +145,11 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       images: both,
       ids,
       labels: [...tasks.trainIds, ...tasks.trainIds].map(classOf),
-      epochs: o.vitEpochs === undefined ? 13 : Math.ceil(o.vitEpochs / 2),
-      batchSize: 64,
-      lr: 3e-3,
+      ...vitTraining,
+      epochs:
+        o.vitEpochs === undefined
+          ? (recipe.training.mixedViewEpochs ?? Math.ceil(vitEpochs / 2))
+          : Math.ceil(o.vitEpochs / 2),
       seed,
       log,
     });
@@ -160,9 +159,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       images,
       ids: tasks.trainIds,
       labels: tasks.trainIds.map(classOf),
+      ...vitTraining,
       epochs: vitEpochs,
-      batchSize: 64,
-      lr: 3e-3,
       seed,
       log,
     });
@@ -179,16 +177,16 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const texts = [...tasks.conversations, ...tasks.captions].flatMap((e) => e.messages.map((m) => m.content));
   const tokenizer = buildWordLevelTokenizer(texts, { extraSpecialTokens: ["<|image_pad|>"] });
   log(`tokenizer: ${tokenizer.vocabSize} words fitted to the training conversations`);
-  const hidden = o.lmHidden ?? 128;
+  const hidden = o.lmHidden ?? lmShape.hiddenSize;
   const lm = new Phi3ForCausalLM(
     {
       vocabSize: tokenizer.vocabSize,
       hiddenSize: hidden,
-      intermediateSize: hidden * 2,
-      numHiddenLayers: o.lmLayers ?? 2,
-      numAttentionHeads: 4,
-      maxPositionEmbeddings: 512,
-      originalMaxPositionEmbeddings: 512,
+      intermediateSize: Math.round(hidden * lmShape.mlpRatio),
+      numHiddenLayers: o.lmLayers ?? lmShape.layers,
+      numAttentionHeads: lmShape.heads,
+      maxPositionEmbeddings: lmShape.maxPositions,
+      originalMaxPositionEmbeddings: lmShape.maxPositions,
       bosTokenId: 1,
       eosTokenId: 2,
       padTokenId: 2,
@@ -198,7 +196,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const connector = new MlpProjector({
     inputDim: vit.hiddenSize,
     outputDim: hidden,
-    pooling: { mode: "avg", outputGrid: [2, 2] },
+    pooling: { mode: "avg", outputGrid: [recipe.vlm.imageTokenGrid, recipe.vlm.imageTokenGrid] },
     seed,
   });
   const vlm = BirdVLM.create({ encoder: vit, connector, lm, tokenizer });
@@ -220,9 +218,10 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     images,
     views,
     dataset: tasks.fingerprint,
-    epochs: o.alignEpochs ?? 1,
-    batchSize: 64,
-    lr: 2e-3,
+    epochs: o.alignEpochs ?? (mixed ? (alignKnobs.mixedViewEpochs ?? alignKnobs.epochs) : alignKnobs.epochs),
+    batchSize: alignKnobs.batchSize,
+    lr: alignKnobs.lr,
+    trainLanguageModel: alignKnobs.trainLanguageModel,
     seed,
     log,
     onStep: curve("align_loss"),
@@ -233,10 +232,11 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     images,
     views,
     dataset: tasks.fingerprint,
-    epochs: o.instructEpochs ?? (mixed ? 8 : 6),
-    batchSize: 32,
-    lr: 3e-3,
-    trainLanguageModel: true,
+    epochs:
+      o.instructEpochs ?? (mixed ? (instructKnobs.mixedViewEpochs ?? instructKnobs.epochs) : instructKnobs.epochs),
+    batchSize: instructKnobs.batchSize,
+    lr: instructKnobs.lr,
+    trainLanguageModel: instructKnobs.trainLanguageModel,
     seed: seed + 1,
     log,
     onStep: curve("instruct_loss"),

@@ -52,7 +52,25 @@ export {
   type EvalReport,
 } from "./evaluate.js";
 export { normalizeText, containsWords, speciesInAnswer } from "./species-match.js";
-export { confusionMatrixPng } from "./confusion-png.js";
+export {
+  confusionPng,
+  confusionMatrixPng,
+  confusionMatrixSvg,
+  confusedPairsPng,
+  confusedPairsSvg,
+  type ConfusionPngOptions,
+} from "./confusion-png.js";
+export {
+  majorityAnswers,
+  answerIsRight,
+  mostConfusedPairs,
+  formatEvalSummary,
+  QuestionTypeTally,
+  type TypedAnswer,
+  type QuestionTypeScore,
+  type ConfusedPair,
+  type SummaryInput,
+} from "./report-summary.js";
 export {
   saveBirdVLM,
   loadBirdVLM,
@@ -61,5 +79,25 @@ export {
   type LoadBirdVLMOptions,
 } from "./model-folder.js";
 export { loadBirdTasks, toExample, type BirdTasks, type BirdTaskOptions } from "./bird-tasks.js";
-export { trainEncoderClassifier, classifierAccuracy, type EncoderTrainingOptions } from "./train-encoder.js";
+export {
+  trainEncoderClassifier,
+  classifierAccuracy,
+  encoderTrainingOf,
+  type EncoderTrainingOptions,
+} from "./train-encoder.js";
 export { runDemo, type DemoOptions, type DemoResult } from "./demo.js";
+export {
+  loadRecipe,
+  parseRecipe,
+  listRecipes,
+  vitConfigOf,
+  RECIPE_SCHEMA,
+  RECIPES_DIR,
+  type Recipe,
+  type EncoderRecipe,
+  type TrainingRecipe,
+  type AugmentationRecipe,
+  type StageRecipe,
+  type VlmRecipe,
+} from "./recipe.js";
+export { applySchema, SchemaError, type Schema, type FieldSchema } from "./recipe-schema.js";

@@ -1,6 +1,7 @@
 import { tf, type Rng } from "@birdvlm/core";
 import { trainClassifier, type ClassifierBatch, type VisionTransformer } from "@birdvlm/vit";
 import type { ImageTable } from "./image-table.js";
+import type { Recipe } from "./recipe.js";
 
 /** Options of `trainEncoderClassifier`. */
 export interface EncoderTrainingOptions {
@@ -12,6 +13,8 @@ export interface EncoderTrainingOptions {
   batchSize?: number;
   lr?: number;
   seed?: number;
+  /** Probability of flipping a training image horizontally. Default 0.5. */
+  flipProbability?: number;
   /** Progress lines. */
   log?: (line: string) => void;
   /** Receives the loss of every step. */
@@ -29,6 +32,7 @@ export async function trainEncoderClassifier(vit: VisionTransformer, o: EncoderT
   const bs = Math.min(o.batchSize ?? 32, o.ids.length);
   const epochs = o.epochs ?? 10;
   const stepsPerEpoch = Math.ceil(o.ids.length / bs);
+  const flip = o.flipProbability ?? 0.5;
   const losses: number[] = [];
   const started = Date.now();
   let last = 0;
@@ -37,7 +41,7 @@ export async function trainEncoderClassifier(vit: VisionTransformer, o: EncoderT
     for (let s = 0; s < order.length; s += bs) {
       const pick = order.slice(s, s + bs);
       const raw = o.images.gather(pick.map((i) => o.ids[i]!));
-      const images = rng.float() < 0.5 ? tf.tidy(() => tf.reverse(raw, 2) as tf.Tensor4D) : raw;
+      const images = rng.float() < flip ? tf.tidy(() => tf.reverse(raw, 2) as tf.Tensor4D) : raw;
       if (images !== raw) raw.dispose();
       yield {
         images,
@@ -72,6 +76,22 @@ export async function trainEncoderClassifier(vit: VisionTransformer, o: EncoderT
   });
   vit.eval();
   return losses;
+}
+
+/**
+ * The knobs of `trainEncoderClassifier` a recipe sets (epochs, batch size, learning rate, flips).
+ * @throws when the recipe asks for an augmentation that training on in-memory images doesn't do (random-resized-crop,
+ *   colour jitter: those need `@birdvlm/data`'s `ImagePipeline`, as `examples/train-vit-cub.ts` uses).
+ */
+export function encoderTrainingOf(
+  recipe: Recipe,
+): Required<Pick<EncoderTrainingOptions, "epochs" | "batchSize" | "lr" | "flipProbability">> {
+  const { augmentation: a, epochs, batchSize, lr } = recipe.training;
+  if (a.scale || a.colorJitter)
+    throw new Error(
+      `${recipe.path}: training.augmentation asks for ${a.scale ? "a random-resized-crop (scale)" : "colour jitter"}, which training on decoded in-memory images doesn't do (it flips only); use a recipe without it`,
+    );
+  return { epochs, batchSize, lr, flipProbability: a.flipProbability };
 }
 
 /** Top-1 accuracy of the ViT's head on `ids` (class indices `labels`). */

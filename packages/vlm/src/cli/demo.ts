@@ -14,22 +14,25 @@ in the output folder (default ./out/demo). With --cub it uses a CUB-200-2011-lay
 (train split to train, test split to evaluate; --classes N keeps the first N species).
 When the folder has bounding boxes, training mixes box crops and whole pictures, so \`ask\` needs no --box;
 --box-only trains on box crops alone. The species and attribute accuracies are on box crops; a line before them
-gives the same on the whole pictures.`,
+gives the same on the whole pictures. The model's shapes and training knobs come from --recipe (default "demo",
+packages/vlm/recipes/demo.json); the flags below override them.`,
   flags: {
     out: { type: "string", value: "<dir>", help: "output folder (default out/demo)" },
+    recipe: { type: "string", value: "<name|file>", help: "the model's shapes and training knobs (default demo)" },
     cub: { type: "string", value: "<root>", help: "a CUB-layout folder instead of SynthBirds" },
     species: { type: "integer", min: 1, help: "SynthBirds species (default 12)" },
     "images-per-species": { type: "integer", min: 1, help: "SynthBirds images per species (default 60)" },
     classes: { type: "integer", min: 1, help: "with --cub: keep only the first N species" },
     seed: { type: "integer", help: "random seed (default 0)" },
-    "image-size": { type: "integer", min: 8, help: "side of the images the ViT sees (default 64)" },
-    "vit-epochs": { type: "number", min: 0, help: "ViT epochs (default 20; 13 when mixing views)" },
-    "instruct-epochs": { type: "number", min: 0, help: "instruct epochs (default 8 when mixing views, else 6)" },
+    "image-size": { type: "integer", min: 8, help: "side of the images the ViT sees (recipe: 64)" },
+    "vit-epochs": { type: "number", min: 0, help: "ViT epochs (recipe: 20; half as many when mixing views)" },
+    "instruct-epochs": { type: "number", min: 0, help: "instruct epochs (recipe: 8 when mixing views, else 6)" },
     "box-only": { type: "boolean", help: "train on box crops alone" },
   },
   async run(f, _positionals, { log }) {
     const r = await runDemo({
       out: f.out,
+      recipe: f.recipe,
       cub: f.cub,
       species: f.species,
       imagesPerSpecies: f["images-per-species"],

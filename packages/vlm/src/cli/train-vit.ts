@@ -4,7 +4,8 @@ import { VisionTransformer } from "@birdvlm/vit";
 import { loadBirdTasks } from "../bird-tasks.js";
 import { ImageTable } from "../image-table.js";
 import { emptyProvenance, recordTraining } from "../provenance.js";
-import { classifierAccuracy, trainEncoderClassifier } from "../train-encoder.js";
+import { loadRecipe, vitConfigOf } from "../recipe.js";
+import { classifierAccuracy, encoderTrainingOf, trainEncoderClassifier } from "../train-encoder.js";
 import { defineCommand } from "./command.js";
 
 /** `birdvlm train-vit`: a small ViT classifier trained from scratch on a CUB-layout folder's train split. */
@@ -12,33 +13,26 @@ export const trainVitCommand = defineCommand({
   name: "train-vit",
   summary: "train a small ViT classifier from scratch on a CUB-layout folder's train split",
   synopsis: "--data <root> --out <dir> [options]",
-  description: "Writes the ViT checkpoint (config.json + model.safetensors) and provenance.json into --out.",
+  description: `The ViT's shape and training knobs come from --recipe (a name in packages/vlm/recipes/ or a .json file;
+default "demo": 64 wide, 3 blocks, mean pooling, patch 8); flags override the recipe's knobs.
+Writes the ViT checkpoint (config.json + model.safetensors) and provenance.json into --out.`,
   flags: {
     data: { type: "string", value: "<root>", required: true, help: "a CUB-layout folder" },
     out: { type: "string", value: "<dir>", required: true, help: "where the ViT is written" },
-    "image-size": { type: "integer", min: 8, default: 64, help: "side of the images the ViT sees" },
-    epochs: { type: "number", min: 0, default: 20, help: "passes over the train split" },
+    recipe: { type: "string", value: "<name|file>", default: "demo", help: "the model's shape and training knobs" },
+    "image-size": { type: "integer", min: 8, help: "side of the images the ViT sees (default: the recipe's)" },
+    epochs: { type: "number", min: 0, help: "passes over the train split (default: the recipe's)" },
     classes: { type: "integer", min: 1, help: "keep only the first N species" },
     seed: { type: "integer", default: 0, help: "random seed" },
     "crop-to-box": { type: "boolean", help: "crop images to their bounding boxes" },
   },
   async run(f, _positionals, { log }) {
+    const recipe = await loadRecipe(f.recipe);
+    const training = encoderTrainingOf(recipe);
     const tasks = await loadBirdTasks(f.data, { classes: f.classes });
-    const size = f["image-size"];
-    // the demo's encoder: 64 wide, 3 blocks, mean pooling (99% held-out top-1 on SynthBirds crops at 64 px)
-    const vit = new VisionTransformer(
-      {
-        imageSize: size,
-        patchSize: size >= 128 ? 16 : 8,
-        hiddenSize: 64,
-        depth: 3,
-        numHeads: 4,
-        mlpSize: 128,
-        pooling: "mean",
-        numClasses: tasks.speciesNames.length,
-      },
-      { seed: f.seed },
-    );
+    const size = f["image-size"] ?? recipe.training.imageSize;
+    const vit = new VisionTransformer(vitConfigOf(recipe, tasks.speciesNames.length, size), { seed: f.seed });
+    log(`train-vit: recipe ${recipe.name} (${recipe.path})`);
     const ids = [...tasks.trainIds, ...tasks.testIds];
     log(`train-vit: decoding ${ids.length} images at ${size} px`);
     const images = await ImageTable.fromFiles(
@@ -52,9 +46,8 @@ export const trainVitCommand = defineCommand({
       images,
       ids: tasks.trainIds,
       labels: tasks.trainIds.map(classOf),
-      epochs: f.epochs,
-      batchSize: 64,
-      lr: 3e-3,
+      ...training,
+      epochs: f.epochs ?? training.epochs,
       seed: f.seed,
       log,
     });
