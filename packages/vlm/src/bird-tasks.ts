@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { BirdQA, CubDataset, type BirdQARecord, type ImageSource } from "@birdvlm/data";
 import type { ChatMessage } from "@birdvlm/core";
 import type { EvalItem } from "./evaluate.js";
+import type { TypedAnswer } from "./report-summary.js";
 import { fingerprintFiles } from "./provenance.js";
 import type { VlmExample } from "./train-stage.js";
 
@@ -16,8 +17,10 @@ export interface BirdTasks {
   captions: VlmExample[];
   /** Question-answer conversations of the train split (stage `instruct`). */
   conversations: VlmExample[];
-  /** Held-out test images with their species and attribute questions. */
+  /** Held-out test images with their species and attribute questions (typed by attribute group). */
   testItems: EvalItem[];
+  /** Type (`species` or the attribute group) and answer of every open training question: the majority baselines. */
+  trainingAnswers: TypedAnswer[];
   /** Image id → file path, for every image of both splits. */
   paths: Map<string, string>;
   /** Image id → path with its bounding box (when the folder has `bounding_boxes.txt`). */
@@ -76,17 +79,22 @@ export async function loadBirdTasks(root: string, options: BirdTaskOptions = {})
       species: im.label,
       attributes: pairs
         .filter((p) => p.fact.kind !== "species")
-        .map((p) => ({ question: p.question, answer: p.fact.answer })),
+        .map((p) => ({ question: p.question, answer: p.fact.answer, type: p.fact.topic })),
     });
   }
   if (!trainIds.length) throw new Error(`${root}: no training images (train_test_split.txt marks none with 1)`);
+  const conversations = qa.conversations("train");
+  const trainingAnswers = conversations.flatMap((r) =>
+    r.meta.pairs.flatMap((p) => (p.kind === "open" && p.fact ? [{ type: p.fact.topic, answer: p.answer }] : [])),
+  );
   return {
     dataset,
     fingerprint,
     speciesNames,
     captions: qa.captions("train").map(toExample),
-    conversations: qa.conversations("train").map(toExample),
+    conversations: conversations.map(toExample),
     testItems,
+    trainingAnswers,
     paths,
     sources,
     trainIds,

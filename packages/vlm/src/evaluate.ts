@@ -3,10 +3,18 @@ import { join } from "node:path";
 import { crossEntropy, tf } from "@birdvlm/core";
 import type { BirdVLM } from "./birdvlm.js";
 import { collate } from "./collate.js";
-import { confusionMatrixPng } from "./confusion-png.js";
+import { confusionPng } from "./confusion-png.js";
 import type { ImageTable } from "./image-table.js";
 import { labelConversation } from "./labels.js";
 import { overlapByPart } from "./provenance.js";
+import {
+  QuestionTypeTally,
+  majorityAnswers,
+  mostConfusedPairs,
+  type ConfusedPair,
+  type QuestionTypeScore,
+  type TypedAnswer,
+} from "./report-summary.js";
 import { containsWords, speciesInAnswer } from "./species-match.js";
 import { withImageMarkers } from "./train-stage.js";
 
@@ -14,8 +22,11 @@ import { withImageMarkers } from "./train-stage.js";
 export interface EvalItem {
   imageId: string;
   species: string;
-  /** `answer` is the expected key (e.g. `blue`); a model answer is right when it contains it as whole words. */
-  attributes?: Array<{ question: string; answer: string }>;
+  /**
+   * `answer` is the expected key (e.g. `blue`); a model answer is right when it contains it as whole words. `type`
+   * is the question's type for the per-type scores (e.g. `wing_color`; default `attribute`).
+   */
+  attributes?: Array<{ question: string; answer: string; type?: string }>;
 }
 
 /** A held-out split to score a BirdVLM on. */
@@ -30,6 +41,11 @@ export interface EvalSet {
   speciesQuestion?: string;
   /** Answer whose likelihood ranks a candidate, `{species}` replaced by its name. Default `{species}`. */
   answerTemplate?: string;
+  /**
+   * The training questions' types and answers (species questions with type `species`): the most common answer per
+   * type is the majority baseline the report puts beside each type's accuracy.
+   */
+  trainingAnswers?: readonly TypedAnswer[];
 }
 
 /** Options of `evaluate`. */
@@ -63,6 +79,12 @@ export interface EvalReport {
   /** Attribute answers containing the expected key; `undefined` when there were no attribute questions. */
   attributeAccuracy?: number;
   attributeQuestions: number;
+  /** What always giving the most common training answer of each type scores on the attribute questions. */
+  attributeBaseline?: number;
+  /** Accuracy per question type (`species` first) beside its majority-answer baseline. */
+  questionTypes: QuestionTypeScore[];
+  /** The 20 most confused species pairs of the free answers. */
+  mostConfused: ConfusedPair[];
   /** `confusion[i][j]`: images of species i whose free answer named species j (j = names.length: none). */
   confusion: number[][];
   speciesNames: string[];
@@ -71,7 +93,9 @@ export interface EvalReport {
 
 /**
  * Scores a BirdVLM on held-out images: species accuracy from free answers, top-1/top-5 by likelihood, attribute
- * accuracy. Refuses, naming the part and the count, images that trained any part (unless `allowOverlap`).
+ * accuracy, each question type beside its majority-answer baseline, the most confused species pairs. With `outDir`
+ * writes `report.json` and `confusion.png` (the matrix with names at few species, else the most confused pairs).
+ * Refuses, naming the part and the count, images that trained any part (unless `allowOverlap`).
  */
 export async function evaluate(vlm: BirdVLM, set: EvalSet, options: EvaluateOptions = {}): Promise<EvalReport> {
   const split = options.split ?? "test";
@@ -97,6 +121,7 @@ export async function evaluate(vlm: BirdVLM, set: EvalSet, options: EvaluateOpti
   const question = set.speciesQuestion ?? "What species is this bird?";
   const confusion = names.map(() => new Array<number>(names.length + 1).fill(0));
   const samples: EvalReport["samples"] = [];
+  const tally = new QuestionTypeTally(majorityAnswers(set.trainingAnswers ?? []), names);
   let speciesRight = 0,
     top1 = 0,
     top5 = 0,
@@ -118,6 +143,7 @@ export async function evaluate(vlm: BirdVLM, set: EvalSet, options: EvaluateOpti
         const said = speciesInAnswer(answers[i]!, names);
         confusion[truth]![said === undefined ? names.length : nameIndex.get(said)!]!++;
         if (said === item.species) speciesRight++;
+        tally.add("species", item.species, said === item.species);
         if (samples.length < 200)
           samples.push({ imageId: item.imageId, question, answer: answers[i]!, expected: item.species });
       });
@@ -142,7 +168,9 @@ export async function evaluate(vlm: BirdVLM, set: EvalSet, options: EvaluateOpti
           .finally(() => sub.dispose());
         attrQs.forEach((q, j) => {
           attrTotal++;
-          if (containsWords(attrAnswers[j]!, q.answer)) attrRight++;
+          const right = containsWords(attrAnswers[j]!, q.answer);
+          if (right) attrRight++;
+          tally.add(q.type ?? "attribute", q.answer, right);
           if (samples.length < 200)
             samples.push({
               imageId: items[q.i]!.imageId,
@@ -183,6 +211,9 @@ export async function evaluate(vlm: BirdVLM, set: EvalSet, options: EvaluateOpti
     ...((options.rankSpecies ?? true) ? { top1: top1 / n, top5: top5 / n } : {}),
     attributeAccuracy: attrTotal ? attrRight / attrTotal : undefined,
     attributeQuestions: attrTotal,
+    attributeBaseline: tally.attributeBaseline(),
+    questionTypes: tally.scores(),
+    mostConfused: mostConfusedPairs(confusion, names),
     confusion,
     speciesNames: names,
     samples,
@@ -190,7 +221,10 @@ export async function evaluate(vlm: BirdVLM, set: EvalSet, options: EvaluateOpti
   if (options.outDir) {
     await mkdir(options.outDir, { recursive: true });
     await writeFile(join(options.outDir, "report.json"), JSON.stringify(report, null, 2) + "\n");
-    await writeFile(join(options.outDir, "confusion.png"), await confusionMatrixPng(confusion, names));
+    await writeFile(
+      join(options.outDir, "confusion.png"),
+      await confusionPng(confusion, names, { title: `Species answers on ${split} (${n} images)` }),
+    );
   }
   return report;
 }
