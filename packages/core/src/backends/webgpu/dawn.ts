@@ -1,6 +1,8 @@
 /**
- * Dawn (the `webgpu` npm package, an optional dependency) as the `navigator.gpu` of Node, loaded on first use.
+ * Dawn (the `webgpu` npm package, an optional peer dependency of core) as the `navigator.gpu` of Node, loaded on first use.
  */
+
+import { hookDawnTicks } from "./read-sync.js";
 
 /** The parts of a WebGPU `GPUAdapter` that BirdVLM uses (typed loosely: core has no WebGPU type library). */
 export interface GPUAdapterLike {
@@ -39,6 +41,7 @@ export async function loadDawn(): Promise<GPULike> {
         "Install it next to @birdvlm/core ('npm install webgpu') to use initBackend('webgpu').",
     );
   }
+  hookDawnTicks(); // before Dawn queues anything: synchronous reads drive its event processing
   Object.assign(globalThis, mod.globals);
   const flags = (process.env.BIRDVLM_DAWN_FLAGS ?? "").split(",").filter((s) => s.trim() !== "");
   gpu = mod.create(flags);

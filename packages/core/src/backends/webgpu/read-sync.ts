@@ -3,12 +3,14 @@
  *
  * TF.js reads a GPU buffer synchronously through an `OffscreenCanvas`, which Node lacks, and WebGPU only maps
  * buffers asynchronously. Here the buffer is copied to a staging buffer and mapped as TF.js's async `read`
- * does, then the event loop is turned (with `deasync`, an optional dependency) until Dawn reports the staging
- * buffer mapped; its `mapState` is polled rather than the map promise, whose continuation cannot run while
- * the caller is itself inside a promise job. Callbacks due meanwhile (timers, I/O) may run inside the read,
- * as with any deasync call; hot paths should `await tensor.data()` instead.
+ * does; then, instead of turning the event loop, Dawn's own event processing is run on the spot until it
+ * reports the staging buffer mapped. Dawn's Node binding (the `webgpu` package) resolves its promises from
+ * `instance.ProcessEvents()`, which it queues with the global `setImmediate` while work is in flight;
+ * {@link hookDawnTicks} (installed before Dawn is created) records those queued native callbacks so that a read
+ * can call them at once. Nothing else runs inside a read: no timers, I/O or other immediates. The staging
+ * buffer's `mapState` is polled rather than the map promise, whose continuation cannot run inside a
+ * synchronous call. Hot paths should still `await tensor.data()`: a synchronous read stalls the JS thread.
  */
-import { createRequire } from "node:module";
 import { tf } from "../../tf.js";
 
 type BackendValues = Awaited<ReturnType<tf.KernelBackend["read"]>>;
@@ -40,30 +42,62 @@ interface WebGPUBackendInternals {
   submitQueue(): void;
 }
 
-const require = createRequire(import.meta.url);
-let runLoopOnce: (() => void) | undefined;
+/** A Dawn event-processing callback queued with `setImmediate`, run at most once (by the loop or by a read). */
+interface DawnTick {
+  run: () => void;
+  done: boolean;
+}
 
-/** Turns the event loop once (deasync), returning within about a millisecond. */
-function turnEventLoop(): void {
-  if (!runLoopOnce) {
-    try {
-      runLoopOnce = (require("deasync") as { runLoopOnce(): void }).runLoopOnce;
-    } catch (e) {
-      throw new Error(
-        "dataSync/arraySync on the webgpu backend in Node needs the optional dependency 'deasync' " +
-          `(${(e as Error).message.split("\n")[0]}); use 'await tensor.data()' / 'await tensor.array()' instead`,
-      );
-    }
-  }
-  const wake = setTimeout(() => undefined, 1); // so that one turn never blocks for long
-  try {
-    runLoopOnce();
-  } finally {
-    clearTimeout(wake);
-  }
+/** The queued callbacks that have not run yet (each leaves the set when it runs). */
+const queuedTicks = new Set<DawnTick>();
+let hooked = false;
+
+/**
+ * Wraps the global `setImmediate` so that the callbacks Dawn queues (anonymous native functions, which is how
+ * Dawn's Node binding schedules `ProcessEvents`) are recorded and may be run early by a synchronous read; each
+ * still runs exactly once. Other callbacks go straight through. Call before Dawn is created; idempotent.
+ */
+export function hookDawnTicks(): void {
+  if (hooked) return;
+  hooked = true;
+  const original = globalThis.setImmediate;
+  const wrapped = ((callback: (...args: unknown[]) => void, ...args: unknown[]) => {
+    if (args.length > 0 || !isAnonymousNative(callback)) return original(callback, ...args);
+    const tick: DawnTick = { run: callback as () => void, done: false };
+    queuedTicks.add(tick);
+    return original(() => runTick(tick));
+  }) as typeof setImmediate;
+  Object.assign(wrapped, original); // keeps util.promisify's custom form
+  globalThis.setImmediate = wrapped;
+}
+
+function isAnonymousNative(f: unknown): boolean {
+  return typeof f === "function" && f.name === "" && Function.prototype.toString.call(f).includes("[native code]");
+}
+
+function runTick(tick: DawnTick): void {
+  if (tick.done) return;
+  tick.done = true;
+  queuedTicks.delete(tick);
+  tick.run();
+}
+
+/** Runs the Dawn callbacks queued so far (each once), now; false when none was queued. */
+export function processDawnEvents(): boolean {
+  const ticks = [...queuedTicks];
+  for (const tick of ticks) runTick(tick);
+  return ticks.length > 0;
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks the thread for `ms` milliseconds (while the GPU works). */
+function sleep(ms: number): void {
+  Atomics.wait(pause, 0, 0, ms);
 }
 
 const READ_TIMEOUT_MS = 600_000;
+const IDLE_TIMEOUT_MS = 5_000;
 
 /** Reads a GPU buffer's bytes synchronously (see the module comment). */
 function readBufferSync(backend: WebGPUBackendInternals, buffer: StagingBuffer): ArrayBuffer {
@@ -82,10 +116,20 @@ function readBufferSync(backend: WebGPUBackendInternals, buffer: StagingBuffer):
     failure = e ?? new Error("mapAsync failed");
   });
   const start = Date.now();
+  let idleSince = start;
+  let wait = 0.02;
   while (staging.mapState === "pending" && failure === undefined) {
-    if (Date.now() - start > READ_TIMEOUT_MS)
-      throw new Error(`webgpu readSync: no data after ${READ_TIMEOUT_MS / 1000} s`);
-    turnEventLoop();
+    const now = Date.now();
+    if (now - start > READ_TIMEOUT_MS) throw new Error(`webgpu readSync: no data after ${READ_TIMEOUT_MS / 1000} s`);
+    if (processDawnEvents()) idleSince = now;
+    else if (now - idleSince > IDLE_TIMEOUT_MS)
+      throw new Error(
+        "webgpu readSync: Dawn queued no event processing (was Dawn created before hookDawnTicks?); " +
+          "use 'await tensor.data()' instead",
+      );
+    if (staging.mapState !== "pending") break;
+    sleep(wait);
+    wait = Math.min(wait * 2, 1);
   }
   if (staging.mapState !== "mapped")
     throw new Error(`webgpu readSync: mapping the staging buffer failed (${String(failure)})`);
