@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Builds the native addon (addon/build/Release/birdvlm_native.node) with node-gyp.
-// `--optional`: a failure (no C++ compiler, no headers) warns and exits 0, so installs and builds go on and
+// No install script runs it: users get the prebuilt binary from the platform package (@birdvlm/core-<platform>);
+// this is the local build (pnpm build in the workspace, or by hand where no prebuilt package fits).
+// `--optional`: a failure (no C++ compiler, no headers) warns and exits 0, so builds go on and
 // `initBackend('auto')` falls back to wasm. Skips the build when the binary is newer than every source.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -57,7 +59,25 @@ function nodedirArgs() {
   return existsSync(join(prefix, "include", "node", "node_api.h")) ? [`--nodedir=${prefix}`] : [];
 }
 
-if (upToDate()) process.exit(0);
+/**
+ * In the workspace, the binary is also copied into this machine's platform package (packages/core-<platform>,
+ * which the loader tries first), so that the two never differ. An installed core has no such folder.
+ */
+function copyToPlatformPackage() {
+  let libc = "";
+  if (process.platform === "linux") libc = process.report.getReport().header.glibcVersionRuntime ? "-gnu" : "-musl";
+  const dir = join(here, "..", "..", `core-${process.platform}-${process.arch}${libc}`);
+  if (!existsSync(join(dir, "package.json"))) return;
+  const target = join(dir, "birdvlm_native.node");
+  if (existsSync(target) && statSync(target).mtimeMs >= statSync(binary).mtimeMs) return;
+  copyFileSync(binary, target);
+  console.log(`@birdvlm/core: copied the addon to ${target}`);
+}
+
+if (upToDate()) {
+  copyToPlatformPackage();
+  process.exit(0);
+}
 const [cmd, pre] = nodeGyp();
 const args = [...pre, "rebuild", ...nodedirArgs(), "--jobs=max"];
 const r = spawnSync(cmd, args, { cwd: here, stdio: ["ignore", "inherit", "inherit"] });
@@ -65,3 +85,4 @@ if (r.error) fail(`${cmd}: ${r.error.message}`);
 if (r.status !== 0) fail(`node-gyp exited with ${r.status}`);
 if (!existsSync(binary)) fail(`${binary} was not produced`);
 console.log(`@birdvlm/core: built ${binary}`);
+copyToPlatformPackage();

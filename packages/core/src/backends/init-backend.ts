@@ -5,8 +5,8 @@
 import { createRequire } from "node:module";
 import { tf } from "../tf.js";
 import { useNative } from "./native/use-native.js";
-import { findAddon } from "./native/addon.js";
 import { useWebGPU } from "./webgpu/use-webgpu.js";
+import { mayHaveGpu } from "./webgpu/adapter.js";
 import type { BackendInfo, BackendName } from "./backend-info.js";
 
 const require = createRequire(import.meta.url);
@@ -55,18 +55,26 @@ async function choose(name: BackendName): Promise<BackendInfo> {
       } catch {
         /* not installed: fall through */
       }
-      try {
-        return await useWebGPU({ requireHardware: true });
-      } catch {
-        /* no real GPU adapter: fall through to the CPU backends */
+      if (mayHaveGpu()) {
+        try {
+          return await useWebGPU({ requireHardware: true });
+        } catch (e) {
+          // A GPU is here but unused: say why (Dawn not installed, no adapter) unless it is a software one.
+          if (!/software rasterizer/.test((e as Error).message))
+            process.emitWarning(
+              `BirdVLM: a GPU device is present but the webgpu backend is not available (${(e as Error).message}); ` +
+                "using the CPU. Install it with 'npm install webgpu @tensorflow/tfjs-backend-webgpu@4.22.0', or set " +
+                "BIRDVLM_BACKEND=native to choose the CPU.",
+            );
+        }
       }
       try {
         return await useNative();
       } catch (e) {
-        if (nativeExpected())
-          process.emitWarning(
-            `BirdVLM: the native backend failed to load (${(e as Error).message}); falling back to wasm`,
-          );
+        process.emitWarning(
+          `BirdVLM: the native backend is not available, falling back to wasm (about 3x slower for inference, ` +
+            `30x for training): ${(e as Error).message}`,
+        );
       }
       try {
         return await useWasm();
@@ -80,11 +88,6 @@ async function choose(name: BackendName): Promise<BackendInfo> {
         `initBackend: unknown backend '${name}' (expected auto, tensorflow, native, webgpu, wasm or cpu)`,
       );
   }
-}
-
-/** Whether the native addon was built (so a failure to load it deserves a warning). */
-function nativeExpected(): boolean {
-  return findAddon() !== undefined;
 }
 
 async function useTensorflow(): Promise<BackendInfo> {

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The functions of the compiled addon (`packages/core/addon`). Outputs are written in place. */
@@ -116,22 +116,56 @@ export const ReduceOp = { Sum: 0, Max: 1, Min: 2, Mean: 3, Prod: 4 } as const;
 
 const ADDON_FILE = "birdvlm_native.node";
 
-function moduleDir(): string {
+/** The platforms that have a prebuilt addon package (`@birdvlm/core-<platform>`), published with core. */
+export const PREBUILT_PLATFORMS: readonly string[] = ["linux-x64-gnu"];
+
+/** This machine as the platform packages name it: `linux-x64-gnu`, `linux-x64-musl`, `darwin-arm64`, ... */
+export function platformTag(): string {
+  let libc = "";
+  if (process.platform === "linux") {
+    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+    libc = header?.glibcVersionRuntime ? "-gnu" : "-musl";
+  }
+  return `${process.platform}-${process.arch}${libc}`;
+}
+
+/** The package that ships this machine's prebuilt addon, e.g. `@birdvlm/core-linux-x64-gnu`. */
+export function platformPackage(): string {
+  return `@birdvlm/core-${platformTag()}`;
+}
+
+/** The folder of core's package.json, seen from this module in `src/backends/native/` or bundled in `dist/`. */
+function coreRoot(): string {
+  let here: string;
   try {
-    return dirname(fileURLToPath(import.meta.url));
+    here = dirname(fileURLToPath(import.meta.url));
   } catch {
-    return typeof __dirname === "string" ? __dirname : process.cwd();
+    here = typeof __dirname === "string" ? __dirname : process.cwd();
+  }
+  return basename(here) === "dist" ? dirname(here) : resolve(here, "../../..");
+}
+
+/** The binary of the installed platform package, if it is installed. */
+function platformBinary(): string | undefined {
+  try {
+    const require = createRequire(join(coreRoot(), "package.json"));
+    return join(dirname(require.resolve(`${platformPackage()}/package.json`)), ADDON_FILE);
+  } catch {
+    return undefined;
   }
 }
 
-/** Where the addon binary may be: env `BIRDVLM_NATIVE_ADDON`, then beside `src/backends/native/` or `dist/`. */
+/**
+ * Where the addon binary may be, in the order tried: env `BIRDVLM_NATIVE_ADDON`, the platform package
+ * ({@link platformPackage}), then a local build (`addon/build/Release` in core).
+ */
 export function addonCandidates(): string[] {
-  const here = moduleDir();
   const env = process.env.BIRDVLM_NATIVE_ADDON;
+  const prebuilt = platformBinary();
   return [
     ...(env ? [resolve(env)] : []),
-    resolve(here, "../../../addon/build/Release", ADDON_FILE), // from packages/core/src/backends/native
-    resolve(here, "../addon/build/Release", ADDON_FILE), // from packages/core/dist
+    ...(prebuilt ? [prebuilt] : []),
+    join(coreRoot(), "addon/build/Release", ADDON_FILE),
   ];
 }
 
@@ -140,19 +174,33 @@ export function findAddon(): string | undefined {
   return addonCandidates().find((p) => existsSync(p));
 }
 
+/** What to do when no addon loads: install the platform package, or build the addon here. */
+function addonFix(): string {
+  const build = `build it here with 'node ${join(coreRoot(), "addon/build.mjs")}' (needs a C++17 compiler and Python)`;
+  return PREBUILT_PLATFORMS.includes(platformTag())
+    ? `install ${platformPackage()} (an optional dependency of @birdvlm/core: reinstall without --omit=optional / --no-optional), or ${build}`
+    : `no prebuilt addon is published for ${platformTag()}: ${build}`;
+}
+
 let loaded: NativeAddon | undefined;
 
-/** Loads the addon once; throws with the paths tried when it is not built or does not load. */
+/**
+ * Loads the addon once, from the first candidate of {@link addonCandidates} that loads; throws, naming what was
+ * tried and how to fix it, when none does.
+ */
 export function loadAddon(): NativeAddon {
   if (loaded) return loaded;
-  const path = findAddon();
-  if (!path) {
-    throw new Error(
-      `the native addon is not built (looked for ${addonCandidates().join(", ")}); ` +
-        "run 'pnpm --filter @birdvlm/core build:native' (needs g++ and the Node headers)",
-    );
+  const failures: string[] = [];
+  for (const path of addonCandidates().filter((p) => existsSync(p))) {
+    try {
+      loaded = createRequire(path)(path) as NativeAddon;
+      return loaded;
+    } catch (e) {
+      failures.push(`${path} does not load: ${(e as Error).message.split("\n")[0]}`);
+    }
   }
-  const require = createRequire(path);
-  loaded = require(path) as NativeAddon;
-  return loaded;
+  const missing = failures.length
+    ? failures.join("; ")
+    : `${platformPackage()} is not installed and there is no local build`;
+  throw new Error(`the native addon is not available (${missing}); ${addonFix()}`);
 }
