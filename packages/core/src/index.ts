@@ -17,6 +17,7 @@ export { writeJsonAtomic, writeFolderAtomic, writeFileAtomic } from "./io/atomic
 export { Rng, type RngState } from "./random/rng.js";
 export { deriveSeed, rngFor } from "./random/derive-seed.js";
 export { ParameterInit, type InitMode, type LinearInit, type ParameterInitOptions } from "./model/parameter-init.js";
+export { Bf16WeightSlot, type WeightDtype } from "./model/bf16-weight-slot.js";
 export {
   NamedOptimizer,
   isNoDecayParameter,

@@ -1,9 +1,9 @@
-import type { Module } from "@birdvlm/core";
+import type { Module, WeightDtype } from "@birdvlm/core";
 import { Embedding } from "./embedding.js";
 import { Linear } from "./linear.js";
 
 /** Weight dtypes a Phi-3 model can hold its linear layers in: float32 (trainable) or bfloat16 (inference only). */
-export type Phi3WeightDtype = "float32" | "bfloat16";
+export type Phi3WeightDtype = WeightDtype;
 
 /** Every {@link Linear} under `root` with its weight's parameter name (`model.layers.0.mlp.down_proj.weight`). */
 export function linearLayers(root: Module, prefix = ""): Array<[string, Linear]> {

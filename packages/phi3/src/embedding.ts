@@ -1,4 +1,12 @@
-import { Bf16Weight, Module, bf16Gather, tf, type ParameterInit } from "@birdvlm/core";
+import {
+  Bf16WeightSlot,
+  Module,
+  bf16Gather,
+  tf,
+  type Bf16Weight,
+  type ParameterInit,
+  type WeightDtype,
+} from "@birdvlm/core";
 
 /**
  * Row lookup `table[ids]` whose gradient scatters the output gradient back with `scatterND` (duplicates
@@ -24,7 +32,7 @@ function lookup(table: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor3D {
 /** Token embedding table `weight [vocab, D]` (same layout as the reference): float32, or bf16 for inference. */
 export class Embedding extends Module {
   readonly weight: tf.Variable;
-  private bf16: Bf16Weight | undefined;
+  private readonly slot: Bf16WeightSlot;
 
   constructor(
     readonly vocabSize: number,
@@ -33,41 +41,36 @@ export class Embedding extends Module {
   ) {
     super();
     this.weight = this.registerParameter("weight", init.normal([vocabSize, dim]));
+    this.slot = new Bf16WeightSlot(this.weight, "Embedding");
   }
 
   /** `float32` (the trainable variable) or `bfloat16` (inference only). */
-  get weightDtype(): "float32" | "bfloat16" {
-    return this.bf16 ? "bfloat16" : "float32";
+  get weightDtype(): WeightDtype {
+    return this.slot.dtype;
   }
 
   /** The bf16 table `[vocab, D]` when the layer holds one. */
   get bf16Weight(): Bf16Weight | undefined {
-    return this.bf16;
+    return this.slot.weight;
   }
 
   /** Keeps the table as bfloat16 from now on (rounded to nearest even when no `weight` is given) and frees the float32 variable. */
   useBf16(weight?: Bf16Weight): void {
-    if (this.bf16) throw new Error("Embedding.useBf16: the table is already bfloat16");
-    const w = weight ?? Bf16Weight.fromTensor(this.weight as tf.Tensor2D);
-    if (w.shape[0] !== this.vocabSize || w.shape[1] !== this.dim) {
-      throw new Error(`Embedding.useBf16: table [${w.shape}] for an embedding [${this.vocabSize}, ${this.dim}]`);
-    }
-    this.bf16 = w;
-    this.weight.dispose();
+    this.slot.useBf16(weight);
   }
 
   /** `ids [B, T]` int32 → `[B, T, D]`. */
   apply(ids: tf.Tensor2D): tf.Tensor3D {
     return tf.tidy(() => {
       const i = ids.dtype === "int32" ? ids : (tf.cast(ids, "int32") as tf.Tensor2D);
-      return this.bf16 ? (bf16Gather(this.bf16, i) as tf.Tensor3D) : lookup(this.weight as tf.Tensor2D, i);
+      const bf16 = this.slot.weight;
+      return bf16 ? (bf16Gather(bf16, i) as tf.Tensor3D) : lookup(this.weight as tf.Tensor2D, i);
     });
   }
 
   /** Frees the table (bf16 or float32). */
   override dispose(): void {
-    this.bf16?.dispose();
-    this.bf16 = undefined;
+    this.slot.dispose();
     super.dispose();
   }
 }
