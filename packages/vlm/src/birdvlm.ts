@@ -11,7 +11,7 @@ import {
 import { checkMarkerCount, insertImageMarkers, resolveImageMarker, type ImageMarker } from "./image-marker.js";
 import { toImageBatch, type ImageInput } from "./image-input.js";
 import { mergeImageEmbeddings } from "./merge-embeddings.js";
-import { loadBirdVLM, saveBirdVLM, type LoadBirdVLMOptions } from "./model-folder.js";
+import { readBirdVLMFolder, writeBirdVLMFolder, type LoadBirdVLMOptions } from "./model-folder.js";
 import { emptyProvenance, type Provenance } from "./provenance.js";
 
 /** The parts a BirdVLM is composed of; any implementation of core's interfaces fits. */
@@ -247,14 +247,29 @@ export class BirdVLM {
     this.lmSource = undefined;
   }
 
-  /** Writes the model as a folder (see `saveBirdVLM`). */
+  /** Writes the model as a folder (see `writeBirdVLMFolder`). */
   save(dir: string): Promise<void> {
-    return saveBirdVLM(this, dir);
+    return writeBirdVLMFolder(dir, this);
   }
 
-  /** Loads a folder written by `save` (`lmWeightDtype: "bfloat16"`: the LM's linear weights as bf16, inference only). */
-  static load(dir: string, options: LoadBirdVLMOptions = {}): Promise<BirdVLM> {
-    return loadBirdVLM(dir, options);
+  /**
+   * Loads a folder written by `save` (`lmWeightDtype: "bfloat16"`: the LM's linear weights as bf16, inference only);
+   * a referenced LM must still have the recorded checksum.
+   */
+  static async load(dir: string, options: LoadBirdVLMOptions = {}): Promise<BirdVLM> {
+    const f = await readBirdVLMFolder(dir, options);
+    const vlm = BirdVLM.create({
+      encoder: f.encoder,
+      connector: f.connector,
+      lm: f.lm,
+      tokenizer: f.tokenizer,
+      imageTokens: f.imageTokens,
+      imageMarker: f.marker.token,
+    });
+    vlm.lmSource = f.lmSource;
+    vlm.cropToBox = f.cropToBox;
+    vlm.provenance = f.provenance;
+    return vlm;
   }
 
   /** Frees every part's weights. */
@@ -270,4 +285,14 @@ function probeImageTokens(encoder: VisionEncoder, connector: Connector): number 
     const f = encoder.encode(tf.zeros([1, encoder.imageSize, encoder.imageSize, 3]) as ImageBatch);
     return connector.tokenCount(f.grid);
   });
+}
+
+/** Writes a BirdVLM as a folder: `vlm.save(dir)`. */
+export function saveBirdVLM(vlm: BirdVLM, dir: string): Promise<void> {
+  return vlm.save(dir);
+}
+
+/** Loads a folder written by `saveBirdVLM`: `BirdVLM.load(dir, options)`. */
+export function loadBirdVLM(dir: string, options: LoadBirdVLMOptions = {}): Promise<BirdVLM> {
+  return BirdVLM.load(dir, options);
 }

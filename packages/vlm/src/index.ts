@@ -4,7 +4,7 @@
  * `birdvlm` command line.
  * @packageDocumentation
  */
-export { BirdVLM, type BirdVLMParts, type AskOptions, type PaddedIds } from "./birdvlm.js";
+export { BirdVLM, saveBirdVLM, loadBirdVLM, type BirdVLMParts, type AskOptions, type PaddedIds } from "./birdvlm.js";
 export {
   IMAGE_MARKER_CANDIDATES,
   LLAVA_IMAGE_PLACEHOLDER,
@@ -72,9 +72,10 @@ export {
   type SummaryInput,
 } from "./report-summary.js";
 export {
-  saveBirdVLM,
-  loadBirdVLM,
+  readBirdVLMFolder,
+  writeBirdVLMFolder,
   checksumWeights,
+  type BirdVLMFolder,
   type BirdVLMFolderConfig,
   type LoadBirdVLMOptions,
 } from "./model-folder.js";

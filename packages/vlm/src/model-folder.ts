@@ -2,11 +2,17 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
-import { writeFolderAtomic, writeJsonAtomic, type TextTokenizer } from "@birdvlm/core";
+import {
+  writeFolderAtomic,
+  writeJsonAtomic,
+  type CausalLanguageModel,
+  type Connector,
+  type TextTokenizer,
+  type VisionEncoder,
+} from "@birdvlm/core";
 import { VisionTransformer } from "@birdvlm/vit";
 import { loadProjector } from "@birdvlm/projector";
 import { Phi3ForCausalLM, Phi3Tokenizer, loadLoRA, loraAdaptersOf, type Phi3WeightDtype } from "@birdvlm/phi3";
-import { BirdVLM } from "./birdvlm.js";
 import { emptyProvenance, type Provenance } from "./provenance.js";
 
 /** `config.json` of a saved BirdVLM folder. */
@@ -27,11 +33,31 @@ export interface BirdVLMFolderConfig {
 }
 
 /**
- * Writes a BirdVLM as a folder (atomically): `config.json`, `encoder/`, `projector/`, `tokenizer/`,
+ * A BirdVLM folder's contents: the parts and settings `BirdVLM.create` composes, and the state a model carries
+ * (where its LM came from, whether images are cropped to their boxes, which images trained each part).
+ * `BirdVLM` itself fits this shape.
+ */
+export interface BirdVLMFolder {
+  encoder: VisionEncoder;
+  connector: Connector;
+  lm: CausalLanguageModel;
+  tokenizer: TextTokenizer;
+  /** Image tokens K per prompt. */
+  imageTokens: number;
+  /** The reserved token used as image marker. */
+  marker: { token: string };
+  /** The folder and weights checksum of an LM that is referenced rather than copied. */
+  lmSource: { dir: string; sha256: string } | undefined;
+  cropToBox: boolean;
+  provenance: Provenance;
+}
+
+/**
+ * Writes a BirdVLM (or its parts) as a folder (atomically): `config.json`, `encoder/`, `projector/`, `tokenizer/`,
  * `provenance.json`, and `lm/` — or, when the LM was loaded from a folder and no stage changed it, a reference to
  * that folder with the SHA-256 of its weights instead of a copy — plus `lora/` when LoRA adapters were trained.
  */
-export async function saveBirdVLM(vlm: BirdVLM, dir: string): Promise<void> {
+export async function writeBirdVLMFolder(dir: string, vlm: BirdVLMFolder): Promise<void> {
   await writeFolderAtomic(resolve(dir), async (tmp) => {
     await vlm.encoder.save(join(tmp, "encoder"));
     // the encoder folder carries its own training records, so a model built from it later still knows them
@@ -66,7 +92,7 @@ export async function saveBirdVLM(vlm: BirdVLM, dir: string): Promise<void> {
   });
 }
 
-/** Options of {@link loadBirdVLM}. */
+/** Options of {@link readBirdVLMFolder} (and `BirdVLM.load`). */
 export interface LoadBirdVLMOptions {
   /**
    * `"bfloat16"`: keep the language model's linear weights as bf16, for inference only (half the memory and the
@@ -75,8 +101,11 @@ export interface LoadBirdVLMOptions {
   lmWeightDtype?: Phi3WeightDtype;
 }
 
-/** Loads a folder written by `saveBirdVLM`; a referenced LM must still have the recorded checksum. */
-export async function loadBirdVLM(dir: string, options: LoadBirdVLMOptions = {}): Promise<BirdVLM> {
+/**
+ * Reads a folder written by `writeBirdVLMFolder` into its parts (`BirdVLM.load` composes them); a referenced LM
+ * must still have the recorded checksum.
+ */
+export async function readBirdVLMFolder(dir: string, options: LoadBirdVLMOptions = {}): Promise<BirdVLMFolder> {
   const configPath = join(dir, "config.json");
   let config: BirdVLMFolderConfig;
   try {
@@ -91,7 +120,7 @@ export async function loadBirdVLM(dir: string, options: LoadBirdVLMOptions = {})
   const encoder = await VisionTransformer.load(join(dir, config.encoder.path));
   const connector = await loadProjector(join(dir, config.projector.path));
   let lmDir: string;
-  let lmSource: BirdVLM["lmSource"];
+  let lmSource: BirdVLMFolder["lmSource"];
   if ("reference" in config.lm) {
     lmDir = isAbsolute(config.lm.reference) ? config.lm.reference : resolve(dir, config.lm.reference);
     const sum = await checksumWeights(lmDir);
@@ -107,18 +136,17 @@ export async function loadBirdVLM(dir: string, options: LoadBirdVLMOptions = {})
   const lm = await Phi3ForCausalLM.load(lmDir, { weightDtype: options.lmWeightDtype ?? "float32" });
   if (config.lora) await loadLoRA(lm, join(dir, config.lora.path));
   const tokenizer: TextTokenizer = await Phi3Tokenizer.load(join(dir, config.tokenizer.path));
-  const vlm = BirdVLM.create({
+  return {
     encoder,
     connector,
     lm,
     tokenizer,
     imageTokens: config.imageTokens,
-    imageMarker: config.imageMarker,
-  });
-  vlm.lmSource = lmSource;
-  vlm.cropToBox = config.cropToBox ?? false;
-  vlm.provenance = await readProvenance(join(dir, "provenance.json"));
-  return vlm;
+    marker: { token: config.imageMarker },
+    lmSource,
+    cropToBox: config.cropToBox ?? false,
+    provenance: await readProvenance(join(dir, "provenance.json")),
+  };
 }
 
 async function readProvenance(path: string): Promise<Provenance> {
