@@ -1,15 +1,9 @@
 import { join } from "node:path";
 import type { CubAttribute } from "./cub-attribute.js";
 import { type CubClass, type CubOpenOptions, type CubPart, type CubTables, loadCubTables } from "./cub-load.js";
-import { stratifiedSplit } from "./stratified-split.js";
+import { type BoundingBox, ListedImageDataset } from "./listed-image-dataset.js";
 
-/** A box `[x, y, width, height]` in pixels of the image as stored (CUB's `bounding_boxes.txt` convention). */
-export interface BoundingBox {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+export type { BoundingBox };
 
 /** One part location of one image (`parts/part_locs.txt`). */
 export interface CubPartLocation {
@@ -67,11 +61,20 @@ export interface CubImageAttributeLabel extends CubAttribute {
  * const train = cub.split("train");
  * ```
  */
-export class CubDataset {
-  private constructor(
-    private readonly t: CubTables,
-    private readonly indices: Int32Array,
-  ) {}
+export class CubDataset extends ListedImageDataset<CubTables> {
+  protected readonly kind = "CubDataset";
+
+  private constructor(t: CubTables, indices: Int32Array) {
+    super(t, indices);
+  }
+
+  protected view(indices: Int32Array): this {
+    return new CubDataset(this.t, indices) as this;
+  }
+
+  protected stratumOf(k: number): number {
+    return this.t.classIndex[k]!;
+  }
 
   /**
    * Reads and validates a CUB-200-2011 folder: `root` holds `CUB_200_2011/` or is that folder.
@@ -81,21 +84,6 @@ export class CubDataset {
   static async open(root: string, options: CubOpenOptions = {}): Promise<CubDataset> {
     const t = await loadCubTables(root, options);
     return new CubDataset(t, Int32Array.from(t.imageIds.keys()));
-  }
-
-  /** The `CUB_200_2011` folder. */
-  get dir(): string {
-    return this.t.dir;
-  }
-
-  /** The folder that image paths are relative to (`<dir>/images`). */
-  get imagesDir(): string {
-    return join(this.t.dir, "images");
-  }
-
-  /** Number of images in this view. */
-  get size(): number {
-    return this.indices.length;
   }
 
   /** Every class of the dataset, in `classes.txt` order (also in a split view). */
@@ -118,10 +106,6 @@ export class CubDataset {
     return this.t.certainties;
   }
 
-  get hasBoundingBoxes(): boolean {
-    return this.t.boxes !== undefined;
-  }
-
   get hasClassAttributes(): boolean {
     return this.t.classAttributes !== undefined;
   }
@@ -132,26 +116,21 @@ export class CubDataset {
 
   /** The `i`-th image of this view (0-based). */
   get(i: number): CubImage {
-    const k = this.base(i);
+    const k = this.row(i);
     const t = this.t;
     const c = t.classes[t.classIndex[k]!]!;
+    const { path, relativePath, isTrain, bbox } = this.listedImage(k);
     const image: CubImage = {
       imageId: t.imageIds[k]!,
-      path: join(t.dir, "images", t.imageNames[k]!),
-      relativePath: t.imageNames[k]!,
+      path,
+      relativePath,
       classId: c.id,
       classIndex: t.classIndex[k]!,
       className: c.name,
       label: c.label,
-      isTrain: t.isTrain[k] === 1,
+      isTrain,
     };
-    if (t.boxes)
-      image.bbox = {
-        x: t.boxes[k * 4]!,
-        y: t.boxes[k * 4 + 1]!,
-        width: t.boxes[k * 4 + 2]!,
-        height: t.boxes[k * 4 + 3]!,
-      };
+    if (bbox) image.bbox = bbox;
     if (t.parts && t.partLocs) {
       const P = t.parts.length;
       image.parts = t.parts.map((p, j) => {
@@ -166,33 +145,6 @@ export class CubDataset {
       });
     }
     return image;
-  }
-
-  /** The images of the dataset's own train or test split (CUB's `train_test_split.txt`), as a view. */
-  split(which: "train" | "test"): CubDataset {
-    const want = which === "train" ? 1 : 0;
-    return new CubDataset(
-      this.t,
-      this.indices.filter((k) => this.t.isTrain[k] === want),
-    );
-  }
-
-  /** A view of the images at the given positions of this view. */
-  subset(positions: ArrayLike<number>): CubDataset {
-    return new CubDataset(
-      this.t,
-      Int32Array.from(positions, (i) => this.base(i)),
-    );
-  }
-
-  /**
-   * Holds out `fraction` of each class's images of this view (seeded, stratified) as a validation set, e.g.
-   * `cub.split("train").holdout(0.1, 0)` for a subset whose test half is kept elsewhere.
-   */
-  holdout(fraction: number, seed = 0): { train: CubDataset; validation: CubDataset } {
-    const labels = Array.from(this.indices, (k) => this.t.classIndex[k]!);
-    const [keep, held] = stratifiedSplit(labels, fraction, seed);
-    return { train: this.subset(keep), validation: this.subset(held) };
   }
 
   /** Position in this view of the image with `imageId`, or -1. */
@@ -239,12 +191,6 @@ export class CubDataset {
       if (name !== undefined) label.certaintyName = name;
       return label;
     });
-  }
-
-  private base(i: number): number {
-    if (!Number.isInteger(i) || i < 0 || i >= this.indices.length)
-      throw new RangeError(`CubDataset.get: index ${i} out of range [0, ${this.indices.length})`);
-    return this.indices[i]!;
   }
 }
 

@@ -27,6 +27,11 @@ describe.skipIf(!meta)("NABirdsDataset on the NABirds metadata", () => {
       bbox: { x: 83, y: 59, width: 128, height: 228 },
       size: { width: 296, height: 341 },
     });
+    expect(nab.hasBoundingBoxes).toBe(true);
+    // views share the CUB view's behaviour (ListedImageDataset): positions are checked, subsets of subsets compose
+    expect(() => nab.subset([nab.size])).toThrow(`NABirdsDataset.get: index ${nab.size} out of range`);
+    const view = nab.split("test").subset([2, 0]).subset([1]);
+    expect(view.get(0).imageId).toBe(nab.split("test").get(0).imageId);
   });
 
   it("walks the hierarchy: leaves, ancestors, species, groups", () => {

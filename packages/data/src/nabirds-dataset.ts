@@ -1,7 +1,6 @@
 import { join } from "node:path";
-import type { BoundingBox } from "./cub-dataset.js";
+import { type BoundingBox, ListedImageDataset } from "./listed-image-dataset.js";
 import { type NABirdsClass, type NABirdsOpenOptions, type NABirdsTables, loadNABirdsTables } from "./nabirds-load.js";
-import { stratifiedSplit } from "./stratified-split.js";
 
 /** One image of a {@link NABirdsDataset}. */
 export interface NABirdsImage {
@@ -27,17 +26,24 @@ export interface NABirdsImage {
  * categories (`Common Eider (Adult male)`) through species (`Common Eider`) and groups
  * (`Ducks, Geese, and Swans`) to the root (`Birds`).
  */
-export class NABirdsDataset {
+export class NABirdsDataset extends ListedImageDataset<NABirdsTables> {
+  protected readonly kind = "NABirdsDataset";
   private readonly leaves: NABirdsClass[];
   private readonly leafIndex: Map<number, number>;
 
-  private constructor(
-    private readonly t: NABirdsTables,
-    private readonly indices: Int32Array,
-    leaves?: NABirdsClass[],
-  ) {
+  private constructor(t: NABirdsTables, indices: Int32Array, leaves?: NABirdsClass[]) {
+    super(t, indices);
     this.leaves = leaves ?? t.classes.filter((c) => !t.children.has(c.id));
     this.leafIndex = new Map(this.leaves.map((c, i) => [c.id, i]));
+  }
+
+  protected view(indices: Int32Array): this {
+    return new NABirdsDataset(this.t, indices, this.leaves) as this;
+  }
+
+  /** Hold-outs stratify by leaf class. */
+  protected stratumOf(k: number): number {
+    return this.t.imageClass[k]!;
   }
 
   /**
@@ -47,19 +53,6 @@ export class NABirdsDataset {
   static async open(root: string, options: NABirdsOpenOptions = {}): Promise<NABirdsDataset> {
     const t = await loadNABirdsTables(root, options);
     return new NABirdsDataset(t, Int32Array.from(t.imageIds.keys()));
-  }
-
-  get dir(): string {
-    return this.t.dir;
-  }
-
-  /** The folder that image paths are relative to (`<dir>/images`). */
-  get imagesDir(): string {
-    return join(this.t.dir, "images");
-  }
-
-  get size(): number {
-    return this.indices.length;
   }
 
   /** Every node of the hierarchy, in `classes.txt` order. */
@@ -111,55 +104,22 @@ export class NABirdsDataset {
 
   /** The `i`-th image of this view (0-based). */
   get(i: number): NABirdsImage {
-    if (!Number.isInteger(i) || i < 0 || i >= this.indices.length)
-      throw new RangeError(`NABirdsDataset.get: index ${i} out of range [0, ${this.indices.length})`);
-    const k = this.indices[i]!;
+    const k = this.row(i);
     const t = this.t;
     const classId = t.imageClass[k]!;
+    const { path, relativePath, isTrain, bbox } = this.listedImage(k);
     const image: NABirdsImage = {
       imageId: t.imageIds[k]!,
-      path: join(t.dir, "images", t.imageNames[k]!),
-      relativePath: t.imageNames[k]!,
+      path,
+      relativePath,
       classId,
       classIndex: this.leafIndex.get(classId)!,
       className: this.classById(classId).name,
-      isTrain: t.isTrain[k] === 1,
+      isTrain,
     };
-    if (t.boxes)
-      image.bbox = {
-        x: t.boxes[k * 4]!,
-        y: t.boxes[k * 4 + 1]!,
-        width: t.boxes[k * 4 + 2]!,
-        height: t.boxes[k * 4 + 3]!,
-      };
+    if (bbox) image.bbox = bbox;
     if (t.sizes) image.size = { width: t.sizes[k * 2]!, height: t.sizes[k * 2 + 1]! };
     return image;
-  }
-
-  /** The images of the dataset's own train or test split, as a view. */
-  split(which: "train" | "test"): NABirdsDataset {
-    const want = which === "train" ? 1 : 0;
-    return new NABirdsDataset(
-      this.t,
-      this.indices.filter((k) => this.t.isTrain[k] === want),
-      this.leaves,
-    );
-  }
-
-  /** Holds out `fraction` of each leaf class's images of this view (seeded, stratified) as a validation set. */
-  holdout(fraction: number, seed = 0): { train: NABirdsDataset; validation: NABirdsDataset } {
-    const labels = Array.from(this.indices, (k) => this.t.imageClass[k]!);
-    const [keep, held] = stratifiedSplit(labels, fraction, seed);
-    return { train: this.subset(keep), validation: this.subset(held) };
-  }
-
-  /** A view of the images at the given positions of this view. */
-  subset(positions: ArrayLike<number>): NABirdsDataset {
-    return new NABirdsDataset(
-      this.t,
-      Int32Array.from(positions, (i) => this.indices[i]!),
-      this.leaves,
-    );
   }
 }
 
