@@ -81,3 +81,16 @@ export {
   type SynthWingPattern,
 } from "./synth-species.js";
 export { CUB_PART_NAMES, drawSynthBird, type DrawnBird } from "./synth-bird-svg.js";
+export { PixelCache, type PixelCacheOptions, type PixelCacheSource } from "./pixel-cache.js";
+export {
+  augmentInto,
+  augmentScratch,
+  type AugmentScratch,
+  type CropAugmentation,
+  type RgbPixels,
+} from "./uint8-augment.js";
+export {
+  createCachedImageLoader,
+  type CachedAugmentOptions,
+  type CachedImageLoaderOptions,
+} from "./cached-image-loader.js";

@@ -1,0 +1,155 @@
+import { LUMA, colorJitterTransform, type ColorJitterSample } from "./color-jitter.js";
+import type { Region } from "./crop-geometry.js";
+
+/** Stored RGB pixels: `width * height * 3` bytes, row-major HWC. */
+export interface RgbPixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** What one image's augmentation does: the crop (in stored pixels), a mirror, an optional colour jitter. */
+export interface CropAugmentation {
+  region: Region;
+  flipped: boolean;
+  jitter?: ColorJitterSample;
+}
+
+/** Scratch space reused between calls (one per caller; not thread-shared). */
+export interface AugmentScratch {
+  floats: Float32Array;
+  xIndex: Int32Array;
+  xWeight: Float32Array;
+}
+
+/** A scratch buffer for outputs of `size x size` pixels. */
+export function augmentScratch(size: number): AugmentScratch {
+  return {
+    floats: new Float32Array(size * size * 3),
+    xIndex: new Int32Array(size * 2),
+    xWeight: new Float32Array(size),
+  };
+}
+
+/**
+ * Crop, resize, mirror, colour-jitter and normalize one stored image in one pass over its bytes:
+ * `region` of `src` is resampled to `size x size` (bilinear, pixel centres as torchvision's
+ * `antialias=False` resize; the cache stores images at about 1.15x the output size, so the crop shrinks by
+ * at most that much and needs no antialiasing), optionally mirrored, then `rgb' = clamp(M · rgb + c)` of
+ * `jitter` (the contrast mean being the mean luma of the resized crop, as torchvision), then
+ * `(x - mean) / std` into `out` at `offset` floats (`[size, size, 3]`, row-major).
+ */
+export function augmentInto(
+  src: RgbPixels,
+  aug: CropAugmentation,
+  size: number,
+  mean: readonly [number, number, number],
+  std: readonly [number, number, number],
+  out: Float32Array,
+  offset: number,
+  scratch: AugmentScratch = augmentScratch(size),
+): void {
+  const { data, width: W, height: H } = src;
+  const { left, top, width: rw, height: rh } = aug.region;
+  if (rw <= 0 || rh <= 0 || left < 0 || top < 0 || left + rw > W || top + rh > H)
+    throw new Error(`augmentInto: region ${JSON.stringify(aug.region)} is outside the ${W}x${H} image`);
+  const S = size;
+  const { floats, xIndex, xWeight } = scratch;
+  // Horizontal taps: output column x reads source columns xIndex[2x], xIndex[2x+1] (byte offsets).
+  const sx = rw / S;
+  for (let x = 0; x < S; x++) {
+    let f = left + (x + 0.5) * sx - 0.5;
+    if (f < 0) f = 0;
+    if (f > W - 1) f = W - 1;
+    const x0 = Math.floor(f);
+    const x1 = x0 + 1 < W ? x0 + 1 : x0;
+    xIndex[2 * x] = x0 * 3;
+    xIndex[2 * x + 1] = x1 * 3;
+    xWeight[x] = f - x0;
+  }
+  const sy = rh / S;
+  let lumaSum = 0;
+  for (let y = 0; y < S; y++) {
+    let f = top + (y + 0.5) * sy - 0.5;
+    if (f < 0) f = 0;
+    if (f > H - 1) f = H - 1;
+    const y0 = Math.floor(f);
+    const y1 = y0 + 1 < H ? y0 + 1 : y0;
+    const wy = f - y0;
+    const r0 = y0 * W * 3;
+    const r1 = y1 * W * 3;
+    let o = y * S * 3;
+    for (let x = 0; x < S; x++, o += 3) {
+      const a = xIndex[2 * x]!;
+      const b = xIndex[2 * x + 1]!;
+      const wx = xWeight[x]!;
+      for (let c = 0; c < 3; c++) {
+        const top0 = data[r0 + a + c]! + (data[r0 + b + c]! - data[r0 + a + c]!) * wx;
+        const bot0 = data[r1 + a + c]! + (data[r1 + b + c]! - data[r1 + a + c]!) * wx;
+        floats[o + c] = top0 + (bot0 - top0) * wy;
+      }
+      lumaSum += LUMA[0] * floats[o]! + LUMA[1] * floats[o + 1]! + LUMA[2] * floats[o + 2]!;
+    }
+  }
+  writeNormalized(floats, S, aug, lumaSum / (255 * S * S), mean, std, out, offset);
+}
+
+/** The second pass: jitter (affine + clamp to [0, 1]), mirror and normalize `floats` (0..255) into `out`. */
+function writeNormalized(
+  floats: Float32Array,
+  S: number,
+  aug: CropAugmentation,
+  meanLuma: number,
+  mean: readonly [number, number, number],
+  std: readonly [number, number, number],
+  out: Float32Array,
+  offset: number,
+): void {
+  const k = 1 / 255;
+  let m = [k, 0, 0, 0, k, 0, 0, 0, k];
+  let c = [0, 0, 0];
+  let clamp = false;
+  if (aug.jitter) {
+    const t = colorJitterTransform(aug.jitter, meanLuma);
+    m = Array.from(t.matrix, (v) => v * k);
+    c = Array.from(t.offset);
+    clamp = true;
+  }
+  const i0 = 1 / std[0];
+  const i1 = 1 / std[1];
+  const i2 = 1 / std[2];
+  const [m0, m1, m2] = mean;
+  const [a0, a1, a2, b0, b1, b2, d0, d1, d2] = m as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const [c0, c1, c2] = c as [number, number, number];
+  const step = aug.flipped ? -3 : 3;
+  for (let y = 0; y < S; y++) {
+    let i = y * S * 3;
+    let j = offset + (y * S + (aug.flipped ? S - 1 : 0)) * 3;
+    for (let x = 0; x < S; x++, i += 3, j += step) {
+      const r = floats[i]!;
+      const g = floats[i + 1]!;
+      const b = floats[i + 2]!;
+      let u = a0 * r + a1 * g + a2 * b + c0;
+      let v = b0 * r + b1 * g + b2 * b + c1;
+      let w = d0 * r + d1 * g + d2 * b + c2;
+      if (clamp) {
+        u = u < 0 ? 0 : u > 1 ? 1 : u;
+        v = v < 0 ? 0 : v > 1 ? 1 : v;
+        w = w < 0 ? 0 : w > 1 ? 1 : w;
+      }
+      out[j] = (u - m0) * i0;
+      out[j + 1] = (v - m1) * i1;
+      out[j + 2] = (w - m2) * i2;
+    }
+  }
+}
