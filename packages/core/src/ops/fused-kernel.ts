@@ -4,6 +4,7 @@
  * TF.js composition.
  */
 import { tf } from "../tf.js";
+import { envVar } from "../environment.js";
 
 /** Kernel names of BirdVLM's fused ops (registered for `webgpu` by `useWebGPU`, for `native` by `useNative`). */
 export const FusedKernelName = {
@@ -15,7 +16,7 @@ export const FusedKernelName = {
   linearActivation: "BirdVLMLinearActivation",
 } as const;
 
-let enabled = process.env.BIRDVLM_FUSED_KERNELS !== "0";
+let enabled = envVar("BIRDVLM_FUSED_KERNELS") !== "0";
 
 /** Turns the fused kernels off (or on again) for this process, e.g. to compare with TF.js's own. Env `BIRDVLM_FUSED_KERNELS=0` starts off. */
 export function setFusedKernelsEnabled(on: boolean): void {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -82,10 +82,14 @@ describe("matmul program choice", () => {
     const dir = mkdtempSync(join(tmpdir(), "birdvlm-matmul-"));
     try {
       const file = join(dir, "overrides.json");
+      const read = (path: string) => readFileSync(path, "utf8");
       writeFileSync(file, '[{"name":"all","program":"packed"}]');
-      expect(parseMatMulOverridesEnv(file)).toEqual([{ name: "all", program: "packed" }]);
+      expect(parseMatMulOverridesEnv(file, read)).toEqual([{ name: "all", program: "packed" }]);
       writeFileSync(file, "{oops");
-      expect(() => parseMatMulOverridesEnv(file)).toThrow(/overrides\.json \(env BIRDVLM_MATMUL_OVERRIDES\): not JSON/);
+      expect(() => parseMatMulOverridesEnv(file, read)).toThrow(
+        /overrides\.json \(env BIRDVLM_MATMUL_OVERRIDES\): not JSON/,
+      );
+      expect(() => parseMatMulOverridesEnv(file, undefined)).toThrow(/a file path needs Node's webgpu backend/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -10,7 +10,7 @@
  * or env `BIRDVLM_MATMUL_OVERRIDES` (a JSON array of {@link MatMulOverride}, or the path of a JSON file
  * holding one). The table is empty by default.
  */
-import { readFileSync } from "node:fs";
+import { envVar } from "../../environment.js";
 
 /** TF.js's `MatMulProgramType` values (webgpu_util.ts). */
 export const MatMulProgram = { reduce: 0, splitK: 1, smallOutputSize: 2, packed: 3 } as const;
@@ -121,11 +121,25 @@ function checkOverrides(list: unknown, source: string): MatMulOverride[] {
   return list as MatMulOverride[];
 }
 
-/** Parses a value of env `BIRDVLM_MATMUL_OVERRIDES`: a JSON array of rules, or the path of a JSON file; none when empty. */
-export function parseMatMulOverridesEnv(value: string | undefined): MatMulOverride[] {
+let readTextFile: ((path: string) => string) | undefined;
+
+/** Lets env `BIRDVLM_MATMUL_OVERRIDES` name a JSON file: Node's webgpu backend passes `fs.readFileSync` here. */
+export function setMatMulOverridesFileReader(read: (path: string) => string): void {
+  readTextFile = read;
+}
+
+/**
+ * Parses a value of env `BIRDVLM_MATMUL_OVERRIDES`: a JSON array of rules, or the path of a JSON file (read with
+ * `readFile`, by default the reader Node's webgpu backend installed); none when empty.
+ */
+export function parseMatMulOverridesEnv(
+  value: string | undefined,
+  readFile: ((path: string) => string) | undefined = readTextFile,
+): MatMulOverride[] {
   const raw = value?.trim();
   if (!raw) return [];
-  const text = raw.startsWith("[") ? raw : readFileSync(raw, "utf8");
+  if (!raw.startsWith("[") && !readFile) throw new Error(`env ${ENV}: a file path needs Node's webgpu backend`);
+  const text = raw.startsWith("[") ? raw : readFile!(raw);
   const source = raw.startsWith("[") ? `env ${ENV}` : `${raw} (env ${ENV})`;
   let parsed: unknown;
   try {
@@ -143,7 +157,7 @@ export function setMatMulOverrides(list: MatMulOverride[]): void {
 
 /** The override table in force (read from env `BIRDVLM_MATMUL_OVERRIDES` on first use). */
 export function matMulOverrides(): readonly MatMulOverride[] {
-  overrides ??= parseMatMulOverridesEnv(process.env[ENV]);
+  overrides ??= parseMatMulOverridesEnv(envVar(ENV));
   return overrides;
 }
 

@@ -2,8 +2,6 @@
  * The safetensors element types: their sizes, the order the reference writer sorts them in, and how each
  * becomes the values of a TF.js tensor (float types → float32, integer types → int32, BOOL → bool).
  */
-import { endianness } from "node:os";
-
 /** Every dtype name of the safetensors format, in the reference's (Rust `Dtype`) increasing order. */
 export const SAFETENSORS_DTYPES = [
   "BOOL",
@@ -103,7 +101,8 @@ function narrow64(words: Int32Array, count: number, signed: boolean, where: stri
   return out;
 }
 
-if (endianness() !== "LE") throw new Error("safetensors: this reader assumes a little-endian machine");
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1)
+  throw new Error("safetensors: this reader assumes a little-endian machine");
 
 /**
  * Decodes `count` elements stored as `dtype` (little-endian, as safetensors stores them).
