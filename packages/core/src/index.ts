@@ -19,6 +19,13 @@ export { deriveSeed, rngFor } from "./random/derive-seed.js";
 export { ParameterInit, type InitMode, type LinearInit, type ParameterInitOptions } from "./model/parameter-init.js";
 export { Bf16WeightSlot, type WeightDtype } from "./model/bf16-weight-slot.js";
 export {
+  Linear,
+  type LinearWithBias,
+  type LinearDelta,
+  type LinearOptions,
+  type LinearForwardOptions,
+} from "./model/linear.js";
+export {
   NamedOptimizer,
   isNoDecayParameter,
   type Optimizer,

@@ -1,7 +1,6 @@
-import { FusedKernelName, Module, fusedAttention, hasFusedKernel, tf, type ParameterInit } from "@birdvlm/core";
+import { FusedKernelName, Linear, Module, fusedAttention, hasFusedKernel, tf, type ParameterInit } from "@birdvlm/core";
 import { headDim, type Phi3Config } from "./config.js";
 import type { Phi3KVCache } from "./kv-cache.js";
-import { Linear } from "./linear.js";
 import type { RotaryEmbedding, RotaryTables } from "./rotary.js";
 
 /** What one attention (or decoder layer) pass needs besides its input. */
@@ -37,8 +36,11 @@ export class Phi3Attention extends Module {
     this.headDim = headDim(config);
     this.dropout = config.attentionDropout;
     const qkvOut = (this.heads + 2 * this.kvHeads) * this.headDim;
-    this.qkvProj = this.registerModule("qkv_proj", new Linear(config.hiddenSize, qkvOut, init));
-    this.oProj = this.registerModule("o_proj", new Linear(this.heads * this.headDim, config.hiddenSize, init));
+    this.qkvProj = this.registerModule("qkv_proj", new Linear(config.hiddenSize, qkvOut, init, { bias: false }));
+    this.oProj = this.registerModule(
+      "o_proj",
+      new Linear(this.heads * this.headDim, config.hiddenSize, init, { bias: false }),
+    );
   }
 
   /** `x [B, T, D]` → `[B, T, D]`; appends this layer's keys/values to `ctx.cache` when given. */
@@ -46,7 +48,7 @@ export class Phi3Attention extends Module {
     return tf.tidy(() => {
       const [b, t] = x.shape;
       const { heads: h, kvHeads: kv, headDim: hd } = this;
-      const qkv = this.qkvProj.apply(x, ctx.training);
+      const qkv = this.qkvProj.forward(x, { training: ctx.training });
       // [B, T, h + 2kv, d] → [B, h + 2kv, T, d] (a reshape when T = 1), then q, k, v along the head axis.
       const [qh, kh, vh] = tf.split(
         swapHeadsAndTime(tf.reshape(qkv, [b, t, h + 2 * kv, hd]) as tf.Tensor4D),
@@ -71,7 +73,7 @@ export class Phi3Attention extends Module {
         out = this.composed(q, first(k), first(v), ctx) as tf.Tensor4D;
       }
       const merged = tf.reshape(swapHeadsAndTime(out), [b, t, h * hd]);
-      return this.oProj.apply(merged, ctx.training) as tf.Tensor3D;
+      return this.oProj.forward(merged, { training: ctx.training }) as tf.Tensor3D;
     });
   }
 

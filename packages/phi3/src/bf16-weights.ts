@@ -1,6 +1,5 @@
-import type { Module, WeightDtype } from "@birdvlm/core";
+import { Linear, type Module, type WeightDtype } from "@birdvlm/core";
 import { Embedding } from "./embedding.js";
-import { Linear } from "./linear.js";
 
 /** Weight dtypes a Phi-3 model can hold its linear layers in: float32 (trainable) or bfloat16 (inference only). */
 export type Phi3WeightDtype = WeightDtype;

@@ -1,8 +1,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Bf16Weight, openCheckpoint, tf, writeCheckpoint, writeJsonAtomic, type Module } from "@birdvlm/core";
+import { Bf16Weight, Linear, openCheckpoint, tf, writeCheckpoint, writeJsonAtomic, type Module } from "@birdvlm/core";
 import { bf16Layers, type Phi3WeightDtype } from "./bf16-weights.js";
-import { Linear } from "./linear.js";
 import { transposeMatrix } from "./host-transpose.js";
 import { phi3ConfigFromHF, phi3ConfigToHF, type Phi3Config } from "./config.js";
 

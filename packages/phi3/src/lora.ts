@@ -1,7 +1,15 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Module, deriveSeed, openSafetensors, tf, writeJsonAtomic, writeSafetensors } from "@birdvlm/core";
-import { Linear, type LinearDelta } from "./linear.js";
+import {
+  Linear,
+  Module,
+  deriveSeed,
+  openSafetensors,
+  tf,
+  writeJsonAtomic,
+  writeSafetensors,
+  type LinearDelta,
+} from "@birdvlm/core";
 import type { Phi3ForCausalLM } from "./phi3-for-causal-lm.js";
 
 /** Linear layers of a Phi-3 layer that can carry an adapter. */

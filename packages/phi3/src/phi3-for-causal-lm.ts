@@ -1,4 +1,5 @@
 import {
+  Linear,
   Module,
   ParameterInit,
   deriveSeed,
@@ -15,7 +16,6 @@ import type { LayerContext } from "./attention.js";
 import { phi3Config, type Phi3Config } from "./config.js";
 import { generate } from "./generate.js";
 import { Phi3KVCache } from "./kv-cache.js";
-import { Linear } from "./linear.js";
 import { bf16Layers, linearLayers, type Phi3WeightDtype } from "./bf16-weights.js";
 import { loadPhi3Checkpoint, savePhi3Checkpoint } from "./checkpoint.js";
 import { Phi3Model } from "./phi3-model.js";
@@ -89,7 +89,10 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
     this.model = this.registerModule("model", new Phi3Model(this.config, init));
     this.lmHead = this.config.tieWordEmbeddings
       ? undefined
-      : this.registerModule("lm_head", new Linear(this.config.hiddenSize, this.config.vocabSize, init));
+      : this.registerModule(
+          "lm_head",
+          new Linear(this.config.hiddenSize, this.config.vocabSize, init, { bias: false }),
+        );
     this.rotary = new RotaryEmbedding(this.config);
   }
 
@@ -194,7 +197,7 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
       h = this.model.norm.apply(h) as tf.Tensor3D;
       return (
         this.lmHead
-          ? this.lmHead.apply(h, training)
+          ? this.lmHead.forward(h, { training })
           : tf.reshape(
               tf.matMul(tf.reshape(h, [-1, this.config.hiddenSize]), this.model.embedTokens.weight, false, true),
               [b, h.shape[1], this.config.vocabSize],

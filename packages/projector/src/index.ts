@@ -11,7 +11,6 @@ export {
   type PoolingConfig,
   type PoolingMode,
 } from "./config.js";
-export { Linear } from "./linear.js";
 export { PatchPooler } from "./patch-pooler.js";
 export { Projector, readProjectorConfig } from "./projector.js";
 export { MlpProjector } from "./mlp-projector.js";

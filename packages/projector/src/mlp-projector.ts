@@ -1,7 +1,5 @@
-import type { tf } from "@birdvlm/core";
 import { resolveProjectorConfig, type ProjectorOptions } from "./config.js";
-import { gelu } from "@birdvlm/core";
-import { Linear } from "./linear.js";
+import { Linear, ParameterInit, type LinearWithBias, type tf } from "@birdvlm/core";
 import { Projector } from "./projector.js";
 
 /**
@@ -10,20 +8,18 @@ import { Projector } from "./projector.js";
  * `LlavaMultiModalProjector` (`linear_1.*`, `linear_2.*`).
  */
 export class MlpProjector extends Projector {
-  readonly linear1: Linear;
-  readonly linear2: Linear;
+  readonly linear1: LinearWithBias;
+  readonly linear2: LinearWithBias;
 
   constructor(options: ProjectorOptions) {
     super(resolveProjectorConfig("mlp", options));
     const { inputDim, hiddenDim, outputDim } = this.config;
-    this.linear1 = this.registerModule("linear_1", new Linear(inputDim, hiddenDim, options.seed));
-    this.linear2 = this.registerModule(
-      "linear_2",
-      new Linear(hiddenDim, outputDim, options.seed === undefined ? undefined : options.seed + 2),
-    );
+    const init = new ParameterInit(options.seed, { linear: "uniform" });
+    this.linear1 = this.registerModule("linear_1", new Linear(inputDim, hiddenDim, init) as LinearWithBias);
+    this.linear2 = this.registerModule("linear_2", new Linear(hiddenDim, outputDim, init) as LinearWithBias);
   }
 
   protected project(tokens: tf.Tensor3D): tf.Tensor3D {
-    return this.linear2.forward(gelu(this.linear1.forward(tokens))) as tf.Tensor3D;
+    return this.linear2.forward(this.linear1.forward(tokens, { activation: "gelu" })) as tf.Tensor3D;
   }
 }

@@ -1,7 +1,6 @@
-import { Module, tf, type ParameterInit } from "@birdvlm/core";
+import { Linear, Module, tf, type ParameterInit } from "@birdvlm/core";
 import type { ForwardContext } from "./forward-context.js";
 import { LayerNorm } from "./layer-norm.js";
-import { Linear } from "./linear.js";
 import { Mlp } from "./mlp.js";
 import { dropout } from "./drop.js";
 

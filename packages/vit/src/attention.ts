@@ -1,6 +1,5 @@
-import { FusedKernelName, Module, fusedAttention, hasFusedKernel, tf, type ParameterInit } from "@birdvlm/core";
+import { FusedKernelName, Linear, Module, fusedAttention, hasFusedKernel, tf, type ParameterInit } from "@birdvlm/core";
 import type { ForwardContext } from "./forward-context.js";
-import { Linear } from "./linear.js";
 import { dropout } from "./drop.js";
 
 /**

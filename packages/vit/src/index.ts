@@ -59,6 +59,5 @@ export { Block, LayerScale, type BlockOptions } from "./block.js";
 export { Attention } from "./attention.js";
 export { AttentionPool } from "./attention-pool.js";
 export { Mlp } from "./mlp.js";
-export { Linear } from "./linear.js";
 export { LayerNorm } from "./layer-norm.js";
 export type { ForwardContext } from "./forward-context.js";

@@ -1,6 +1,5 @@
-import { Module, tf, type ParameterInit } from "@birdvlm/core";
+import { Linear, Module, tf, type ParameterInit } from "@birdvlm/core";
 import type { ForwardContext } from "./forward-context.js";
-import { Linear } from "./linear.js";
 import { dropout } from "./drop.js";
 
 /** `fc1` → exact GELU → `fc2` (timm `Mlp`), with dropout after each in training. */
@@ -22,7 +21,7 @@ export class Mlp extends Module {
   /** `[..., dim]` → `[..., dim]`. */
   forward(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
     // fc1 and its exact GELU: one kernel where the backend fuses them (inference), else core's fused GELU op.
-    let y = this.fc1.forward(x, "gelu");
+    let y = this.fc1.forward(x, { activation: "gelu" });
     if (ctx.training) y = dropout(y, this.rate, ctx.nextSeed());
     y = this.fc2.forward(y);
     return ctx.training ? dropout(y, this.rate, ctx.nextSeed()) : y;

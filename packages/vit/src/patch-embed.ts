@@ -1,5 +1,4 @@
-import { Module, tf, type ParameterInit } from "@birdvlm/core";
-import { Linear } from "./linear.js";
+import { Linear, Module, tf, type ParameterInit } from "@birdvlm/core";
 
 /**
  * Patch embedding as one matmul (the same numbers as timm's stride-`p` convolution `patch_embed.proj`):

@@ -1,11 +1,10 @@
-import { Module, ParameterInit, deriveSeed, tf } from "@birdvlm/core";
+import { Linear, Module, ParameterInit, deriveSeed, tf } from "@birdvlm/core";
 import type { ForwardOptions, ImageBatch, VisionEncoder, VisionFeatures } from "@birdvlm/core";
 import { type ViTConfig, vitConfig } from "./config.js";
 import type { ForwardContext } from "./forward-context.js";
 import { PatchEmbed, patchWeightFromReference, patchWeightToReference } from "./patch-embed.js";
 import { Block } from "./block.js";
 import { LayerNorm } from "./layer-norm.js";
-import { Linear } from "./linear.js";
 import { AttentionPool } from "./attention-pool.js";
 import { resamplePosEmbed } from "./pos-embed.js";
 import { dropout } from "./drop.js";
