@@ -49,4 +49,11 @@ export class EarlyStopping {
     this.state.badEvals++;
     return { improved, stop: this.state.badEvals >= patience };
   }
+
+  /** Why it says stop: the metric, its best value and step, and the patience spent. */
+  describe(): string {
+    const { metric, patience } = this.options;
+    const { best, bestStep } = this.state;
+    return `${metric} did not improve on ${best} (step ${bestStep}) for ${patience} evaluations`;
+  }
 }

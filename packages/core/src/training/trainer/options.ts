@@ -211,3 +211,34 @@ export interface TrainResult {
   /** Seconds spent training (across resumes). */
   elapsedSec: number;
 }
+
+/** Throws on options that contradict each other or are out of range (the {@link Trainer} constructor's checks). */
+export function checkTrainerOptions<B>(o: TrainerOptions<B>): void {
+  if (o.maxSteps === undefined && o.epochs === undefined) throw new Error("Trainer: set maxSteps and/or epochs");
+  for (const [k, v] of Object.entries({
+    maxSteps: o.maxSteps,
+    epochs: o.epochs,
+    gradientAccumulation: o.gradientAccumulation,
+    logEvery: o.logEvery,
+    evalEvery: o.evalEvery,
+    checkpointEvery: o.checkpointEvery,
+    keepCheckpoints: o.keepCheckpoints,
+    maxBadSteps: o.maxBadSteps,
+  })) {
+    if (v !== undefined && !(Number.isInteger(v) && v > 0))
+      throw new Error(`Trainer: ${k} must be a positive integer, got ${v}`);
+  }
+  if (o.earlyStopping && !o.evaluate) throw new Error("Trainer: earlyStopping needs an evaluate callback");
+  if (o.checkpointEvery !== undefined && !o.checkpointDir)
+    throw new Error("Trainer: checkpointEvery needs checkpointDir");
+  if (o.resume === true && !o.checkpointDir) throw new Error("Trainer: resume: true needs checkpointDir");
+}
+
+/** The optimizer of a {@link Trainer}: `o.optimizer`, or what its factory builds; it must update every parameter. */
+export function trainerOptimizer<B>(o: TrainerOptions<B>, parameters: Array<[string, tf.Variable]>): Optimizer {
+  const optimizer = typeof o.optimizer === "function" ? o.optimizer(parameters) : o.optimizer;
+  const known = new Set(optimizer.parameterNames());
+  const missing = parameters.map(([n]) => n).filter((n) => !known.has(n));
+  if (missing.length) throw new Error(`Trainer: the optimizer does not update ${missing.join(", ")}`);
+  return optimizer;
+}

@@ -1,9 +1,17 @@
+/**
+ * The trainer's own checkpoints, for resuming a run: `<checkpointDir>/checkpoint-<step>/` with
+ * `model.safetensors`, `optimizer.safetensors` and `trainer.json` (step, epoch, data position, RNG, log
+ * interval, early stopping). Not to be confused with a model's weight folder (`io/open-checkpoint.ts`,
+ * `io/write-checkpoint.ts`), which holds only the weights under their reference names.
+ */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { tf } from "../../tf.js";
 import type { NamedTensors } from "../optimizers/optimizer.js";
 import type { RngState } from "../../random/rng.js";
 import type { EarlyStoppingState } from "./early-stopping.js";
+import type { TrainableModel, TrainerOptions } from "./options.js";
 import { writeFolderAtomic, writeJsonAtomic } from "../../io/atomic.js";
 import { readSafetensors } from "../../io/safetensors/reader.js";
 import { writeSafetensors } from "../../io/safetensors/writer.js";
@@ -130,4 +138,42 @@ export async function pruneCheckpoints(root: string, keep: number): Promise<void
 /** Frees the tensors of a loaded checkpoint. */
 export function disposeCheckpoint(c: LoadedTrainerCheckpoint): void {
   for (const t of [...Object.values(c.model), ...Object.values(c.optimizer)]) t.dispose();
+}
+
+/**
+ * The tensors a checkpoint's `model.safetensors` holds (new tensors; the caller disposes): with `trained`
+ * only the trained parameters, else the model's `stateDict()` (or its named parameters when it has none).
+ */
+export function checkpointTensors(
+  model: TrainableModel,
+  parameters: Array<[string, tf.Variable]>,
+  which: TrainerOptions<unknown>["checkpointParameters"],
+): NamedTensors {
+  if (which === "trained") return Object.fromEntries(parameters.map(([n, v]) => [n, v.clone()]));
+  if (model.stateDict) return model.stateDict();
+  return Object.fromEntries(model.namedParameters().map(([n, v]) => [n, v.clone()]));
+}
+
+/** Puts {@link checkpointTensors} back; every name must match, with its shape (errors name `source`). */
+export function restoreCheckpointTensors(
+  model: TrainableModel,
+  parameters: Array<[string, tf.Variable]>,
+  which: TrainerOptions<unknown>["checkpointParameters"],
+  tensors: NamedTensors,
+  source: string,
+): void {
+  if (which !== "trained" && model.loadStateDict) {
+    model.loadStateDict(tensors, { strict: true, source });
+    return;
+  }
+  const own = new Map(which === "trained" ? parameters : model.namedParameters());
+  const problems: string[] = [];
+  for (const [n, v] of own) {
+    const t = tensors[n];
+    if (!t) problems.push(`missing '${n}'`);
+    else if (t.shape.join() !== v.shape.join()) problems.push(`'${n}' has shape [${t.shape}], expected [${v.shape}]`);
+  }
+  for (const n of Object.keys(tensors)) if (!own.has(n)) problems.push(`unexpected '${n}'`);
+  if (problems.length) throw new Error(`${source}: ${problems.join("; ")}`);
+  for (const [n, v] of own) v.assign(tensors[n]!);
 }

@@ -2,30 +2,40 @@ import { join } from "node:path";
 import { tf } from "../../tf.js";
 import type { NamedTensors, Optimizer } from "../optimizers/optimizer.js";
 import { constantSchedule, type Schedule } from "../schedule.js";
-import { clipByGlobalNorm, globalNorm } from "../optimizers/clip.js";
-import { GradientAccumulator, disposeTensors } from "../optimizers/accumulate.js";
+import { disposeTensors } from "../optimizers/accumulate.js";
 import { Rng } from "../../random/rng.js";
-import { MetricsLog, type MetricsRecord } from "../metrics-log.js";
-import { ProgressLine, type ProgressState } from "../progress.js";
-import { renderCurves } from "../curves.js";
-import { EpochBatches } from "./batches.js";
+import type { MetricsRecord } from "../metrics-log.js";
+import { StepBatches, disposeBatch } from "./batches.js";
 import { EarlyStopping } from "./early-stopping.js";
+import { IntervalMeter, type IntervalSums } from "./interval-meter.js";
+import { NonFiniteGuard } from "./non-finite-guard.js";
+import { RunLog, type RunPosition } from "./run-log.js";
+import { stepGradients } from "./step-gradients.js";
 import {
   TRAINER_STATE_FORMAT,
   checkpointName,
+  checkpointTensors,
   disposeCheckpoint,
   latestCheckpoint,
   loadTrainerCheckpoint,
   pruneCheckpoints,
+  restoreCheckpointTensors,
   saveTrainerCheckpoint,
   type TrainerState,
 } from "./trainer-checkpoint.js";
-import type { StopReason, TrainResult, TrainerOptions } from "./options.js";
+import {
+  checkTrainerOptions,
+  trainerOptimizer,
+  type StopReason,
+  type TrainResult,
+  type TrainerOptions,
+} from "./options.js";
 
 /**
  * The training loop shared by every BirdVLM model: steps over batches with an optimizer, a learning-rate
  * schedule, gradient clipping and accumulation; periodic evaluation with early stopping; atomic
  * checkpoints and exact resume; a non-finite guard; JSONL metrics, a progress line and PNG curves.
+ * Its knobs follow Hugging Face transformers' `Trainer` / `TrainingArguments` (trainer.py, training_args.py).
  *
  * ```ts
  * const model = new MyClassifier();
@@ -45,11 +55,11 @@ import type { StopReason, TrainResult, TrainerOptions } from "./options.js";
  * ```
  *
  * One *step* is one optimizer update over `gradientAccumulation` micro-batches (an epoch that ends early
- * gives a last step over fewer). Per step the trainer reads one float from the device (loss + gradient norm,
- * to detect non-finite values; none with `finiteCheck: "log"` or `"device"`); the loss itself is averaged on the device and read every
- * `logEvery` steps.
- * A step whose loss or gradients are not finite is skipped (no update, counted); `maxBadSteps` in a row
- * abort the run with an error naming the steps.
+ * gives a last step over fewer; `stepGradients` computes it). Per step the trainer reads one float from the
+ * device (loss + gradient norm, to detect non-finite values; none with `finiteCheck: "log"` or `"device"`);
+ * the loss itself is summed on the device by the {@link IntervalMeter} and read every `logEvery` steps.
+ * A step whose loss or gradients are not finite is skipped (no update, counted by the {@link NonFiniteGuard});
+ * `maxBadSteps` in a row abort the run with an error naming the steps.
  *
  * Checkpoints (`<checkpointDir>/checkpoint-<step>/`: `model.safetensors`, `optimizer.safetensors`,
  * `trainer.json`) are written to a temporary folder and renamed into place. Resuming restores parameters,
@@ -68,79 +78,42 @@ export class Trainer<B> {
   private readonly options: TrainerOptions<B>;
   private readonly schedule: Schedule;
   private readonly seed: number;
-  private readonly accumulation: number;
   private readonly logEvery: number;
-  private readonly nameOfVariable = new Map<string, string>();
   private readonly ownsOptimizer: boolean;
-  private readonly progress: ProgressLine | undefined;
-  private readonly metrics: MetricsLog | undefined;
-  private history: MetricsRecord[] = [];
-
+  private readonly early: EarlyStopping | undefined;
+  /** The running sums of the log interval in progress. */
+  private readonly meter = new IntervalMeter();
+  /** Skipped non-finite steps, and the abort after too many in a row. */
+  private readonly guard: NonFiniteGuard;
+  /** Records, progress line, curves and the run's clock. */
+  private readonly log: RunLog;
+  /** The data, cut into steps. */
+  private readonly batches: StepBatches<B>;
   private stepsDone = 0;
-  private batches: EpochBatches<B>;
-  private skipped = 0;
-  private badInARow = 0;
-  private firstBadStep = 0;
-  private lossSum: tf.Scalar | undefined;
-  private normSum: tf.Scalar | undefined;
-  /** With `finiteCheck: "device"`: the steps skipped on the device since the last read. */
-  private badSum: tf.Scalar | undefined;
-  private pendingCount = 0;
-  private pendingItems = 0;
-  private intervalStart = 0;
   private lastLr = 0;
   private lastLoss: number | undefined;
   private lastItemsPerSec: number | undefined;
   private lastEval: Record<string, number> | undefined;
-  private readonly early: EarlyStopping | undefined;
-  private elapsedBefore = 0;
-  private runStart = 0;
-  private runStartStep = 0;
-  private stepsPerEpoch: number | undefined;
-  private stepsThisEpoch = 0;
+  private lastEvalStep = -1;
   private lastCheckpoint: string | undefined;
   private lastCheckpointStep = -1;
-  private lastEvalStep = -1;
 
   constructor(options: TrainerOptions<B>) {
-    this.options = options;
-    const o = options;
-    if (o.maxSteps === undefined && o.epochs === undefined) throw new Error("Trainer: set maxSteps and/or epochs");
-    for (const [k, v] of Object.entries({
-      maxSteps: o.maxSteps,
-      epochs: o.epochs,
-      gradientAccumulation: o.gradientAccumulation,
-      logEvery: o.logEvery,
-      evalEvery: o.evalEvery,
-      checkpointEvery: o.checkpointEvery,
-      keepCheckpoints: o.keepCheckpoints,
-      maxBadSteps: o.maxBadSteps,
-    })) {
-      if (v !== undefined && !(Number.isInteger(v) && v > 0))
-        throw new Error(`Trainer: ${k} must be a positive integer, got ${v}`);
-    }
-    if (o.earlyStopping && !o.evaluate) throw new Error("Trainer: earlyStopping needs an evaluate callback");
+    checkTrainerOptions(options);
+    const o = (this.options = options);
     this.early = o.earlyStopping ? new EarlyStopping(o.earlyStopping) : undefined;
-    if (o.checkpointEvery !== undefined && !o.checkpointDir)
-      throw new Error("Trainer: checkpointEvery needs checkpointDir");
-    if (o.resume === true && !o.checkpointDir) throw new Error("Trainer: resume: true needs checkpointDir");
     this.parameters = (o.parameters ?? o.model.trainableParameters()).filter(([, v]) => v.trainable);
     if (this.parameters.length === 0) throw new Error("Trainer: no trainable parameters (is the model frozen?)");
-    for (const [n, v] of this.parameters) this.nameOfVariable.set(v.name, n);
     this.ownsOptimizer = typeof o.optimizer === "function";
-    this.optimizer = typeof o.optimizer === "function" ? o.optimizer(this.parameters) : o.optimizer;
-    const known = new Set(this.optimizer.parameterNames());
-    const missing = this.parameters.map(([n]) => n).filter((n) => !known.has(n));
-    if (missing.length) throw new Error(`Trainer: the optimizer does not update ${missing.join(", ")}`);
+    this.optimizer = trainerOptimizer(o, this.parameters);
     this.schedule = o.schedule ?? constantSchedule(this.optimizer.lr);
     this.seed = o.seed ?? 0;
     this.rng = new Rng(this.seed);
-    this.accumulation = o.gradientAccumulation ?? 1;
     this.logEvery = o.logEvery ?? 10;
-    this.batches = new EpochBatches(o.data, this.seed, 0, 0, (b) => this.disposeBatch(b));
-    const p = o.progress ?? true;
-    this.progress = p === false ? undefined : new ProgressLine(p === true ? process.stderr : p);
-    this.metrics = o.metricsFile ? new MetricsLog(o.metricsFile) : undefined;
+    const discard = (b: B) => disposeBatch(b, o.disposeBatch);
+    this.batches = new StepBatches(o.data, this.seed, o.gradientAccumulation ?? 1, o.epochs, discard);
+    this.log = new RunLog(o as TrainerOptions<unknown>);
+    this.guard = new NonFiniteGuard(o.maxBadSteps ?? 10, (line) => this.log.note(line));
   }
 
   /** Optimizer steps done. */
@@ -155,12 +128,12 @@ export class Trainer<B> {
 
   /** Steps skipped so far because their loss or gradients were not finite. */
   get skippedSteps(): number {
-    return this.skipped;
+    return this.guard.skipped;
   }
 
   /** The log and evaluation records of this run (including those restored on resume). */
   records(): MetricsRecord[] {
-    return [...this.history];
+    return this.log.records;
   }
 
   /**
@@ -169,273 +142,113 @@ export class Trainer<B> {
    */
   async fit(): Promise<TrainResult> {
     const o = this.options;
-    await this.maybeResume();
-    this.ensureAccumulators();
-    this.runStart = performance.now();
-    this.runStartStep = this.stepsDone;
-    this.intervalStart = performance.now();
+    const resume = typeof o.resume === "string" ? o.resume : o.resume ? latestCheckpoint(o.checkpointDir!) : undefined;
+    if (resume) await this.resumeFrom(resume);
+    this.meter.ensure();
+    this.meter.start = performance.now();
+    this.log.start(this.stepsDone, this.meter.start);
     this.trainMode(true);
     let stop: StopReason | undefined;
     try {
-      for (;;) {
-        if (o.maxSteps !== undefined && this.stepsDone >= o.maxSteps) {
-          stop = "maxSteps";
-          break;
-        }
-        if (o.signal?.aborted) {
-          stop = "aborted";
-          break;
-        }
-        const micro = await this.nextMicroBatches();
+      while (!stop) {
+        if (o.maxSteps !== undefined && this.stepsDone >= o.maxSteps) stop = "maxSteps";
+        else if (o.signal?.aborted) stop = "aborted";
+        const micro = stop ? [] : await this.batches.next();
         if (micro.length === 0) {
-          stop = "epochs";
+          stop ??= "epochs";
           break;
         }
-        const epochOfStep = micro[0]!.epoch;
-        const skippedNow = await this.trainStep(
-          micro.map((m) => m.batch),
-          epochOfStep,
-        );
+        const epoch = micro[0]!.epoch;
+        const inputs = micro.map((m) => m.batch);
+        const skipped = await this.trainStep(inputs, epoch);
         this.stepsDone++;
-        this.stepsThisEpoch++;
-        if (this.stepsDone % this.logEvery === 0) await this.logInterval(epochOfStep);
-        else this.showProgress(false);
-        if (o.evaluate && o.evalEvery && this.stepsDone % o.evalEvery === 0) {
-          if (await this.evaluate()) stop = "earlyStopping";
-        }
+        if (this.stepsDone % this.logEvery === 0) await this.logInterval(epoch);
+        else this.log.show(this.position(), "step");
+        if (o.evaluate && o.evalEvery && this.stepsDone % o.evalEvery === 0 && (await this.evaluate()))
+          stop = "earlyStopping";
         if (o.checkpointEvery && this.stepsDone % o.checkpointEvery === 0) await this.saveCheckpoint();
-        o.onStep?.({ step: this.stepsDone, epoch: epochOfStep, lr: this.lastLr, skipped: skippedNow });
-        if (stop) break;
+        o.onStep?.({ step: this.stepsDone, epoch, lr: this.lastLr, skipped });
       }
-      if (this.pendingCount > 0) await this.logInterval(this.batches.epoch);
-      if (o.evaluate && (o.evalAtEnd ?? true) && this.lastEvalStep !== this.stepsDone && stop !== "earlyStopping") {
+      if (this.meter.count > 0) await this.logInterval(this.batches.epoch);
+      if (o.evaluate && (o.evalAtEnd ?? true) && this.lastEvalStep !== this.stepsDone && stop !== "earlyStopping")
         await this.evaluate();
-      }
       if (o.checkpointDir && this.lastCheckpointStep !== this.stepsDone) await this.saveCheckpoint();
-      await this.drawCurves();
+      await this.log.drawCurves();
     } finally {
       await this.batches.close();
-      this.progress?.done();
+      this.log.done();
       this.trainMode(false);
     }
     const es = this.early?.state;
     return {
       step: this.stepsDone,
       epoch: this.batches.epoch,
-      stopReason: stop!,
-      skippedSteps: this.skipped,
+      stopReason: stop,
+      skippedSteps: this.guard.skipped,
       lastLoss: this.lastLoss,
       lastEval: this.lastEval,
       best:
         es && es.best !== null ? { metric: o.earlyStopping!.metric, value: es.best, step: es.bestStep! } : undefined,
       checkpoint: this.lastCheckpoint,
-      elapsedSec: this.elapsed(),
+      elapsedSec: this.log.elapsed(),
     };
   }
 
   /** Frees the trainer's device tensors, and the optimizer's state when the trainer built it. */
   dispose(): void {
-    tf.dispose([this.lossSum, this.normSum, this.badSum]);
-    this.lossSum = this.normSum = this.badSum = undefined;
+    this.meter.dispose();
     if (this.ownsOptimizer) this.optimizer.dispose();
   }
 
   // ---- one step ------------------------------------------------------------------------------------
 
-  private async nextMicroBatches(): Promise<Array<{ batch: B; epoch: number }>> {
-    const out: Array<{ batch: B; epoch: number }> = [];
-    while (out.length < this.accumulation) {
-      if (this.options.epochs !== undefined && this.batches.epoch >= this.options.epochs) break;
-      const epoch = this.batches.epoch;
-      const batch = await this.batches.next();
-      if (batch === undefined) {
-        this.stepsPerEpoch ??= this.stepsThisEpoch + (out.length > 0 ? 1 : 0);
-        this.stepsThisEpoch = out.length > 0 ? -1 : 0;
-        if (out.length > 0) break; // the epoch ended inside an accumulation: step over what we have
-        continue;
-      }
-      out.push({ batch, epoch });
-    }
-    return out;
-  }
-
   /** Computes, checks and applies one step. Returns whether it was skipped as non-finite. */
   private async trainStep(micro: B[], epoch: number): Promise<boolean> {
-    const o = this.options;
-    const vars = this.parameters.map(([, v]) => v);
-    const lr = this.schedule(this.stepsDone);
-    this.lastLr = lr;
-    const acc = micro.length > 1 ? new GradientAccumulator() : undefined;
-    let grads: NamedTensors = {};
-    let lossTotal: tf.Scalar | undefined;
-    let items = 0;
+    const check = this.options.finiteCheck ?? "step";
+    const lr = (this.lastLr = this.schedule(this.stepsDone));
+    const place = { step: this.stepsDone, epoch, rng: this.rng };
+    const { loss, grads, norm, items } = stepGradients(this.options, this.parameters, micro, place);
     try {
-      for (let i = 0; i < micro.length; i++) {
-        const batch = micro[i]!;
-        items += o.itemsInBatch ? o.itemsInBatch(batch) : inferItems(batch);
-        const ctx = { step: this.stepsDone, epoch, microStep: i, rng: this.rng };
-        const { value, grads: g } = tf.variableGrads(() => {
-          const l = o.loss(batch, ctx);
-          if (!(l instanceof tf.Tensor) || l.rank !== 0)
-            throw new Error(
-              `Trainer: loss(batch) must return a scalar tensor, got ${l instanceof tf.Tensor ? `shape [${l.shape}]` : typeof l}`,
-            );
-          return l;
-        }, vars);
-        this.disposeBatch(batch);
-        const named = this.byName(g);
-        if (acc) acc.add(named, { dispose: true });
-        else grads = named;
-        if (lossTotal) {
-          const next = tf.add(lossTotal, value) as tf.Scalar;
-          lossTotal.dispose();
-          value.dispose();
-          lossTotal = next;
-        } else lossTotal = value;
-      }
-      if (acc) grads = acc.mean();
-      const meanLoss = micro.length > 1 ? (tf.div(lossTotal!, micro.length) as tf.Scalar) : lossTotal!;
-      if (meanLoss !== lossTotal) lossTotal!.dispose();
-      lossTotal = meanLoss;
-      let norm: tf.Scalar;
-      if (o.clipGradNorm !== undefined) {
-        const clipped = clipByGlobalNorm(grads, o.clipGradNorm);
-        disposeTensors(grads);
-        grads = clipped.grads;
-        norm = clipped.norm;
-      } else norm = globalNorm(grads);
-      if (o.finiteCheck === "device") {
-        this.deviceGuardedStep(grads, lr, lossTotal, norm);
-        this.pendingItems += items;
+      if (check === "device") {
+        // The update is taken only where loss and norm are finite; nothing is read back.
+        const ok = tf.tidy(() => tf.isFinite(tf.add(loss, norm)));
+        this.optimizer.step(grads, lr, { applyIf: ok });
+        this.meter.addGuarded(ok, loss, norm, items);
+        ok.dispose();
         return false;
       }
-      if (o.finiteCheck !== "log") {
-        const check = tf.add(lossTotal, norm);
-        const value = (await check.data())[0]!; // the one read-back per step
-        check.dispose();
+      if (check === "step") {
+        const sum = tf.add(loss, norm);
+        const value = (await sum.data())[0]!; // the one read-back per step
+        sum.dispose();
         if (!Number.isFinite(value)) {
-          norm.dispose();
-          return this.skipStep(value, epoch);
+          this.guard.skipStep(this.stepsDone + 1, value, epoch);
+          return true;
         }
       }
-      this.badInARow = 0;
+      this.guard.passed();
       this.optimizer.step(grads, lr);
-      const ls = tf.add(this.lossSum!, lossTotal) as tf.Scalar;
-      const ns = tf.add(this.normSum!, norm) as tf.Scalar;
-      this.lossSum!.dispose();
-      this.normSum!.dispose();
-      norm.dispose();
-      this.lossSum = ls;
-      this.normSum = ns;
-      this.pendingCount++;
-      this.pendingItems += items;
+      this.meter.add(loss, norm, items);
       return false;
     } finally {
+      tf.dispose([loss, norm]);
       disposeTensors(grads);
-      lossTotal?.dispose();
-      acc?.reset();
     }
-  }
-
-  /** `finiteCheck: "device"`: the update is taken only where loss and norm are finite; nothing is read back. */
-  private deviceGuardedStep(grads: NamedTensors, lr: number, loss: tf.Scalar, norm: tf.Scalar): void {
-    const ok = tf.tidy(() => tf.isFinite(tf.add(loss, norm)));
-    this.optimizer.step(grads, lr, { applyIf: ok });
-    const [ls, ns, bs] = tf.tidy(() => {
-      const zero = tf.scalar(0);
-      return [
-        tf.add(this.lossSum!, tf.where(ok, loss, zero)) as tf.Scalar,
-        tf.add(this.normSum!, tf.where(ok, norm, zero)) as tf.Scalar,
-        tf.add(this.badSum!, tf.cast(tf.logicalNot(ok), "float32")) as tf.Scalar,
-      ];
-    });
-    tf.dispose([ok, norm, this.lossSum!, this.normSum!, this.badSum]);
-    this.lossSum = ls;
-    this.normSum = ns;
-    this.badSum = bs;
-    this.pendingCount++;
   }
 
   /**
-   * `finiteCheck: "device"`: takes the count of steps skipped on the device since the last read (read with the
-   * loss), leaves the pending sums over the good steps only, and applies `maxBadSteps` to whole bad intervals.
+   * Reads the interval's sums; with `finiteCheck: "device"` accounts the steps skipped on the device (they
+   * leave the count), with `"log"` aborts on a non-finite sum. Returns the sums over the good steps.
    */
-  private accountDeviceSkips(bad: number, epoch: number): void {
-    this.badSum?.dispose();
-    this.badSum = tf.scalar(0);
-    if (bad <= 0) {
-      this.badInARow = 0;
-      return;
+  private async readInterval(epoch: number): Promise<IntervalSums> {
+    const sums = await this.meter.read();
+    const first = this.stepsDone - this.meter.count + 1;
+    if (this.options.finiteCheck === "device") {
+      this.guard.skippedOnDevice(sums.bad, this.meter.count, this.stepsDone, epoch);
+      this.meter.dropSkipped(sums.bad);
     }
-    const first = this.stepsDone - this.pendingCount + 1;
-    this.skipped += bad;
-    this.badInARow = bad === this.pendingCount ? this.badInARow + bad : 0;
-    this.pendingCount -= bad;
-    this.progress?.log(
-      `steps ${first}..${this.stepsDone}: ${bad} had a non-finite loss or gradient and were skipped on the device (${this.skipped} in all)`,
-    );
-    const max = this.options.maxBadSteps ?? 10;
-    if (this.badInARow >= max) {
-      throw new Error(
-        `Trainer: the loss or gradients were not finite in ${this.badInARow} steps in a row (up to step ${this.stepsDone}, ` +
-          `epoch ${epoch}; finiteCheck "device" skipped them); aborting. ` +
-          "Lower the learning rate, set clipGradNorm, or check the data (a label outside [0, classes) gives NaN).",
-      );
-    }
-  }
-
-  private skipStep(value: number, epoch: number): boolean {
-    this.skipped++;
-    if (this.badInARow === 0) this.firstBadStep = this.stepsDone + 1;
-    this.badInARow++;
-    const max = this.options.maxBadSteps ?? 10;
-    const step = this.stepsDone + 1;
-    this.progress?.log(
-      `step ${step}: loss or gradient not finite (${value}); step skipped (${this.badInARow} in a row, ${this.skipped} in all)`,
-    );
-    if (this.badInARow >= max) {
-      throw new Error(
-        `Trainer: the loss or gradients were not finite in ${this.badInARow} steps in a row ` +
-          `(steps ${this.firstBadStep}..${step}, epoch ${epoch}; last value ${value}); aborting. ` +
-          "Lower the learning rate, set clipGradNorm, or check the data (a label outside [0, classes) gives NaN).",
-      );
-    }
-    return true;
-  }
-
-  private byName(grads: Record<string, tf.Tensor | null>): NamedTensors {
-    const out: NamedTensors = {};
-    for (const [id, g] of Object.entries(grads)) {
-      if (!g) continue;
-      const name = this.nameOfVariable.get(id);
-      if (!name) {
-        g.dispose();
-        continue;
-      }
-      out[name] = g;
-    }
-    return out;
-  }
-
-  private disposeBatch(batch: B): void {
-    const d = this.options.disposeBatch;
-    if (!d) return;
-    if (typeof d === "function") {
-      d(batch);
-      return;
-    }
-    const visit = (x: unknown) => {
-      if (x instanceof tf.Tensor) x.dispose();
-    };
-    if (batch instanceof tf.Tensor) batch.dispose();
-    else if (Array.isArray(batch)) batch.forEach(visit);
-    else if (batch && typeof batch === "object") Object.values(batch).forEach(visit);
-  }
-
-  private ensureAccumulators(): void {
-    this.lossSum ??= tf.scalar(0);
-    this.normSum ??= tf.scalar(0);
-    this.badSum ??= tf.scalar(0);
+    if (this.options.finiteCheck === "log") this.guard.checkApplied(sums.loss, sums.norm, first, this.stepsDone, epoch);
+    return sums;
   }
 
   private trainMode(on: boolean): void {
@@ -444,79 +257,31 @@ export class Trainer<B> {
 
   // ---- logging, evaluation ---------------------------------------------------------------------------
 
-  private elapsed(): number {
-    return this.elapsedBefore + (this.runStart ? (performance.now() - this.runStart) / 1000 : 0);
-  }
-
-  private totalSteps(): number | undefined {
-    const o = this.options;
-    const byEpochs = o.epochs !== undefined && this.stepsPerEpoch ? o.epochs * this.stepsPerEpoch : undefined;
-    if (o.maxSteps !== undefined && byEpochs !== undefined) return Math.min(o.maxSteps, byEpochs);
-    return o.maxSteps ?? byEpochs;
-  }
-
-  private progressState(itemsPerSec?: number): ProgressState {
-    const total = this.totalSteps();
-    const ran = this.stepsDone - this.runStartStep;
-    const secPerStep = ran > 0 ? (performance.now() - this.runStart) / 1000 / ran : undefined;
-    return {
-      step: this.stepsDone,
-      total,
-      epoch: this.batches.epoch,
-      loss: this.lastLoss,
-      lr: this.lastLr,
-      itemsPerSec,
-      etaSec:
-        total !== undefined && secPerStep !== undefined ? Math.max(0, total - this.stepsDone) * secPerStep : undefined,
-      skipped: this.skipped,
-    };
-  }
-
-  private showProgress(force: boolean): void {
-    this.progress?.update(this.progressState(this.lastItemsPerSec), force);
+  private position(): RunPosition {
+    const total = this.batches.totalSteps(this.options.maxSteps);
+    const { stepsDone: step, lastLoss: loss, lastLr: lr, lastItemsPerSec: itemsPerSec } = this;
+    return { step, total, epoch: this.batches.epoch, loss, lr, itemsPerSec, skipped: this.guard.skipped };
   }
 
   private async logInterval(epoch: number): Promise<void> {
     const now = performance.now();
-    const secs = (now - this.intervalStart) / 1000;
-    const record: MetricsRecord = { kind: "train", step: this.stepsDone, epoch, time: round(this.elapsed()) };
-    if (this.pendingCount > 0) {
-      const both = tf.stack([this.lossSum!, this.normSum!, this.badSum!]);
-      const [ls, ns, bad] = Array.from(await both.data());
-      both.dispose();
-      if (this.options.finiteCheck === "device") this.accountDeviceSkips(bad!, epoch);
-      if (this.options.finiteCheck === "log" && !Number.isFinite(ls! + ns!)) {
-        throw new Error(
-          `Trainer: the loss or gradients were not finite in steps ${this.stepsDone - this.pendingCount + 1}..${this.stepsDone} ` +
-            `(epoch ${epoch}; loss sum ${ls}, gradient norm sum ${ns}; finiteCheck "log" applied their updates); aborting.`,
-        );
-      }
-      if (this.pendingCount > 0) {
-        this.lastLoss = ls! / this.pendingCount;
+    const secs = (now - this.meter.start) / 1000;
+    const record: MetricsRecord = { kind: "train", step: this.stepsDone, epoch, time: round(this.log.elapsed()) };
+    if (this.meter.count > 0) {
+      const sums = await this.readInterval(epoch);
+      if (this.meter.count > 0) {
+        this.lastLoss = sums.loss / this.meter.count;
         record.loss = this.lastLoss;
-        record.gradNorm = ns! / this.pendingCount;
+        record.gradNorm = sums.norm / this.meter.count;
       }
     }
     record.lr = this.lastLr;
-    if (secs > 0 && this.pendingItems > 0) record.itemsPerSec = round(this.pendingItems / secs);
-    if (this.skipped) record.skipped = this.skipped;
+    if (secs > 0 && this.meter.items > 0) record.itemsPerSec = round(this.meter.items / secs);
+    if (this.guard.skipped) record.skipped = this.guard.skipped;
     this.lastItemsPerSec = record.itemsPerSec as number | undefined;
-    this.lossSum!.dispose();
-    this.normSum!.dispose();
-    this.lossSum = this.normSum = undefined;
-    this.ensureAccumulators();
-    this.pendingCount = 0;
-    this.pendingItems = 0;
-    this.intervalStart = now;
-    this.record(record);
-    if (this.progress?.isTTY) this.showProgress(true);
-    else this.progress?.logState(this.progressState(this.lastItemsPerSec));
-  }
-
-  private record(r: MetricsRecord): void {
-    this.history.push(r);
-    this.metrics?.append(r);
-    this.options.onRecord?.(r);
+    this.meter.reset(now);
+    this.log.record(record);
+    this.log.show(this.position(), "interval");
   }
 
   /** Runs the evaluation callback; returns whether early stopping says stop. */
@@ -526,115 +291,45 @@ export class Trainer<B> {
     this.trainMode(false);
     let metrics: Record<string, number>;
     try {
-      metrics = await o.evaluate!({
-        step: this.stepsDone,
-        epoch: this.batches.epoch,
-        rng: new Rng((this.seed ^ 0x5bd1e995) + this.stepsDone),
-      });
+      const rng = new Rng((this.seed ^ 0x5bd1e995) + this.stepsDone);
+      metrics = await o.evaluate!({ step: this.stepsDone, epoch: this.batches.epoch, rng });
     } finally {
       this.trainMode(true);
     }
     this.lastEval = metrics;
-    this.record({
-      kind: "eval",
-      step: this.stepsDone,
-      epoch: this.batches.epoch,
-      time: round(this.elapsed()),
-      ...metrics,
-    });
-    this.progress?.log(
-      `eval step ${this.stepsDone}: ${Object.entries(metrics)
-        .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`)
-        .join(" | ")}`,
-    );
-    let stop = false;
-    if (this.early) {
-      const verdict = this.early.update(metrics, this.stepsDone);
-      if (verdict.improved && o.checkpointDir && (o.saveBest ?? true))
-        await this.writeCheckpoint(join(o.checkpointDir, "best"), false);
-      stop = verdict.stop;
-      const { best, bestStep } = this.early.state;
-      const es = this.early.options;
-      if (stop)
-        this.progress?.log(
-          `early stopping at step ${this.stepsDone}: ${es.metric} did not improve on ${best} (step ${bestStep}) for ${es.patience} evaluations`,
-        );
-    }
-    await this.drawCurves();
-    return stop;
-  }
-
-  private async drawCurves(): Promise<void> {
-    const path = this.options.curvesFile;
-    if (!path || this.history.length === 0) return;
-    try {
-      await renderCurves(this.history, path, this.options.curves);
-    } catch (e) {
-      this.progress?.log(`curves not drawn (${(e as Error).message})`);
-    }
+    const { stepsDone: step, batches } = this;
+    this.log.record({ kind: "eval", step, epoch: batches.epoch, time: round(this.log.elapsed()), ...metrics });
+    const shown = Object.entries(metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`);
+    this.log.note(`eval step ${step}: ${shown.join(" | ")}`);
+    const verdict = this.early?.update(metrics, step);
+    if (verdict?.improved && o.checkpointDir && (o.saveBest ?? true))
+      await this.writeCheckpoint(join(o.checkpointDir, "best"), false);
+    if (verdict?.stop) this.log.note(`early stopping at step ${step}: ${this.early!.describe()}`);
+    await this.log.drawCurves();
+    return verdict?.stop ?? false;
   }
 
   // ---- checkpoints -------------------------------------------------------------------------------------
 
-  private modelTensors(): NamedTensors {
-    const m = this.options.model;
-    if (this.options.checkpointParameters === "trained")
-      return Object.fromEntries(this.parameters.map(([n, v]) => [n, v.clone()]));
-    if (m.stateDict) return m.stateDict();
-    return Object.fromEntries(m.namedParameters().map(([n, v]) => [n, v.clone()]));
-  }
-
-  private restoreModel(tensors: NamedTensors, source: string): void {
-    const m = this.options.model;
-    if (this.options.checkpointParameters !== "trained" && m.loadStateDict) {
-      m.loadStateDict(tensors, { strict: true, source });
-      return;
-    }
-    const own = new Map(this.options.checkpointParameters === "trained" ? this.parameters : m.namedParameters());
-    const problems: string[] = [];
-    for (const [n, v] of own) {
-      const t = tensors[n];
-      if (!t) problems.push(`missing '${n}'`);
-      else if (t.shape.join() !== v.shape.join()) problems.push(`'${n}' has shape [${t.shape}], expected [${v.shape}]`);
-    }
-    for (const n of Object.keys(tensors)) if (!own.has(n)) problems.push(`unexpected '${n}'`);
-    if (problems.length) throw new Error(`${source}: ${problems.join("; ")}`);
-    for (const [n, v] of own) v.assign(tensors[n]!);
-  }
-
-  private async state(): Promise<TrainerState> {
-    const both = tf.stack([this.lossSum!, this.normSum!, this.badSum!]);
-    const [sum, normSum, bad] = Array.from(await both.data());
-    both.dispose();
-    if (this.options.finiteCheck === "device") this.accountDeviceSkips(bad!, this.batches.epoch);
-    return {
-      format: TRAINER_STATE_FORMAT,
-      step: this.stepsDone,
-      epoch: this.batches.epoch,
-      position: this.batches.position,
-      seed: this.seed,
-      rng: this.rng.getState(),
-      skippedSteps: this.skipped,
-      badInARow: this.badInARow,
-      pendingLoss: { sum: sum!, normSum: normSum!, count: this.pendingCount, items: this.pendingItems },
-      earlyStopping: this.early ? { ...this.early.state } : undefined,
-      elapsedSec: this.elapsed(),
-      extra: this.options.extraState,
-    };
-  }
-
+  /** Writes a checkpoint folder: the model, the optimizer's state when asked, and where the run stands. */
   private async writeCheckpoint(dir: string, withOptimizer: boolean): Promise<void> {
-    const model = this.modelTensors();
-    const opt = withOptimizer ? this.optimizer.stateDict() : {};
+    const o = this.options;
+    const model = checkpointTensors(o.model, this.parameters, o.checkpointParameters);
+    const opt: NamedTensors = withOptimizer ? this.optimizer.stateDict() : {};
     try {
-      const extra = this.options.writeExtra;
-      await saveTrainerCheckpoint(
-        dir,
-        model,
-        opt,
-        await this.state(),
-        extra ? (tmp) => extra(tmp, this.stepsDone) : undefined,
-      );
+      const sums = await this.readInterval(this.batches.epoch);
+      const { stepsDone: step, batches, seed, early } = this;
+      const state: TrainerState = {
+        format: TRAINER_STATE_FORMAT,
+        ...{ step, epoch: batches.epoch, position: batches.position, seed, rng: this.rng.getState() },
+        ...this.guard.state,
+        pendingLoss: this.meter.saved(sums),
+        earlyStopping: early ? { ...early.state } : undefined,
+        elapsedSec: this.log.elapsed(),
+        extra: o.extraState,
+      };
+      const extra = o.writeExtra ? (tmp: string) => o.writeExtra!(tmp, step) : undefined;
+      await saveTrainerCheckpoint(dir, model, opt, state, extra);
     } finally {
       disposeTensors(model);
       disposeTensors(opt);
@@ -645,22 +340,13 @@ export class Trainer<B> {
   async saveCheckpoint(): Promise<string> {
     const root = this.options.checkpointDir;
     if (!root) throw new Error("Trainer.saveCheckpoint: no checkpointDir");
-    this.ensureAccumulators();
     const dir = join(root, checkpointName(this.stepsDone));
     await this.writeCheckpoint(dir, true);
     this.lastCheckpoint = dir;
     this.lastCheckpointStep = this.stepsDone;
     await pruneCheckpoints(root, this.options.keepCheckpoints ?? 2);
-    await this.drawCurves();
+    await this.log.drawCurves();
     return dir;
-  }
-
-  private async maybeResume(): Promise<void> {
-    const r = this.options.resume;
-    if (!r) return;
-    const dir = typeof r === "string" ? r : latestCheckpoint(this.options.checkpointDir!);
-    if (!dir) return;
-    await this.resumeFrom(dir);
   }
 
   /** Restores a checkpoint folder written by this trainer (parameters, optimizer, position, RNG, logs). */
@@ -668,30 +354,22 @@ export class Trainer<B> {
     const ckpt = await loadTrainerCheckpoint(dir);
     try {
       const s = ckpt.state;
+      const o = this.options;
       if (s.seed !== this.seed)
         throw new Error(`${dir}: checkpoint seed ${s.seed} differs from the trainer's seed ${this.seed}`);
-      this.restoreModel(ckpt.model, join(dir, "model.safetensors"));
+      const source = join(dir, "model.safetensors");
+      restoreCheckpointTensors(o.model, this.parameters, o.checkpointParameters, ckpt.model, source);
       this.optimizer.loadStateDict(ckpt.optimizer);
       this.stepsDone = s.step;
-      this.batches = new EpochBatches(this.options.data, this.seed, s.epoch, s.position, (b) => this.disposeBatch(b));
-      this.stepsThisEpoch = Math.ceil(s.position / this.accumulation);
+      this.batches.resumeAt(s.epoch, s.position);
       this.rng.setState(s.rng);
-      this.skipped = s.skippedSteps;
-      this.badInARow = s.badInARow;
-      this.lossSum?.dispose();
-      this.normSum?.dispose();
-      this.lossSum = tf.scalar(s.pendingLoss.sum);
-      this.normSum = tf.scalar(s.pendingLoss.normSum);
-      this.badSum?.dispose();
-      this.badSum = tf.scalar(0); // the saved sums are over good steps only
-      this.pendingCount = s.pendingLoss.count;
-      this.pendingItems = s.pendingLoss.items;
+      this.guard.state = s;
+      this.meter.restore(s.pendingLoss);
       if (s.earlyStopping && this.early) this.early.state = { ...s.earlyStopping };
-      this.elapsedBefore = s.elapsedSec;
       this.lastCheckpoint = dir;
       this.lastCheckpointStep = s.step;
-      this.history = this.metrics ? await this.metrics.truncateAfter(s.step) : [];
-      this.progress?.log(`resumed from ${dir} at step ${s.step} (epoch ${s.epoch}, batch ${s.position})`);
+      await this.log.resumeAt(s.step, s.elapsedSec);
+      this.log.note(`resumed from ${dir} at step ${s.step} (epoch ${s.epoch}, batch ${s.position})`);
     } finally {
       disposeCheckpoint(ckpt);
     }
@@ -700,12 +378,4 @@ export class Trainer<B> {
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-/** Items in a batch: the first axis of the batch tensor, or of the first tensor among its values; else 1. */
-function inferItems(batch: unknown): number {
-  if (batch instanceof tf.Tensor) return batch.shape[0] ?? 1;
-  const values = Array.isArray(batch) ? batch : batch && typeof batch === "object" ? Object.values(batch) : [];
-  const t = values.find((v) => v instanceof tf.Tensor) as tf.Tensor | undefined;
-  return t?.shape[0] ?? 1;
 }
