@@ -1,18 +1,32 @@
 import { join } from "node:path";
-import { BirdQA, CubDataset, type BirdQARecord, type ImageSource } from "@birdvlm/data";
+import {
+  BirdQA,
+  CubDataset,
+  NABirdsDataset,
+  type BirdQARecord,
+  type BoundingBox,
+  type ImageSource,
+} from "@birdvlm/data";
 import type { ChatMessage } from "@birdvlm/core";
 import type { EvalItem } from "./evaluate.js";
 import type { TypedAnswer } from "./report-summary.js";
 import { fingerprintFiles } from "./provenance.js";
 import type { VlmExample } from "./train-stage.js";
 
-/** What the VLM stages and the evaluation need from a CUB-layout folder (CUB-200-2011, a subset, SynthBirds). */
-export interface BirdTasks {
-  dataset: CubDataset;
+/** What the VLM stages and the evaluation need from a bird dataset, whatever its layout (CUB-200-2011 or NABirds). */
+export interface BirdTaskSet {
   /** Fingerprint of the folder's index files (recorded in provenance). */
   fingerprint: string;
-  /** Readable species names, in class order. */
+  /** The species names the VLM answers with (CUB: one per class; NABirds: the species above the 555 categories). */
   speciesNames: string[];
+  /** Classes of the encoder's classifier head (CUB: the species; NABirds: the visual categories, e.g. `Common Eider (Adult male)`). */
+  numClasses: number;
+  /** Image id → class index of the encoder's head (0-based, contiguous). */
+  classIndexOf: Map<string, number>;
+  /** Class index of the head → index in `speciesNames` (identity for CUB): scores the head at the VLM's level. */
+  speciesOfClass: number[];
+  /** Whether every image has a bounding box. */
+  hasBoundingBoxes: boolean;
   /** Caption examples of the train split (stage `align`). */
   captions: VlmExample[];
   /** Question-answer conversations of the train split (stage `instruct`). */
@@ -29,6 +43,16 @@ export interface BirdTasks {
   testIds: string[];
 }
 
+/** The tasks of a CUB-layout folder (CUB-200-2011, a subset, SynthBirds), with the dataset they come from. */
+export interface BirdTasks extends BirdTaskSet {
+  dataset: CubDataset;
+}
+
+/** The tasks of a NABirds folder, with the dataset they come from. */
+export interface NABirdsTasks extends BirdTaskSet {
+  dataset: NABirdsDataset;
+}
+
 /** Options of `loadBirdTasks`. */
 export interface BirdTaskOptions {
   seed?: number;
@@ -36,6 +60,16 @@ export interface BirdTaskOptions {
   questionsPerImage?: number;
   /** Keep only the first `classes` species. */
   classes?: number;
+}
+
+/** One image as the task builder sees it, whatever the dataset. */
+interface TaskImage {
+  imageId: number | string;
+  path: string;
+  bbox?: BoundingBox;
+  isTrain: boolean;
+  classIndex: number;
+  species: string;
 }
 
 /** Opens a CUB-layout folder and builds captions, conversations (train split) and evaluation items (test split) with `BirdQA`. */
@@ -50,47 +84,92 @@ export async function loadBirdTasks(root: string, options: BirdTaskOptions = {})
   const index = ["images.txt", "image_class_labels.txt", "train_test_split.txt", "classes.txt"].map((f) =>
     join(dataset.dir, f),
   );
-  const fingerprint = await fingerprintFiles(index);
-  const speciesNames = [
-    ...new Set(
-      Array.from({ length: dataset.size }, (_, i) => dataset.get(i))
-        .sort((a, b) => a.classIndex - b.classIndex)
-        .map((im) => im.label),
-    ),
-  ];
+  const images = Array.from({ length: dataset.size }, (_, i): TaskImage => {
+    const im = dataset.get(i);
+    return { ...im, species: im.label };
+  });
+  const speciesNames = [...new Set([...images].sort((a, b) => a.classIndex - b.classIndex).map((im) => im.species))];
+  const set = buildTasks(root, qa, images, await fingerprintFiles(index), speciesNames, speciesNames.length);
+  return { ...set, dataset, hasBoundingBoxes: dataset.hasBoundingBoxes };
+}
+
+/**
+ * Opens a NABirds folder (`root` holds `nabirds/` or is it) and builds the same tasks: the encoder's head learns the
+ * visual categories (555 in NABirds), the VLM answers with the species above them (`Common Eider` for
+ * `Common Eider (Adult male)`) and learns plumage and group questions from the hierarchy.
+ */
+export async function loadNABirdsTasks(
+  root: string,
+  options: Omit<BirdTaskOptions, "classes"> = {},
+): Promise<NABirdsTasks> {
+  const dataset = await NABirdsDataset.open(root);
+  const qa = BirdQA.fromNABirds(dataset, {
+    seed: options.seed ?? 0,
+    questionsPerImage: options.questionsPerImage ?? 4,
+  });
+  const index = ["images.txt", "image_class_labels.txt", "train_test_split.txt", "classes.txt", "hierarchy.txt"].map(
+    (f) => join(dataset.dir, f),
+  );
+  const images = Array.from({ length: dataset.size }, (_, i): TaskImage => {
+    const im = dataset.get(i);
+    return { ...im, species: dataset.speciesOf(im.classId).name };
+  });
+  const leaves = dataset.leafClasses();
+  const speciesNames = [...new Set(leaves.map((c) => dataset.speciesOf(c.id).name))];
+  const set = buildTasks(root, qa, images, await fingerprintFiles(index), speciesNames, leaves.length);
+  const speciesIndex = new Map(speciesNames.map((n, i) => [n, i]));
+  return {
+    ...set,
+    speciesOfClass: leaves.map((c) => speciesIndex.get(dataset.speciesOf(c.id).name)!),
+    dataset,
+    hasBoundingBoxes: images.length > 0 && images.every((im) => im.bbox),
+  };
+}
+
+function buildTasks(
+  root: string,
+  qa: BirdQA,
+  images: TaskImage[],
+  fingerprint: string,
+  speciesNames: string[],
+  numClasses: number,
+): Omit<BirdTaskSet, "hasBoundingBoxes"> {
   const paths = new Map<string, string>();
   const sources = new Map<string, ImageSource>();
+  const classIndexOf = new Map<string, number>();
   const trainIds: string[] = [],
     testIds: string[] = [];
   const testItems: EvalItem[] = [];
-  for (let i = 0; i < dataset.size; i++) {
-    const im = dataset.get(i);
+  images.forEach((im, i) => {
     const id = String(im.imageId);
     paths.set(id, im.path);
     sources.set(id, im.bbox ? { path: im.path, bbox: im.bbox } : im.path);
+    classIndexOf.set(id, im.classIndex);
     if (im.isTrain) {
       trainIds.push(id);
-      continue;
+      return;
     }
     testIds.push(id);
-    const pairs = qa.evaluationPairs(i);
     testItems.push({
       imageId: id,
-      species: im.label,
-      attributes: pairs
+      species: im.species,
+      attributes: qa
+        .evaluationPairs(i)
         .filter((p) => p.fact.kind !== "species")
         .map((p) => ({ question: p.question, answer: p.fact.answer, type: p.fact.topic })),
     });
-  }
+  });
   if (!trainIds.length) throw new Error(`${root}: no training images (train_test_split.txt marks none with 1)`);
   const conversations = qa.conversations("train");
   const trainingAnswers = conversations.flatMap((r) =>
     r.meta.pairs.flatMap((p) => (p.kind === "open" && p.fact ? [{ type: p.fact.topic, answer: p.answer }] : [])),
   );
   return {
-    dataset,
     fingerprint,
     speciesNames,
+    numClasses,
+    classIndexOf,
+    speciesOfClass: Array.from({ length: numClasses }, (_, k) => k),
     captions: qa.captions("train").map(toExample),
     conversations: conversations.map(toExample),
     testItems,

@@ -1,13 +1,13 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { currentBackend, renderCurves, tf, type MetricsRecord } from "@birdvlm/core";
-import sharp from "sharp";
-import { generateSynthBirds, type ImageSource } from "@birdvlm/data";
-import { VisionTransformer, attentionRollout, renderAttentionOverlay, type ViTConfig } from "@birdvlm/vit";
+import { generateSynthBirds } from "@birdvlm/data";
+import { VisionTransformer, type ViTConfig } from "@birdvlm/vit";
 import { MlpProjector } from "@birdvlm/projector";
 import { Phi3ForCausalLM, buildWordLevelTokenizer } from "@birdvlm/phi3";
 import { BirdVLM } from "./birdvlm.js";
-import { loadBirdTasks } from "./bird-tasks.js";
+import { loadBirdTasks, loadNABirdsTasks, type BirdTaskSet } from "./bird-tasks.js";
+import { pickQuestions, writeOverlay } from "./demo-outputs.js";
 import { evaluate, type EvalReport } from "./evaluate.js";
 import { ImageTable } from "./image-table.js";
 import { recordTraining } from "./provenance.js";
@@ -21,6 +21,11 @@ export interface DemoOptions {
   out?: string;
   /** A CUB-layout folder to use instead of generating SynthBirds. */
   cub?: string;
+  /**
+   * A NABirds folder (holding `nabirds/` or that folder) to use instead: the encoder's head learns its visual
+   * categories (555), the VLM answers with the species above them and learns plumage and group questions.
+   */
+  nabirds?: string;
   /** SynthBirds species (default 12) and images per species (default 60). */
   species?: number;
   imagesPerSpecies?: number;
@@ -31,6 +36,11 @@ export interface DemoOptions {
    * Default `"demo"`. The options below override it.
    */
   recipe?: Recipe | string;
+  /**
+   * The encoder's shape and training from another recipe (e.g. `cub-scratch`), the VLM's from `recipe`.
+   * Default: `recipe`'s.
+   */
+  encoderRecipe?: Recipe | string;
   /** Image size the ViT sees. Default: the recipe's (64). */
   imageSize?: number;
   /** Crop images to their bounding boxes (when the folder has them). Default true. */
@@ -59,6 +69,7 @@ export interface DemoResult {
   report: EvalReport;
   /** On the whole held-out pictures, without a box (when the folder has boxes; no likelihood ranking). */
   wholeReport?: EvalReport;
+  /** Held-out top-1 of the encoder's own head, scored at the species level the VLM answers at. */
   encoderAccuracy: number;
   /** The ViT head's held-out top-1 on the whole pictures (when the folder has boxes). */
   wholeEncoderAccuracy?: number;
@@ -79,13 +90,21 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const seed = o.seed ?? 0;
   const recipe = typeof o.recipe === "object" ? o.recipe : await loadRecipe(o.recipe ?? "demo");
   if (!recipe.vlm) throw new Error(`demo: recipe ${recipe.path} has no "vlm" section (the language model's shape)`);
+  const encRecipe = o.encoderRecipe
+    ? typeof o.encoderRecipe === "object"
+      ? o.encoderRecipe
+      : await loadRecipe(o.encoderRecipe)
+    : recipe;
   const { languageModel: lmShape, align: alignKnobs, instruct: instructKnobs } = recipe.vlm;
-  const vitTraining = encoderTrainingOf(recipe);
-  const size = o.imageSize ?? recipe.training.imageSize;
+  const vitTraining = encoderTrainingOf(encRecipe);
+  const size = o.imageSize ?? encRecipe.training.imageSize;
+  if (o.cub && o.nabirds) throw new Error("demo: give a CUB folder or a NABirds folder, not both");
   await mkdir(out, { recursive: true });
-  log(`backend: ${currentBackend()?.name ?? "none"}; output: ${out}; recipe: ${recipe.name} (${recipe.path})`);
+  log(
+    `backend: ${currentBackend()?.name ?? "none"}; output: ${out}; recipe: ${recipe.name} (${recipe.path})${encRecipe === recipe ? "" : `, encoder recipe: ${encRecipe.name} (${encRecipe.path})`}`,
+  );
 
-  let root = o.cub;
+  let root = o.cub ?? o.nabirds;
   if (!root) {
     root = join(out, "synthbirds");
     const species = o.species ?? 12,
@@ -93,18 +112,22 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     log(`synth: drawing ${species} species × ${per} images at ${size} px into ${root}`);
     await generateSynthBirds(root, { species, imagesPerSpecies: per, imageSize: size, seed, overwrite: true });
   }
-  const tasks = await loadBirdTasks(root, { seed, classes: o.classes });
+  if (o.nabirds && o.classes)
+    throw new Error("demo: --classes keeps the first N CUB species; NABirds takes no --classes");
+  const tasks: BirdTaskSet = o.nabirds
+    ? await loadNABirdsTasks(root, { seed })
+    : await loadBirdTasks(root, { seed, classes: o.classes });
   if (!tasks.testIds.length)
     throw new Error(
       `${root}: train_test_split.txt marks no image as test (0), and the demo evaluates on held-out test images: use a folder with a test split`,
     );
   log(
-    `data: ${tasks.speciesNames.length} species, ${tasks.trainIds.length} train / ${tasks.testIds.length} test images, ${tasks.conversations.length} conversations`,
+    `data: ${tasks.speciesNames.length} species${tasks.numClasses !== tasks.speciesNames.length ? ` (${tasks.numClasses} categories)` : ""}, ${tasks.trainIds.length} train / ${tasks.testIds.length} test images, ${tasks.conversations.length} conversations`,
   );
 
-  const vit = new VisionTransformer({ ...vitConfigOf(recipe, tasks.speciesNames.length, size), ...o.vit }, { seed });
+  const vit = new VisionTransformer({ ...vitConfigOf(encRecipe, tasks.numClasses, size), ...o.vit }, { seed });
   const allIds = [...tasks.trainIds, ...tasks.testIds];
-  const crop = (o.cropToBox ?? true) && tasks.dataset.hasBoundingBoxes;
+  const crop = (o.cropToBox ?? true) && tasks.hasBoundingBoxes;
   const images = await ImageTable.fromFiles(
     allIds,
     allIds.map((id) => tasks.sources.get(id)!),
@@ -124,7 +147,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   log(
     `images: ${allIds.length} decoded at ${size} px${crop ? `, cropped to their bounding boxes${mixed ? " and whole (training mixes both views)" : ""}` : ""}`,
   );
-  const classOf = (id: string) => tasks.dataset.get(tasks.dataset.indexOf(Number(id))).classIndex;
+  const classOf = (id: string) => tasks.classIndexOf.get(id)!;
   const records: MetricsRecord[] = [];
   let step = 0;
   const t0 = Date.now();
@@ -148,7 +171,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       ...vitTraining,
       epochs:
         o.vitEpochs === undefined
-          ? (recipe.training.mixedViewEpochs ?? Math.ceil(vitEpochs / 2))
+          ? (encRecipe.training.mixedViewEpochs ?? Math.ceil(vitEpochs / 2))
           : Math.ceil(o.vitEpochs / 2),
       seed,
       log,
@@ -166,9 +189,10 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     });
   }
   vitLosses.forEach((l, i) => curve("vit_loss")(i, l));
-  const encoderAccuracy = await classifierAccuracy(vit, images, tasks.testIds, tasks.testIds.map(classOf));
+  const testLabels = tasks.testIds.map(classOf);
+  const encoderAccuracy = await classifierAccuracy(vit, images, tasks.testIds, testLabels, 64, tasks.speciesOfClass);
   const wholeEncoderAccuracy = whole
-    ? await classifierAccuracy(vit, whole, tasks.testIds, tasks.testIds.map(classOf))
+    ? await classifierAccuracy(vit, whole, tasks.testIds, testLabels, 64, tasks.speciesOfClass)
     : undefined;
   log(
     `train-vit: held-out top-1 of the ViT's own head ${(encoderAccuracy * 100).toFixed(1)}%${whole ? ` (box crops), ${(wholeEncoderAccuracy! * 100).toFixed(1)}% (whole pictures)` : ""}`,
@@ -243,17 +267,15 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   });
   log(`stages: align ${align.seconds.toFixed(0)} s, instruct ${instruct.seconds.toFixed(0)} s`);
 
-  const report = await evaluate(
-    vlm,
-    { dataset: tasks.fingerprint, items: tasks.testItems, images, speciesNames: tasks.speciesNames },
-    { split: "test", outDir: join(out, "eval"), log },
-  );
+  const evalSet = {
+    dataset: tasks.fingerprint,
+    items: tasks.testItems,
+    speciesNames: tasks.speciesNames,
+    trainingAnswers: tasks.trainingAnswers,
+  };
+  const report = await evaluate(vlm, { ...evalSet, images }, { split: "test", outDir: join(out, "eval"), log });
   const wholeReport = whole
-    ? await evaluate(
-        vlm,
-        { dataset: tasks.fingerprint, items: tasks.testItems, images: whole, speciesNames: tasks.speciesNames },
-        { split: "test (whole pictures, no box)", rankSpecies: false },
-      )
+    ? await evaluate(vlm, { ...evalSet, images: whole }, { split: "test (whole pictures, no box)", rankSpecies: false })
     : undefined;
   await vlm.save(join(out, "model"));
   await renderCurves(records, join(out, "curves.png"), {
@@ -281,8 +303,10 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
         encoderAccuracy,
         speciesAccuracy: report.speciesAccuracy,
         attributeAccuracy: report.attributeAccuracy,
+        attributeBaseline: report.attributeBaseline,
         top1: report.top1,
         top5: report.top5,
+        questionTypes: report.questionTypes,
         trainedOn: mixed ? "box crops and whole pictures" : crop ? "box crops" : "whole pictures",
         wholePictures: wholeSummary,
         seconds: (Date.now() - started) / 1000,
@@ -303,47 +327,4 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     out,
     qa,
   };
-}
-
-async function writeOverlay(
-  vit: VisionTransformer,
-  source: ImageSource,
-  crop: boolean,
-  images: ImageTable,
-  id: string,
-  dest: string,
-): Promise<void> {
-  const one = images.gather([id]);
-  const heat = tf.tidy(() => tf.squeeze(attentionRollout(vit, one), [0]) as tf.Tensor2D);
-  const path = typeof source === "string" ? source : "path" in source ? source.path : undefined;
-  if (!path) throw new Error("demo: the attention overlay needs an image file");
-  let picture: string | Buffer = path;
-  const box = typeof source === "object" && "bbox" in source ? source.bbox : undefined;
-  if (crop && box) {
-    const meta = await sharp(path).metadata();
-    const left = Math.max(0, Math.floor(box.x)),
-      top = Math.max(0, Math.floor(box.y));
-    const width = Math.min((meta.width ?? 0) - left, Math.ceil(box.width)),
-      height = Math.min((meta.height ?? 0) - top, Math.ceil(box.height));
-    if (width > 0 && height > 0) picture = await sharp(path).extract({ left, top, width, height }).png().toBuffer();
-  }
-  await writeFile(dest, await renderAttentionOverlay(picture, heat));
-  heat.dispose();
-  one.dispose();
-}
-
-/** A few varied held-out questions for the demo's printout: species questions about different species, then attribute questions. */
-function pickQuestions(report: EvalReport): DemoResult["qa"] {
-  const species = new Map<string, EvalReport["samples"][number]>();
-  const attributes = new Map<string, EvalReport["samples"][number]>();
-  for (const s of report.samples) {
-    if (s.question === report.samples[0]?.question) {
-      if (!species.has(s.expected)) species.set(s.expected, s);
-    } else if (!attributes.has(s.question)) attributes.set(s.question, s);
-  }
-  return [...[...species.values()].slice(0, 3), ...[...attributes.values()].slice(0, 4)].map((s) => ({
-    question: s.question,
-    answer: s.answer,
-    expected: s.expected,
-  }));
 }

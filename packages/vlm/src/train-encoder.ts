@@ -94,13 +94,17 @@ export function encoderTrainingOf(
   return { epochs, batchSize, lr, flipProbability: a.flipProbability };
 }
 
-/** Top-1 accuracy of the ViT's head on `ids` (class indices `labels`). */
+/**
+ * Top-1 accuracy of the ViT's head on `ids` (class indices `labels`). With `groupOf` (class index → group), a
+ * prediction is right when it falls in the label's group (e.g. NABirds' categories scored at the species level).
+ */
 export async function classifierAccuracy(
   vit: VisionTransformer,
   images: ImageTable,
   ids: string[],
   labels: number[],
   batchSize = 64,
+  groupOf?: readonly number[],
 ): Promise<number> {
   let right = 0;
   for (let s = 0; s < ids.length; s += batchSize) {
@@ -110,7 +114,7 @@ export async function classifierAccuracy(
     pred.dispose();
     batch.dispose();
     p.forEach((c, i) => {
-      if (c === labels[s + i]) right++;
+      if (groupOf ? groupOf[c] === groupOf[labels[s + i]!] : c === labels[s + i]) right++;
     });
   }
   return ids.length ? right / ids.length : 0;

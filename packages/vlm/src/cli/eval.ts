@@ -1,6 +1,7 @@
 import { BirdVLM } from "../birdvlm.js";
 import { loadBirdTasks } from "../bird-tasks.js";
 import { evaluate } from "../evaluate.js";
+import { formatEvalSummary } from "../report-summary.js";
 import { defineCommand } from "./command.js";
 import { decodeForModel } from "./decode.js";
 
@@ -27,10 +28,17 @@ export const evalCommand = defineCommand({
     const images = await decodeForModel(vlm, tasks.testIds, tasks.sources, log);
     const r = await evaluate(
       vlm,
-      { dataset: tasks.fingerprint, items: tasks.testItems, images, speciesNames: tasks.speciesNames },
+      {
+        dataset: tasks.fingerprint,
+        items: tasks.testItems,
+        images,
+        speciesNames: tasks.speciesNames,
+        trainingAnswers: tasks.trainingAnswers,
+      },
       { split: f.split, allowOverlap: f["allow-overlap"], outDir: f.out, log },
     );
     if (r.notice) log(r.notice);
+    for (const line of formatEvalSummary(r)) log(line);
     log(`species accuracy: ${(r.speciesAccuracy * 100).toFixed(1)}%`);
     if (r.top1 !== undefined)
       log(`species top-1 / top-5: ${(r.top1 * 100).toFixed(1)}% / ${(r.top5! * 100).toFixed(1)}%`);
