@@ -79,7 +79,15 @@ export {
   type BirdVLMFolderConfig,
   type LoadBirdVLMOptions,
 } from "./model-folder.js";
-export { loadBirdTasks, toExample, type BirdTasks, type BirdTaskOptions } from "./bird-tasks.js";
+export {
+  loadBirdTasks,
+  loadNABirdsTasks,
+  toExample,
+  type BirdTasks,
+  type BirdTaskSet,
+  type NABirdsTasks,
+  type BirdTaskOptions,
+} from "./bird-tasks.js";
 export {
   trainEncoderClassifier,
   classifierAccuracy,
