@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tf, writeCheckpoint, type RawTensor } from "@birdvlm/core";
@@ -102,5 +102,38 @@ describe("Phi3ForCausalLM checkpoints", async () => {
     await mkdir(noConfig, { recursive: true });
     await expect(Phi3ForCausalLM.load(noConfig)).rejects.toThrow(/no-config\/config\.json: cannot read/);
     tf.dispose(Object.values(state));
+  });
+});
+
+describe("Phi3ForCausalLM.save", () => {
+  it("leaves the old folder intact when a save fails part way (and no temporary folder behind)", async () => {
+    const root = await mkdtemp(join(tmpdir(), "phi3-atomic-"));
+    const dir = join(root, "lm");
+    const lm = new Phi3ForCausalLM(tinyConfig(), { seed: 3 });
+    try {
+      await lm.save(dir, { maxShardBytes: 4000 });
+      const files = (await readdir(dir)).sort();
+      const index = await readFile(join(dir, "model.safetensors.index.json"), "utf8");
+      const state = lm.stateDict();
+      const [last] = Object.keys(state).slice(-1);
+      state[last!]!.dispose();
+      // the first shards are written, then the writer meets a freed tensor and throws
+      const failing = new Phi3ForCausalLM(tinyConfig(), { seed: 4 });
+      failing.stateDict = () => state;
+      await expect(failing.save(dir, { maxShardBytes: 4000 })).rejects.toThrow();
+      expect(await readdir(root)).toEqual(["lm"]);
+      expect((await readdir(dir)).sort()).toEqual(files);
+      expect(await readFile(join(dir, "model.safetensors.index.json"), "utf8")).toBe(index);
+      const back = await Phi3ForCausalLM.load(dir);
+      const x = tf.tensor2d([[1, 2, 3]], [1, 3], "int32");
+      const [a, b] = [lm.forward(x).logits, back.forward(x).logits];
+      expect(maxDiff(a, b)).toBe(0);
+      tf.dispose([x, a, b]);
+      failing.dispose();
+      back.dispose();
+    } finally {
+      lm.dispose();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

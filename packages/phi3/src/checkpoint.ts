@@ -1,6 +1,6 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Bf16Weight, Linear, openCheckpoint, tf, writeCheckpoint, writeJsonAtomic, type Module } from "@birdvlm/core";
+import { Bf16Weight, Linear, openCheckpoint, tf, writeCheckpoint, writeFolderAtomic, type Module } from "@birdvlm/core";
 import { bf16Layers, type Phi3WeightDtype } from "./bf16-weights.js";
 import { transposeMatrix } from "./host-transpose.js";
 import { phi3ConfigFromHF, phi3ConfigToHF, type Phi3Config } from "./config.js";
@@ -150,20 +150,22 @@ export async function loadPhi3Checkpoint<M extends Module>(
 }
 
 /**
- * Writes `config.json` and the weights (reference names and layout) into `dir`: `model.safetensors`, or
- * shards with an index above `maxShardBytes` (default 5 GB, as transformers).
+ * Writes `config.json` and the weights (reference names and layout) as the folder `dir`: `model.safetensors`,
+ * or shards with an index above `maxShardBytes` (default 5 GB, as transformers). The folder is written beside
+ * `dir` and renamed into place (core's `writeFolderAtomic`): an interrupted save leaves an older `dir` intact.
  */
 export async function savePhi3Checkpoint(
   model: Module & { config: Phi3Config },
   dir: string,
   options: { maxShardBytes?: number } = {},
 ): Promise<void> {
-  await mkdir(dir, { recursive: true });
   const state = model.stateDict();
   try {
-    await writeCheckpoint(dir, state, options);
+    await writeFolderAtomic(dir, async (tmp) => {
+      await writeCheckpoint(tmp, state, options);
+      await writeFile(join(tmp, "config.json"), `${JSON.stringify(phi3ConfigToHF(model.config), null, 2)}\n`);
+    });
   } finally {
     for (const t of Object.values(state)) t.dispose();
   }
-  await writeJsonAtomic(join(dir, "config.json"), phi3ConfigToHF(model.config));
 }

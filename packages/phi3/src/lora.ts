@@ -1,4 +1,4 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   Linear,
@@ -6,7 +6,7 @@ import {
   deriveSeed,
   openSafetensors,
   tf,
-  writeJsonAtomic,
+  writeFolderAtomic,
   writeSafetensors,
   type LinearDelta,
 } from "@birdvlm/core";
@@ -108,19 +108,12 @@ export class LoRAAdapters extends Module {
 
   /**
    * Writes the adapters alone in PEFT's format: `adapter_model.safetensors` (names
-   * `base_model.model.<layer>.lora_A.weight`, PyTorch layout) and `adapter_config.json`.
+   * `base_model.model.<layer>.lora_A.weight`, PyTorch layout) and `adapter_config.json`, as the folder `dir`
+   * (written beside it and renamed into place).
    */
   async save(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true });
-    const state = this.stateDict();
-    try {
-      const named = Object.fromEntries(Object.entries(state).map(([n, t]) => [`base_model.model.${n}`, t]));
-      await writeSafetensors(join(dir, "adapter_model.safetensors"), named, { format: "pt" });
-    } finally {
-      for (const t of Object.values(state)) t.dispose();
-    }
     const o = this.options;
-    await writeJsonAtomic(join(dir, "adapter_config.json"), {
+    const config = {
       peft_type: "LORA",
       task_type: "CAUSAL_LM",
       r: o.rank,
@@ -130,7 +123,17 @@ export class LoRAAdapters extends Module {
       bias: "none",
       fan_in_fan_out: false,
       birdvlm_seed: o.seed,
-    });
+    };
+    const state = this.stateDict();
+    try {
+      const named = Object.fromEntries(Object.entries(state).map(([n, t]) => [`base_model.model.${n}`, t]));
+      await writeFolderAtomic(dir, async (tmp) => {
+        await writeSafetensors(join(tmp, "adapter_model.safetensors"), named, { format: "pt" });
+        await writeFile(join(tmp, "adapter_config.json"), `${JSON.stringify(config, null, 2)}\n`);
+      });
+    } finally {
+      for (const t of Object.values(state)) t.dispose();
+    }
   }
 }
 

@@ -217,9 +217,10 @@ export class Phi3ForCausalLM extends Module implements CausalLanguageModel {
   }
 
   /**
-   * Writes `config.json` + `model.safetensors` (reference names and layout) into `dir`, sharded with a
-   * `model.safetensors.index.json` above `maxShardBytes` (default 5 GB). LoRA adapters are not included
-   * (merge them first, or save them with `LoRAAdapters.save`).
+   * Writes `config.json` + `model.safetensors` (reference names and layout) as the folder `dir`, sharded with
+   * a `model.safetensors.index.json` above `maxShardBytes` (default 5 GB); the folder is written beside `dir`
+   * and renamed into place, so an interrupted save leaves an older `dir` intact. LoRA adapters are not
+   * included (merge them first, or save them with `LoRAAdapters.save`).
    */
   save(dir: string, options: { maxShardBytes?: number } = {}): Promise<void> {
     if (this.weightDtype === "bfloat16") {

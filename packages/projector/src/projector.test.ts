@@ -1,4 +1,4 @@
-import { mkdtemp, rm, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -139,3 +139,30 @@ function erfApprox(x: number): number {
 function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!;
 }
+
+describe("Projector.save", () => {
+  it("leaves the old folder intact when a save fails part way (and no temporary folder behind)", async () => {
+    const root = await mkdtemp(join(tmpdir(), "projector-atomic-"));
+    const dir = join(root, "projector");
+    try {
+      const old = new MlpProjector({ inputDim: 4, outputDim: 3, pooling: { mode: "all" }, seed: 1 });
+      await old.save(dir);
+      const before = await readFile(join(dir, "model.safetensors"));
+      const p = new LinearProjector({ inputDim: 4, outputDim: 3, pooling: { mode: "all" }, seed: 2 });
+      const stale = tf.zeros([3]);
+      stale.dispose();
+      // config.json is written first, then the weights meet a freed tensor and the write throws
+      p.stateDict = () => ({ "linear.weight": tf.zeros([3, 4]), "linear.bias": stale });
+      await expect(p.save(dir)).rejects.toThrow();
+      expect(await readdir(root)).toEqual(["projector"]);
+      expect(JSON.parse(await readFile(join(dir, "config.json"), "utf8")).kind).toBe("mlp");
+      expect((await readFile(join(dir, "model.safetensors"))).equals(before)).toBe(true);
+      const back = await loadProjector(dir);
+      const f = features(1, 2, 2, 4);
+      expect(maxDiff(back.forward(f), old.forward(f))).toBe(0);
+      [old, p, back].forEach((m) => m.dispose());
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,9 +1,10 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   Module,
   openCheckpoint,
   tf,
+  writeFolderAtomic,
   writeSafetensors,
   type Connector,
   type ForwardOptions,
@@ -52,16 +53,18 @@ export abstract class Projector extends Module implements Connector {
     return tf.tidy(() => this.project(this.pooler.forward(features)));
   }
 
-  /** Writes `config.json` and `model.safetensors` (PyTorch names and layouts) into `dir`. */
+  /**
+   * Writes `config.json` and `model.safetensors` (PyTorch names and layouts) as the folder `dir`, written beside
+   * it and renamed into place (core's `writeFolderAtomic`): an interrupted save leaves an older `dir` intact.
+   */
   async save(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true });
-    await writeFile(
-      join(dir, "config.json"),
-      JSON.stringify({ ...this.config, model_type: "birdvlm_projector" }, null, 2) + "\n",
-    );
     const state = this.stateDict();
     try {
-      await writeSafetensors(join(dir, "model.safetensors"), state, { format: "pt" });
+      await writeFolderAtomic(dir, async (tmp) => {
+        const config = { ...this.config, model_type: "birdvlm_projector" };
+        await writeFile(join(tmp, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
+        await writeSafetensors(join(tmp, "model.safetensors"), state, { format: "pt" });
+      });
     } finally {
       for (const t of Object.values(state)) t.dispose();
     }
