@@ -14,8 +14,6 @@ export interface AdapterInfoLike {
   adapterType?: string;
 }
 
-import { existsSync, readdirSync } from "node:fs";
-
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|\bwarp\b/i;
 
 /** True when the adapter computes on the CPU (a fallback adapter, or a known software Vulkan/D3D driver). */
@@ -35,21 +33,4 @@ export function describeAdapter(info: AdapterInfoLike): Record<string, string> {
     description: info.description ?? "",
     software: String(isSoftwareAdapter(info)),
   };
-}
-
-/**
- * False when this machine certainly has no GPU a WebGPU adapter could use: on Linux, no `/dev/dri/renderD*`
- * (Mesa's hardware drivers) and no `/dev/nvidia*` (NVIDIA's). Lets `auto` skip loading Dawn on CPU-only
- * machines. True elsewhere (other platforms are not checked).
- */
-export function mayHaveGpu(): boolean {
-  if (process.platform !== "linux") return true;
-  const has = (dir: string, prefix: string) => {
-    try {
-      return existsSync(dir) && readdirSync(dir).some((f) => f.startsWith(prefix));
-    } catch {
-      return true;
-    }
-  };
-  return has("/dev/dri", "renderD") || has("/dev", "nvidia");
 }

@@ -2,26 +2,12 @@
  * Dawn (the `webgpu` npm package, an optional peer dependency of core) as the `navigator.gpu` of Node, loaded on first use.
  */
 
+import { existsSync, readdirSync } from "node:fs";
+import { envVar } from "../../environment.js";
+import type { GPULike } from "./gpu-types.js";
 import { hookDawnTicks } from "./read-sync.js";
 
-/** The parts of a WebGPU `GPUAdapter` that BirdVLM uses (typed loosely: core has no WebGPU type library). */
-export interface GPUAdapterLike {
-  info?: import("./adapter.js").AdapterInfoLike;
-  features: { has(name: string): boolean };
-  limits: Record<string, number>;
-  requestDevice(descriptor?: unknown): Promise<GPUDeviceLike>;
-}
-
-/** The parts of a WebGPU `GPUDevice` that BirdVLM uses. */
-export interface GPUDeviceLike {
-  lost: Promise<{ reason?: string; message?: string }>;
-  destroy(): void;
-}
-
-/** The parts of `navigator.gpu` that BirdVLM uses. */
-export interface GPULike {
-  requestAdapter(options?: { powerPreference?: "high-performance" | "low-power" }): Promise<GPUAdapterLike | null>;
-}
+export type { GPUAdapterLike, GPUDeviceLike, GPULike } from "./gpu-types.js";
 
 let gpu: GPULike | undefined;
 
@@ -43,11 +29,28 @@ export async function loadDawn(): Promise<GPULike> {
   }
   hookDawnTicks(); // before Dawn queues anything: synchronous reads drive its event processing
   Object.assign(globalThis, mod.globals);
-  const flags = (process.env.BIRDVLM_DAWN_FLAGS ?? "").split(",").filter((s) => s.trim() !== "");
+  const flags = (envVar("BIRDVLM_DAWN_FLAGS") ?? "").split(",").filter((s) => s.trim() !== "");
   gpu = mod.create(flags);
   const g = globalThis as { navigator?: { gpu?: unknown } };
   if (g.navigator === undefined)
     Object.defineProperty(globalThis, "navigator", { value: {}, writable: true, configurable: true });
   (g.navigator as { gpu?: unknown }).gpu = gpu;
   return gpu;
+}
+
+/**
+ * False when this machine certainly has no GPU a WebGPU adapter could use: on Linux, no `/dev/dri/renderD*`
+ * (Mesa's hardware drivers) and no `/dev/nvidia*` (NVIDIA's). Lets `auto` skip loading Dawn on CPU-only
+ * machines. True elsewhere (other platforms are not checked).
+ */
+export function mayHaveGpu(): boolean {
+  if (process.platform !== "linux") return true;
+  const has = (dir: string, prefix: string) => {
+    try {
+      return existsSync(dir) && readdirSync(dir).some((f) => f.startsWith(prefix));
+    } catch {
+      return true;
+    }
+  };
+  return has("/dev/dri", "renderD") || has("/dev", "nvidia");
 }

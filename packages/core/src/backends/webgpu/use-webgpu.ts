@@ -1,24 +1,15 @@
 /**
- * The `webgpu` backend: TF.js's WebGPU backend (`@tensorflow/tfjs-backend-webgpu`) on Dawn (the `webgpu`
+ * The `webgpu` backend in Node: TF.js's WebGPU backend (`@tensorflow/tfjs-backend-webgpu`) on Dawn (the `webgpu`
  * package), both optional dependencies loaded only here, plus BirdVLM's fused WGSL kernels.
  */
+import { readFileSync } from "node:fs";
 import type { BackendInfo } from "../backend-info.js";
-import { tf } from "../../tf.js";
-import { describeAdapter, isSoftwareAdapter, mayHaveGpu } from "./adapter.js";
-import { loadDawn, type GPUAdapterLike } from "./dawn.js";
+import { activateWebGPU, type WebGPUOptions } from "./activate.js";
+import { loadDawn, mayHaveGpu } from "./dawn.js";
+import { setMatMulOverridesFileReader } from "./matmul-choice.js";
 import { withNodeReadSync } from "./read-sync.js";
-import { registerWebGPUKernels } from "./register.js";
 
-/** Options of {@link useWebGPU}. */
-export interface WebGPUOptions {
-  /**
-   * Reject software adapters (Mesa lavapipe/llvmpipe, SwiftShader): `auto` sets this so that it takes WebGPU
-   * only on a real GPU. Default false: `initBackend('webgpu')` runs on lavapipe too (tests, CI).
-   */
-  requireHardware?: boolean;
-}
-
-let info: BackendInfo | undefined;
+export { webgpuErrors, type WebGPUOptions } from "./activate.js";
 
 /**
  * Loads Dawn and TF.js's WebGPU backend, registers BirdVLM's WGSL kernels on it and makes it the active
@@ -28,83 +19,16 @@ let info: BackendInfo | undefined;
  */
 export async function useWebGPU(options: WebGPUOptions = {}): Promise<BackendInfo> {
   if (options.requireHardware && !mayHaveGpu()) throw new Error("initBackend('webgpu'): no GPU device on this machine");
+  setMatMulOverridesFileReader((path) => readFileSync(path, "utf8"));
   const gpu = await loadDawn();
-  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-  if (!adapter) {
-    throw new Error(
-      "initBackend('webgpu'): Dawn found no WebGPU adapter. Without a GPU, install Mesa's software Vulkan " +
-        "(Debian: mesa-vulkan-drivers >= 25 from bookworm-backports, and libvulkan1; see .ci/setup-webgpu.sh).",
-    );
-  }
-  const adapterInfo = adapter.info ?? {};
-  if (options.requireHardware && isSoftwareAdapter(adapterInfo)) {
-    throw new Error(
-      `initBackend('webgpu'): the adapter is a software rasterizer (${adapterInfo.description || adapterInfo.device})`,
-    );
-  }
-  if (info && tf.getBackend() === "webgpu") return info;
-
-  let webgpu: { WebGPUBackend: new (device: unknown, adapterInfo?: unknown) => tf.KernelBackend };
-  try {
-    // Registers TF.js's WebGPU kernels (and its own backend factory, replaced below) now that navigator.gpu exists.
-    webgpu = (await import("@tensorflow/tfjs-backend-webgpu")) as unknown as typeof webgpu;
-  } catch (e) {
-    throw new Error(
-      `initBackend('webgpu'): @tensorflow/tfjs-backend-webgpu does not load (${(e as Error).message.split("\n")[0]}); ` +
-        "install @tensorflow/tfjs-backend-webgpu@4.22.0 next to @birdvlm/core",
-    );
-  }
-  if (tf.findBackendFactory("webgpu")) tf.removeBackend("webgpu");
-  const Backend = withNodeReadSync(webgpu.WebGPUBackend);
-  tf.registerBackend("webgpu", async () => new Backend(await requestDevice(adapter), adapterInfo), 3);
-  registerWebGPUKernels();
-  // TF.js runs small ops on the CPU while their inputs are still on the host (e.g. right after a checkpoint
-  // load), which changes the last bits of results by where a tensor happens to live: a resumed training run
-  // would then not reproduce an uninterrupted one. Keep every op on the GPU.
-  tf.env().set("WEBGPU_CPU_FORWARD", false);
-  if (!(await tf.setBackend("webgpu"))) throw new Error("initBackend('webgpu'): the webgpu backend did not initialize");
-  await tf.ready();
-  info = { name: "webgpu", details: describeAdapter(adapterInfo) };
-  return info;
-}
-
-const errors: { count: number; last?: string } = { count: 0 };
-
-/**
- * WebGPU errors (validation, out-of-memory) the device reported without a scope to catch them, since
- * `useWebGPU`: Dawn prints them and drops the command buffer they sit in, so results silently keep stale
- * data. Tests assert the count stays 0.
- */
-export function webgpuErrors(): { count: number; last?: string } {
-  return { ...errors };
-}
-
-/** A device with the adapter's full compute limits (as TF.js asks for them), and timestamps where offered. */
-async function requestDevice(adapter: GPUAdapterLike): Promise<unknown> {
-  const limits = adapter.limits;
-  const requiredFeatures = ["timestamp-query"].filter((f) => adapter.features.has(f));
-  const device = await adapter.requestDevice({
-    requiredFeatures,
-    requiredLimits: {
-      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
-      maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
-      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-      maxBufferSize: limits.maxBufferSize,
-      maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
-      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
-      // Fewer chunks for kernels with many inputs (AddN, Concat); they split at whatever the device allows.
-      maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+  return activateWebGPU(
+    {
+      gpu,
+      wrapBackend: withNodeReadSync,
+      noAdapterHint:
+        "Without a GPU, install Mesa's software Vulkan (Debian: mesa-vulkan-drivers >= 25 from bookworm-backports, " +
+        "and libvulkan1; see .ci/setup-webgpu.sh).",
     },
-  });
-  (
-    device as unknown as { addEventListener?(type: string, f: (e: { error?: { message?: string } }) => void): void }
-  ).addEventListener?.("uncapturederror", (e) => {
-    errors.count++;
-    errors.last = e.error?.message ?? String(e.error);
-  });
-  void device.lost.then((lost) => {
-    if (lost.reason !== "destroyed")
-      process.emitWarning(`BirdVLM: the WebGPU device was lost (${lost.message ?? lost.reason})`);
-  });
-  return device;
+    options,
+  );
 }
