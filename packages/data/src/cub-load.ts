@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type CubAttribute, parseCubAttributeName, readableCubClassName } from "./cub-attribute.js";
 import { DataFormatError } from "./data-format-error.js";
-import { checkListedImages } from "./listed-images.js";
+import { checkListedImages, listedImageName } from "./listed-images.js";
 import {
   expectFields,
   IdRegistry,
@@ -89,7 +89,7 @@ export async function loadCubTables(root: string, options: CubOpenOptions = {}):
     seenImages.add(id, row);
     index.set(id, imageIds.length);
     imageIds.push(id);
-    imageNames.push(row.fields[1]!);
+    imageNames.push(listedImageName(imagesPath, row));
     imageLines.push(row.line);
   }
   const n = imageIds.length;

@@ -1,10 +1,11 @@
-import { readFile } from "node:fs/promises";
 import { imageSize } from "image-size";
 import sharp, { type Sharp } from "sharp";
 import { type ImageBatch, Rng, tf } from "@birdvlm/core";
 import { type ColorJitterOptions, LUMA, colorJitterTransform, sampleColorJitter } from "./color-jitter.js";
 import { type Region, boxWithMargin, centerCropRegion, randomResizedCropRegion } from "./crop-geometry.js";
 import type { BoundingBox } from "./cub-dataset.js";
+import { DataFormatError } from "./data-format-error.js";
+import { MAX_IMAGE_BYTES, readRegularFile } from "./listed-path.js";
 
 /** ImageNet's per-channel mean (RGB, on values in [0, 1]). */
 export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
@@ -40,10 +41,15 @@ export interface ImagePipelineOptions {
   colorJitter?: ColorJitterOptions | false;
   /** Resampling kernel of the resize. Default `linear` (bilinear with antialiasing, like torchvision). */
   kernel?: "nearest" | "linear" | "cubic" | "mitchell" | "lanczos2" | "lanczos3";
-  /** When sharp refuses damaged pixel data: `truncated` (only cut-off files), `error` or `warning`. Default `error`. */
+  /**
+   * When sharp refuses damaged pixel data: `truncated` (only cut-off files), `error`, or `warning` (also corrupt
+   * data libjpeg recovers from by guessing, e.g. scrambled bytes in the middle of a JPEG). Default `warning`.
+   */
   failOn?: "none" | "truncated" | "error" | "warning";
   /** Seed of the pipeline's own generator, used when a call passes none. Default 0. */
   seed?: number;
+  /** Largest image file read, in bytes; only regular files are read. Default {@link MAX_IMAGE_BYTES} (64 MiB). */
+  maxFileBytes?: number;
 }
 
 /** The random choices of one train-mode image, for tests and reproducibility. */
@@ -86,8 +92,9 @@ export class ImagePipeline {
       flipProbability: 0.5,
       colorJitter: { brightness: 0.4, contrast: 0.4, saturation: 0.4 },
       kernel: "linear",
-      failOn: "error",
+      failOn: "warning",
       seed: 0,
+      maxFileBytes: MAX_IMAGE_BYTES,
       ...options,
     };
     this.size = this.o.size;
@@ -123,18 +130,19 @@ export class ImagePipeline {
     try {
       bytes =
         typeof source === "string"
-          ? await readFile(source)
+          ? await readRegularFile(source, this.o.maxFileBytes)
           : "path" in source
-            ? await readFile(source.path)
+            ? await readRegularFile(source.path, this.o.maxFileBytes)
             : source.data;
     } catch (e) {
+      if (e instanceof DataFormatError) throw e;
       throw new Error(`${name}: cannot read image (${(e as Error).message})`);
     }
     const bbox = typeof source === "string" ? undefined : source.bbox;
     try {
       return await this.decode(bytes, bbox, out, offset, rng ?? this.rng);
     } catch (e) {
-      throw new Error(`${name}: cannot decode image (${(e as Error).message})`);
+      throw new Error(`${name}: cannot decode image (${await decodeFailureReason(bytes, e as Error, this.o.failOn)})`);
     }
   }
 
@@ -281,6 +289,44 @@ async function orientedSize(image: Sharp): Promise<{ width: number; height: numb
   const height = meta.autoOrient?.height ?? meta.height;
   if (!width || !height) throw new Error("no image dimensions in the header");
   return { width, height };
+}
+
+/** Decodes run one at a time when a failure is explained again (see {@link decodeFailureReason}). */
+let explaining: Promise<unknown> = Promise.resolve();
+
+/**
+ * What went wrong in a failed decode, in libvips' words, each line once. libvips keeps one error buffer for all
+ * its threads, so under concurrency a failure's text can land in another image's error (doubled there) and its
+ * own reads "Unknown error" or only "Warning treated as error". Such a failure is decoded once more, one at a
+ * time, to recover its reason; a JPEG without its end-of-image marker is named as truncated when even that fails.
+ */
+export async function decodeFailureReason(
+  bytes: Uint8Array,
+  error: Error,
+  failOn: NonNullable<ImagePipelineOptions["failOn"]>,
+): Promise<string> {
+  const clean = (message: string): string =>
+    [...new Set(message.split("\n").map((l) => l.trim()))].filter(Boolean).join("; ");
+  const vague = (r: string): boolean =>
+    r === "" || /^(Unknown error|Warning treated as error due to failOn setting)$/.test(r);
+  const reason = clean(error.message);
+  if (!vague(reason)) return reason;
+  const retry = explaining.then(() =>
+    sharp(bytes, { failOn })
+      .raw()
+      .toBuffer()
+      .then(
+        () => "",
+        (e: Error) => clean(e.message),
+      ),
+  );
+  explaining = retry;
+  const again = await retry;
+  if (!vague(again)) return again;
+  const n = bytes.length;
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && !(bytes[n - 2] === 0xff && bytes[n - 1] === 0xd9))
+    return `premature end of JPEG image: no end-of-image marker in its ${n} bytes (truncated file?)`;
+  return reason === "" ? "damaged image data (the decoder gave no reason)" : reason;
 }
 
 /** The name an error about `source` uses: its path, or the name given with its bytes. */

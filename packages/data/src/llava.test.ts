@@ -120,7 +120,15 @@ describe("readLlavaConversations validation and writeLlavaConversations", () => 
   it("names a JSON syntax error", async () => {
     const path = join(dir, "cut.json");
     await writeFile(path, JSON.stringify(good).slice(0, -30));
-    await expect(collect(path)).rejects.toThrow(/cut\.json: invalid JSON array after record 0/);
+    await expect(collect(path)).rejects.toThrow(
+      /cut\.json:1: invalid JSON array after record 0: syntax error at byte \d+ \(line 1, column \d+\): the file ends inside a string/,
+    );
+    // a syntax error in the middle, in the first record: its byte, line and column, never "after record -1"
+    const mid = join(dir, "mid.json");
+    await writeFile(mid, `[\n  {"id": "a",\n   "conversations": [}\n]`);
+    await expect(collect(mid)).rejects.toThrow(
+      /mid\.json:3: invalid JSON array before the first record: syntax error at byte 37 \(line 3, column 22\): expected a value, got "}"/,
+    );
     const lines = join(dir, "cut.jsonl");
     await writeFile(lines, `${JSON.stringify(good[0])}\n{"id": "x", "conv`);
     await expect(collect(lines)).rejects.toThrow(/cut\.jsonl:2: record 1: invalid JSON/);

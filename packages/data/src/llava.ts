@@ -4,6 +4,8 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import streamArray from "stream-json/streamers/stream-array.js";
 import { DataFormatError } from "./data-format-error.js";
+import { findJsonSyntaxError } from "./json-syntax.js";
+import { checkRegularFile, escapingPathReason } from "./listed-path.js";
 
 /** One turn of a LLaVA conversation. */
 export interface LlavaTurn {
@@ -44,7 +46,8 @@ export interface WriteLlavaOptions {
 
 /**
  * Checks one record of the LLaVA format and returns it normalized (a numeric id becomes a string); throws a
- * {@link DataFormatError} naming the file, the record index (0-based) and, for jsonl, the line.
+ * {@link DataFormatError} naming the file, the record index (0-based) and, for jsonl, the line. The `image` path
+ * must stay inside the image folder it is relative to (relative, no `..` climbing out of it).
  */
 export function validateLlavaRecord(raw: unknown, path: string, index: number, line?: number): LlavaRecord {
   const fail = (reason: string): never => {
@@ -55,6 +58,10 @@ export function validateLlavaRecord(raw: unknown, path: string, index: number, l
   if (typeof r.id !== "string" && typeof r.id !== "number") fail(`'id' must be a string, got ${describe(r.id)}`);
   if (r.image !== undefined && typeof r.image !== "string")
     fail(`'image' must be a string path, got ${describe(r.image)}`);
+  if (typeof r.image === "string") {
+    const escape = escapingPathReason(r.image);
+    if (escape) fail(`'image': ${escape}`);
+  }
   if (!Array.isArray(r.conversations) || r.conversations.length === 0)
     fail(`'conversations' must be a non-empty array, got ${describe(r.conversations)}`);
   let placeholders = 0;
@@ -74,7 +81,8 @@ export function validateLlavaRecord(raw: unknown, path: string, index: number, l
 /**
  * Streams the records of a LLaVA-format file, a JSON array (parsed incrementally with stream-json) or JSON
  * Lines (read line by line), of any size: memory stays bounded by one record, never the whole file.
- * Each record is validated ({@link validateLlavaRecord}); errors name the file and record index.
+ * Each record is validated ({@link validateLlavaRecord}); errors name the file and record index, and a JSON
+ * syntax error its byte offset, line and column. Only a regular file is read.
  *
  * ```ts
  * for await (const rec of readLlavaConversations("chat.json")) console.log(rec.id, rec.conversations[0].value);
@@ -84,6 +92,7 @@ export async function* readLlavaConversations(
   path: string,
   options: ReadLlavaOptions = {},
 ): AsyncGenerator<LlavaRecord> {
+  await checkRegularFile(path);
   const kind = await sniffFormat(path);
   const map = options.map ?? ((x: unknown) => x);
   if (kind === "jsonl") {
@@ -116,7 +125,14 @@ export async function* readLlavaConversations(
     }
   } catch (e) {
     if (e instanceof DataFormatError) throw e;
-    throw new DataFormatError(path, `invalid JSON array after record ${index - 1} (${(e as Error).message})`);
+    const read = index === 0 ? "before the first record" : `after record ${index - 1}`;
+    const at = await findJsonSyntaxError(path).catch(() => undefined);
+    if (!at) throw new DataFormatError(path, `invalid JSON array ${read} (${(e as Error).message})`);
+    throw new DataFormatError(
+      path,
+      `invalid JSON array ${read}: syntax error at byte ${at.offset} (line ${at.line}, column ${at.column}): ${at.reason}`,
+      at.line,
+    );
   } finally {
     source.destroy();
     items.destroy();

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DataFormatError } from "./data-format-error.js";
-import { checkListedImages } from "./listed-images.js";
+import { checkListedImages, listedImageName } from "./listed-images.js";
 import {
   expectFields,
   IdRegistry,
@@ -71,7 +71,7 @@ export async function loadNABirdsTables(root: string, options: NABirdsOpenOption
     seen.add(id, row);
     index.set(id, imageIds.length);
     imageIds.push(id);
-    imageNames.push(row.fields[1]!);
+    imageNames.push(listedImageName(imagesPath, row));
     imageLines.push(row.line);
   }
   const n = imageIds.length;

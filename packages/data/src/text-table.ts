@@ -1,6 +1,7 @@
 import { createReadStream, existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { DataFormatError } from "./data-format-error.js";
+import { checkRegularFile } from "./listed-path.js";
 
 /** One non-empty line of a whitespace-separated table file, with its 1-based line number. */
 export interface TableRow {
@@ -13,9 +14,11 @@ export interface TableRow {
 
 /**
  * Streams the non-empty lines of a whitespace-separated text table (the format of every CUB-200-2011 and
- * NABirds metadata file), so files of millions of lines never sit in memory as one string.
+ * NABirds metadata file), so files of millions of lines never sit in memory as one string. Only a regular file
+ * is read (a {@link DataFormatError} for a device, pipe or folder, which could otherwise stream forever).
  */
 export async function* readTable(path: string): AsyncGenerator<TableRow> {
+  await checkRegularFile(path);
   const lines = createInterface({ input: createReadStream(path, { encoding: "utf8" }), crlfDelay: Infinity });
   let line = 0;
   for await (const raw of lines) {
