@@ -20,12 +20,18 @@ const { values } = parseArgs({
     limit: { type: "string" },
     epochs: { type: "string" },
     tokens: { type: "string" },
+    help: { type: "boolean", short: "h" },
   },
 });
+const usage =
+  "usage: npx tsx examples/align-llava.ts --encoder <vit dir> --lm <phi3 dir> --json <llava json> --images <folder> --out <dir>\n" +
+  "       [--tokenizer <dir>] [--limit 2000] [--epochs 1] [--tokens 7]";
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
 if (!values.encoder || !values.lm || !values.json || !values.images || !values.out) {
-  console.error(
-    "usage: npx tsx examples/align-llava.ts --encoder <vit dir> --lm <phi3 dir> --json <llava json> --images <folder> --out <dir>",
-  );
+  console.error(usage);
   process.exit(2);
 }
 const { initBackend } = await import("@birdvlm/core");

@@ -4,10 +4,18 @@
 import "../scripts/tfjs-resolve-hook.js";
 import { parseArgs } from "node:util";
 
-const { values, positionals } = parseArgs({ options: { model: { type: "string" } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: { model: { type: "string" }, help: { type: "boolean", short: "h" } },
+  allowPositionals: true,
+});
+const usage = 'usage: npx tsx examples/ask.ts --model <birdvlm dir> <image> ["question"]';
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
 const [image, question = "What species is this bird?"] = positionals;
 if (!values.model || !image) {
-  console.error('usage: npx tsx examples/ask.ts --model <birdvlm dir> <image> ["question"]');
+  console.error(usage);
   process.exit(2);
 }
 const { initBackend } = await import("@birdvlm/core");

@@ -7,12 +7,17 @@ import "../scripts/tfjs-resolve-hook.js";
 import { parseArgs } from "node:util";
 
 const { values, positionals } = parseArgs({
-  options: { vit: { type: "string" }, cub: { type: "string" } },
+  options: { vit: { type: "string" }, cub: { type: "string" }, help: { type: "boolean", short: "h" } },
   allowPositionals: true,
 });
 const [image] = positionals;
+const usage = "usage: npx tsx examples/embed-encoder-app.ts --vit <vit dir> --cub <CUB-layout root> <image>";
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
 if (!values.vit || !values.cub || !image) {
-  console.error("usage: npx tsx examples/embed-encoder-app.ts --vit <vit dir> --cub <CUB-layout root> <image>");
+  console.error(usage);
   process.exit(2);
 }
 const { initBackend, tf } = await import("@birdvlm/core");

@@ -14,12 +14,17 @@ const { values } = parseArgs({
     out: { type: "string" },
     epochs: { type: "string" },
     "train-lm": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
   },
 });
+const usage =
+  "usage: npx tsx examples/instruct-birdqa.ts --model <birdvlm dir> --cub <CUB root> --out <dir> [--epochs 4] [--train-lm]";
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
 if (!values.model || !values.cub || !values.out) {
-  console.error(
-    "usage: npx tsx examples/instruct-birdqa.ts --model <birdvlm dir> --cub <CUB root> --out <dir> [--epochs 4] [--train-lm]",
-  );
+  console.error(usage);
   process.exit(2);
 }
 const { initBackend } = await import("@birdvlm/core");

@@ -14,11 +14,6 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Pooling } from "@birdvlm/vit";
 
-const { initBackend, tf } = await import("@birdvlm/core");
-const { CubDataset, ImagePipeline, createImageLoader } = await import("@birdvlm/data");
-const { VisionTransformer, renderAttentionOverlay, trainClassifier } = await import("@birdvlm/vit");
-const { loadRecipe, vitConfigOf } = await import("@birdvlm/vlm");
-
 const { values: args } = parseArgs({
   options: {
     cub: { type: "string" },
@@ -39,13 +34,26 @@ const { values: args } = parseArgs({
     resume: { type: "boolean", default: false },
     seed: { type: "string", default: "0" },
     backend: { type: "string" },
+    help: { type: "boolean", short: "h" },
   },
 });
+const usage =
+  "usage: npx tsx examples/train-vit-cub.ts --cub <CUB root> [--recipe vit-cub] [--classes 10] [--image-size 64]\n" +
+  "       [--epochs 30] [--batch 32] [--patch 8] [--width 192] [--depth 6] [--heads 3] [--pooling attention|cls|mean]\n" +
+  "       [--lr 1e-3] [--drop-path 0.1] [--val-every 5] [--out runs/vit-cub] [--resume] [--seed 0] [--backend <name>]";
+if (args.help) {
+  console.log(usage);
+  process.exit(0);
+}
 
 if (!args.cub) {
-  console.error("usage: tsx examples/train-vit-cub.ts --cub <CUB root> [--classes N] [--image-size S] [--epochs E]");
+  console.error(usage);
   process.exit(2);
 }
+const { initBackend, tf } = await import("@birdvlm/core");
+const { CubDataset, ImagePipeline, createImageLoader } = await import("@birdvlm/data");
+const { VisionTransformer, renderAttentionOverlay, trainClassifier } = await import("@birdvlm/vit");
+const { loadRecipe, vitConfigOf } = await import("@birdvlm/vlm");
 const recipe = await loadRecipe(args.recipe!);
 // a flag given on the command line overrides the recipe's value
 const flag = (name: keyof typeof args, fallback: number) => (args[name] === undefined ? fallback : Number(args[name]));
