@@ -226,6 +226,14 @@ if (cd "$pnpm_dir" && run pnpm install --reporter=append-only >"$work/pnpm-insta
   pnpm_mb=$(du -sm "$pnpm_dir/node_modules" | cut -f1)
   step "pnpm: installed in $((pnpm_ms / 1000)).$(( (pnpm_ms % 1000) / 100 )) s, node_modules $pnpm_mb MB (store links)"
   check_project pnpm "$pnpm_dir" "pnpm exec"
+  # The GPU pieces as docs/backends.md says: webgpu's postinstall (macOS only) needs approving under pnpm.
+  printf 'allowBuilds:\n  webgpu: true\n' >>"$pnpm_dir/pnpm-workspace.yaml"
+  if (cd "$pnpm_dir" && run pnpm add webgpu @tensorflow/tfjs-backend-webgpu@4.22.0 >>"$work/pnpm-install.log" 2>&1); then
+    (cd "$pnpm_dir" && run node check-webgpu.mjs 2>&1 | grep -v "artificially reduced") || fail "pnpm: initBackend('webgpu')"
+  else
+    tail -20 "$work/pnpm-install.log" >&2
+    fail "pnpm: adding webgpu"
+  fi
 else
   tail -20 "$work/pnpm-install.log" >&2
   fail "pnpm install with its defaults"
