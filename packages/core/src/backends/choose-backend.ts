@@ -99,8 +99,8 @@ async function choose(host: HostBackends, name: BackendName, options: InitBacken
           return await host.native();
         } catch (e) {
           warn(
-            `BirdVLM: the native backend is not available, falling back to wasm (about 3x slower for inference, ` +
-              `30x for training): ${(e as Error).message}`,
+            `BirdVLM: falling back to wasm (about 3x slower than native for inference, 30x for training): ` +
+              (e as Error).message,
           );
         }
       }
