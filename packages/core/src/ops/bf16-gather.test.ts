@@ -1,11 +1,11 @@
 // bf16Gather against tf.gather on the widened table: the native kernel (odd and even row widths, so rows start
 // mid-pair too) and the fallback on the cpu backend; an id out of range is an error naming it.
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { tf } from "../tf.js";
 import { Bf16Weight } from "./bf16-matmul.js";
 import { BF16_GATHER_KERNEL, bf16Gather } from "./bf16-gather.js";
-import { seeded } from "./testing.js";
-import { onNativeBackend, onCpuBackend, skipWithoutAddon } from "../backends/native/testing.js";
+import { seeded } from "../testing/tensors.js";
+import { describeEachBackend } from "../testing/backends.js";
 
 function check(vocab: number, dim: number): void {
   const table = Bf16Weight.fromTensor(seeded([vocab, dim], vocab + dim) as tf.Tensor2D);
@@ -29,9 +29,7 @@ function check(vocab: number, dim: number): void {
   table.dispose();
 }
 
-describe.skipIf(skipWithoutAddon)("bf16Gather on native", () => {
-  onNativeBackend();
-
+describeEachBackend("bf16Gather on native", ["native"], () => {
   it("equals tf.gather on the widened table (odd and even widths)", () => {
     expect(tf.getKernel(BF16_GATHER_KERNEL, tf.getBackend())).toBeDefined();
     check(7, 5);
@@ -47,8 +45,6 @@ describe.skipIf(skipWithoutAddon)("bf16Gather on native", () => {
   });
 });
 
-describe("bf16Gather fallback (cpu backend)", () => {
-  onCpuBackend();
-
+describeEachBackend("bf16Gather fallback (cpu backend)", ["cpu"], () => {
   it("equals tf.gather on the widened table", () => check(9, 6));
 });

@@ -2,12 +2,10 @@
 // M > 1 blocks widened for the SGEMM) on 1 and 2 threads, and the fallback on the cpu backend.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tf } from "../tf.js";
-import { currentBackend, initBackend } from "../backends/init-backend.js";
-import { useNative } from "../backends/native/use-native.js";
 import { loadAddon } from "../backends/native/addon.js";
 import { BF16_MATMUL_KERNEL, Bf16Weight, bf16MatMul, fromBf16Bits, toBf16Bits } from "./bf16-matmul.js";
-import { seeded } from "./testing.js";
-import { onCpuBackend, skipWithoutAddon } from "../backends/native/testing.js";
+import { seeded } from "../testing/tensors.js";
+import { describeEachBackend } from "../testing/backends.js";
 
 /** Largest |got - want| relative to Σ|x||w| of that output (the scale of float32 summation-order error). */
 function worstError(x: tf.Tensor2D, w: tf.Tensor2D, got: tf.Tensor2D): number {
@@ -44,18 +42,13 @@ describe("bf16 bits", () => {
   });
 });
 
-describe.skipIf(skipWithoutAddon)("bf16MatMul on native", () => {
+describeEachBackend("bf16MatMul on native", ["native"], () => {
   let threads = 0;
-  beforeAll(async () => {
-    await import("@tensorflow/tfjs-backend-cpu");
-    await useNative();
+  beforeAll(() => {
     threads = loadAddon().info().threads;
   });
-  afterAll(async () => {
+  afterAll(() => {
     loadAddon().setThreads(threads);
-    await initBackend();
-    const current = currentBackend();
-    if (current) await tf.setBackend(current.name);
   });
 
   // [M, K, N]: up to 16 rows streamed (N past one column block, K split in parts, odd K·N, groups of four rows
@@ -118,9 +111,7 @@ describe.skipIf(skipWithoutAddon)("bf16MatMul on native", () => {
   });
 });
 
-describe("bf16MatMul fallback (cpu backend)", () => {
-  onCpuBackend();
-
+describeEachBackend("bf16MatMul fallback (cpu backend)", ["cpu"], () => {
   it("widens once and multiplies in float32", () => {
     const x = seeded([3, 21], 5) as tf.Tensor2D;
     const w = Bf16Weight.fromTensor(seeded([21, 9], 6) as tf.Tensor2D);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { tf } from "../tf.js";
 import { biasActivation, gelu, silu, type Activation } from "./bias-activation.js";
-import { maxAbsDiff, seeded } from "./testing.js";
+import { maxAbsDiff, seeded } from "../testing/tensors.js";
 
 // Plain compositions: PyTorch's definitions of GELU (erf and tanh) and SiLU.
 const plain: Record<Activation, (z: tf.Tensor) => tf.Tensor> = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { tf } from "../tf.js";
 import { fusedAttention, MASKED_SCORE } from "./fused-attention.js";
-import { maxAbsDiff, seeded } from "./testing.js";
+import { maxAbsDiff, seeded } from "../testing/tensors.js";
 
 /** Attention written out as the models do it, with the mask built on the host: scores, mask, softmax, values. */
 function plainAttention(

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { tf } from "../tf.js";
 import { layerNorm } from "./layer-norm.js";
 import { rmsNorm } from "./rms-norm.js";
-import { maxAbsDiff, seeded } from "./testing.js";
+import { maxAbsDiff, seeded } from "../testing/tensors.js";
 
 // The plain compositions the models would otherwise write (tf.moments, as PyTorch's biased variance).
 const plainLayerNorm = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps: number) => {

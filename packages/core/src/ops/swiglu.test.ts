@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { tf } from "../tf.js";
 import { swiglu } from "./swiglu.js";
-import { maxAbsDiff, seeded } from "./testing.js";
+import { maxAbsDiff, seeded } from "../testing/tensors.js";
 
 // Hugging Face Phi3MLP: gate, up = gate_up.chunk(2, -1); up * silu(gate).
 const plain = (x: tf.Tensor) => {

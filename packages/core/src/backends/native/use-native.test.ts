@@ -1,19 +1,13 @@
 // Every kernel the native backend replaces, checked against the cpu backend's on random shapes (odd sizes,
 // broadcasting, every transpose layout) and through gradients. Skips when the addon is not built, except
 // under CI=true, where CI has built it and these tests must run.
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { tf } from "../../tf.js";
 import { useNative } from "./use-native.js";
-import { findAddon } from "./addon.js";
 import { layerNorm } from "../../ops/layer-norm.js";
 import { rmsNorm } from "../../ops/rms-norm.js";
 import { biasActivation } from "../../ops/bias-activation.js";
-import { onNativeBackend } from "./testing.js";
-
-const built = findAddon() !== undefined;
-const skip = !built && process.env.CI !== "true";
-if (skip)
-  console.warn("native-backend.test: the addon is not built (pnpm --filter @birdvlm/core build:native); skipping");
+import { describeEachBackend, valuesOn, type HostTensor } from "../../testing/backends.js";
 
 /** Deterministic uniform values in [lo, hi). */
 function random(n: number, seed: number, lo = -1, hi = 1): Float32Array {
@@ -38,30 +32,12 @@ function rand(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
   );
 }
 
-/** Runs `fn` on the cpu backend and on the native one; returns both results as flat arrays with shapes. */
-async function onBoth(fn: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: tf.Tensor[]; native: tf.Tensor[] }> {
-  const run = async (name: string): Promise<tf.Tensor[]> => {
-    await tf.setBackend(name);
-    const out = tf.tidy(() => {
-      const r = fn();
-      return Array.isArray(r) ? r : [r];
-    });
-    // Move results to plain values on this backend before switching.
-    const copies = out.map((t) => tf.tensor(t.dataSync(), t.shape, t.dtype));
-    tf.dispose(out);
-    return copies;
-  };
-  const cpu = await run("cpu");
-  const native = await run("native");
-  return { cpu, native };
-}
-
-function expectClose(actual: tf.Tensor[], expected: tf.Tensor[], rtol = 1e-4, atol = 1e-5): void {
+function expectClose(actual: Outputs, expected: Outputs, rtol = 1e-4, atol = 1e-5): void {
   expect(actual.length).toBe(expected.length);
   for (let t = 0; t < actual.length; t++) {
     expect(actual[t].shape).toEqual(expected[t].shape);
-    const a = actual[t].dataSync();
-    const e = expected[t].dataSync();
+    const a = values(actual[t]);
+    const e = values(expected[t]);
     let worst = 0;
     let at = -1;
     for (let i = 0; i < e.length; i++) {
@@ -77,17 +53,23 @@ function expectClose(actual: tf.Tensor[], expected: tf.Tensor[], rtol = 1e-4, at
     }
     expect(at, at >= 0 ? `output ${t}: element ${at} is ${a[at]}, expected ${e[at]}` : "").toBe(-1);
   }
-  tf.dispose([...actual, ...expected]);
+  tf.dispose([...actual, ...expected].filter((t): t is tf.Tensor => t instanceof tf.Tensor));
+}
+
+/** Outputs to compare: tensors, or values read back by `valuesOn`. */
+type Outputs = Array<tf.Tensor | HostTensor>;
+
+function values(t: tf.Tensor | HostTensor): ArrayLike<number> {
+  return t instanceof tf.Tensor ? t.dataSync() : t.values;
 }
 
 async function compare(fn: () => tf.Tensor | tf.Tensor[], rtol?: number, atol?: number): Promise<void> {
-  const { cpu, native } = await onBoth(fn);
+  const cpu = await valuesOn("cpu", fn);
+  const native = await valuesOn("native", fn);
   expectClose(native, cpu, rtol, atol);
 }
 
-describe.skipIf(skip)("native backend", () => {
-  onNativeBackend();
-
+describeEachBackend("native backend", ["native"], () => {
   it("reports itself with its threads and instruction set", async () => {
     const info = await useNative();
     expect(info.name).toBe("native");
@@ -220,7 +202,8 @@ describe.skipIf(skip)("native backend", () => {
       ["log", tf.log, true],
     ];
     for (const [name, op, positive] of ops) {
-      const { cpu, native } = await onBoth(() => op(positive ? tf.tensor(pos, [65]) : tf.tensor(x, [197, 17])));
+      const f = () => op(positive ? tf.tensor(pos, [65]) : tf.tensor(x, [197, 17]));
+      const [cpu, native] = [await valuesOn("cpu", f), await valuesOn("native", f)];
       try {
         expectClose(native, cpu, 2e-6, 2e-6);
       } catch (e) {

@@ -3,9 +3,9 @@
 // identical training runs of a small model. The training test runs on every backend; the kernel ones on webgpu.
 import { describe, expect, it } from "vitest";
 import { tf } from "../../tf.js";
-import { seeded } from "../../ops/testing.js";
-import { onWebGPU } from "./on-webgpu.js";
-import { tinyTrainer } from "./testing-model.js";
+import { seeded } from "../../testing/tensors.js";
+import { describeEachBackend } from "../../testing/backends.js";
+import { tinyTrainer } from "../../testing/tiny-trainer.js";
 import { webgpuErrors } from "./use-webgpu.js";
 
 async function bytes(t: tf.Tensor): Promise<number[]> {
@@ -29,7 +29,7 @@ describe("training repeats bit for bit", () => {
   });
 });
 
-describe.skipIf(!onWebGPU())("kernels that sum many things, on webgpu", () => {
+describeEachBackend("kernels that sum many things, on webgpu", ["webgpu"], () => {
   it("addN of 40 tensors (more than a shader binds) equals the host's left-to-right float32 sum", async () => {
     const xs = Array.from({ length: 40 }, (_, i) => seeded([3, 5], 100 + i, 10));
     const host = new Float32Array(15);

@@ -1,5 +1,5 @@
 // Each WGSL kernel against TF.js's own composition of the same op, both on the webgpu backend.
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { tf } from "../../tf.js";
 import { activationReference, biasActivation } from "../../ops/bias-activation.js";
 import { attentionReference, fusedAttention } from "../../ops/fused-attention.js";
@@ -7,10 +7,10 @@ import { FusedKernelName, hasFusedKernel, setFusedKernelsEnabled } from "../../o
 import { layerNorm, layerNormReference } from "../../ops/layer-norm.js";
 import { rmsNorm, rmsNormReference } from "../../ops/rms-norm.js";
 import { swiglu, swigluReference } from "../../ops/swiglu.js";
-import { maxAbsDiff, seeded } from "../../ops/testing.js";
-import { onWebGPU } from "./on-webgpu.js";
+import { maxAbsDiff, seeded } from "../../testing/tensors.js";
+import { describeEachBackend } from "../../testing/backends.js";
 
-describe.skipIf(!onWebGPU())("WGSL kernels on webgpu equal TF.js's composition", () => {
+describeEachBackend("WGSL kernels on webgpu equal TF.js's composition", ["webgpu"], () => {
   afterEach(() => setFusedKernelsEnabled(true));
 
   it("registers the WGSL fused kernels for webgpu", () => {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { tf } from "../../tf.js";
-import { seeded } from "../../ops/testing.js";
+import { seeded } from "../../testing/tensors.js";
 import {
   birdvlmMatMulChoice,
   chooseMatMul,
@@ -14,7 +14,7 @@ import {
   tfjsMatMulChoice,
   type MatMulShape,
 } from "./matmul-choice.js";
-import { onWebGPU } from "./on-webgpu.js";
+import { describeEachBackend } from "../../testing/backends.js";
 
 const shape = (
   batch: number,
@@ -96,7 +96,7 @@ describe("matmul program choice", () => {
   });
 });
 
-describe.skipIf(!onWebGPU())("matmul overrides on webgpu", () => {
+describeEachBackend("matmul overrides on webgpu", ["webgpu"], () => {
   afterEach(() => setMatMulOverrides([]));
 
   it("runs the program a rule names, with the same result as TF.js's choice", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { tf } from "../../tf.js";
 import { hookDawnTicks, processDawnEvents } from "./read-sync.js";
 import { useWebGPU } from "./use-webgpu.js";
-import { onWebGPU } from "./on-webgpu.js";
+import { describeEachBackend } from "../../testing/backends.js";
 
 /** An anonymous function that reads as native code, as the callbacks Dawn's binding queues do. */
 function nativeLike(f: () => void): () => void {
@@ -37,7 +37,7 @@ describe("hookDawnTicks", () => {
   });
 });
 
-describe.skipIf(!onWebGPU())("synchronous reads on webgpu", () => {
+describeEachBackend("synchronous reads on webgpu", ["webgpu"], () => {
   it("run no timers or immediates of the program while they wait for the GPU", async () => {
     await useWebGPU();
     let fired = 0;

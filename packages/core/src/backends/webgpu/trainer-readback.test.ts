@@ -5,7 +5,7 @@ import { tf } from "../../tf.js";
 import { SGD } from "../../training/optimizers/sgd.js";
 import type { TrainerOptions } from "../../training/trainer/options.js";
 import { countReads } from "../read-counter.js";
-import { tinyTrainer } from "./testing-model.js";
+import { tinyTrainer } from "../../testing/tiny-trainer.js";
 
 /** Reads counted in each step (1-based), up to its `onStep`: a step's log interval included. */
 async function readsPerStep(finiteCheck: "step" | "log" | "device"): Promise<number[]> {

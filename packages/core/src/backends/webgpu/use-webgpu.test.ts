@@ -1,9 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { tf } from "../../tf.js";
 import { useWebGPU } from "./use-webgpu.js";
-import { onWebGPU } from "./on-webgpu.js";
+import { describeEachBackend } from "../../testing/backends.js";
 
-describe.skipIf(!onWebGPU())("useWebGPU", () => {
+describeEachBackend("useWebGPU", ["webgpu"], () => {
   it("reports the adapter", async () => {
     const info = await useWebGPU();
     expect(info.name).toBe("webgpu");
@@ -58,7 +58,7 @@ describe.skipIf(!onWebGPU())("useWebGPU", () => {
   });
 });
 
-describe.skipIf(!onWebGPU())("dataSync on webgpu in Node", () => {
+describeEachBackend("dataSync on webgpu in Node", ["webgpu"], () => {
   it("reads GPU results synchronously (TF.js's OffscreenCanvas path does not exist in Node)", async () => {
     await useWebGPU();
     const x = tf.tensor1d([1, 2, 3, 4]);

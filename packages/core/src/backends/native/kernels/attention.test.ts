@@ -1,32 +1,25 @@
 // The native BirdVLMFusedAttention and BirdVLMSwiGLU kernels against the cpu backend (which runs the ops'
 // TF.js compositions): values and gradients, masks, causal/window rules, offsets, grouped-query heads, KV
 // capacity beyond kvLength, both inner paths (dot products for a few query rows, SGEMM for more).
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { tf } from "../../../tf.js";
 import { loadAddon } from "../addon.js";
 import { fusedAttention, type AttentionOptions } from "../../../ops/fused-attention.js";
 import { swiglu } from "../../../ops/swiglu.js";
-import { seeded } from "../../../ops/testing.js";
-import { onNativeBackend, skipWithoutAddon } from "../testing.js";
+import { seeded } from "../../../testing/tensors.js";
+import { describeEachBackend, valuesOn } from "../../../testing/backends.js";
 
-/** Runs `fn` on cpu and on native; returns each output's values (native first). */
-async function onBoth(fn: () => tf.Tensor[]): Promise<Array<[Float32Array, Float32Array, number[]]>> {
-  const run = async (name: string) => {
-    await tf.setBackend(name);
-    const out = tf.tidy(fn);
-    const values = out.map((t) => ({ v: Float32Array.from(t.dataSync()), shape: t.shape }));
-    tf.dispose(out);
-    return values;
-  };
-  const cpu = await run("cpu");
-  const native = await run("native");
+/** Runs `fn` on cpu and on native; returns each output's values (native first) and shape. */
+async function nativeAndCpu(fn: () => tf.Tensor[]): Promise<Array<[ArrayLike<number>, ArrayLike<number>, number[]]>> {
+  const cpu = await valuesOn("cpu", fn);
+  const native = await valuesOn("native", fn);
   return native.map((n, i) => {
     expect(n.shape).toEqual(cpu[i]!.shape);
-    return [n.v, cpu[i]!.v, n.shape];
+    return [n.values, cpu[i]!.values, n.shape];
   });
 }
 
-function worst(a: Float32Array, e: Float32Array): number {
+function worst(a: ArrayLike<number>, e: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < e.length; i++) m = Math.max(m, Math.abs(a[i]! - e[i]!) / (1 + Math.abs(e[i]!)));
   return Number.isNaN(m) ? Infinity : m;
@@ -91,9 +84,7 @@ const cases: Case[] = [
   },
 ];
 
-describe.skipIf(skipWithoutAddon)("native fused attention and SwiGLU kernels", () => {
-  onNativeBackend();
-
+describeEachBackend("native fused attention and SwiGLU kernels", ["native"], () => {
   it("are registered on native only", async () => {
     await tf.setBackend("native");
     expect(tf.getKernel("BirdVLMFusedAttention", "native")).toBeDefined();
@@ -103,7 +94,7 @@ describe.skipIf(skipWithoutAddon)("native fused attention and SwiGLU kernels", (
 
   for (const c of cases) {
     it(`attention equals cpu's composition, gradients too: ${c.name}`, async () => {
-      const results = await onBoth(() => {
+      const results = await nativeAndCpu(() => {
         const q = seeded(c.q, 31, 1.5) as tf.Tensor4D;
         const k = seeded(c.kv, 32, 1.5) as tf.Tensor4D;
         const v = seeded(c.kv, 33) as tf.Tensor4D;
@@ -130,7 +121,7 @@ describe.skipIf(skipWithoutAddon)("native fused attention and SwiGLU kernels", (
   }
 
   it("a fully masked row is uniform, as in the composition", async () => {
-    const [[got, want]] = await onBoth(() => {
+    const [[got, want]] = await nativeAndCpu(() => {
       const q = seeded([1, 1, 2, 4], 41) as tf.Tensor4D;
       const k = seeded([1, 1, 3, 4], 42) as tf.Tensor4D;
       return [fusedAttention(q, k, k, { causal: true, offset: -1 })];
@@ -143,7 +134,7 @@ describe.skipIf(skipWithoutAddon)("native fused attention and SwiGLU kernels", (
       [1, 2 * 2048],
       [3, 17, 2 * 65],
     ]) {
-      const results = await onBoth(() => {
+      const results = await nativeAndCpu(() => {
         const x = seeded(shape, 51, 4);
         const w = seeded([...shape.slice(0, -1), shape[shape.length - 1]! / 2], 52);
         const value = swiglu(x);

@@ -1,28 +1,18 @@
 // The native BirdVLMLinearActivation kernel (SGEMM with bias and activation in its epilogue) against the cpu
 // backend's composition; under a gradient tape the op takes its composition, whose gradients must match too.
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { tf } from "../../../tf.js";
 import { linearActivation, type Activation } from "../../../ops/bias-activation.js";
-import { seeded } from "../../../ops/testing.js";
-import { onNativeBackend, skipWithoutAddon } from "../testing.js";
+import { seeded } from "../../../testing/tensors.js";
+import { describeEachBackend, valuesOn } from "../../../testing/backends.js";
 
-async function valuesOn(backend: string, fn: () => tf.Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const out = tf.tidy(fn);
-  const values = out.map((t) => Float32Array.from(t.dataSync()));
-  tf.dispose(out);
-  return values;
-}
-
-function worst(a: Float32Array, e: Float32Array): number {
+function worst(a: ArrayLike<number>, e: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < e.length; i++) m = Math.max(m, Math.abs(a[i]! - e[i]!) / (1 + Math.abs(e[i]!)));
   return Number.isNaN(m) ? Infinity : m;
 }
 
-describe.skipIf(skipWithoutAddon)("native linearActivation kernel", () => {
-  onNativeBackend();
-
+describeEachBackend("native linearActivation kernel", ["native"], () => {
   const shapes: Array<[number, number, number]> = [
     [197, 192, 768],
     [1, 300, 77],
@@ -45,7 +35,7 @@ describe.skipIf(skipWithoutAddon)("native linearActivation kernel", () => {
         const want = await valuesOn("cpu", run);
         const got = await valuesOn("native", run);
         for (let i = 0; i < want.length; i++)
-          expect(worst(got[i]!, want[i]!), `output ${i}`).toBeLessThan(i < 2 ? 1e-5 : 3e-5);
+          expect(worst(got[i]!.values, want[i]!.values), `output ${i}`).toBeLessThan(i < 2 ? 1e-5 : 3e-5);
       });
     }
   }

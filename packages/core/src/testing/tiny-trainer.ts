@@ -2,15 +2,15 @@
  * Test helper: a tiny causal language model built from core's ops (embedding gather, LayerNorm, fused
  * attention, bias + GELU, matmuls), trained with the `Trainer`, for the determinism and read-back tests.
  */
-import { AdamW } from "../../training/optimizers/adamw.js";
-import { crossEntropy } from "../../training/loss.js";
-import { Module } from "../../model/module.js";
-import { biasActivation } from "../../ops/bias-activation.js";
-import { fusedAttention } from "../../ops/fused-attention.js";
-import { layerNorm } from "../../ops/layer-norm.js";
-import { tf } from "../../tf.js";
-import { Trainer } from "../../training/trainer/trainer.js";
-import type { TrainerOptions } from "../../training/trainer/options.js";
+import { AdamW } from "../training/optimizers/adamw.js";
+import { crossEntropy } from "../training/loss.js";
+import { Module } from "../model/module.js";
+import { biasActivation } from "../ops/bias-activation.js";
+import { fusedAttention } from "../ops/fused-attention.js";
+import { layerNorm } from "../ops/layer-norm.js";
+import { tf } from "../tf.js";
+import { Trainer } from "../training/trainer/trainer.js";
+import type { TrainerOptions } from "../training/trainer/options.js";
 
 const [V, C, H, T, LAYERS] = [16, 32, 2, 8, 2];
 
