@@ -92,7 +92,7 @@ async function openSharded(dir: string, indexPath: string): Promise<SafetensorsR
     throw e;
   }
   const shards = [...byFile.values()];
-  const metadata: Record<string, string> = { ...(shards[0]?.metadata ?? {}) };
+  const metadata = Object.assign(Object.create(null), shards[0]?.metadata) as Record<string, string>;
   if (typeof index.metadata === "object" && index.metadata !== null) {
     for (const [k, v] of Object.entries(index.metadata)) metadata[k] = typeof v === "string" ? v : JSON.stringify(v);
   }

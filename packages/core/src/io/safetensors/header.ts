@@ -34,10 +34,55 @@ function isIndex(v: unknown): v is number {
 }
 
 /**
- * Parses and validates the JSON header `text` of `file`, whose data section holds `dataBytes` bytes.
+ * The first key that appears twice in one object of `text` (valid JSON), described for an error message:
+ * `tensor 'a.weight'` at the top level, `'dtype' in 'a.weight'` deeper; `undefined` when every key is unique.
+ * `JSON.parse` keeps the last of duplicate keys silently, so duplicates are found on the raw text.
+ */
+function duplicateKey(text: string): string | undefined {
+  const keys: (Set<string> | null)[] = []; // one per open object, null for an array
+  const owners: string[] = []; // the key each open container hangs from
+  let current = "";
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      const top = keys[keys.length - 1];
+      if (expectKey && top) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.has(key)) return keys.length === 1 ? `tensor '${key}'` : `'${key}' in '${owners[owners.length - 1]}'`;
+        top.add(key);
+        current = key;
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b || c === 0x5b) {
+      owners.push(current);
+      keys.push(c === 0x7b ? new Set() : null);
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) {
+      keys.pop();
+      owners.pop();
+    } else if (c === 0x2c) expectKey = keys[keys.length - 1] !== null;
+  }
+  return undefined;
+}
+
+/**
+ * Parses and validates the JSON header `text` of `file`, whose data section holds `dataBytes` bytes, as strictly
+ * as the reference (Rust) implementation: a JSON object (starting with `{`), each tensor name once, known dtypes,
+ * shapes of non-negative integers whose byte size matches its offsets, and offsets that tile the data section
+ * exactly (the first tensor at 0, each starting where the previous ends, the last ending at the end of the file:
+ * no gap, no overlap, no trailing bytes). Names are kept as data (`__proto__` is a tensor like any other).
  * Throws an error naming the file, the problem and the tensor.
  */
 export function parseHeader(file: string, text: string, dataBytes: number): ParsedHeader {
+  if (!text.startsWith("{")) {
+    throw new Error(
+      `${file}: the safetensors header does not start with '{' (got ${JSON.stringify(text.slice(0, 8))})`,
+    );
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -47,7 +92,9 @@ export function parseHeader(file: string, text: string, dataBytes: number): Pars
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new Error(`${file}: the safetensors header is not a JSON object`);
   }
-  const metadata: Record<string, string> = {};
+  const twice = duplicateKey(text);
+  if (twice) throw new Error(`${file}: the safetensors header names ${twice} twice (the file is ambiguous)`);
+  const metadata = Object.create(null) as Record<string, string>;
   const entries: HeaderEntry[] = [];
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === "__metadata__") {
@@ -62,7 +109,9 @@ export function parseHeader(file: string, text: string, dataBytes: number): Pars
     }
     const where = `${file}: tensor '${name}'`;
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
-    if (typeof info !== "object" || info === null) throw new Error(`${where}: header entry is not an object`);
+    if (typeof info !== "object" || info === null || Array.isArray(info)) {
+      throw new Error(`${where}: header entry is not an object`);
+    }
     if (!isSafetensorsDtype(info.dtype)) throw new Error(`${where}: unknown dtype ${JSON.stringify(info.dtype)}`);
     if (!Array.isArray(info.shape) || !info.shape.every(isIndex)) {
       throw new Error(`${where}: shape ${JSON.stringify(info.shape)} is not a list of non-negative integers`);
@@ -74,6 +123,9 @@ export function parseHeader(file: string, text: string, dataBytes: number): Pars
     const shape = info.shape as number[];
     const [begin, end] = offsets as [number, number];
     const expected = elementCount(shape) * dtypeBytes(info.dtype);
+    if (!Number.isSafeInteger(expected)) {
+      throw new Error(`${where}: ${info.dtype} [${shape.join(", ")}] is too large to address`);
+    }
     if (end - begin !== expected) {
       throw new Error(
         `${where}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, but ${info.dtype} ` +
@@ -89,15 +141,30 @@ export function parseHeader(file: string, text: string, dataBytes: number): Pars
     entries.push({ name, dtype: info.dtype, shape, begin, end });
   }
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < entries.length; i++) {
-    const prev = entries[i - 1]!;
-    const cur = entries[i]!;
-    if (cur.begin < prev.end) {
+  let at = 0;
+  let prev: HeaderEntry | undefined;
+  for (const cur of entries) {
+    if (cur.begin < at) {
       throw new Error(
-        `${file}: tensor '${cur.name}' [${cur.begin}, ${cur.end}] overlaps tensor '${prev.name}' ` +
-          `[${prev.begin}, ${prev.end}]`,
+        `${file}: tensor '${cur.name}' [${cur.begin}, ${cur.end}] overlaps tensor '${prev!.name}' ` +
+          `[${prev!.begin}, ${prev!.end}]`,
       );
     }
+    if (cur.begin > at) {
+      throw new Error(
+        `${file}: tensor '${cur.name}' starts at byte ${cur.begin} of the data, but ` +
+          `${prev ? `tensor '${prev.name}' ends` : "the data starts"} at ${at}: ${cur.begin - at} bytes belong to ` +
+          `no tensor (offsets must be contiguous)`,
+      );
+    }
+    at = cur.end;
+    prev = cur;
+  }
+  if (at !== dataBytes) {
+    throw new Error(
+      `${file}: the tensors cover ${at} bytes of data, but the file holds ${dataBytes} after its header: ` +
+        `${dataBytes - at} trailing bytes belong to no tensor`,
+    );
   }
   return { entries, metadata };
 }

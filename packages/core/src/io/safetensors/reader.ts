@@ -2,6 +2,7 @@
  * Reads safetensors files lazily in Node: opening reads the header only; `read(name)` reads that tensor's own
  * bytes at its offset through a file handle, so a 5 GB shard never sits in memory as a whole.
  */
+import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import type { tf } from "../../tf.js";
 import { openSafetensorsSource, readAllTensors, type ByteSource, type SafetensorsReader } from "./source-reader.js";
@@ -30,7 +31,8 @@ async function readExactly(handle: FileHandle, file: string, position: number, l
  * size). Tensors are read later, one at a time, with `read(name)`. Close the reader when done.
  */
 export async function openSafetensors(path: string): Promise<SafetensorsReader> {
-  const handle = await open(path, "r");
+  // Without blocking: a named pipe in place of a shard must not stall the open (it is refused below).
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw new Error(`${path}: not a file (a checkpoint folder? use openCheckpoint)`);

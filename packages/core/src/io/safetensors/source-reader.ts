@@ -155,11 +155,12 @@ export function safetensorsFromBytes(
 }
 
 /**
- * Reads every tensor of `reader` by name and closes it. The caller disposes them; on an error, those read
- * so far are freed.
+ * Reads every tensor of `reader` by name (into an object without a prototype) and closes it. The caller
+ * disposes them; on an error, those read so far are freed.
  */
 export async function readAllTensors(reader: SafetensorsReader): Promise<Record<string, tf.Tensor>> {
-  const out: Record<string, tf.Tensor> = {};
+  // Names are data: an object without a prototype, so a tensor named `__proto__` is a tensor like any other.
+  const out = Object.create(null) as Record<string, tf.Tensor>;
   try {
     for (const n of reader.names()) out[n] = await reader.read(n);
   } catch (e) {
