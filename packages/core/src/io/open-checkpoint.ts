@@ -99,6 +99,7 @@ async function openSharded(dir: string, indexPath: string): Promise<SafetensorsR
   return new ShardedReader(indexPath, weightMap, shards, metadata);
 }
 
+// Reference: transformers `load_sharded_checkpoint` (modeling_utils.py): `model.safetensors` or its index.
 /**
  * Opens the weights of a checkpoint folder `dir`: `model.safetensors.index.json` (sharded) if present, else
  * `model.safetensors`. `dir` may also be a `.safetensors` file. The reader's `metadata` is the first shard's

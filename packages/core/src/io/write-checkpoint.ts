@@ -49,6 +49,7 @@ function planShards(names: string[], sizes: number[], maxShardBytes: number): st
   return shards;
 }
 
+// Reference: transformers `PreTrainedModel.save_pretrained` with huggingface_hub `split_torch_state_dict_into_shards`.
 /**
  * Writes `tensors` (reference names → tensors or raw bytes) into the existing folder `dir` as
  * `model.safetensors`, or as shards of at most `maxShardBytes` with a `model.safetensors.index.json`

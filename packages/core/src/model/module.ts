@@ -33,6 +33,7 @@ export function transposeLast2(t: tf.Tensor): tf.Tensor {
   return tf.transpose(t, perm);
 }
 
+// Reference: PyTorch `torch.nn.Module` (`named_parameters`, `state_dict`, `load_state_dict`).
 /**
  * A tree of named parameters (`tf.Variable`s) and child modules, named like the reference checkpoint
  * (`blocks.0.attn.qkv.weight`), so import and export are a name match.

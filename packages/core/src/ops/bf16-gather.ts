@@ -5,6 +5,7 @@ import { hasFusedKernel, runFusedKernel } from "./fused-kernel.js";
 /** Kernel name of {@link bf16Gather} (registered by the `native` backend). */
 export const BF16_GATHER_KERNEL = "BirdVLMBf16Gather";
 
+// Reference: PyTorch `torch.nn.functional.embedding` on a bf16 table widened to float32.
 /**
  * Rows of a bfloat16 table widened to float32: an embedding lookup `table[ids]` with the table kept as bf16
  * (half the memory). On the `native` backend one kernel (an id out of range is an error naming it); elsewhere

@@ -11,6 +11,7 @@ export const BF16_MATMUL_KERNEL = "BirdVLMBf16MatMul";
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
+// Reference: PyTorch `torch.Tensor.bfloat16()` (round to nearest even).
 /** float32 → bfloat16 bits, rounded to nearest even (NaN stays NaN); exact for values that are already bf16. */
 export function toBf16Bits(value: number): number {
   f32[0] = value;
@@ -39,6 +40,7 @@ function transposeBits(values: Uint16Array, rows: number, cols: number): Uint16A
   return out;
 }
 
+// Reference: PyTorch a `torch.bfloat16` weight tensor (transformers `torch_dtype=torch.bfloat16`).
 /**
  * A `[K, N]` weight matrix held as bfloat16 (row-major, as a Linear layer keeps `[in, out]`).
  *
@@ -122,6 +124,7 @@ export class Bf16Weight {
   }
 }
 
+// Reference: PyTorch `torch.nn.functional.linear` on a bf16 weight widened to float32 (`x @ w.float()`).
 /**
  * `x · W` with W held as bfloat16, products and sums in float32. On the `native` backend, one kernel that
  * widens W in registers (decoding, M = 1: half the bytes of a float32 weight streamed) or per block before the

@@ -8,6 +8,7 @@ export type Activation = "gelu" | "gelu_tanh" | "silu";
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
+// Reference: PyTorch `torch.nn.functional.gelu` (approximate "none" | "tanh") and `silu`, of `x + bias`.
 /**
  * `act(x + bias)` in one pass, with `bias` broadcast over the last axis (a Linear layer's bias followed by
  * its activation).
@@ -16,7 +17,7 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
  * @param bias `[C]`, or null for `act(x)`.
  * @param activation `gelu` (exact erf, as PyTorch `nn.GELU()` and timm), `gelu_tanh` (`approximate='tanh'`,
  *   Hugging Face `gelu_new`/`gelu_pytorch_tanh`) or `silu` (Phi-3's MLP gate).
- * @returns `[..., C]`. One fused kernel on `webgpu`; the gradient (to x and bias) is the closed form.
+ * @returns `[..., C]`. One fused kernel on `webgpu` and `native`; the gradient (to x and bias) is the closed form.
  */
 export function biasActivation<T extends tf.Tensor>(x: T, bias: tf.Tensor | null, activation: Activation): T {
   const C = x.shape[x.rank - 1];
@@ -57,6 +58,7 @@ export function biasActivation<T extends tf.Tensor>(x: T, bias: tf.Tensor | null
   return op(x, bias) as T;
 }
 
+// Reference: PyTorch `torch.nn.Linear` followed by its activation (timm `Mlp.fc1` + `act`).
 /**
  * A linear layer and its activation, `act(x · weight + bias)`. Outside gradient recording, on a backend with
  * the fused kernel (`native`), one matrix product whose epilogue adds the bias and applies the activation on
@@ -93,11 +95,13 @@ export function linearActivation(
   );
 }
 
+// Reference: PyTorch `torch.nn.GELU` (timm `Mlp`, transformers `ACT2FN["gelu"]`).
 /** Exact-erf GELU of `x + bias` (see {@link biasActivation}). */
 export function gelu<T extends tf.Tensor>(x: T, options: { bias?: tf.Tensor; approximate?: "none" | "tanh" } = {}): T {
   return biasActivation(x, options.bias ?? null, options.approximate === "tanh" ? "gelu_tanh" : "gelu");
 }
 
+// Reference: PyTorch `torch.nn.SiLU` (transformers `ACT2FN["silu"]`).
 /** SiLU (`z * sigmoid(z)`) of `z = x + bias` (see {@link biasActivation}). */
 export function silu<T extends tf.Tensor>(x: T, options: { bias?: tf.Tensor } = {}): T {
   return biasActivation(x, options.bias ?? null, "silu");

@@ -26,10 +26,12 @@ const KV_LENGTH_BACKENDS = new Set(["native"]);
 /** The score a causal or window mask gives a dropped key (added to it): exp underflows to exactly 0. */
 export const MASKED_SCORE = -1e30;
 
+// Reference: PyTorch `F.scaled_dot_product_attention`; transformers `eager_attention_forward` (modeling_phi3.py).
 /**
- * Scaled dot-product attention, `softmax(q kᵀ · scale + mask) v`, in one pass on `webgpu` (scores, mask,
- * softmax and values in one WGSL kernel, without the `[Tq, Tk]` score matrix in memory); plain TF.js ops on
- * other backends. Grouped-query attention when k/v have fewer heads (H a multiple of Hkv).
+ * Scaled dot-product attention, `softmax(q kᵀ · scale + mask) v`, in one pass on `webgpu` and `native`
+ * (scores, mask, softmax and values in one kernel — one WGSL shader, or the addon's per block of query rows —
+ * without the `[Tq, Tk]` score matrix in memory); plain TF.js ops on other backends. Grouped-query attention
+ * when k/v have fewer heads (H a multiple of Hkv).
  *
  * Dropped keys (causal, window) get {@link MASKED_SCORE} added, like Hugging Face's `finfo.min` mask.
  *

@@ -1,6 +1,7 @@
 import { tf } from "../tf.js";
 import { customGradOp, FusedKernelName, hasFusedKernel, runFusedKernel } from "./fused-kernel.js";
 
+// Reference: PyTorch `torch.nn.LayerNorm` / `torch.nn.functional.layer_norm`.
 /**
  * LayerNorm over the last axis, as PyTorch's `nn.LayerNorm` (biased variance):
  * `(x - mean) / sqrt(var + eps) * gamma + beta`.
@@ -9,7 +10,8 @@ import { customGradOp, FusedKernelName, hasFusedKernel, runFusedKernel } from ".
  * @param gamma `[C]` scale.
  * @param beta `[C]` shift.
  * @param eps added to the variance (timm ViT 1e-6, Hugging Face ViT 1e-12).
- * @returns `[..., C]`. One fused kernel on `webgpu`; the gradient (to x, gamma, beta) is the closed form.
+ * @returns `[..., C]`. One fused kernel on `webgpu` and `native`; the gradient (to x, gamma, beta) is the closed
+ * form.
  */
 export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, eps = 1e-5): T {
   const C = x.shape[x.rank - 1];

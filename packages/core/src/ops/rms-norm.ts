@@ -2,13 +2,15 @@ import { tf } from "../tf.js";
 import { customGradOp, FusedKernelName, hasFusedKernel, runFusedKernel } from "./fused-kernel.js";
 import { checkVector, leadingAxes } from "./layer-norm.js";
 
+// Reference: transformers `Phi3RMSNorm` (models/phi3/modeling_phi3.py), as `LlamaRMSNorm`.
 /**
  * RMSNorm over the last axis, as Phi-3/Llama: `x / sqrt(mean(x^2) + eps) * weight`.
  *
  * @param x `[..., C]` float32.
  * @param weight `[C]`.
  * @param eps added to the mean square (Phi-3: `rms_norm_eps`, 1e-5).
- * @returns `[..., C]`. One fused kernel on `webgpu`; the gradient (to x and weight) is the closed form.
+ * @returns `[..., C]`. One fused kernel on `webgpu` and `native`; the gradient (to x and weight) is the closed
+ * form.
  */
 export function rmsNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor, eps = 1e-5): T {
   const C = x.shape[x.rank - 1];

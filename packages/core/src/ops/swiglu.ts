@@ -1,10 +1,11 @@
 import { tf } from "../tf.js";
 import { customGradOp, FusedKernelName, hasFusedKernel, runFusedKernel } from "./fused-kernel.js";
 
+// Reference: transformers `Phi3MLP.forward` (models/phi3/modeling_phi3.py): `up_states * act_fn(gate)`.
 /**
  * Phi-3's gated MLP activation on the output of its fused `gate_up_proj`: with `gate, up = chunk(x, 2, -1)`,
- * returns `up * silu(gate)` (Hugging Face `Phi3MLP`). One fused kernel on `webgpu` instead of a split, a
- * sigmoid and two products.
+ * returns `up * silu(gate)` (Hugging Face `Phi3MLP`). One fused kernel on `webgpu` and `native` instead of a
+ * split, a sigmoid and two products.
  *
  * @param gateUp `[..., 2I]` float32: the gate in the first half of the last axis, the up projection in the second.
  * @returns `[..., I]`. The gradient (to gateUp) is the closed form.

@@ -24,6 +24,7 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
+// Reference: xoshiro128** by Blackman and Vigna (prng.di.unimi.it/xoshiro128starstar.c), seeded by splitmix32.
 /**
  * Seeded generator. Same seed, same sequence, on every platform.
  *

@@ -10,6 +10,7 @@ export interface CrossEntropyOptions {
   reduction?: "mean" | "sum" | "none";
 }
 
+// Reference: PyTorch `torch.nn.functional.cross_entropy` (label_smoothing, ignore_index, reduction).
 /**
  * Cross-entropy of logits against integer class labels, exactly as `torch.nn.functional.cross_entropy`
  * with the class axis last:
@@ -63,6 +64,7 @@ export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor, options: Cros
   });
 }
 
+// Reference: transformers `ForCausalLMLoss` (loss/loss_utils.py).
 /**
  * Next-token loss of a causal language model, as Hugging Face's `ForCausalLMLoss`: the logits at position
  * `t` predict the label at `t + 1`. `logits` `[B,T,V]`, `labels` `[B,T]` int32 with `-100` (or

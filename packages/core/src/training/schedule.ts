@@ -22,6 +22,7 @@ export interface WarmupCosineOptions {
   minLr?: number;
 }
 
+// Reference: transformers `get_cosine_schedule_with_warmup` (optimization.py), floored as timm `CosineLRScheduler`.
 /**
  * Linear warmup then cosine decay to a floor:
  * `s < W`: `base·(s+1)/W`; `W ≤ s ≤ T`: `min + ½(base − min)(1 + cos(π(s − W)/(T − W)))`; `s > T`: `min`.

@@ -26,6 +26,7 @@ async function readExactly(handle: FileHandle, file: string, position: number, l
   return out;
 }
 
+// Reference: Hugging Face safetensors `safe_open` (safetensors/src/tensor.rs `SafeTensors::deserialize`).
 /**
  * Opens a `.safetensors` file and reads and validates its header (dtypes, shapes, offsets against the file
  * size). Tensors are read later, one at a time, with `read(name)`. Close the reader when done.

@@ -73,6 +73,7 @@ async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
   }
 }
 
+// Reference: Hugging Face safetensors `save_file` (safetensors/src/tensor.rs `serialize_to_file`).
 /**
  * Writes `tensors` (name → tensor) and optional string `metadata` (`__metadata__`, e.g. `{ format: "pt" }`)
  * to a `.safetensors` file at `path` that the Python `safetensors` package loads. The file appears

@@ -1,6 +1,7 @@
 import { tf } from "../../tf.js";
 import type { NamedTensors } from "./optimizer.js";
 
+// Reference: transformers `Trainer` with `gradient_accumulation_steps` (trainer.py), mean over micro-batches.
 /**
  * Gradient accumulation over micro-batches: `add` each micro-batch's gradients, then `mean()` gives their
  * average (what one step on the concatenated batch would give when each micro-batch loss is a mean over

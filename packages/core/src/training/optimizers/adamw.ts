@@ -9,6 +9,7 @@ export interface AdamWOptions extends BaseOptimizerOptions {
   eps?: number;
 }
 
+// Reference: PyTorch `torch.optim.AdamW` (torch/optim/adamw.py).
 /**
  * AdamW (Loshchilov & Hutter) with PyTorch's semantics: decoupled weight decay applied to the parameter
  * before the Adam update (`p -= lr·wd·p`), bias-corrected moments, `eps` added after the square root:

@@ -9,6 +9,7 @@ export interface ClippedGradients {
   norm: tf.Scalar;
 }
 
+// Reference: PyTorch `torch.nn.utils.clip_grad_norm_` (torch/nn/utils/clip_grad.py).
 /**
  * Scales gradients so that their global L2 norm is at most `maxNorm`, as `torch.nn.utils.clip_grad_norm_`
  * (norm type 2): `norm = √(Σ‖g‖²)`, `coef = min(1, maxNorm / (norm + 1e-6))`, every gradient × `coef`.

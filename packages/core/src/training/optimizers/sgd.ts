@@ -11,6 +11,7 @@ export interface SGDOptions extends BaseOptimizerOptions {
   nesterov?: boolean;
 }
 
+// Reference: PyTorch `torch.optim.SGD` (torch/optim/sgd.py).
 /**
  * Stochastic gradient descent with PyTorch's semantics: L2 weight decay added to the gradient
  * (`g ← g + wd·p`, coupled, unlike {@link AdamW}), momentum buffer initialised to the first gradient:

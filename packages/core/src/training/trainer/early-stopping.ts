@@ -18,6 +18,7 @@ export interface EarlyStoppingVerdict {
   stop: boolean;
 }
 
+// Reference: transformers `EarlyStoppingCallback` (trainer_callback.py).
 /** Tracks an evaluation metric and says when it has stopped improving for `patience` evaluations. */
 export class EarlyStopping {
   state: EarlyStoppingState = { best: null, bestStep: null, badEvals: 0 };
