@@ -1,13 +1,33 @@
-import { tf, type LanguageModelOutput, type TokenEmbeddings } from "@birdvlm/core";
+import {
+  tf,
+  type GenerateOptions,
+  type LanguageModelForwardOptions,
+  type LanguageModelOutput,
+  type TokenEmbeddings,
+} from "@birdvlm/core";
 import type { Phi3Config } from "./config.js";
 import type { Phi3KVCache } from "./kv-cache.js";
-import type { Phi3ForwardOptions, Phi3GenerateOptions } from "./phi3-for-causal-lm.js";
 import { TokenSampler } from "./sampler.js";
 
-/** What generation needs from a model. */
+/**
+ * Generation options with Phi-3 extras. Sampling applies temperature, then top-k, then top-p; an unset `topK`
+ * means no top-k filter (transformers' `GenerationConfig` defaults to 50).
+ */
+export interface Phi3GenerateOptions extends GenerateOptions {
+  /** Reuse keys/values with a KV cache (default `true`); `false` recomputes the whole sequence each step. */
+  useCache?: boolean;
+  /** Pad id for left padding of batched prompts. Default: the config's `padTokenId`. */
+  padTokenId?: number;
+}
+
+/** What generation needs from a model (`Phi3ForCausalLM` is one). */
 export interface GenerationModel {
   readonly config: Phi3Config;
-  forward(inputIds: tf.Tensor2D | null, options?: Phi3ForwardOptions): LanguageModelOutput;
+  /** One pass; `logitsToKeep: 1` asks for the last position's logits only. */
+  forward(
+    inputIds: tf.Tensor2D | null,
+    options?: LanguageModelForwardOptions & { logitsToKeep?: number },
+  ): LanguageModelOutput;
   embed(ids: tf.Tensor2D): TokenEmbeddings;
   newCache(): Phi3KVCache;
 }

@@ -17,8 +17,8 @@ export {
   type Phi3InitOptions,
   type Phi3LoadOptions,
   type Phi3ForwardOptions,
-  type Phi3GenerateOptions,
 } from "./phi3-for-causal-lm.js";
+export { type Phi3GenerateOptions } from "./generate.js";
 export { Phi3KVCache, type LayerKV } from "./kv-cache.js";
 export { readPhi3Config } from "./checkpoint.js";
 export { Phi3Tokenizer } from "./tokenizer.js";

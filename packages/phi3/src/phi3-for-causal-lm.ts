@@ -6,7 +6,6 @@ import {
   tf,
   type InitMode,
   type CausalLanguageModel,
-  type GenerateOptions,
   type LanguageModelForwardOptions,
   type LanguageModelOutput,
   type TokenEmbeddings,
@@ -14,7 +13,7 @@ import {
 import { attentionBias } from "./attention-mask.js";
 import type { LayerContext } from "./attention.js";
 import { phi3Config, type Phi3Config } from "./config.js";
-import { generate } from "./generate.js";
+import { generate, type Phi3GenerateOptions } from "./generate.js";
 import { Phi3KVCache } from "./kv-cache.js";
 import { bf16Layers, linearLayers, type Phi3WeightDtype } from "./bf16-weights.js";
 import { loadPhi3Checkpoint, savePhi3Checkpoint } from "./checkpoint.js";
@@ -46,17 +45,6 @@ export interface Phi3ForwardOptions extends LanguageModelForwardOptions {
   logitsToKeep?: number;
   /** Seed of the dropout masks of this pass (training only). Default: a counter. */
   dropoutSeed?: number;
-}
-
-/**
- * Generation options with Phi-3 extras. Sampling applies temperature, then top-k, then top-p; an unset `topK`
- * means no top-k filter (transformers' `GenerationConfig` defaults to 50).
- */
-export interface Phi3GenerateOptions extends GenerateOptions {
-  /** Reuse keys/values with a KV cache (default `true`); `false` recomputes the whole sequence each step. */
-  useCache?: boolean;
-  /** Pad id for left padding of batched prompts. Default: the config's `padTokenId`. */
-  padTokenId?: number;
 }
 
 /**

@@ -79,3 +79,12 @@ export class Block extends Module {
     return tf.tidy(() => tf.add(h, branch(this.mlp.forward(this.norm2.forward(h), ctx), this.ls2))) as tf.Tensor3D;
   }
 }
+
+/** The transformer blocks, named `0`, `1`, ... (timm's `blocks.N`). */
+export class BlockList extends Module {
+  readonly items: Block[] = [];
+  /** Appends a block under the next index. */
+  add(block: Block): void {
+    this.items.push(this.registerModule(String(this.items.length), block));
+  }
+}

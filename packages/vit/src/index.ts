@@ -20,7 +20,10 @@ export {
 } from "./config.js";
 export {
   VisionTransformer,
-  BlockList,
+  attentionProbabilities,
+  attentionMaps,
+  attentionRollout,
+  type RolloutOptions,
   type VisionTransformerOptions,
   type ViTOutput,
   type ViTForwardOptions,
@@ -41,8 +44,6 @@ export {
   type HFBlockNaming,
 } from "./load.js";
 export { resamplePosEmbed, bicubicWeights, type ResampleOptions } from "./pos-embed.js";
-export { gelu } from "./gelu.js";
-export { attentionProbabilities, attentionMaps, attentionRollout, type RolloutOptions } from "./attention-maps.js";
 export { renderAttentionOverlay, jet, type OverlayImage, type OverlayOptions } from "./overlay.js";
 export {
   trainClassifier,
@@ -55,7 +56,7 @@ export {
   type EpochMetrics,
 } from "./train.js";
 export { PatchEmbed } from "./patch-embed.js";
-export { Block, LayerScale, type BlockOptions } from "./block.js";
+export { Block, BlockList, LayerScale, type BlockOptions } from "./block.js";
 export { Attention } from "./attention.js";
 export { AttentionPool } from "./attention-pool.js";
 export { Mlp } from "./mlp.js";

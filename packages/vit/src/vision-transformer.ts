@@ -3,12 +3,11 @@ import type { ForwardOptions, ImageBatch, VisionEncoder, VisionFeatures } from "
 import { type ViTConfig, vitConfig } from "./config.js";
 import type { ForwardContext } from "./forward-context.js";
 import { PatchEmbed, patchWeightFromReference, patchWeightToReference } from "./patch-embed.js";
-import { Block } from "./block.js";
+import { Block, BlockList } from "./block.js";
 import { LayerNorm } from "./layer-norm.js";
 import { AttentionPool } from "./attention-pool.js";
 import { resamplePosEmbed } from "./pos-embed.js";
 import { dropout } from "./drop.js";
-import { type RolloutOptions, attentionMaps, attentionProbabilities, attentionRollout } from "./attention-maps.js";
 import { type CheckpointFormat, readViTCheckpoint, writeViTCheckpoint } from "./load.js";
 
 /** Options of {@link VisionTransformer.load}. */
@@ -42,6 +41,14 @@ export interface ViTForwardOptions extends ForwardOptions {
   attention?: unknown[];
 }
 
+/** Options of {@link VisionTransformer.attentionRollout}. */
+export interface RolloutOptions {
+  /** How heads are combined per block. Default `mean`. */
+  headFusion?: "mean" | "max" | "min";
+  /** Weight of the identity (the residual path) mixed into each block's attention. Default 0.5. */
+  residual?: number;
+}
+
 /** What one full pass computes. */
 export interface ViTOutput {
   /** `[B, P+N, D]` after the final norm (`P` prefix tokens: class, distillation); un-normed with `fcNorm`. */
@@ -52,15 +59,6 @@ export interface ViTOutput {
   logits?: tf.Tensor2D;
   /** The patch grid `[rows, cols]`. */
   grid: [number, number];
-}
-
-/** The transformer blocks, named `0`, `1`, ... (timm's `blocks.N`). */
-export class BlockList extends Module {
-  readonly items: Block[] = [];
-  /** Appends a block under the next index. */
-  add(block: Block): void {
-    this.items.push(this.registerModule(String(this.items.length), block));
-  }
 }
 
 const PATCH_WEIGHT = "patch_embed.proj.weight";
@@ -260,19 +258,68 @@ export class VisionTransformer extends Module implements VisionEncoder {
     return tf.tidy(() => this.forward(images, options).logits!);
   }
 
-  /** Per block, the attention probabilities `[B, heads, T, T]`; the caller disposes them. */
+  /** Per block, the attention probabilities `[B, heads, T, T]` (row = query token); the caller disposes them. */
   attentionProbabilities(images: ImageBatch): tf.Tensor4D[] {
-    return attentionProbabilities(this, images);
+    const recorded: tf.Tensor4D[] = [];
+    tf.tidy(() => {
+      this.forward(images, { training: false, attention: recorded });
+    });
+    // The attention pool (if any) records last; keep the blocks only.
+    tf.dispose(recorded.slice(this.config.depth));
+    return recorded.slice(0, this.config.depth);
   }
 
-  /** The class token's attention to each patch, per block and head: `[B, depth, heads, rows, cols]`. */
+  /**
+   * How much the class token attends to each patch, per block and head: `[B, depth, heads, rows, cols]`.
+   * Needs a class token.
+   */
   attentionMaps(images: ImageBatch): tf.Tensor5D {
-    return attentionMaps(this, images);
+    if (!this.config.classToken)
+      throw new Error("attentionMaps: the model has no class token; use attentionProbabilities");
+    const probs = this.attentionProbabilities(images);
+    try {
+      return tf.tidy(() => {
+        const [b, h, t] = probs[0]!.shape;
+        const side = [images.shape[1] / this.config.patchSize, images.shape[2] / this.config.patchSize];
+        const p0 = this.numPrefixTokens;
+        const fromCls = probs.map((p) => tf.slice(p, [0, 0, 0, p0], [b, h, 1, t - p0]));
+        return tf.reshape(tf.stack(fromCls, 1), [b, probs.length, h, side[0]!, side[1]!]) as tf.Tensor5D;
+      });
+    } finally {
+      tf.dispose(probs);
+    }
   }
 
-  /** Attention rollout through all blocks: heat map `[B, rows, cols]`, each image's maximum 1. */
+  /**
+   * Attention rollout (Abnar & Zuidema 2020): the per-block attention, heads fused and mixed with the identity
+   * for the residual path, multiplied through the blocks; the class token's row over the patches, scaled so
+   * each image's maximum is 1. Images `[B, H, W, C]` → heat map `[B, rows, cols]`. Needs a class token.
+   */
   attentionRollout(images: ImageBatch, options: RolloutOptions = {}): tf.Tensor3D {
-    return attentionRollout(this, images, options);
+    if (!this.config.classToken) throw new Error("attentionRollout: the model has no class token");
+    const residual = options.residual ?? 0.5;
+    const probs = this.attentionProbabilities(images);
+    try {
+      return tf.tidy(() => {
+        const [b, , t] = probs[0]!.shape;
+        const eye = tf.eye(t);
+        let rollout: tf.Tensor3D = tf.tile(tf.expandDims(eye, 0), [b, 1, 1]) as tf.Tensor3D;
+        for (const p of probs) {
+          const fused =
+            options.headFusion === "max" ? tf.max(p, 1) : options.headFusion === "min" ? tf.min(p, 1) : tf.mean(p, 1);
+          const mixed = tf.add(tf.mul(fused, 1 - residual), tf.mul(eye, residual));
+          const normalized = tf.div(mixed, tf.sum(mixed, -1, true)) as tf.Tensor3D;
+          rollout = tf.matMul(normalized, rollout);
+        }
+        const side = [images.shape[1] / this.config.patchSize, images.shape[2] / this.config.patchSize];
+        const p0 = this.numPrefixTokens;
+        const cls = tf.reshape(tf.slice(rollout, [0, 0, p0], [b, 1, t - p0]), [b, t - p0]);
+        const scaled = tf.div(cls, tf.maximum(tf.max(cls, 1, true), 1e-12));
+        return tf.reshape(scaled, [b, side[0]!, side[1]!]) as tf.Tensor3D;
+      });
+    } finally {
+      tf.dispose(probs);
+    }
   }
 
   /**
@@ -337,3 +384,12 @@ export class VisionTransformer extends Module implements VisionEncoder {
     }
   }
 }
+
+/** `model.attentionProbabilities(images)`: per block `[B, heads, T, T]`; the caller disposes them. */
+export const attentionProbabilities = (model: VisionTransformer, images: ImageBatch): tf.Tensor4D[] =>
+  model.attentionProbabilities(images);
+/** `model.attentionMaps(images)`: the class token's attention, `[B, depth, heads, rows, cols]`. */
+export const attentionMaps = (model: VisionTransformer, images: ImageBatch): tf.Tensor5D => model.attentionMaps(images);
+/** `model.attentionRollout(images, options)`: heat map `[B, rows, cols]`, each image's maximum 1. */
+export const attentionRollout = (model: VisionTransformer, images: ImageBatch, options?: RolloutOptions): tf.Tensor3D =>
+  model.attentionRollout(images, options);
