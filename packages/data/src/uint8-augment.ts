@@ -69,6 +69,7 @@ export function augmentInto(
   }
   const sy = rh / S;
   let lumaSum = 0;
+  const [L0, L1, L2] = LUMA;
   for (let y = 0; y < S; y++) {
     let f = top + (y + 0.5) * sy - 0.5;
     if (f < 0) f = 0;
@@ -83,12 +84,20 @@ export function augmentInto(
       const a = xIndex[2 * x]!;
       const b = xIndex[2 * x + 1]!;
       const wx = xWeight[x]!;
-      for (let c = 0; c < 3; c++) {
-        const top0 = data[r0 + a + c]! + (data[r0 + b + c]! - data[r0 + a + c]!) * wx;
-        const bot0 = data[r1 + a + c]! + (data[r1 + b + c]! - data[r1 + a + c]!) * wx;
-        floats[o + c] = top0 + (bot0 - top0) * wy;
-      }
-      lumaSum += LUMA[0] * floats[o]! + LUMA[1] * floats[o + 1]! + LUMA[2] * floats[o + 2]!;
+      const p00 = r0 + a;
+      const p01 = r0 + b;
+      const p10 = r1 + a;
+      const p11 = r1 + b;
+      let t = data[p00]! + (data[p01]! - data[p00]!) * wx;
+      const red = t + (data[p10]! + (data[p11]! - data[p10]!) * wx - t) * wy;
+      t = data[p00 + 1]! + (data[p01 + 1]! - data[p00 + 1]!) * wx;
+      const green = t + (data[p10 + 1]! + (data[p11 + 1]! - data[p10 + 1]!) * wx - t) * wy;
+      t = data[p00 + 2]! + (data[p01 + 2]! - data[p00 + 2]!) * wx;
+      const blue = t + (data[p10 + 2]! + (data[p11 + 2]! - data[p10 + 2]!) * wx - t) * wy;
+      floats[o] = red;
+      floats[o + 1] = green;
+      floats[o + 2] = blue;
+      lumaSum += L0 * red + L1 * green + L2 * blue;
     }
   }
   writeNormalized(floats, S, aug, lumaSum / (255 * S * S), mean, std, out, offset);

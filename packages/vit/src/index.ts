@@ -62,3 +62,13 @@ export { AttentionPool } from "./attention-pool.js";
 export { Mlp } from "./mlp.js";
 export { LayerNorm } from "./layer-norm.js";
 export type { ForwardContext } from "./forward-context.js";
+export {
+  mixBatch,
+  randomErasing,
+  sampleBeta,
+  softTargetCrossEntropy,
+  type MixedBatch,
+  type MixOptions,
+  type RandomErasingOptions,
+} from "./batch-augment.js";
+export { WeightEma } from "./ema.js";

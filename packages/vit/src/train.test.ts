@@ -180,4 +180,31 @@ describe.skipIf(!cub)("trainClassifier on 5 real CUB classes at 64 px", () => {
       resumed.dispose();
     });
   }
+  it("trains with mixup / cutmix, random erasing and an EMA; the best EMA model is kept and scores as reported", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vit-train-ema-"));
+    dirs.push(dir);
+    const model = new VisionTransformer(config, { seed: 3 });
+    const before = tf.memory().numTensors;
+    const result = await trainClassifier({
+      model,
+      train: epochBatches,
+      val: valBatches,
+      epochs: 3,
+      stepsPerEpoch: 4,
+      lr: 2e-3,
+      warmupEpochs: 1,
+      progress: false,
+      outDir: dir,
+      mix: { mixupAlpha: 0.8, cutmixAlpha: 1 },
+      randomErasing: { probability: 0.25 },
+      emaDecay: 0.99,
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(result.bestDir).toBe(join(dir, "best-ema"));
+    const best = await VisionTransformer.load(result.bestDir!);
+    const ev = await evaluateClassifier(best, valBatches());
+    expect(ev.top1).toBeCloseTo(Math.max(...result.history.map((h) => h.valTop1!)), 5);
+    best.dispose();
+    model.dispose();
+  });
 });

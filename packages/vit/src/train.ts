@@ -2,13 +2,23 @@
  * `trainClassifier`: trains a {@link VisionTransformer} with a head from scratch on a small image set, with the
  * recipe small-data ViTs need (AdamW with weight decay 0.05, warmup + cosine, label smoothing, gradient
  * clipping, drop-path from the model's config, early stopping on validation top-1, best checkpoint kept),
- * over core's `Trainer`. Augmentation belongs to the data side: the caller's batches arrive augmented.
+ * over core's `Trainer`. Per-image augmentation belongs to the data side (the caller's batches arrive
+ * augmented); the batch-level regularizers of small-data ViTs are options here: mixup / cutmix, random
+ * erasing, and an exponential moving average of the weights (evaluated and kept as the best model).
  */
 import { join } from "node:path";
 import { writeFile } from "node:fs/promises";
 import { AdamW, Trainer, crossEntropy, tf, warmupCosineSchedule } from "@birdvlm/core";
 import type { ImageBatch, MetricsRecord, Rng, TrainResult, TrainerOptions } from "@birdvlm/core";
+import {
+  type MixOptions,
+  type RandomErasingOptions,
+  mixBatch,
+  randomErasing,
+  softTargetCrossEntropy,
+} from "./batch-augment.js";
 import { toTimmJson } from "./config.js";
+import { WeightEma } from "./ema.js";
 import type { VisionTransformer } from "./vision-transformer.js";
 
 /** One batch: normalized images `[B, H, W, C]` and int32 class indices `[B]`. */
@@ -73,6 +83,15 @@ export interface TrainClassifierOptions {
   logEvery?: number;
   /** Stop after this many optimizer steps (e.g. to cut a run short). */
   maxSteps?: number;
+  /** Mixup / cutmix of each training batch (soft targets, label-smoothed). Default: none. */
+  mix?: MixOptions;
+  /** Random erasing of training images (after mixing). Default: none. */
+  randomErasing?: RandomErasingOptions;
+  /**
+   * Decay of an exponential moving average of the weights (e.g. 0.999): validation scores the average, and
+   * the best model (`bestDir`, `<outDir>/best-ema`) holds it. A resumed run restarts the average. Default: none.
+   */
+  emaDecay?: number;
 }
 
 /** What one epoch reached. */
@@ -158,13 +177,33 @@ export async function trainClassifier(options: TrainClassifierOptions): Promise<
   zero.dispose();
   let trainSeen = 0;
 
+  const numClasses = model.config.numClasses;
+  const params = model.trainableParameters();
+  const ema =
+    o.emaDecay !== undefined
+      ? new WeightEma(
+          params.map(([, v]) => v),
+          o.emaDecay,
+        )
+      : undefined;
+  const emaDir = ema && o.outDir && o.val ? join(o.outDir, "best-ema") : undefined;
+  let emaBest = -Infinity;
+
   const trainer = new Trainer<ClassifierBatch>({
     model,
     loss: (b, ctx) => {
-      const logits = model.forward(b.images, { training: true, rng: ctx.rng }).logits!;
+      let images = b.images;
+      let targets: tf.Tensor2D | undefined;
+      if (o.mix) ({ images, targets } = mixBatch(images, b.labels, numClasses, labelSmoothing, o.mix, ctx.rng));
+      if (o.randomErasing) images = randomErasing(images, o.randomErasing, ctx.rng);
+      const logits = model.forward(images, { training: true, rng: ctx.rng }).logits!;
       trainHits.assign(tf.add(trainHits, tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), b.labels), "float32"))));
       trainSeen += b.labels.shape[0];
+      if (targets) return softTargetCrossEntropy(logits, targets);
       return crossEntropy(logits, b.labels, { labelSmoothing }) as tf.Scalar;
+    },
+    onStep: (info) => {
+      if (ema && !info.skipped) ema.update();
     },
     data: o.train,
     optimizer: (params) => new AdamW(params, { lr, weightDecay: o.weightDecay ?? 0.05 }),
@@ -182,8 +221,15 @@ export async function trainClassifier(options: TrainClassifierOptions): Promise<
       trainSeen = 0;
       const m: EpochMetrics = { epoch: ctx.epoch, step: ctx.step, trainAccuracy };
       if (o.val) {
-        const v = await evaluateClassifier(model, o.val());
+        const val = o.val;
+        const v = ema
+          ? await ema.withAverage(() => evaluateClassifier(model, val()))
+          : await evaluateClassifier(model, val());
         Object.assign(m, { valLoss: v.loss, valTop1: v.top1, valTop5: v.top5 });
+        if (ema && emaDir && v.top1 > emaBest) {
+          emaBest = v.top1;
+          await ema.withAverage(() => model.save(emaDir));
+        }
       }
       history.push(m);
       o.onEpoch?.(m);
@@ -209,10 +255,11 @@ export async function trainClassifier(options: TrainClassifierOptions): Promise<
   });
   try {
     const result = await trainer.fit();
-    const bestDir = checkpointDir && o.val ? join(checkpointDir, "best") : undefined;
+    const bestDir = emaDir ?? (checkpointDir && o.val ? join(checkpointDir, "best") : undefined);
     return { ...result, history, bestDir };
   } finally {
     trainer.dispose();
     trainHits.dispose();
+    ema?.dispose();
   }
 }
