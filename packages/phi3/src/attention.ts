@@ -16,6 +16,7 @@ export interface LayerContext {
   seed: number;
 }
 
+// Reference: transformers `models/phi3/modeling_phi3.py` `Phi3Attention`.
 /**
  * Phi-3 self-attention: fused `qkv_proj` (q, k, v stacked on the output axis), rotary embeddings on q and
  * k, grouped-query attention (kv head `g` serves query heads `g*rep .. g*rep+rep-1`), softmax in float32,

@@ -4,6 +4,7 @@ import type { Phi3Config } from "./config.js";
 import { Phi3MLP } from "./mlp.js";
 import { RMSNorm } from "./rms-norm.js";
 
+// Reference: transformers `models/phi3/modeling_phi3.py` `Phi3DecoderLayer`.
 /** One pre-norm decoder layer: `x + attn(norm(x))`, then `x + mlp(norm(x))` (residual dropout in training). */
 export class Phi3DecoderLayer extends Module {
   readonly inputLayernorm: RMSNorm;

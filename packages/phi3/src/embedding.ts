@@ -29,6 +29,7 @@ function lookup(table: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor3D {
   return f(table, ids) as tf.Tensor3D;
 }
 
+// Reference: PyTorch `torch.nn.Embedding` (torch/nn/modules/sparse.py), `Phi3Model.embed_tokens`.
 /** Token embedding table `weight [vocab, D]` (same layout as the reference): float32, or bf16 for inference. */
 export class Embedding extends Module {
   readonly weight: tf.Variable;

@@ -18,6 +18,7 @@ function capacityFor(n: number): number {
   return c;
 }
 
+// Reference: transformers `cache_utils.py` `DynamicCache`.
 /**
  * The key/value cache of a Phi-3 decoder: one `LayerKV` per layer, extended by each forward pass that
  * receives it. Where tensors live in host memory (cpu, native), each layer holds preallocated buffers written

@@ -31,6 +31,7 @@ export interface LoRAOptions {
   seed?: number;
 }
 
+// Reference: PEFT `peft/tuners/lora/layer.py` `Linear` (`LoraLayer`).
 /**
  * One adapter `x → dropout(x) A B · alpha/r` beside a frozen `[in, out]` weight. `A` (`lora_A.weight`,
  * PEFT layout `[r, in]`, kept `[in, r]`) starts uniform in ±1/sqrt(in) as PEFT's Kaiming init, `B`
@@ -86,6 +87,7 @@ class ParameterOnly extends Module {
   }
 }
 
+// Reference: PEFT `peft/tuners/lora/model.py` `LoraModel`.
 /** Every adapter of a model, named by the layer it adapts (`model.layers.0.self_attn.qkv_proj`). */
 export class LoRAAdapters extends Module {
   private readonly layers = new Map<string, { adapter: LoRALinear; linear: Linear }>();

@@ -1,6 +1,7 @@
 import { Linear, Module, swiglu, tf, type ParameterInit } from "@birdvlm/core";
 import type { Phi3Config } from "./config.js";
 
+// Reference: transformers `models/phi3/modeling_phi3.py` `Phi3MLP`.
 /** The SiLU-gated MLP: `down_proj(up * silu(gate))`, with `gate_up_proj` holding gate then up. */
 export class Phi3MLP extends Module {
   readonly gateUpProj: Linear;

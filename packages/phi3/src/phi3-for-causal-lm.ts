@@ -47,6 +47,7 @@ export interface Phi3ForwardOptions extends LanguageModelForwardOptions {
   dropoutSeed?: number;
 }
 
+// Reference: transformers `models/phi3/modeling_phi3.py` `Phi3ForCausalLM`.
 /**
  * Phi-3 decoder with its language-model head, computing exactly what transformers' `Phi3ForCausalLM` does:
  * RMSNorm, RoPE / LongRoPE, grouped-query attention with a sliding window, SiLU-gated MLP, untied `lm_head`.

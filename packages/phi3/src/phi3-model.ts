@@ -5,6 +5,7 @@ import { Embedding } from "./embedding.js";
 import { ModuleList } from "./module-list.js";
 import { RMSNorm } from "./rms-norm.js";
 
+// Reference: transformers `models/phi3/modeling_phi3.py` `Phi3Model`.
 /** The decoder body (`model.*` in the checkpoint): embeddings, layers, final norm. */
 export class Phi3Model extends Module {
   readonly embedTokens: Embedding;

@@ -1,5 +1,6 @@
 import { Module, rmsNorm, tf, type ParameterInit } from "@birdvlm/core";
 
+// Reference: transformers `models/phi3/modeling_phi3.py` `Phi3RMSNorm`.
 /** RMSNorm as Phi-3 computes it: `x / sqrt(mean(x²) + eps) * weight` over the last axis. */
 export class RMSNorm extends Module {
   readonly weight: tf.Variable;

@@ -18,6 +18,7 @@ export interface RotaryTables {
   sin: tf.Tensor4D;
 }
 
+// Reference: transformers `models/phi3/modeling_phi3.py` `Phi3RotaryEmbedding` (+ `_compute_longrope_parameters`).
 /**
  * Rotary position embeddings, with LongRoPE: the long factors once the sequence (the largest position + 1)
  * is longer than `originalMaxPositionEmbeddings`, the short ones otherwise, and cos/sin multiplied by

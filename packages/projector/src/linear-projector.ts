@@ -2,6 +2,7 @@ import { Linear, ParameterInit, type LinearWithBias, type tf } from "@birdvlm/co
 import { resolveProjectorConfig, type ProjectorOptions } from "./config.js";
 import { Projector } from "./projector.js";
 
+// Reference: LLaVA `llava/model/multimodal_projector/builder.py` `build_vision_projector` ('linear').
 /** The original LLaVA connector: one `Linear(inputDim → outputDim)` after a `PatchPooler`. Weights `linear.*`. */
 export class LinearProjector extends Projector {
   readonly linear: LinearWithBias;

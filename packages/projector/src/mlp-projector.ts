@@ -2,6 +2,7 @@ import { resolveProjectorConfig, type ProjectorOptions } from "./config.js";
 import { Linear, ParameterInit, type LinearWithBias, type tf } from "@birdvlm/core";
 import { Projector } from "./projector.js";
 
+// Reference: LLaVA's `multi_modal_projector`: transformers `models/llava/modeling_llava.py` `LlavaMultiModalProjector`.
 /**
  * The LLaVA-1.5 connector: `Linear(inputDim → hiddenDim) → exact GELU → Linear(hiddenDim → outputDim)`,
  * after a `PatchPooler`. Features → `[B, K, outputDim]`. Weights named like Hugging Face's

@@ -1,6 +1,7 @@
 import { tf, type VisionFeatures } from "@birdvlm/core";
 import type { PoolingConfig, PoolingMode } from "./config.js";
 
+// Reference: PyTorch `torch.nn.AdaptiveAvgPool2d` (torch/nn/modules/pooling.py) over the patch grid.
 /**
  * Turns vision features into the tokens a projector maps: `avg` average-pools the patch grid (adaptively, as
  * PyTorch's `AdaptiveAvgPool2d`: 14×14 → 7×7 = 49 tokens), `all` keeps every patch, `cls` keeps the class

@@ -4,6 +4,7 @@ import { LayerNorm } from "./layer-norm.js";
 import { Mlp } from "./mlp.js";
 import { dropout } from "./drop.js";
 
+// Reference: timm `timm/layers/attention_pool.py` `AttentionPoolLatent`.
 /**
  * Attention pooling with a learned query (timm `AttentionPoolLatent`, `global_pool='map'`): the `latent`
  * query attends over the tokens through `q` and `kv`, `proj`, then `x + mlp(norm(x))`.

@@ -2,6 +2,7 @@ import { FusedKernelName, Linear, Module, fusedAttention, hasFusedKernel, tf, ty
 import type { ForwardContext } from "./forward-context.js";
 import { dropout } from "./drop.js";
 
+// Reference: timm `timm/models/vision_transformer.py` `Attention`.
 /**
  * Multi-head self-attention with a fused `qkv` projection (timm `Attention`): one `[B*T, D] x [D, 3D]` product,
  * scores and context as batched products over `[B*heads, T, d]`, then the output projection `proj`.

@@ -20,6 +20,7 @@ export interface BlockOptions {
   layerScaleInit: number;
 }
 
+// Reference: timm `timm/models/vision_transformer.py` `LayerScale`.
 /** timm `LayerScale`: a learned per-channel scale `gamma` `[D]` of a residual branch. */
 export class LayerScale extends Module {
   readonly gamma: tf.Variable;
@@ -33,6 +34,7 @@ export class LayerScale extends Module {
   }
 }
 
+// Reference: timm `timm/models/vision_transformer.py` `Block`.
 /** Pre-norm block (timm `Block`): `x + ls1(attn(norm1(x)))`, then `x + ls2(mlp(norm2(x)))`, each branch with drop-path (LayerScale optional). */
 export class Block extends Module {
   readonly norm1: LayerNorm;
@@ -80,6 +82,7 @@ export class Block extends Module {
   }
 }
 
+// Reference: timm `timm/models/vision_transformer.py` `VisionTransformer.blocks` (an `nn.Sequential`).
 /** The transformer blocks, named `0`, `1`, ... (timm's `blocks.N`). */
 export class BlockList extends Module {
   readonly items: Block[] = [];

@@ -1,5 +1,6 @@
 import { Module, layerNorm, tf, type ParameterInit } from "@birdvlm/core";
 
+// Reference: PyTorch `torch.nn.LayerNorm` (torch/nn/modules/normalization.py), as timm uses it.
 /** LayerNorm over the last axis: `(x - mean) / sqrt(var + eps) * weight + bias` (biased variance, as PyTorch). */
 export class LayerNorm extends Module {
   readonly weight: tf.Variable;

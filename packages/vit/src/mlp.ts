@@ -2,6 +2,7 @@ import { Linear, Module, tf, type ParameterInit } from "@birdvlm/core";
 import type { ForwardContext } from "./forward-context.js";
 import { dropout } from "./drop.js";
 
+// Reference: timm `timm/layers/mlp.py` `Mlp`.
 /** `fc1` → exact GELU → `fc2` (timm `Mlp`), with dropout after each in training. */
 export class Mlp extends Module {
   readonly fc1: Linear;

@@ -1,5 +1,6 @@
 import { Linear, Module, tf, type ParameterInit } from "@birdvlm/core";
 
+// Reference: timm `timm/layers/patch_embed.py` `PatchEmbed`.
 /**
  * Patch embedding as one matmul (the same numbers as timm's stride-`p` convolution `patch_embed.proj`):
  * `[B, H, W, C]` is cut into `p x p` patches, each flattened in PyTorch's `(C, p, p)` order, times

@@ -63,6 +63,7 @@ export interface ViTOutput {
 
 const PATCH_WEIGHT = "patch_embed.proj.weight";
 
+// Reference: timm `timm/models/vision_transformer.py` `VisionTransformer` (transformers: `ViTModel`).
 /**
  * A Vision Transformer (timm `VisionTransformer` / Hugging Face `ViTModel`): patch embedding, class token,
  * learned position embeddings, pre-norm blocks with exact GELU, final norm, pooling (`cls`, `attention`,
