@@ -192,6 +192,22 @@ EOF
   else
     fail "npm: installing typescript"
   fi
+  # Without the platform package, auto falls back to wasm with one warning that names the reason and the fix.
+  platform_pkg="$npm_dir/node_modules/@birdvlm/core-linux-x64-gnu"
+  if [ -d "$platform_pkg" ]; then
+    mv "$platform_pkg" "$work/platform-aside"
+    fallback="$(cd "$npm_dir" && run node -e 'import("@birdvlm/core").then(async (m) => {
+      const warnings = []; process.on("warning", (w) => warnings.push(w.message));
+      const info = await m.initBackend(); await new Promise((r) => setImmediate(r));
+      console.log(info.name + " | " + warnings.length + " | " + warnings.join(" || "));
+    })' 2>/dev/null || true)"
+    mv "$work/platform-aside" "$platform_pkg"
+    if [[ "$fallback" == "wasm | 1 | "*"core-linux-x64-gnu"*"addon/build.mjs"* ]]; then
+      step "npm: without the platform package: wasm, with one warning naming the package and the local build"
+    else
+      fail "npm: fallback without the platform package (${fallback:0:300})"
+    fi
+  fi
   t0=$(seconds)
   if (cd "$npm_dir" && run npm install --no-audit --no-fund --loglevel=error webgpu @tensorflow/tfjs-backend-webgpu@4.22.0 >/dev/null); then
     gpu_ms=$(( $(seconds) - t0 ))
