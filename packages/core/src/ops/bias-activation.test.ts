@@ -45,3 +45,24 @@ describe("biasActivation", () => {
     );
   });
 });
+
+describe("exact GELU", () => {
+  it("equals x Φ(x) and its gradient Φ(x) + x φ(x)", () => {
+    tf.tidy(() => {
+      const x = tf.tensor1d([-3, -1, 0, 0.5, 1, 2]);
+      // Φ from erf's values: Φ(1) = 0.8413447461, Φ(2) = 0.9772498681, Φ(0.5) = 0.6914624613, Φ(3) = 0.9986501020.
+      const phi = [1 - 0.998650102, 1 - 0.8413447461, 0.5, 0.6914624613, 0.8413447461, 0.9772498681];
+      const expected = [-3, -1, 0, 0.5, 1, 2].map((v, i) => v * phi[i]!);
+      const got = gelu(x).arraySync() as number[];
+      got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+      const grad = tf
+        .grad((t: tf.Tensor) => tf.sum(gelu(t)))(x)
+        .arraySync() as number[];
+      const pdf = (v: number) => Math.exp((-v * v) / 2) / Math.sqrt(2 * Math.PI);
+      grad.forEach((g, i) => {
+        const v = [-3, -1, 0, 0.5, 1, 2][i]!;
+        expect(g).toBeCloseTo(phi[i]! + v * pdf(v), 5);
+      });
+    });
+  });
+});
