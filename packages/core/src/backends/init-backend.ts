@@ -13,7 +13,9 @@ import { chooseBackend, type HostBackends, type InitBackendOptions } from "./cho
 
 export { currentBackend, type InitBackendOptions } from "./choose-backend.js";
 
-const require = createRequire(import.meta.url);
+// This module itself as createRequire wants it: import.meta.url in ESM, __filename in the CommonJS build
+// (where esbuild leaves import.meta empty).
+const require = createRequire(typeof import.meta.url === "string" ? import.meta.url : __filename);
 
 const node: HostBackends = {
   tensorflow: useTensorflow,
