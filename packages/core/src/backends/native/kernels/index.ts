@@ -1,4 +1,5 @@
 // The kernels the native backend replaces; every other kernel is the cpu backend's.
+import { cast } from "./cast.js";
 import { batchMatMul, fusedMatMul } from "./matmul.js";
 import { BINARY_KERNELS, UNARY_KERNELS, binaryKernel, leakyRelu, unaryKernel } from "./elementwise.js";
 import { REDUCE_KERNELS, reduceKernel } from "./reduce.js";
@@ -9,6 +10,7 @@ import type { NativeKernel } from "./util.js";
 
 /** TF.js kernel name -> native kernel factory. */
 export const NATIVE_KERNELS: Record<string, NativeKernel> = {
+  Cast: cast,
   BatchMatMul: batchMatMul,
   _FusedMatMul: fusedMatMul,
   Softmax: softmax,
