@@ -19,6 +19,14 @@ export {
   type TensorInfo,
 } from "./io/safetensors/source-reader.js";
 export { SAFETENSORS_DTYPES, type SafetensorsDtype } from "./io/safetensors/dtypes.js";
+export {
+  openModelFolder,
+  writeModelFolder,
+  fetchModelFolder,
+  isUrl,
+  type ModelFolder,
+  type ModelFolderFiles,
+} from "./io/model-folder-url.js";
 export { Rng, type RngState } from "./random/rng.js";
 export { deriveSeed, rngFor } from "./random/derive-seed.js";
 export { ParameterInit, type InitMode, type LinearInit, type ParameterInitOptions } from "./model/parameter-init.js";

@@ -13,6 +13,8 @@ export { openSafetensors, readSafetensors } from "./io/safetensors/reader.js";
 export { writeSafetensors, storeAs, type RawTensor, type TensorSource } from "./io/safetensors/writer.js";
 export { type EncodableDtype } from "./io/safetensors/dtypes-encode.js";
 export { openCheckpoint } from "./io/open-checkpoint.js";
+// Node's model folders: a directory or a URL, in place of the page's (URLs only).
+export { openModelFolder, writeModelFolder } from "./io/model-folder.js";
 export { writeJsonAtomic, writeFolderAtomic, writeFileAtomic } from "./io/atomic.js";
 export { writeCheckpoint, type WriteCheckpointOptions, type WrittenCheckpoint } from "./io/write-checkpoint.js";
 export {
