@@ -1,4 +1,4 @@
-import type { Rng } from "@birdvlm/core";
+import { rngFor, type Rng } from "@birdvlm/core";
 import {
   attributeCaptionPhrase,
   attributeQuestions,
@@ -9,7 +9,6 @@ import { type BirdFact, CubFacts, type FactThresholds, NABirdsFacts } from "./bi
 import type { CubDataset } from "./cub-dataset.js";
 import { IMAGE_PLACEHOLDER, type LlavaRecord, type LlavaTurn } from "./llava.js";
 import type { NABirdsDataset } from "./nabirds-dataset.js";
-import { rngFor } from "./seed.js";
 
 /** Kinds of question BirdQA asks. */
 export type BirdQAKind = "open" | "yesno";

@@ -1,5 +1,4 @@
-import type { Rng } from "@birdvlm/core";
-import { rngFor } from "./seed.js";
+import { rngFor, type Rng } from "@birdvlm/core";
 
 /** Anything indexable: a dataset view (`CubDataset`, `NABirdsDataset`) or an array. */
 export interface IndexedDataset<T> {

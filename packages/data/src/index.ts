@@ -38,7 +38,7 @@ export {
 } from "./bird-qa.js";
 export { CubFacts, NABirdsFacts, type BirdFact, type FactThresholds } from "./bird-facts.js";
 export { attributeQuestions, attributeValuePhrase, attributeYesNoQuestion } from "./attribute-phrases.js";
-export { deriveSeed, rngFor } from "./seed.js";
+export { deriveSeed, rngFor } from "@birdvlm/core";
 export { stratifiedSplit } from "./stratified-split.js";
 export {
   IMAGENET_MEAN,

@@ -1,4 +1,4 @@
-import { rngFor } from "./seed.js";
+import { rngFor } from "@birdvlm/core";
 
 /**
  * Splits positions `0..labels.length-1` into two sets with `fraction` of each class's positions (rounded,

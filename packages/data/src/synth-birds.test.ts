@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BirdQA } from "./bird-qa.js";
 import { CubDataset } from "./cub-dataset.js";
 import { generateSynthBirds, type SynthBirdsSummary } from "./synth-birds.js";
-import { rngFor } from "./seed.js";
+import { rngFor } from "@birdvlm/core";
 import { drawSynthBird } from "./synth-bird-svg.js";
 import { SYNTH_COLORS, type SynthColor } from "./synth-species.js";
 

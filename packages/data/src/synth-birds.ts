@@ -14,7 +14,7 @@ import {
   type SynthSpecies,
   designSynthSpecies,
 } from "./synth-species.js";
-import { rngFor } from "./seed.js";
+import { rngFor } from "@birdvlm/core";
 
 /** Options of {@link generateSynthBirds}; plain data with defaults. */
 export interface SynthBirdsOptions {
