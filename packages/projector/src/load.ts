@@ -22,7 +22,7 @@ export function createProjector(config: ProjectorConfig, seed?: number): Project
   }
 }
 
-/** Loads a projector folder written by `save` (`config.json` + `model.safetensors`). */
+/** Loads a projector folder written by `save` (`config.json` + `model.safetensors`): a directory, or a URL. */
 export async function loadProjector(dir: string): Promise<Projector> {
   const config = await readProjectorConfig(dir);
   const projector = createProjector(config);

@@ -1,11 +1,8 @@
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import {
   Module,
-  openCheckpoint,
+  openModelFolder,
   tf,
-  writeFolderAtomic,
-  writeSafetensors,
+  writeModelFolder,
   type Connector,
   type ForwardOptions,
   type TokenEmbeddings,
@@ -60,19 +57,22 @@ export abstract class Projector extends Module implements Connector {
   async save(dir: string): Promise<void> {
     const state = this.stateDict();
     try {
-      await writeFolderAtomic(dir, async (tmp) => {
-        const config = { ...this.config, model_type: "birdvlm_projector" };
-        await writeFile(join(tmp, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
-        await writeSafetensors(join(tmp, "model.safetensors"), state, { format: "pt" });
+      const config = { ...this.config, model_type: "birdvlm_projector" };
+      await writeModelFolder(dir, {
+        text: { "config.json": `${JSON.stringify(config, null, 2)}\n` },
+        safetensors: { "model.safetensors": { tensors: state, metadata: { format: "pt" } } },
       });
     } finally {
       for (const t of Object.values(state)) t.dispose();
     }
   }
 
-  /** Loads weights saved by `save` (or any checkpoint with the same names) from `dir`. */
+  /**
+   * Loads weights saved by `save` (or any checkpoint with the same names) from `dir`: a directory in Node, or
+   * a URL (read with `fetch`, in Node or a page).
+   */
   async loadWeights(dir: string): Promise<void> {
-    const reader = await openCheckpoint(dir);
+    const reader = await openModelFolder(dir).openWeights();
     const tensors: Record<string, tf.Tensor> = {};
     try {
       for (const name of reader.names()) tensors[name] = await reader.read(name);
@@ -89,12 +89,13 @@ export abstract class Projector extends Module implements Connector {
   }
 }
 
-/** Reads a projector's `config.json`, naming the file in errors. */
+/** Reads a projector's `config.json` from a directory (Node) or a URL, naming the file in errors. */
 export async function readProjectorConfig(dir: string): Promise<ProjectorConfig> {
-  const path = join(dir, "config.json");
+  const folder = openModelFolder(dir);
+  const path = folder.where("config.json");
   let raw: string;
   try {
-    raw = await readFile(path, "utf8");
+    raw = await folder.readText("config.json");
   } catch {
     throw new Error(`projector: ${path} not found (a projector folder holds config.json and model.safetensors)`);
   }
