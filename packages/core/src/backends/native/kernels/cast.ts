@@ -20,7 +20,7 @@ export const cast: NativeKernel = (_addon, cpu) =>
     if (!want) return out;
     const values = args.backend.data.get(out.dataId).values as unknown;
     if (values instanceof want || !ArrayBuffer.isView(values)) return out;
-    const copy = want.from(values as ArrayLike<number>);
+    const copy = want.from(values as unknown as ArrayLike<number>);
     args.backend.disposeIntermediateTensorInfo(out);
     return args.backend.makeTensorInfo(out.shape, out.dtype, copy);
   }) as unknown as tf.KernelFunc;
