@@ -6,6 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openCheckpoint, tf, writeFolderAtomic, writeSafetensors } from "@birdvlm/core";
 import { type ViTConfig, type WeightsInfo, fromHF, fromTimm, toHFJson, toTimmJson } from "./config.js";
+import { checkWeightsAgainstConfig } from "./weights-check.js";
 
 /** The two layouts a ViT checkpoint comes in. */
 export type CheckpointFormat = "timm" | "hf";
@@ -113,11 +114,13 @@ export async function readViTCheckpoint(dir: string): Promise<ViTCheckpoint> {
   } catch (e) {
     throw new Error(`${configPath}: ${(e as Error).message}`);
   }
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new Error(`${configPath}: expected a JSON object, got ${json === null ? "null" : typeof json}`);
   const reader = await openCheckpoint(dir);
   try {
     const names = reader.names();
     const { format, prefix } = detectFormat(names, reader.path);
-    const tensors: Record<string, tf.Tensor> = {};
+    const tensors = Object.create(null) as Record<string, tf.Tensor>;
     try {
       if (format === "timm") {
         for (const n of names) tensors[n] = await reader.read(n);
@@ -125,6 +128,9 @@ export async function readViTCheckpoint(dir: string): Promise<ViTCheckpoint> {
         await readHF(reader, names, prefix, tensors);
       }
       const info = weightsInfo(tensors);
+      const display = format === "timm" ? (n: string) => n : hfDisplayName(names, prefix);
+      const shapeOf = (n: string) => tensors[n]?.shape;
+      checkWeightsAgainstConfig(format, json, info, shapeOf, configPath, reader.path, display);
       const config = format === "timm" ? fromTimm(json, info, configPath) : fromHF(json, info, configPath);
       return { format, config, tensors, source: reader.path };
     } catch (e) {
@@ -134,6 +140,22 @@ export async function readViTCheckpoint(dir: string): Promise<ViTCheckpoint> {
   } finally {
     await reader.close();
   }
+}
+
+/** How a Hugging Face file spells a timm name (for error messages): `blocks.0.mlp.fc1.weight` → `vit.encoder.layer.0.intermediate.dense.weight`. */
+function hfDisplayName(names: string[], prefix: string): (timm: string) => string {
+  const naming = names.some((n) => n.startsWith(`${prefix}${HF5_BLOCK_NAMES.layers}.`))
+    ? HF5_BLOCK_NAMES
+    : HF_BLOCK_NAMES;
+  return (timm) => {
+    const top = HF_TOP_NAMES.find(([, t]) => t === timm);
+    if (top) return prefix + top[0];
+    const head = HF_HEAD_NAMES.find(([, t]) => t === timm);
+    if (head) return head[0];
+    const m = /^blocks\.(\d+)\.(.*)$/.exec(timm);
+    const block = m && naming.names.find(([, t]) => t === m[2]);
+    return block ? `${prefix}${naming.layers}.${m![1]}.${block[0]}` : timm;
+  };
 }
 
 async function readHF(
@@ -192,9 +214,8 @@ export function weightsInfo(t: Record<string, tf.Tensor>): WeightsInfo {
     // timm `no_embed_class`: the position embeddings cover the patches only.
     info.noEmbedClass = prefix > 0 && !square(pos.shape[1]! - prefix) && square(pos.shape[1]!);
     const n = pos.shape[1]! - (info.noEmbedClass ? 0 : prefix);
-    if (!square(n))
-      throw new Error(`pos_embed [${pos.shape}] is not a square grid of patches (after ${prefix} prefix tokens)`);
-    info.grid = Math.round(Math.sqrt(n));
+    // not square: no grid, and checkWeightsAgainstConfig names the tensor
+    if (square(n)) info.grid = Math.round(Math.sqrt(n));
   }
   const blocks = Object.keys(t)
     .map((n) => /^blocks\.(\d+)\./.exec(n)?.[1])

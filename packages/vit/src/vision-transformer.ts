@@ -335,7 +335,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
       if (options.imageSize !== undefined && options.imageSize !== config.imageSize) {
         config.imageSize = options.imageSize;
         const g = options.imageSize / config.patchSize;
-        const old = ckpt.tensors["pos_embed"]!;
+        const old = ckpt.tensors["pos_embed"]!; // present: readViTCheckpoint requires it
         const prefix = config.noEmbedClass ? 0 : (config.classToken ? 1 : 0) + (config.distillationToken ? 1 : 0);
         ckpt.tensors["pos_embed"] = resamplePosEmbed(old, [stored, stored], [g, g], {
           numPrefixTokens: prefix,
@@ -344,8 +344,12 @@ export class VisionTransformer extends Module implements VisionEncoder {
         old.dispose();
       }
       const model = new VisionTransformer(config, { seed: 0 });
-      model.loadStateDict(ckpt.tensors, { source: ckpt.source });
-      return model;
+      try {
+        model.loadStateDict(ckpt.tensors, { source: ckpt.source });
+        return model;
+      } catch (e) {
+        throw (model.dispose(), e); // a failed load frees what it built
+      }
     } finally {
       Object.values(ckpt.tensors).forEach((t) => t.dispose());
     }
