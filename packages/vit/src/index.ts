@@ -1,50 +1,13 @@
 /**
  * `@birdvlm/vit`: a Vision Transformer that matches timm and Hugging Face ViT, loads and saves their
  * checkpoints, trains from scratch, and shows where it looks.
+ *
+ * This is the Node entry: everything of the page's entry (`browser.ts`, re-exported here) plus training and the
+ * PNG attention overlay (sharp).
  * @packageDocumentation
  */
-export {
-  type ViTConfig,
-  type Pooling,
-  type WeightsInfo,
-  type Json,
-  vitTiny,
-  vitSmall,
-  vitBase,
-  vitConfig,
-  validateConfig,
-  fromTimm,
-  fromHF,
-  toTimmJson,
-  toHFJson,
-} from "./config.js";
-export {
-  VisionTransformer,
-  attentionProbabilities,
-  attentionMaps,
-  attentionRollout,
-  type RolloutOptions,
-  type VisionTransformerOptions,
-  type ViTOutput,
-  type ViTForwardOptions,
-  type LoadOptions,
-  type SaveOptions,
-} from "./vision-transformer.js";
-export {
-  type CheckpointFormat,
-  type ViTCheckpoint,
-  readViTCheckpoint,
-  writeViTCheckpoint,
-  weightsInfo,
-  HF_BLOCK_NAMES,
-  HF_TOP_NAMES,
-  HF_HEAD_NAMES,
-  HF_DEIT_TEACHER_HEAD_NAMES,
-  HF5_BLOCK_NAMES,
-  type HFBlockNaming,
-} from "./load.js";
-export { resamplePosEmbed, bicubicWeights, type ResampleOptions } from "./pos-embed.js";
-export { renderAttentionOverlay, jet, type OverlayImage, type OverlayOptions } from "./overlay.js";
+export * from "./browser.js";
+export { renderAttentionOverlay, type OverlayImage, type OverlayOptions } from "./overlay.js";
 export {
   trainClassifier,
   evaluateClassifier,
@@ -55,20 +18,3 @@ export {
   type ClassifierEvaluation,
   type EpochMetrics,
 } from "./train.js";
-export { PatchEmbed } from "./patch-embed.js";
-export { Block, BlockList, LayerScale, type BlockOptions } from "./block.js";
-export { Attention } from "./attention.js";
-export { AttentionPool } from "./attention-pool.js";
-export { Mlp } from "./mlp.js";
-export { LayerNorm } from "./layer-norm.js";
-export type { ForwardContext } from "./forward-context.js";
-export {
-  mixBatch,
-  randomErasing,
-  sampleBeta,
-  softTargetCrossEntropy,
-  type MixedBatch,
-  type MixOptions,
-  type RandomErasingOptions,
-} from "./batch-augment.js";
-export { WeightEma } from "./ema.js";

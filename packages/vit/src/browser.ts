@@ -1,0 +1,66 @@
+/**
+ * `@birdvlm/vit` in a web page (the `browser` export condition): the Vision Transformer, its configs and
+ * checkpoints (`VisionTransformer.load(url)` through `fetch`), attention maps and the canvas overlay, and the
+ * pixel preprocessing. Training and the PNG overlay (sharp) are Node's (`index.ts`, which re-exports all of this).
+ * @packageDocumentation
+ */
+export {
+  type ViTConfig,
+  type Pooling,
+  type WeightsInfo,
+  type Json,
+  vitTiny,
+  vitSmall,
+  vitBase,
+  vitConfig,
+  validateConfig,
+  fromTimm,
+  fromHF,
+  toTimmJson,
+  toHFJson,
+} from "./config.js";
+export {
+  VisionTransformer,
+  attentionProbabilities,
+  attentionMaps,
+  attentionRollout,
+  type RolloutOptions,
+  type VisionTransformerOptions,
+  type ViTOutput,
+  type ViTForwardOptions,
+  type LoadOptions,
+  type SaveOptions,
+} from "./vision-transformer.js";
+export {
+  type CheckpointFormat,
+  type ViTCheckpoint,
+  readViTCheckpoint,
+  writeViTCheckpoint,
+  weightsInfo,
+  HF_BLOCK_NAMES,
+  HF_TOP_NAMES,
+  HF_HEAD_NAMES,
+  HF_DEIT_TEACHER_HEAD_NAMES,
+  HF5_BLOCK_NAMES,
+  type HFBlockNaming,
+} from "./load.js";
+export { resamplePosEmbed, bicubicWeights, type ResampleOptions } from "./pos-embed.js";
+export { PatchEmbed } from "./patch-embed.js";
+export { Block, BlockList, LayerScale, type BlockOptions } from "./block.js";
+export { Attention } from "./attention.js";
+export { AttentionPool } from "./attention-pool.js";
+export { Mlp } from "./mlp.js";
+export { LayerNorm } from "./layer-norm.js";
+export type { ForwardContext } from "./forward-context.js";
+export {
+  mixBatch,
+  randomErasing,
+  sampleBeta,
+  softTargetCrossEntropy,
+  type MixedBatch,
+  type MixOptions,
+  type RandomErasingOptions,
+} from "./batch-augment.js";
+export { WeightEma } from "./ema.js";
+export { jet, blendHeatmap, drawAttentionOverlay, type PhotoPixels, type Canvas2DLike } from "./heatmap.js";
+export { pixelsToImageBatch, type PixelPreprocessing } from "./image-processing.js";
