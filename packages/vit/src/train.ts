@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { writeFile } from "node:fs/promises";
 import { AdamW, Trainer, crossEntropy, tf, warmupCosineSchedule } from "@birdvlm/core";
-import type { ImageBatch, MetricsRecord, Rng, TrainResult, TrainerOptions } from "@birdvlm/core";
+import type { ImageBatch, MetricsRecord, ProgressStream, Rng, TrainResult, TrainerOptions } from "@birdvlm/core";
 import {
   type MixOptions,
   type RandomErasingOptions,
@@ -73,8 +73,8 @@ export interface TrainClassifierOptions {
   resume?: boolean;
   /** Seed of the data order and the dropout / drop-path masks. Default 0. */
   seed?: number;
-  /** Progress line on stderr. Default `true`. */
-  progress?: boolean;
+  /** Progress line on stderr (or the stream given; redrawn in place with the time left on a TTY). Default `true`. */
+  progress?: boolean | ProgressStream;
   /** Called after each epoch's evaluation. */
   onEpoch?: (metrics: EpochMetrics) => void;
   /** Called with each Trainer log record (loss every `logEvery` steps). */

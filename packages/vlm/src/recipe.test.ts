@@ -51,7 +51,18 @@ describe("recipes", () => {
       epochs: 20,
       batchSize: 64,
       lr: 3e-3,
-      augmentation: { flipProbability: 0.5, scale: null, colorJitter: 0 },
+      weightDecay: 0.05,
+      warmupEpochs: 5,
+      labelSmoothing: 0.1,
+      validationFraction: 0.1,
+      augmentation: {
+        flipProbability: 0.5,
+        scale: null,
+        colorJitter: 0,
+        mixupAlpha: 0,
+        cutmixAlpha: 0,
+        randomErasing: 0,
+      },
     });
     expect(r.vlm).toBeUndefined();
   });

@@ -37,6 +37,12 @@ export interface AugmentationRecipe {
   scale: [number, number] | null;
   /** Colour jitter strength (brightness, contrast and saturation), 0 for none. Default 0. */
   colorJitter: number;
+  /** Mixup's Beta(α, α), 0 for none. Default 0. */
+  mixupAlpha: number;
+  /** Cutmix's Beta(α, α), 0 for none. Default 0. */
+  cutmixAlpha: number;
+  /** Probability that an image gets a rectangle erased (timm's random erasing), 0 for none. Default 0. */
+  randomErasing: number;
 }
 
 /** How the encoder is trained as a classifier. */
@@ -54,6 +60,16 @@ export interface TrainingRecipe {
   batchSize: number;
   /** Peak learning rate. Default 3e-3. */
   lr: number;
+  /** AdamW weight decay. Default 0.05. */
+  weightDecay: number;
+  /** Epochs of linear warmup before the cosine. Default 5. */
+  warmupEpochs: number;
+  /** Label smoothing. Default 0.1. */
+  labelSmoothing: number;
+  /** Decay of an exponential moving average of the weights (validated, kept as the model), or absent for none. */
+  emaDecay?: number;
+  /** Fraction of each class of the train split held out for validation (`train-vit`). Default 0.1. */
+  validationFraction: number;
   augmentation: AugmentationRecipe;
 }
 
@@ -135,12 +151,20 @@ export const RECIPE_SCHEMA: Schema = {
       mixedViewEpochs: { kind: "number", min: 0, optional: true },
       batchSize: { kind: "number", integer: true, min: 1, default: 64 },
       lr: { kind: "number", min: 0, default: 3e-3 },
+      weightDecay: { kind: "number", min: 0, default: 0.05 },
+      warmupEpochs: { kind: "number", min: 0, default: 5 },
+      labelSmoothing: { kind: "number", min: 0, max: 1, default: 0.1 },
+      emaDecay: { kind: "number", min: 0, max: 0.99999, optional: true },
+      validationFraction: { kind: "number", min: 0.01, max: 0.5, default: 0.1 },
       augmentation: {
         kind: "object",
         fields: {
           flipProbability: { kind: "number", min: 0, max: 1, default: 0.5 },
           scale: { kind: "numbers", length: 2, nullable: true, default: null },
           colorJitter: { kind: "number", min: 0, default: 0 },
+          mixupAlpha: { kind: "number", min: 0, default: 0 },
+          cutmixAlpha: { kind: "number", min: 0, default: 0 },
+          randomErasing: { kind: "number", min: 0, max: 1, default: 0 },
         },
       },
     },
