@@ -54,7 +54,7 @@ done
 for c in cc gcc g++ c++ clang make python python3; do
   if PATH="$shim" command -v "$c" >/dev/null 2>&1; then fail "the compiler-free PATH has $c"; fi
 done
-run() { env PATH="$shim" HOME="$work/home" npm_config_cache="$cache/npm" "$@"; }
+run() { env PATH="$shim" HOME="$work/home" npm_config_cache="$cache/npm" npm_config_update_notifier=false "$@"; }
 mkdir -p "$work/home"
 
 # 3. The checks, run in each consumer project (node's own APIs only).
