@@ -2,9 +2,7 @@
  * Checkpoint formats of a ViT: detection, the name maps (one explicit table per source format), and the
  * layout changes between the reference tensors and this package's timm-named parameters.
  */
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { openCheckpoint, tf, writeFolderAtomic, writeSafetensors } from "@birdvlm/core";
+import { openModelFolder, tf, writeModelFolder, type SafetensorsReader } from "@birdvlm/core";
 import { type ViTConfig, type WeightsInfo, fromHF, fromTimm, toHFJson, toTimmJson } from "./config.js";
 import { checkWeightsAgainstConfig } from "./weights-check.js";
 
@@ -105,18 +103,22 @@ function detectFormat(names: string[], path: string): { format: CheckpointFormat
   );
 }
 
-/** Reads a ViT checkpoint folder (`config.json` + `model.safetensors`, timm or Hugging Face layout) into timm names. */
+/**
+ * Reads a ViT checkpoint folder (`config.json` + `model.safetensors`, timm or Hugging Face layout) into timm names:
+ * a directory in Node, or a URL (through `fetch`, in Node or a page).
+ */
 export async function readViTCheckpoint(dir: string): Promise<ViTCheckpoint> {
-  const configPath = join(dir, "config.json");
+  const folder = openModelFolder(dir);
+  const configPath = folder.where("config.json");
   let json: Record<string, unknown>;
   try {
-    json = JSON.parse(await readFile(configPath, "utf8")) as Record<string, unknown>;
+    json = JSON.parse(await folder.readText("config.json")) as Record<string, unknown>;
   } catch (e) {
     throw new Error(`${configPath}: ${(e as Error).message}`);
   }
   if (typeof json !== "object" || json === null || Array.isArray(json))
     throw new Error(`${configPath}: expected a JSON object, got ${json === null ? "null" : typeof json}`);
-  const reader = await openCheckpoint(dir);
+  const reader = await folder.openWeights();
   try {
     const names = reader.names();
     const { format, prefix } = detectFormat(names, reader.path);
@@ -159,7 +161,7 @@ function hfDisplayName(names: string[], prefix: string): (timm: string) => strin
 }
 
 async function readHF(
-  reader: Awaited<ReturnType<typeof openCheckpoint>>,
+  reader: SafetensorsReader,
   names: string[],
   prefix: string,
   out: Record<string, tf.Tensor>,
@@ -242,19 +244,23 @@ export async function writeViTCheckpoint(
   format: CheckpointFormat,
 ): Promise<void> {
   const json = format === "timm" ? toTimmJson(config) : toHFJson(config);
-  await writeFolderAtomic(dir, async (tmp) => {
-    await writeFile(join(tmp, "config.json"), `${JSON.stringify(json, null, 2)}\n`);
-    if (format === "timm") {
-      await writeSafetensors(join(tmp, "model.safetensors"), tensors, { format: "pt" });
-      return;
-    }
-    const hf = toHFNames(tensors, config);
-    try {
-      await writeSafetensors(join(tmp, "model.safetensors"), hf.tensors, { format: "pt" });
-    } finally {
-      hf.created.forEach((t) => t.dispose());
-    }
-  });
+  const text = { "config.json": `${JSON.stringify(json, null, 2)}\n` };
+  if (format === "timm") {
+    await writeModelFolder(dir, {
+      text,
+      safetensors: { "model.safetensors": { tensors, metadata: { format: "pt" } } },
+    });
+    return;
+  }
+  const hf = toHFNames(tensors, config);
+  try {
+    await writeModelFolder(dir, {
+      text,
+      safetensors: { "model.safetensors": { tensors: hf.tensors, metadata: { format: "pt" } } },
+    });
+  } finally {
+    hf.created.forEach((t) => t.dispose());
+  }
 }
 
 function toHFNames(

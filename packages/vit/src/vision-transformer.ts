@@ -325,7 +325,8 @@ export class VisionTransformer extends Module implements VisionEncoder {
 
   /**
    * Loads a checkpoint folder (`config.json` + `model.safetensors` or a sharded index) in timm or Hugging Face
-   * ViT/DeiT layout. Sizes come from the weights' shapes where they disagree with the config.
+   * ViT/DeiT layout: a directory in Node, or a URL (through `fetch`; the only kind in a page, which reads
+   * `model.safetensors` only). Sizes come from the weights' shapes where they disagree with the config.
    */
   static async load(dir: string, options: LoadOptions = {}): Promise<VisionTransformer> {
     const ckpt = await readViTCheckpoint(dir);

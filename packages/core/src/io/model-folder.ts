@@ -17,13 +17,7 @@ export function openModelFolder(location: string): ModelFolder {
   return {
     location: dir,
     where: (name) => join(dir, name),
-    readText: async (name) => {
-      try {
-        return await readFile(join(dir, name), "utf8");
-      } catch (e) {
-        throw new Error(`${join(dir, name)}: ${(e as Error).message}`);
-      }
-    },
+    readText: (name) => readFile(join(dir, name), "utf8"), // fs errors name the file
     openWeights: () => openCheckpoint(dir),
   };
 }
