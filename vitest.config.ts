@@ -16,7 +16,7 @@ export default defineConfig({
   },
   test: {
     setupFiles: ["./vitest.setup.ts"],
-    include: ["packages/*/src/**/*.test.ts", "bench/**/*.test.ts", "testing/**/*.test.ts"],
+    include: ["packages/*/src/**/*.test.ts", "bench/**/*.test.ts", "testing/**/*.test.ts", "examples/**/*.test.ts"],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
