@@ -21,9 +21,6 @@ export {
 } from "./config.js";
 export {
   VisionTransformer,
-  attentionProbabilities,
-  attentionMaps,
-  attentionRollout,
   type RolloutOptions,
   type VisionTransformerOptions,
   type ViTOutput,

@@ -390,12 +390,3 @@ export class VisionTransformer extends Module implements VisionEncoder {
     }
   }
 }
-
-/** `model.attentionProbabilities(images)`: per block `[B, heads, T, T]`; the caller disposes them. */
-export const attentionProbabilities = (model: VisionTransformer, images: ImageBatch): tf.Tensor4D[] =>
-  model.attentionProbabilities(images);
-/** `model.attentionMaps(images)`: the class token's attention, `[B, depth, heads, rows, cols]`. */
-export const attentionMaps = (model: VisionTransformer, images: ImageBatch): tf.Tensor5D => model.attentionMaps(images);
-/** `model.attentionRollout(images, options)`: heat map `[B, rows, cols]`, each image's maximum 1. */
-export const attentionRollout = (model: VisionTransformer, images: ImageBatch, options?: RolloutOptions): tf.Tensor3D =>
-  model.attentionRollout(images, options);

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { tf } from "@birdvlm/core";
 import type { ImageSource } from "@birdvlm/data";
-import { attentionRollout, renderAttentionOverlay, type VisionTransformer } from "@birdvlm/vit";
+import { renderAttentionOverlay, type VisionTransformer } from "@birdvlm/vit";
 import sharp from "sharp";
 import type { EvalReport } from "./evaluate.js";
 import type { ImageTable } from "./image-table.js";
@@ -16,7 +16,7 @@ export async function writeOverlay(
   dest: string,
 ): Promise<void> {
   const one = images.gather([id]);
-  const heat = tf.tidy(() => tf.squeeze(attentionRollout(vit, one), [0]) as tf.Tensor2D);
+  const heat = tf.tidy(() => tf.squeeze(vit.attentionRollout(one), [0]) as tf.Tensor2D);
   const path = typeof source === "string" ? source : "path" in source ? source.path : undefined;
   if (!path) throw new Error("demo: the attention overlay needs an image file");
   let picture: string | Buffer = path;

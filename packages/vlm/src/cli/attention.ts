@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { tf } from "@birdvlm/core";
-import { VisionTransformer, attentionRollout, renderAttentionOverlay } from "@birdvlm/vit";
+import { VisionTransformer, renderAttentionOverlay } from "@birdvlm/vit";
 import { BirdVLM } from "../birdvlm.js";
 import { defineCommand } from "./command.js";
 
@@ -21,7 +21,7 @@ export const attentionCommand = defineCommand({
       throw new Error("attention: the encoder is not a VisionTransformer");
     const vit = vlm.encoder;
     const batch = await vlm.loadImages([image!]);
-    const heat = tf.tidy(() => tf.squeeze(attentionRollout(vit, batch), [0]) as tf.Tensor2D);
+    const heat = tf.tidy(() => tf.squeeze(vit.attentionRollout(batch), [0]) as tf.Tensor2D);
     await mkdir(resolve(f.out, ".."), { recursive: true });
     await writeFile(f.out, await renderAttentionOverlay(image!, heat));
     log(`attention: wrote ${f.out}`);
