@@ -5,7 +5,6 @@
 //   npx tsx examples/align-llava.ts --encoder runs/vit --lm <phi3 dir> --json chat.json --images <folder> --out runs/aligned
 //       [--tokenizer <dir>] [--limit 2000] [--epochs 1] [--tokens 7]
 import "../scripts/tfjs-resolve-hook.js";
-import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
@@ -35,11 +34,12 @@ if (!values.encoder || !values.lm || !values.json || !values.images || !values.o
   process.exit(2);
 }
 const { initBackend } = await import("@birdvlm/core");
-const { readLlavaConversations } = await import("@birdvlm/data");
+const { readLlavaConversations, resolveListedPath } = await import("@birdvlm/data");
 const { VisionTransformer } = await import("@birdvlm/vit");
 const { MlpProjector } = await import("@birdvlm/projector");
 const { Phi3ForCausalLM, Phi3Tokenizer } = await import("@birdvlm/phi3");
-const { BirdVLM, ImageTable, checksumWeights, fingerprintFiles, toExample, trainStage } = await import("@birdvlm/vlm");
+const { BirdVLM, ImageTable, checksumWeights, fingerprintFiles, readProvenanceFile, toExample, trainStage } =
+  await import("@birdvlm/vlm");
 
 console.log(`backend: ${(await initBackend()).name}`);
 const encoder = await VisionTransformer.load(values.encoder);
@@ -53,11 +53,8 @@ const connector = new MlpProjector({
 });
 const vlm = BirdVLM.create({ encoder, connector, lm, tokenizer });
 vlm.lmSource = { dir: resolve(values.lm), sha256: await checksumWeights(values.lm) };
-// keep the encoder's training records (written beside it by `birdvlm train-vit` and `vlm.save`)
-vlm.provenance = await readFile(join(values.encoder, "provenance.json"), "utf8").then(
-  (t) => JSON.parse(t),
-  () => vlm.provenance,
-);
+// keep the encoder's training records (written beside it by `birdvlm train-vit` and `vlm.save`); a corrupt file is an error
+vlm.provenance = await readProvenanceFile(join(values.encoder, "provenance.json"));
 
 const limit = Number(values.limit ?? 2000);
 const examples = [];
@@ -67,7 +64,7 @@ for await (const record of readLlavaConversations(values.json)) {
   examples.push(
     toExample({ ...record, image: record.image, meta: { imageId: record.id, classId: 0, split: "train", pairs: [] } }),
   );
-  paths.push(join(values.images, record.image));
+  paths.push(resolveListedPath(values.images, record.image, values.json)); // checked to stay inside --images
   if (examples.length >= limit) break;
 }
 console.log(`align: ${examples.length} image-caption records from ${values.json}`);

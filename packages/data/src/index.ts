@@ -41,6 +41,14 @@ export { attributeQuestions, attributeValuePhrase, attributeYesNoQuestion } from
 export { deriveSeed, rngFor } from "@birdvlm/core";
 export { stratifiedSplit } from "./stratified-split.js";
 export {
+  MAX_IMAGE_BYTES,
+  checkRegularFile,
+  escapingPathReason,
+  readRegularFile,
+  resolveListedPath,
+} from "./listed-path.js";
+export { findJsonSyntaxError, type JsonSyntaxError } from "./json-syntax.js";
+export {
   IMAGENET_MEAN,
   IMAGENET_STD,
   ImagePipeline,

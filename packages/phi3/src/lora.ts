@@ -244,11 +244,13 @@ export async function loadLoRA(lm: Phi3ForCausalLM, dir: string): Promise<LoRAAd
   });
   const reader = await openSafetensors(join(dir, "adapter_model.safetensors"));
   try {
-    const tensors: Record<string, tf.Tensor> = {};
-    for (const n of reader.names())
-      tensors[n.replace(/^base_model\.model\./, "").replace(/\.lora_([AB])\.default\./, ".lora_$1.")] =
-        await reader.read(n);
+    const tensors = Object.create(null) as Record<string, tf.Tensor>; // names are data
     try {
+      for (const n of reader.names()) {
+        const name = n.replace(/^base_model\.model\./, "").replace(/\.lora_([AB])\.default\./, ".lora_$1.");
+        if (name in tensors) throw new Error(`${reader.path}: '${n}' and another tensor both name '${name}'`);
+        tensors[name] = await reader.read(n);
+      }
       adapters.loadStateDict(tensors, { source: reader.path });
     } finally {
       for (const t of Object.values(tensors)) t.dispose();

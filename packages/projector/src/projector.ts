@@ -73,7 +73,7 @@ export abstract class Projector extends Module implements Connector {
    */
   async loadWeights(dir: string): Promise<void> {
     const reader = await openModelFolder(dir).openWeights();
-    const tensors: Record<string, tf.Tensor> = {};
+    const tensors = Object.create(null) as Record<string, tf.Tensor>; // names are data (`__proto__` too)
     try {
       for (const name of reader.names()) tensors[name] = await reader.read(name);
       this.loadStateDict(tensors, { source: reader.path });

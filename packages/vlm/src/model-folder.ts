@@ -13,7 +13,8 @@ import {
 import { VisionTransformer } from "@birdvlm/vit";
 import { loadProjector } from "@birdvlm/projector";
 import { Phi3ForCausalLM, Phi3Tokenizer, loadLoRA, loraAdaptersOf, type Phi3WeightDtype } from "@birdvlm/phi3";
-import { emptyProvenance, type Provenance } from "./provenance.js";
+import { escapingPathReason } from "@birdvlm/data";
+import { readProvenanceFile, type Provenance } from "./provenance.js";
 
 /** `config.json` of a saved BirdVLM folder. */
 export interface BirdVLMFolderConfig {
@@ -115,45 +116,52 @@ export async function readBirdVLMFolder(dir: string, options: LoadBirdVLMOptions
       `BirdVLM.load: cannot read ${configPath} (${(e as Error).message}); is ${dir} a folder written by vlm.save?`,
     );
   }
-  if (config.format !== "birdvlm")
-    throw new Error(`BirdVLM.load: ${configPath} is not a BirdVLM config (format '${String(config.format)}')`);
-  const encoder = await VisionTransformer.load(join(dir, config.encoder.path));
-  const connector = await loadProjector(join(dir, config.projector.path));
-  let lmDir: string;
-  let lmSource: BirdVLMFolder["lmSource"];
-  if ("reference" in config.lm) {
-    lmDir = isAbsolute(config.lm.reference) ? config.lm.reference : resolve(dir, config.lm.reference);
-    const sum = await checksumWeights(lmDir);
-    if (sum !== config.lm.sha256) {
-      throw new Error(
-        `BirdVLM.load: the language model at ${lmDir} has checksum ${sum}, but ${configPath} was saved with ${config.lm.sha256}: restore that checkpoint or save the BirdVLM again with the LM copied`,
-      );
-    }
-    lmSource = { dir: lmDir, sha256: sum };
-  } else {
-    lmDir = join(dir, config.lm.path);
-  }
-  const lm = await Phi3ForCausalLM.load(lmDir, { weightDtype: options.lmWeightDtype ?? "float32" });
-  if (config.lora) await loadLoRA(lm, join(dir, config.lora.path));
-  const tokenizer: TextTokenizer = await Phi3Tokenizer.load(join(dir, config.tokenizer.path));
-  return {
-    encoder,
-    connector,
-    lm,
-    tokenizer,
-    imageTokens: config.imageTokens,
-    marker: { token: config.imageMarker },
-    lmSource,
-    cropToBox: config.cropToBox ?? false,
-    provenance: await readProvenance(join(dir, "provenance.json")),
+  if (typeof config !== "object" || config === null || config.format !== "birdvlm")
+    throw new Error(`BirdVLM.load: ${configPath} is not a BirdVLM config (format '${String(config?.format)}')`);
+  /** A part's folder inside `dir`, from config field `field` (a relative path that stays inside). */
+  const part = (field: string, value: { path?: unknown } | undefined): string => {
+    const path = value?.path;
+    const bad = typeof path !== "string" ? "is missing" : escapingPathReason(path);
+    if (bad) throw new Error(`BirdVLM.load: ${configPath}: ${field}.path ${bad}`);
+    return join(dir, path as string);
   };
-}
-
-async function readProvenance(path: string): Promise<Provenance> {
+  const built: Array<{ dispose(): void }> = [];
+  const keep = <T extends { dispose(): void }>(x: T): T => (built.push(x), x);
   try {
-    return JSON.parse(await readFile(path, "utf8")) as Provenance;
-  } catch {
-    return emptyProvenance();
+    const provenance = await readProvenanceFile(join(dir, "provenance.json"));
+    const encoder = keep(await VisionTransformer.load(part("encoder", config.encoder)));
+    const connector = keep(await loadProjector(part("projector", config.projector)));
+    let lmDir: string;
+    let lmSource: BirdVLMFolder["lmSource"];
+    if (config.lm && "reference" in config.lm) {
+      lmDir = isAbsolute(config.lm.reference) ? config.lm.reference : resolve(dir, config.lm.reference);
+      const sum = await checksumWeights(lmDir);
+      if (sum !== config.lm.sha256) {
+        throw new Error(
+          `BirdVLM.load: the language model at ${lmDir} has checksum ${sum}, but ${configPath} was saved with ${config.lm.sha256}: restore that checkpoint or save the BirdVLM again with the LM copied`,
+        );
+      }
+      lmSource = { dir: lmDir, sha256: sum };
+    } else {
+      lmDir = part("lm", config.lm);
+    }
+    const lm = keep(await Phi3ForCausalLM.load(lmDir, { weightDtype: options.lmWeightDtype ?? "float32" }));
+    if (config.lora) await loadLoRA(lm, part("lora", config.lora));
+    const tokenizer: TextTokenizer = await Phi3Tokenizer.load(part("tokenizer", config.tokenizer));
+    return {
+      encoder,
+      connector,
+      lm,
+      tokenizer,
+      imageTokens: config.imageTokens,
+      marker: { token: config.imageMarker },
+      lmSource,
+      cropToBox: config.cropToBox ?? false,
+      provenance,
+    };
+  } catch (e) {
+    built.forEach((x) => x.dispose()); // a failed load frees the parts it built
+    throw e;
   }
 }
 

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { TextTokenizer } from "@birdvlm/core";
 import { VisionTransformer } from "@birdvlm/vit";
@@ -7,7 +6,7 @@ import { Phi3ForCausalLM, Phi3Tokenizer } from "@birdvlm/phi3";
 import { BirdVLM } from "../birdvlm.js";
 import { loadBirdTasks } from "../bird-tasks.js";
 import { checksumWeights } from "../model-folder.js";
-import { emptyProvenance, type Provenance } from "../provenance.js";
+import { readProvenanceFile, type Provenance } from "../provenance.js";
 import { trainStage } from "../train-stage.js";
 import { defineCommand } from "./command.js";
 import { decodeForModel } from "./decode.js";
@@ -62,11 +61,7 @@ export const alignCommand = defineCommand({
   },
 });
 
-/** The training records written beside an encoder (by `train-vit` or a saved BirdVLM), or none. */
-async function readProvenanceBeside(dir: string): Promise<Provenance> {
-  try {
-    return JSON.parse(await readFile(join(dir, "provenance.json"), "utf8")) as Provenance;
-  } catch {
-    return emptyProvenance();
-  }
+/** The training records written beside an encoder (by `train-vit` or a saved BirdVLM): fails closed. */
+function readProvenanceBeside(dir: string): Promise<Provenance> {
+  return readProvenanceFile(join(dir, "provenance.json"));
 }
