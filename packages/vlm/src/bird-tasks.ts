@@ -33,6 +33,8 @@ export interface BirdTaskSet {
   conversations: VlmExample[];
   /** Held-out test images with their species and attribute questions (typed by attribute group). */
   testItems: EvalItem[];
+  /** The training images as evaluation items, the same way (for `eval --split train`, e.g. to measure fit). */
+  trainItems: EvalItem[];
   /** Type (`species` or the attribute group) and answer of every open training question: the majority baselines. */
   trainingAnswers: TypedAnswer[];
   /** Image id → file path, for every image of both splits. */
@@ -140,17 +142,14 @@ function buildTasks(
   const trainIds: string[] = [],
     testIds: string[] = [];
   const testItems: EvalItem[] = [];
+  const trainItems: EvalItem[] = [];
   images.forEach((im, i) => {
     const id = String(im.imageId);
     paths.set(id, im.path);
     sources.set(id, im.bbox ? { path: im.path, bbox: im.bbox } : im.path);
     classIndexOf.set(id, im.classIndex);
-    if (im.isTrain) {
-      trainIds.push(id);
-      return;
-    }
-    testIds.push(id);
-    testItems.push({
+    (im.isTrain ? trainIds : testIds).push(id);
+    (im.isTrain ? trainItems : testItems).push({
       imageId: id,
       species: im.species,
       attributes: qa
@@ -173,6 +172,7 @@ function buildTasks(
     captions: qa.captions("train").map(toExample),
     conversations: conversations.map(toExample),
     testItems,
+    trainItems,
     trainingAnswers,
     paths,
     sources,

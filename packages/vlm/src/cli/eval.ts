@@ -14,7 +14,13 @@ export const evalCommand = defineCommand({
   flags: {
     model: { type: "string", value: "<dir>", required: true, help: "a BirdVLM folder" },
     data: { type: "string", value: "<root>", required: true, help: "a CUB-layout folder" },
-    split: { type: "string", value: "<name>", default: "test", help: "the split's name in the report" },
+    split: {
+      type: "string",
+      value: "<name>",
+      default: "test",
+      choices: ["test", "train"],
+      help: "the split scored (train: images a part trained on need --allow-overlap)",
+    },
     "allow-overlap": { type: "boolean", help: "score images a part was trained on (with a notice)" },
     out: { type: "string", value: "<dir>", help: "write report.json and the confusion picture here" },
     classes: { type: "integer", min: 1, help: "keep only the first N species" },
@@ -23,14 +29,17 @@ export const evalCommand = defineCommand({
   async run(f, _positionals, { log }) {
     const vlm = await BirdVLM.load(f.model, { lmWeightDtype: f.bf16 ? "bfloat16" : "float32" });
     const tasks = await loadBirdTasks(f.data, { classes: f.classes });
-    if (!tasks.testItems.length)
-      throw new Error(`eval: ${f.data} has no test images (train_test_split.txt marks none with 0)`);
-    const images = await decodeForModel(vlm, tasks.testIds, tasks.sources, log);
+    const [items, ids] = f.split === "train" ? [tasks.trainItems, tasks.trainIds] : [tasks.testItems, tasks.testIds];
+    if (!items.length)
+      throw new Error(
+        `eval: ${f.data} has no ${f.split} images (train_test_split.txt marks none with ${f.split === "train" ? 1 : 0})`,
+      );
+    const images = await decodeForModel(vlm, ids, tasks.sources, log);
     const r = await evaluate(
       vlm,
       {
         dataset: tasks.fingerprint,
-        items: tasks.testItems,
+        items,
         images,
         speciesNames: tasks.speciesNames,
         trainingAnswers: tasks.trainingAnswers,
