@@ -3,7 +3,7 @@
 // --results as JSON lines) its final and best validation top-1 / top-5 and its wall-clock minutes.
 //
 //   npx tsx bench/ablate-cub.ts [--data ../shared/data/cub-subset-train] [--epochs 8] [--variants base,mix,...]
-//       [--width 128] [--depth 4] [--heads 4] [--size 64] [--results /tmp/ablate.jsonl] [--val-fraction 0.1]
+//       [--width 128] [--depth 4] [--heads 4] [--size 64] [--patch 8] [--results /tmp/ablate.jsonl] [--val-fraction 0.1]
 //   npx tsx bench/ablate-cub.ts --layout /tmp/cub-val     # the same split as a CUB folder for cub_train_torch.py
 //
 // The split is `CubDataset.split("train").holdout(valFraction, 0)`: stratified, seeded, the same every run.
@@ -28,6 +28,7 @@ const { values: a } = parseArgs({
     depth: { type: "string", default: "4" },
     heads: { type: "string", default: "4" },
     size: { type: "string", default: "64" },
+    patch: { type: "string", default: "8" },
     "val-fraction": { type: "string", default: "0.1" },
     results: { type: "string", default: join(tmpdir(), "birdvlm-ablate.jsonl") },
     layout: { type: "string" },
@@ -106,7 +107,7 @@ for (const name of a.variants!.split(",")) {
   const model = new VisionTransformer(
     {
       imageSize: size,
-      patchSize: 8,
+      patchSize: Number(a.patch),
       hiddenSize: width,
       depth: Number(a.depth),
       numHeads: Number(a.heads),

@@ -39,7 +39,6 @@ export {
   recordTraining,
   overlapByPart,
   fingerprintFiles,
-  readProvenanceFile,
   type Provenance,
   type PartName,
   type TrainingRecord,
@@ -111,3 +110,10 @@ export {
   type VlmRecipe,
 } from "./recipe.js";
 export { applySchema, SchemaError, type Schema, type FieldSchema } from "./recipe-schema.js";
+export {
+  trainVitOnCub,
+  testLine,
+  type TrainVitOnCubOptions,
+  type TrainVitOnCubResult,
+  type TrainVitOverrides,
+} from "./train-vit-run.js";
