@@ -39,6 +39,7 @@ export {
   recordTraining,
   overlapByPart,
   fingerprintFiles,
+  readProvenanceFile,
   type Provenance,
   type PartName,
   type TrainingRecord,
