@@ -127,8 +127,16 @@ function ropeFromHF(
   const scaling = (json.rope_scaling ?? params) as Json | null;
   const ropeTheta = (json.rope_theta ?? params?.rope_theta) as number | undefined;
   const partialRotaryFactor = (json.partial_rotary_factor ?? params?.partial_rotary_factor) as number | undefined;
-  if (!scaling) return { ropeTheta, partialRotaryFactor, ropeScaling: null };
-  const type = (scaling.rope_type ?? scaling.type) as string | undefined;
+  if (scaling === null || scaling === undefined) return { ropeTheta, partialRotaryFactor, ropeScaling: null };
+  const key = json.rope_scaling !== undefined && json.rope_scaling !== null ? "rope_scaling" : "rope_parameters";
+  // as transformers' rope validation: a dict with its type named; anything else is refused, never read as "none"
+  if (typeof scaling !== "object" || Array.isArray(scaling))
+    throw new Error(`${source}: ${key} must be an object with a 'type', got ${JSON.stringify(scaling)}`);
+  const type = (scaling.rope_type ?? scaling.type) as unknown;
+  if (type === undefined && key === "rope_scaling")
+    throw new Error(`${source}: rope_scaling ${JSON.stringify(scaling)} names no 'type' (or 'rope_type')`);
+  if (type !== undefined && typeof type !== "string")
+    throw new Error(`${source}: ${key} type must be a string, got ${JSON.stringify(type)}`);
   if (type === undefined || type === "default") return { ropeTheta, partialRotaryFactor, ropeScaling: null };
   if (type !== "longrope" && type !== "su") {
     throw new Error(`${source}: unknown rope type '${type}' in rope_scaling (supported: default, longrope, su)`);
