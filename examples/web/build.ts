@@ -49,7 +49,7 @@ export const birdvlmSources: esbuild.Plugin = {
 /** What {@link buildPage} wrote. */
 export interface PageBuild {
   outdir: string;
-  /** Bytes of the page's JavaScript, raw and gzipped. */
+  /** Bytes of all the JavaScript (main.js and the chunks of every backend), raw and gzipped. */
   jsBytes: number;
   jsGzipBytes: number;
   /** Bytes of the .wasm files, raw and gzipped. */
@@ -63,7 +63,10 @@ export async function buildPage(outdir = join(here, "dist"), options: { minify?:
   await mkdir(outdir, { recursive: true });
   const result = await esbuild.build({
     entryPoints: [join(here, "main.ts")],
-    outfile: join(outdir, "main.js"),
+    outdir,
+    // Each backend (a dynamic import in core) in chunks of its own, fetched only when the page takes it.
+    splitting: true,
+    chunkNames: "chunk-[hash]",
     bundle: true,
     platform: "browser",
     format: "esm",
@@ -106,6 +109,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const b = await buildPage(values.out ? resolve(values.out) : undefined, { minify: !values["no-minify"] });
   const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
   console.log(
-    `built ${b.outdir}: main.js ${kb(b.jsBytes)} (${kb(b.jsGzipBytes)} gzip), .wasm ${kb(b.wasmBytes)} (${kb(b.wasmGzipBytes)} gzip)`,
+    `built ${b.outdir}: JavaScript ${kb(b.jsBytes)} (${kb(b.jsGzipBytes)} gzip; each backend a chunk loaded when ` +
+      `taken), .wasm ${kb(b.wasmBytes)} (${kb(b.wasmGzipBytes)} gzip; one of the three is loaded)`,
   );
 }
