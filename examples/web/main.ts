@@ -14,6 +14,8 @@ export interface PageResult {
   top5: { index: number; label: string; probability: number }[];
   /** Milliseconds from the decoded photo to the logits and the overlay, on the page's backend. */
   classifyMs: number;
+  /** Where that time went: preprocessing, the logits, the attention rollout, drawing the overlay. */
+  stepsMs: { preprocess: number; logits: number; rollout: number; overlay: number };
 }
 
 /** What the page exposes on `window.birdvlm`. */
@@ -66,10 +68,15 @@ async function classify(picture: Blob): Promise<PageResult> {
   const { pixels, bitmap } = await decode(picture);
   const start = performance.now();
   const batch = pixelsToImageBatch(pixels, model.config);
+  await batch.data();
+  const preprocessed = performance.now();
   const logitsTensor = model.classify(batch);
+  const logits = await logitsTensor.data();
+  const classified = performance.now();
   // Where it looked: attention rollout from the class token (models without one get no overlay).
   const rollout = withOverlay && model.config.classToken ? model.attentionRollout(batch) : undefined;
-  const [logits, heat] = await Promise.all([logitsTensor.data(), rollout?.array()]);
+  const heat = await rollout?.array();
+  const rolledOut = performance.now();
   tf.dispose([batch, logitsTensor, ...(rollout ? [rollout] : [])]);
 
   // The photo's centred square (what the model saw), with the heat map over it.
@@ -80,7 +87,14 @@ async function classify(picture: Blob): Promise<PageResult> {
   const sy = Math.floor((bitmap.height - side) / 2);
   context.drawImage(bitmap, sx, sy, side, side, 0, 0, canvas.width, canvas.height);
   if (heat) drawAttentionOverlay(context, heat[0]!, 0.45);
-  const classifyMs = performance.now() - start;
+  const end = performance.now();
+  const classifyMs = end - start;
+  const stepsMs = {
+    preprocess: preprocessed - start,
+    logits: classified - preprocessed,
+    rollout: rolledOut - classified,
+    overlay: end - rolledOut,
+  };
 
   const values = Array.from(logits);
   const max = Math.max(...values);
@@ -102,7 +116,7 @@ async function classify(picture: Blob): Promise<PageResult> {
     }),
   );
   $("timing").textContent = `classified in ${classifyMs.toFixed(0)} ms`;
-  api.last = { logits: values, top5, classifyMs };
+  api.last = { logits: values, top5, classifyMs, stepsMs };
   return api.last;
 }
 

@@ -145,14 +145,17 @@ describe.skipIf(!haveChromium || !cub)("the web demo in headless Chromium", () =
     const again = await page.evaluate(async () => {
       const api = (globalThis as unknown as { birdvlm: PageApi }).birdvlm;
       const blob = await (await fetch(document.querySelector<HTMLCanvasElement>("#overlay")!.toDataURL())).blob();
-      return (await api.classify(blob)).classifyMs;
+      return api.classify(blob);
     });
     const js = served.filter((s) => /\.js$/.test(s.url));
     const wasm = served.filter((s) => /\.wasm$/.test(s.url));
     const gz = (list: typeof served) => list.reduce((n, s) => n + gzipSync(s.bytes).byteLength, 0) / 1024;
     console.log(
       `web demo on wasm (${ready.backend.threads} threads): loaded in ${ready.loadMs.toFixed(0)} ms; ` +
-        `classified in ${result.classifyMs.toFixed(0)} ms (first), ${again.toFixed(0)} ms (warm); ` +
+        `classified in ${result.classifyMs.toFixed(0)} ms (first), ${again.classifyMs.toFixed(0)} ms (warm: ` +
+        `${Object.entries(again.stepsMs)
+          .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+          .join(", ")}); ` +
         `JavaScript ${gz(js).toFixed(0)} KB gzip in ${js.length} files, ` +
         `${wasm.map((w) => w.url.split("/").pop()).join(", ")} ${gz(wasm).toFixed(0)} KB gzip; ` +
         `all built JS ${readdirSync(join(tmp, "dist")).filter((f) => f.endsWith(".js")).length} files`,
