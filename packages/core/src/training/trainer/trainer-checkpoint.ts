@@ -92,15 +92,13 @@ export async function saveTrainerCheckpoint(
 export async function loadTrainerCheckpoint(dir: string): Promise<LoadedTrainerCheckpoint> {
   const statePath = join(dir, "trainer.json");
   if (!existsSync(statePath)) throw new Error(`${dir}: not a training checkpoint (no trainer.json)`);
-  let state: TrainerState;
+  let json: unknown;
   try {
-    state = JSON.parse(readFileSync(statePath, "utf8")) as TrainerState;
+    json = JSON.parse(readFileSync(statePath, "utf8"));
   } catch (e) {
     throw new Error(`${statePath}: not JSON (${(e as Error).message})`);
   }
-  if (state.format !== TRAINER_STATE_FORMAT || !Number.isInteger(state.step) || !Array.isArray(state.rng)) {
-    throw new Error(`${statePath}: not a ${TRAINER_STATE_FORMAT} state (format '${String(state.format)}')`);
-  }
+  const state = validateTrainerState(json, statePath);
   const model = await readSafetensors(join(dir, "model.safetensors"));
   let optimizer: NamedTensors;
   try {
@@ -110,6 +108,42 @@ export async function loadTrainerCheckpoint(dir: string): Promise<LoadedTrainerC
     throw e;
   }
   return { dir, model, optimizer, state };
+}
+
+/**
+ * Checks a parsed `trainer.json` field by field and returns it typed; the error names the file and the first
+ * field that is missing or of the wrong kind (a resume never fails later on a `TypeError`).
+ */
+export function validateTrainerState(json: unknown, path: string): TrainerState {
+  const fail = (what: string): never => {
+    throw new Error(`${path}: ${what}`);
+  };
+  if (typeof json !== "object" || json === null || Array.isArray(json)) fail("expected a JSON object");
+  const s = json as Record<string, unknown>;
+  if (s.format !== TRAINER_STATE_FORMAT)
+    fail(`not a ${TRAINER_STATE_FORMAT} state (format ${JSON.stringify(s.format ?? null)})`);
+  const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  const finite = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+  const field = (name: string, ok: (v: unknown) => boolean, kind: string) => {
+    if (!ok(s[name])) fail(`'${name}' must be ${kind}, got ${JSON.stringify(s[name] ?? null)}`);
+  };
+  for (const name of ["step", "epoch", "position", "skippedSteps", "badInARow"]) field(name, count, "a count ≥ 0");
+  field("seed", (v) => Number.isSafeInteger(v), "an integer");
+  field("rng", (v) => Array.isArray(v) && v.length === 4 && v.every((x) => Number.isInteger(x)), "4 integers");
+  field("elapsedSec", (v) => finite(v) && (v as number) >= 0, "seconds ≥ 0");
+  field("pendingLoss", (v) => typeof v === "object" && v !== null, "an object");
+  const pending = s.pendingLoss as Record<string, unknown>;
+  for (const k of ["sum", "normSum"]) if (!finite(pending[k])) fail(`'pendingLoss.${k}' must be a number`);
+  for (const k of ["count", "items"]) if (!count(pending[k])) fail(`'pendingLoss.${k}' must be a count ≥ 0`);
+  if (s.earlyStopping !== undefined) {
+    const e = s.earlyStopping as Record<string, unknown> | null;
+    if (typeof e !== "object" || e === null) fail("'earlyStopping' must be an object");
+    const orNull = (v: unknown) => v === null || finite(v);
+    if (!orNull(e!.best) || !orNull(e!.bestStep) || !count(e!.badEvals))
+      fail("'earlyStopping' must hold best and bestStep (numbers or null) and badEvals (a count)");
+  }
+  if (s.extra !== undefined && (typeof s.extra !== "object" || s.extra === null)) fail("'extra' must be an object");
+  return s as unknown as TrainerState;
 }
 
 /** The `checkpoint-<step>` folders under `root` that hold a `trainer.json`, by ascending step. */

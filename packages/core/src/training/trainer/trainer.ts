@@ -4,6 +4,7 @@ import type { NamedTensors, Optimizer } from "../optimizers/optimizer.js";
 import { constantSchedule, type Schedule } from "../schedule.js";
 import { disposeTensors } from "../optimizers/accumulate.js";
 import { Rng } from "../../random/rng.js";
+import { sweepStaleTemporaries } from "../../io/atomic.js";
 import type { MetricsRecord } from "../metrics-log.js";
 import { StepBatches, disposeBatch } from "./batches.js";
 import { EarlyStopping } from "./early-stopping.js";
@@ -142,6 +143,8 @@ export class Trainer<B> {
    */
   async fit(): Promise<TrainResult> {
     const o = this.options;
+    // a killed run's half-written checkpoints and moved-aside copies: healed before anything reads the folder
+    if (o.checkpointDir) for (const line of await sweepStaleTemporaries(o.checkpointDir)) this.log.note(line);
     const resume = typeof o.resume === "string" ? o.resume : o.resume ? latestCheckpoint(o.checkpointDir!) : undefined;
     if (resume) await this.resumeFrom(resume);
     this.meter.ensure();
