@@ -6,6 +6,11 @@ export interface PoolingConfig {
   mode: PoolingMode;
   /** Target grid of `avg` pooling, `[rows, cols]`. Default `[7, 7]` (49 tokens from 14×14). */
   outputGrid?: [number, number];
+  /**
+   * With `avg` or `all`: the encoder's class token or pooled embedding (`features.cls`, what its classifier head
+   * reads) comes first, before the patch tokens (K + 1 tokens). Default false.
+   */
+  withCls?: boolean;
 }
 
 /** Which projector: the 2-layer MLP of LLaVA-1.5 (default) or a single linear map. */
@@ -20,7 +25,8 @@ export interface ProjectorConfig {
   hiddenDim: number;
   /** Width of the language model's embeddings. */
   outputDim: number;
-  pooling: Required<PoolingConfig>;
+  /** `withCls` is written only when true, so configs saved before it existed read the same. */
+  pooling: Required<Omit<PoolingConfig, "withCls">> & { withCls?: true };
 }
 
 /** Options for building a projector: only the dimensions are required. */
@@ -35,9 +41,10 @@ export interface ProjectorOptions {
 
 /** Fills the defaults of a projector config (hidden = output, avg pooling to 7×7) and validates it. */
 export function resolveProjectorConfig(kind: ProjectorKind, o: ProjectorOptions): ProjectorConfig {
-  const pooling: Required<PoolingConfig> = {
+  const pooling: ProjectorConfig["pooling"] = {
     mode: o.pooling?.mode ?? "avg",
     outputGrid: o.pooling?.outputGrid ?? [7, 7],
+    ...(o.pooling?.withCls ? { withCls: true as const } : {}),
   };
   const c: ProjectorConfig = {
     kind,
@@ -52,6 +59,10 @@ export function resolveProjectorConfig(kind: ProjectorKind, o: ProjectorOptions)
   }
   if (!["avg", "all", "cls"].includes(pooling.mode))
     throw new Error(`projector config: pooling.mode must be avg, all or cls, got '${pooling.mode}'`);
+  if (pooling.withCls && pooling.mode === "cls")
+    throw new Error(
+      `projector config: pooling.withCls adds the class token to avg or all pooling; mode 'cls' has it alone`,
+    );
   if (pooling.outputGrid.length !== 2 || pooling.outputGrid.some((d) => !Number.isInteger(d) || d <= 0)) {
     throw new Error(`projector config: pooling.outputGrid must be two positive integers, got [${pooling.outputGrid}]`);
   }

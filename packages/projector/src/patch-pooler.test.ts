@@ -34,6 +34,20 @@ describe("PatchPooler", () => {
     pooler.dispose();
   });
 
+  it("withCls puts the class token (the encoder's pooled embedding) first, then the pooled patches", () => {
+    const f = features(2, 4, 4, 3);
+    const pooler = new PatchPooler({ mode: "avg", outputGrid: [2, 2], withCls: true });
+    expect(pooler.tokenCount([4, 4])).toBe(5);
+    const y = pooler.forward(f);
+    expect(y.shape).toEqual([2, 5, 3]);
+    const plain = new PatchPooler({ mode: "avg", outputGrid: [2, 2] }).forward(f);
+    expect(Array.from(tf.slice(y, [0, 0, 0], [2, 1, 3]).dataSync())).toEqual(Array.from(f.cls!.dataSync()));
+    expect(Array.from(tf.slice(y, [0, 1, 0], [2, 4, 3]).dataSync())).toEqual(Array.from(plain.dataSync()));
+    expect(new PatchPooler({ mode: "all", withCls: true }).tokenCount([4, 4])).toBe(17);
+    expect(() => pooler.forward({ ...f, cls: undefined })).toThrow(/withCls needs features.cls/);
+    pooler.dispose();
+  });
+
   it("pools adaptively like AdaptiveAvgPool2d when the grid does not divide (5×5 → 2×2)", () => {
     const x = tf.reshape(tf.range(0, 25), [1, 25, 1]) as tf.Tensor3D;
     const pooler = new PatchPooler({ mode: "avg", outputGrid: [2, 2] });

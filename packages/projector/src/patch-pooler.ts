@@ -10,31 +10,45 @@ import type { PoolingConfig, PoolingMode } from "./config.js";
 export class PatchPooler {
   readonly mode: PoolingMode;
   readonly outputGrid: [number, number];
+  /** The class token (`features.cls`) comes first, before the pooled patches. */
+  readonly withCls: boolean;
   private readonly matrices = new Map<string, tf.Tensor2D>();
 
   constructor(config: PoolingConfig = { mode: "avg" }) {
     this.mode = config.mode;
     this.outputGrid = config.outputGrid ?? [7, 7];
+    this.withCls = !!config.withCls && this.mode !== "cls";
   }
 
   /** Number of tokens produced for a patch grid `[rows, cols]`. */
   tokenCount(grid: [number, number]): number {
     if (this.mode === "cls") return 1;
-    if (this.mode === "all") return grid[0] * grid[1];
+    const extra = this.withCls ? 1 : 0;
+    if (this.mode === "all") return grid[0] * grid[1] + extra;
     this.checkGrid(grid);
-    return this.outputGrid[0] * this.outputGrid[1];
+    return this.outputGrid[0] * this.outputGrid[1] + extra;
   }
 
   /** features → `[B, K, D]` tokens (K from `tokenCount`). */
   forward(features: VisionFeatures): tf.Tensor3D {
     return tf.tidy(() => {
-      if (this.mode === "cls") {
-        if (!features.cls)
-          throw new Error(
-            "PatchPooler: pooling 'cls' needs features.cls, but the encoder returned none (use 'avg' or 'all')",
-          );
-        return tf.expandDims(features.cls, 1) as tf.Tensor3D;
-      }
+      const patches = this.poolPatches(features);
+      if (!this.withCls) return patches;
+      return tf.concat([tf.expandDims(this.clsOf(features), 1) as tf.Tensor3D, patches], 1) as tf.Tensor3D;
+    });
+  }
+
+  private clsOf(features: VisionFeatures): tf.Tensor2D {
+    if (!features.cls)
+      throw new Error(
+        `PatchPooler: pooling ${this.withCls ? "withCls" : "'cls'"} needs features.cls, but the encoder returned none (use 'avg' or 'all')`,
+      );
+    return features.cls;
+  }
+
+  private poolPatches(features: VisionFeatures): tf.Tensor3D {
+    return tf.tidy(() => {
+      if (this.mode === "cls") return tf.expandDims(this.clsOf(features), 1) as tf.Tensor3D;
       const [b, n, d] = features.patches.shape;
       const [rows, cols] = features.grid;
       if (rows * cols !== n) throw new Error(`PatchPooler: grid [${rows},${cols}] does not match ${n} patches`);

@@ -10,6 +10,7 @@ import { loadBirdTasks, loadNABirdsTasks, type BirdTaskSet } from "./bird-tasks.
 import { pickQuestions, writeOverlay } from "./demo-outputs.js";
 import { evaluate, type EvalReport } from "./evaluate.js";
 import { ImageTable } from "./image-table.js";
+import { initProjectorFromHead } from "./projector-init.js";
 import { recordTraining } from "./provenance.js";
 import { trainStage } from "./train-stage.js";
 import { loadRecipe, vitConfigOf, type Recipe } from "./recipe.js";
@@ -217,12 +218,19 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     },
     { seed },
   );
+  const fromHead = recipe.vlm.projectorInit === "head";
   const connector = new MlpProjector({
     inputDim: vit.hiddenSize,
     outputDim: hidden,
-    pooling: { mode: "avg", outputGrid: [recipe.vlm.imageTokenGrid, recipe.vlm.imageTokenGrid] },
+    hiddenDim: fromHead ? Math.max(hidden, tasks.numClasses) : undefined,
+    pooling: {
+      mode: "avg",
+      outputGrid: [recipe.vlm.imageTokenGrid, recipe.vlm.imageTokenGrid],
+      withCls: recipe.vlm.pooledToken,
+    },
     seed,
   });
+  if (fromHead) initProjectorFromHead(connector, vit.head!);
   const vlm = BirdVLM.create({ encoder: vit, connector, lm, tokenizer });
   // A model that learned the whole pictures too takes pictures as they are; one that learned box crops wants a box.
   vlm.cropToBox = crop && !mixed;

@@ -88,6 +88,14 @@ export interface StageRecipe {
 export interface VlmRecipe {
   /** The patch grid is pooled to `imageTokenGrid` × `imageTokenGrid` image tokens. Default 2. */
   imageTokenGrid: number;
+  /** One more image token, first: the encoder's pooled embedding (what its classifier head reads). Default false. */
+  pooledToken: boolean;
+  /**
+   * How the projector starts: `random`, or `head`: the first C units of its first layer copy the encoder's
+   * classifier head (C classes), so the class evidence the head learned reaches the LM from the first step.
+   * Default `random`.
+   */
+  projectorInit: "random" | "head";
   languageModel: {
     /** Default 128. */
     hiddenSize: number;
@@ -174,6 +182,8 @@ export const RECIPE_SCHEMA: Schema = {
     optional: true,
     fields: {
       imageTokenGrid: { kind: "number", integer: true, min: 1, default: 2 },
+      pooledToken: { kind: "boolean", default: false },
+      projectorInit: { kind: "string", values: ["random", "head"], default: "random" },
       languageModel: {
         kind: "object",
         fields: {
