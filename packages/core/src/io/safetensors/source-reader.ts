@@ -149,7 +149,8 @@ export function safetensorsFromBytes(
       if (position + length > all.byteLength) {
         throw new Error(`${name}: unexpected end of file (wanted ${length} bytes at ${position})`);
       }
-      return all.slice(position, position + length); // a copy, so typed views start aligned at offset 0
+      // a copy, so typed views start aligned at offset 0 (Uint8Array's slice: a Node Buffer's own slice is a view)
+      return Uint8Array.prototype.slice.call(all, position, position + length);
     },
   });
 }
