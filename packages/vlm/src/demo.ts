@@ -14,7 +14,8 @@ import { initProjectorFromHead } from "./projector-init.js";
 import { recordTraining } from "./provenance.js";
 import { trainStage } from "./train-stage.js";
 import { loadRecipe, vitConfigOf, type Recipe } from "./recipe.js";
-import { classifierAccuracy, encoderTrainingOf, trainEncoderClassifier } from "./train-encoder.js";
+import { classifierAccuracy, encoderTrainingOf, needsImagePipeline, trainEncoderClassifier } from "./train-encoder.js";
+import { trainVitOnCub } from "./train-vit-run.js";
 
 /** Every knob of the demo, with defaults sized to finish in a few minutes on 2 CPU cores. */
 export interface DemoOptions {
@@ -97,7 +98,6 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       : await loadRecipe(o.encoderRecipe)
     : recipe;
   const { languageModel: lmShape, align: alignKnobs, instruct: instructKnobs } = recipe.vlm;
-  const vitTraining = encoderTrainingOf(encRecipe);
   const size = o.imageSize ?? encRecipe.training.imageSize;
   if (o.cub && o.nabirds) throw new Error("demo: give a CUB folder or a NABirds folder, not both");
   await mkdir(out, { recursive: true });
@@ -126,9 +126,33 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     `data: ${tasks.speciesNames.length} species${tasks.numClasses !== tasks.speciesNames.length ? ` (${tasks.numClasses} categories)` : ""}, ${tasks.trainIds.length} train / ${tasks.testIds.length} test images, ${tasks.conversations.length} conversations`,
   );
 
-  const vit = new VisionTransformer({ ...vitConfigOf(encRecipe, tasks.numClasses, size), ...o.vit }, { seed });
-  const allIds = [...tasks.trainIds, ...tasks.testIds];
   const crop = (o.cropToBox ?? true) && tasks.hasBoundingBoxes;
+  // A recipe with augmentation beyond flips (cub-scratch) trains the encoder as `train-vit` does: the pixel-cache
+  // pipeline, validation held out of the train split, its best epoch kept.
+  const pipeline = needsImagePipeline(encRecipe);
+  if (pipeline && o.nabirds)
+    throw new Error(
+      `demo: recipe ${encRecipe.name} trains the encoder through train-vit's pixel-cache pipeline, which reads CUB-layout folders; for NABirds use an encoder recipe without augmentation (e.g. demo)`,
+    );
+  let encoderTrainIds = tasks.trainIds;
+  let vit: VisionTransformer;
+  if (pipeline) {
+    log(`train-vit: recipe ${encRecipe.name} through the pixel-cache pipeline into ${join(out, "encoder")}`);
+    const run = await trainVitOnCub({
+      data: root,
+      out: join(out, "encoder"),
+      recipe: encRecipe,
+      overrides: { imageSize: size, epochs: o.vitEpochs },
+      classes: o.classes,
+      seed,
+      cropToBox: crop,
+      log,
+      progress: false,
+    });
+    vit = await VisionTransformer.load(run.modelDir);
+    encoderTrainIds = run.trainIds.map(String);
+  } else vit = new VisionTransformer({ ...vitConfigOf(encRecipe, tasks.numClasses, size), ...o.vit }, { seed });
+  const allIds = [...tasks.trainIds, ...tasks.testIds];
   const images = await ImageTable.fromFiles(
     allIds,
     allIds.map((id) => tasks.sources.get(id)!),
@@ -155,9 +179,10 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const curve = (name: string) => (_: number, loss: number) =>
     records.push({ kind: "train", step: ++step, epoch: 0, time: (Date.now() - t0) / 1000, [name]: loss });
 
-  const vitEpochs = o.vitEpochs ?? vitTraining.epochs;
-  let vitLosses: number[];
-  if (mixed) {
+  const vitTraining = pipeline ? undefined : encoderTrainingOf(encRecipe);
+  const vitEpochs = o.vitEpochs ?? vitTraining?.epochs ?? 0;
+  let vitLosses: number[] = [];
+  if (vitTraining && mixed) {
     // Both views of every training image in one table (ids of the whole pictures suffixed), about half the epochs
     // (the demo recipe's 13: the whole pictures need a few more passes than the crops; 10 left them at 86% held-out top-1).
     const both = ImageTable.fromTensor(
@@ -178,7 +203,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       log,
     });
     both.dispose();
-  } else {
+  } else if (vitTraining) {
     vitLosses = await trainEncoderClassifier(vit, {
       images,
       ids: tasks.trainIds,
@@ -237,7 +262,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   recordTraining(vlm.provenance, ["encoder"], {
     stage: "train-vit",
     dataset: tasks.fingerprint,
-    imageIds: tasks.trainIds,
+    imageIds: encoderTrainIds,
   });
   log(
     `model: ViT ${vit.parameterCount().toLocaleString("en-US")} + projector ${connector.parameterCount().toLocaleString("en-US")} + Phi-3 ${lm.parameterCount().toLocaleString("en-US")} weights, ${vlm.imageTokens} image tokens`,

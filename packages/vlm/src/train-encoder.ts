@@ -95,6 +95,16 @@ export function encoderTrainingOf(
 }
 
 /**
+ * Whether a recipe trains its encoder with more than flips (random-resized-crop, colour jitter, mixup / cutmix,
+ * random erasing, an EMA of the weights): then it needs the pixel-cache pipeline of `trainVitOnCub`
+ * (`birdvlm train-vit`), not `trainEncoderClassifier` on in-memory images.
+ */
+export function needsImagePipeline(recipe: Recipe): boolean {
+  const { augmentation: a, emaDecay } = recipe.training;
+  return !!(a.scale || a.colorJitter || a.mixupAlpha || a.cutmixAlpha || a.randomErasing || emaDecay);
+}
+
+/**
  * Top-1 accuracy of the ViT's head on `ids` (class indices `labels`). With `groupOf` (class index → group), a
  * prediction is right when it falls in the label's group (e.g. NABirds' categories scored at the species level).
  */

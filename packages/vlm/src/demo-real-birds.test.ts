@@ -14,10 +14,19 @@ const TINY = {
   training: { imageSize: 32, epochs: 1, batchSize: 8, lr: 0.003 },
   vlm: {
     imageTokenGrid: 2,
+    pooledToken: true,
+    projectorInit: "head",
     languageModel: { hiddenSize: 32, layers: 1, heads: 2, mlpRatio: 2, maxPositions: 256 },
     align: { epochs: 1, batchSize: 8 },
     instruct: { epochs: 1, batchSize: 8, trainLanguageModel: true },
   },
+};
+
+/** The tiny encoder with a random-resized-crop: trained through train-vit's pixel-cache pipeline. */
+const TINY_AUGMENTED = {
+  ...TINY,
+  training: { ...TINY.training, validationFraction: 0.2, augmentation: { scale: [0.5, 1] } },
+  vlm: undefined,
 };
 
 /**
@@ -113,6 +122,37 @@ describe("birdvlm demo --nabirds", () => {
     expect(types).toContain("group");
     expect(existsSync(join(out, "eval", "confusion.png"))).toBe(true);
     expect(JSON.parse(await readFile(join(out, "summary.json"), "utf8")).questionTypes).toEqual(report.questionTypes);
-    expect((await cli("demo", "--nabirds", root, "--cub", root, "--out", out)).err).toMatch(/not both/);
+    const both = await cli("demo", "--nabirds", root, "--cub", root, "--out", out);
+    expect(both.err).toMatch(/not both/);
+    expect(report.questionTypes.length).toBeGreaterThan(1);
+  }, 240_000);
+});
+
+describe("birdvlm demo --cub --encoder-recipe with augmentation", () => {
+  it("trains the encoder through train-vit's pipeline, then the VLM on it with the pooled token and the head-initialized projector", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vlm-cub-pipeline-"));
+    try {
+      const data = join(dir, "birds");
+      await generateSynthBirds(data, { species: 3, imagesPerSpecies: 8, imageSize: 32, seed: 3, concurrency: 2 });
+      await writeFile(join(dir, "tiny.json"), JSON.stringify(TINY));
+      await writeFile(join(dir, "tiny-augmented.json"), JSON.stringify(TINY_AUGMENTED));
+      const out = join(dir, "out");
+      const r = await cli(
+        "demo",
+        ...["--cub", data, "--out", out, "--recipe", join(dir, "tiny.json")],
+        ...["--encoder-recipe", join(dir, "tiny-augmented.json"), "--box-only"],
+      );
+      expect(r.err).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/train-vit: recipe tiny-augmented through the pixel-cache pipeline/);
+      expect(r.out).toMatch(/5 image tokens/);
+      expect(existsSync(join(out, "encoder", "model", "model.safetensors"))).toBe(true);
+      const provenance = JSON.parse(await readFile(join(out, "model", "provenance.json"), "utf8"));
+      const encoderImages = provenance.parts.encoder[0].imageIds.length;
+      const projectorImages = provenance.parts.projector[0].imageIds.length;
+      expect(encoderImages).toBeLessThan(projectorImages); // validation was held out of the encoder's training
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 240_000);
 });
