@@ -189,8 +189,17 @@ async function readHF(
             `${reader.path}: layer ${i} has ${present.join(", ")} but not all of query/key/value ${kind}`,
           );
         const loaded = await Promise.all(parts.map((p) => reader.read(p)));
-        out[`blocks.${i}.attn.qkv.${kind}`] = tf.concat(loaded, 0);
-        loaded.forEach((t) => t.dispose());
+        try {
+          const shapes = loaded.map((t) => `[${t.shape.join(", ")}]`);
+          if (new Set(shapes).size !== 1 || loaded[0]!.rank !== (kind === "weight" ? 2 : 1))
+            throw new Error(
+              `${reader.path}: layer ${i}'s query/key/value ${kind}s must have one ${kind === "weight" ? "[D, D]" : "[D]"} shape: ` +
+                parts.map((p, k) => `'${p}' ${shapes[k]}`).join(", "),
+            );
+          out[`blocks.${i}.attn.qkv.${kind}`] = tf.concat(loaded, 0);
+        } finally {
+          loaded.forEach((t) => t.dispose());
+        }
         parts.forEach((p) => used.add(p));
       }
     }

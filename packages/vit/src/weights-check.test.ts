@@ -132,6 +132,18 @@ describe("a model folder that disagrees with itself does not load", () => {
     );
   });
 
+  it("Hugging Face query/key/value of different shapes name the layer and the file (not a tfjs concat error)", async () => {
+    const dir = await folder("hf", (w, made) => {
+      const t = tf.zeros([24, 20]);
+      made.push(t);
+      return { ...w, "vit.encoder.layer.1.attention.attention.key.weight": t };
+    });
+    await refuses(
+      dir,
+      /model\.safetensors: layer 1's query\/key\/value weights must have one \[D, D\] shape: .*key\.weight' \[24, 20\]/,
+    );
+  });
+
   it("a wrong shape inside a later block is named by loadStateDict with the file, and nothing leaks", async () => {
     const dir = await folder("timm", (w, made) => {
       const t = tf.zeros([20]);
