@@ -2,7 +2,9 @@ import { open, readFile, rename, stat, writeFile, type FileHandle } from "node:f
 import sharp from "sharp";
 import type { BoundingBox } from "./cub-dataset.js";
 import { boxWithMargin } from "./crop-geometry.js";
-import { jpegHeaderSize } from "./image-pipeline.js";
+import { decodeFailureReason, jpegHeaderSize } from "./image-pipeline.js";
+import { DataFormatError } from "./data-format-error.js";
+import { readRegularFile } from "./listed-path.js";
 import type { RgbPixels } from "./uint8-augment.js";
 
 const MAGIC = "BVPIXC01";
@@ -223,12 +225,14 @@ async function decodeStored(
 ): Promise<{ data: Buffer; width: number; height: number }> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(source.path);
+    bytes = await readRegularFile(source.path); // only a regular file, up to the image size cap
   } catch (e) {
+    if (e instanceof DataFormatError) throw e;
     throw new Error(`${source.path}: cannot read image (${(e as Error).message})`);
   }
   try {
-    let image = sharp(bytes, { autoOrient: true, failOn: "error" });
+    // as ImagePipeline: corrupt data libjpeg would guess around is refused
+    let image = sharp(bytes, { autoOrient: true, failOn: "warning" });
     const dims = jpegHeaderSize(bytes) ?? (await image.metadata()).autoOrient;
     if (!dims?.width || !dims.height) throw new Error("no image dimensions in the header");
     let { width: w, height: h } = dims;
@@ -247,7 +251,7 @@ async function decodeStored(
       throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${tw}x${th}x3`);
     return { data, width: tw, height: th };
   } catch (e) {
-    throw new Error(`${source.path}: cannot decode image (${(e as Error).message})`);
+    throw new Error(`${source.path}: cannot decode image (${await decodeFailureReason(bytes, e as Error, "warning")})`);
   }
 }
 
