@@ -50,6 +50,20 @@ describe("birdvlm eval --split", () => {
     expect(r.out).not.toContain("backend:");
   });
 
+  it("a bad number or a missing flag exits 2 before any model is loaded or image decoded", async () => {
+    for (const argv of [
+      ["align", "--encoder", model, "--lm", model, "--data", data, "--out", join(dir, "o"), "--epochs", "abc"],
+      ["instruct", "--model", model, "--data", data, "--out", join(dir, "o"), "--epochs", "abc"],
+      ["train-vit", "--data", data, "--out", join(dir, "o"), "--epochs", "abc"],
+      ["align", "--encoder", model, "--data", data, "--out", join(dir, "o")],
+    ]) {
+      const r = await cli(...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.err).toMatch(/--epochs must be a number, got 'abc'|--lm is required/);
+      expect(r.out).not.toContain("backend:");
+    }
+  });
+
   it("--split train scores the training images (refused here: the projector trained on them)", async () => {
     const train = await cli("eval", "--model", model, "--data", data, "--split", "train");
     expect(train.code).toBe(1);
