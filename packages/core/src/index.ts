@@ -15,7 +15,13 @@ export { type EncodableDtype } from "./io/safetensors/dtypes-encode.js";
 export { openCheckpoint } from "./io/open-checkpoint.js";
 // Node's model folders: a directory or a URL, in place of the page's (URLs only).
 export { openModelFolder, writeModelFolder } from "./io/model-folder.js";
-export { writeJsonAtomic, writeFolderAtomic, writeFileAtomic } from "./io/atomic.js";
+export {
+  writeJsonAtomic,
+  writeFolderAtomic,
+  writeFileAtomic,
+  sweepStaleTemporaries,
+  namingDiskFull,
+} from "./io/atomic.js";
 export { writeCheckpoint, type WriteCheckpointOptions, type WrittenCheckpoint } from "./io/write-checkpoint.js";
 export {
   ProgressLine,

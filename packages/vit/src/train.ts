@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { writeFile } from "node:fs/promises";
-import { AdamW, Trainer, crossEntropy, tf, warmupCosineSchedule } from "@birdvlm/core";
+import { AdamW, Trainer, crossEntropy, sweepStaleTemporaries, tf, warmupCosineSchedule } from "@birdvlm/core";
 import type { ImageBatch, MetricsRecord, ProgressStream, Rng, TrainResult, TrainerOptions } from "@birdvlm/core";
 import {
   type MixOptions,
@@ -170,6 +170,7 @@ export async function trainClassifier(options: TrainClassifierOptions): Promise<
   const warmupSteps = Math.min(Math.round((o.warmupEpochs ?? 5) * o.stepsPerEpoch), Math.floor(totalSteps / 3));
   const labelSmoothing = o.labelSmoothing ?? 0.1;
   const checkpointDir = o.outDir ? join(o.outDir, "checkpoints") : undefined;
+  if (o.outDir) await sweepStaleTemporaries(o.outDir); // a killed run's .best-ema.old-* (the Trainer sweeps checkpoints/)
   const history: EpochMetrics[] = [];
   // Training top-1 of the current epoch, summed on the device inside the loss.
   const zero = tf.scalar(0);

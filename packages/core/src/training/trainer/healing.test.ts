@@ -76,7 +76,7 @@ describe("training folders heal", () => {
     const dir = join(root, "state", "checkpoint-1");
     const w = { w: tf.zeros([2]) };
     const good = {
-      format: TRAINER_STATE_FORMAT,
+      format: TRAINER_STATE_FORMAT as typeof TRAINER_STATE_FORMAT,
       step: 1,
       epoch: 0,
       position: 1,
