@@ -38,14 +38,16 @@ if (!haveChromium) {
 const cub = haveChromium ? sharedPath("data/cub-subset-train/CUB_200_2011") : undefined;
 
 describe.skipIf(!haveChromium || !cub)("the web demo in headless Chromium", () => {
-  const tmp = mkdtempSync(join(tmpdir(), "birdvlm-web-"));
-  const photo = join(cub!, "images", readFileSync(join(cub!, "images.txt"), "utf8").split("\n")[0]!.split(" ")[1]!);
+  let tmp: string;
+  let photo: string;
   let server: StaticServer;
   let browser: Browser;
   let expected: number[];
   const served: { url: string; bytes: Buffer }[] = [];
 
   beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), "birdvlm-web-"));
+    photo = join(cub!, "images", readFileSync(join(cub!, "images.txt"), "utf8").split("\n")[0]!.split(" ")[1]!);
     // The demo's ViT shape (packages/vlm/recipes/demo.json), seeded weights, a head over the subset's species,
     // saved as a timm folder with timm's `label_names`.
     const recipe = JSON.parse(readFileSync(join(repo, "packages/vlm/recipes/demo.json"), "utf8"));
@@ -95,7 +97,7 @@ describe.skipIf(!haveChromium || !cub)("the web demo in headless Chromium", () =
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-    rmSync(tmp, { recursive: true, force: true });
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   async function open(query: string): Promise<{ page: Page; ready: Awaited<PageApi["ready"]> }> {
