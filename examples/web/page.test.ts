@@ -143,12 +143,13 @@ describe.skipIf(!haveChromium || !cub)("the web demo in headless Chromium", () =
       return seen.size;
     });
     expect(colours).toBeGreaterThan(50);
-    // One more classification for the time of a warm one.
-    const again = await page.evaluate(async () => {
+    // The same photo again, for the time of a warm classification (and the same logits).
+    const again = await page.evaluate(async (base64) => {
       const api = (globalThis as unknown as { birdvlm: PageApi }).birdvlm;
-      const blob = await (await fetch(document.querySelector<HTMLCanvasElement>("#overlay")!.toDataURL())).blob();
+      const blob = await (await fetch(`data:image/jpeg;base64,${base64}`)).blob();
       return api.classify(blob);
-    });
+    }, readFileSync(photo).toString("base64"));
+    expect(again.logits).toEqual(result.logits);
     const js = served.filter((s) => /\.js$/.test(s.url));
     const wasm = served.filter((s) => /\.wasm$/.test(s.url));
     const gz = (list: typeof served) => list.reduce((n, s) => n + gzipSync(s.bytes).byteLength, 0) / 1024;

@@ -23,12 +23,19 @@ export function pixelsToImageBatch(photo: PhotoPixels, pre: PixelPreprocessing):
   const side = Math.min(width, height);
   const top = Math.floor((height - side) / 2);
   const left = Math.floor((width - side) / 2);
+  // The centred square's RGB, cut here: fewer values to hand to the backend than the whole RGBA photo.
+  const square = new Int32Array(side * side * 3);
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const from = ((top + y) * width + left + x) * channels;
+      const to = (y * side + x) * 3;
+      square[to] = data[from]!;
+      square[to + 1] = data[from + 1]!;
+      square[to + 2] = data[from + 2]!;
+    }
+  }
   return tf.tidy(() => {
-    const rgb = tf.slice(
-      tf.tensor3d(Int32Array.from(data), [height, width, channels], "int32"),
-      [top, left, 0],
-      [side, side, 3],
-    );
+    const rgb = tf.tensor3d(square, [side, side, 3], "int32");
     const resized = tf.image.resizeBilinear(
       tf.cast(rgb, "float32") as tf.Tensor3D,
       [pre.imageSize, pre.imageSize],
