@@ -4,7 +4,7 @@
 // checkpoints, metrics.jsonl, curves.png and the selected model (timm layout) in <out>/model.
 //
 //   npx tsx examples/train-vit-cub.ts --cub /data/CUB_200_2011 [--recipe cub-scratch] [--classes N]
-//       [--image-size 64] [--epochs 60] [--batch 32] [--lr 1e-3] [--val-fraction 0.1] [--out runs/vit-cub] [--seed 0]
+//       [--image-size 64] [--epochs 50] [--batch 32] [--lr 1e-3] [--val-fraction 0.1] [--out runs/vit-cub] [--seed 0]
 //
 // The model's shape, its training knobs and augmentation come from a recipe (packages/vlm/recipes/<name>.json or
 // a .json path); the flags override it. `birdvlm train-vit` is the same run from the command line.
@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
 });
 const usage =
   "usage: npx tsx examples/train-vit-cub.ts --cub <CUB root> [--recipe cub-scratch] [--classes N] [--image-size 64]\n" +
-  "       [--epochs 60] [--batch 32] [--lr 1e-3] [--val-fraction 0.1] [--out runs/vit-cub] [--seed 0] [--backend <name>]";
+  "       [--epochs 50] [--batch 32] [--lr 1e-3] [--val-fraction 0.1] [--out runs/vit-cub] [--seed 0] [--backend <name>]";
 if (args.help) {
   console.log(usage);
   process.exit(0);
