@@ -154,7 +154,9 @@ export function confusedPairsSvg(pairs: readonly ConfusedPair[], title?: string)
   const w = left + barW + 130,
     h = top + Math.max(1, pairs.length) * row + 40;
   const maxShare = Math.max(0.1, ...pairs.map((q) => q.share));
-  const axisMax = Math.min(1, Math.ceil(maxShare * 10) / 10);
+  const tick = maxShare <= 0.5 ? 0.1 : 0.2;
+  const ticks = Math.ceil(maxShare / tick - 1e-9);
+  const axisMax = ticks * tick;
   const X = (v: number) => left + (v / axisMax) * barW;
   const p: string[] = [];
   const heading = title ?? "Species answers";
@@ -165,8 +167,8 @@ export function confusedPairsSvg(pairs: readonly ConfusedPair[], title?: string)
   );
   if (!pairs.length)
     p.push(`<text x="12" y="${top + 16}" font-size="${font}">no species was confused with another</text>`);
-  for (let k = 0; k <= 5; k++) {
-    const v = (axisMax * k) / 5;
+  for (let k = 0; k <= ticks; k++) {
+    const v = k * tick;
     p.push(
       `<line x1="${X(v)}" x2="${X(v)}" y1="${top - 4}" y2="${top + pairs.length * row}" stroke="#e4e4e4"/>`,
       `<text x="${X(v)}" y="${top + Math.max(1, pairs.length) * row + 16}" font-size="11" text-anchor="middle">${Math.round(v * 100)}%</text>`,
