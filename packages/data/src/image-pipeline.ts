@@ -295,10 +295,11 @@ async function orientedSize(image: Sharp): Promise<{ width: number; height: numb
 let explaining: Promise<unknown> = Promise.resolve();
 
 /**
- * What went wrong in a failed decode, in libvips' words, each line once. libvips keeps one error buffer for all
- * its threads, so under concurrency a failure's text can land in another image's error (doubled there) and its
- * own reads "Unknown error" or only "Warning treated as error". Such a failure is decoded once more, one at a
- * time, to recover its reason; a JPEG without its end-of-image marker is named as truncated when even that fails.
+ * What went wrong in a failed decode. A JPEG without its end-of-image marker is named as truncated from its bytes
+ * alone. Otherwise the reason is libvips' words, each line once; but libvips keeps one error buffer for all its
+ * threads, so under concurrency a failure's text can land in another image's error (doubled there) and its own
+ * reads "Unknown error", only "Warning treated as error", or another image's words. A vague failure is decoded
+ * once more, one at a time, to recover its reason.
  */
 export async function decodeFailureReason(
   bytes: Uint8Array,
@@ -309,6 +310,9 @@ export async function decodeFailureReason(
     [...new Set(message.split("\n").map((l) => l.trim()))].filter(Boolean).join("; ");
   const vague = (r: string): boolean =>
     r === "" || /^(Unknown error|Warning treated as error due to failOn setting)$/.test(r);
+  const n = bytes.length;
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && !(bytes[n - 2] === 0xff && bytes[n - 1] === 0xd9))
+    return `premature end of JPEG image: no end-of-image marker in its ${n} bytes (truncated file?)`;
   const reason = clean(error.message);
   if (!vague(reason)) return reason;
   const retry = explaining.then(() =>
@@ -323,9 +327,6 @@ export async function decodeFailureReason(
   explaining = retry;
   const again = await retry;
   if (!vague(again)) return again;
-  const n = bytes.length;
-  if (bytes[0] === 0xff && bytes[1] === 0xd8 && !(bytes[n - 2] === 0xff && bytes[n - 1] === 0xd9))
-    return `premature end of JPEG image: no end-of-image marker in its ${n} bytes (truncated file?)`;
   return reason === "" ? "damaged image data (the decoder gave no reason)" : reason;
 }
 
