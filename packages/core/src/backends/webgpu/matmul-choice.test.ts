@@ -89,7 +89,7 @@ describe("matmul program choice", () => {
       expect(() => parseMatMulOverridesEnv(file, read)).toThrow(
         /overrides\.json \(env BIRDVLM_MATMUL_OVERRIDES\): not JSON/,
       );
-      expect(() => parseMatMulOverridesEnv(file, undefined)).toThrow(/a file path needs Node's webgpu backend/);
+      expect(() => parseMatMulOverridesEnv(file, null)).toThrow(/a file path needs Node's webgpu backend/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -130,11 +130,12 @@ export function setMatMulOverridesFileReader(read: (path: string) => string): vo
 
 /**
  * Parses a value of env `BIRDVLM_MATMUL_OVERRIDES`: a JSON array of rules, or the path of a JSON file (read with
- * `readFile`, by default the reader Node's webgpu backend installed); none when empty.
+ * `readFile`, by default the reader Node's webgpu backend installed; `null`: no reader, as in a page); none when
+ * empty.
  */
 export function parseMatMulOverridesEnv(
   value: string | undefined,
-  readFile: ((path: string) => string) | undefined = readTextFile,
+  readFile: ((path: string) => string) | null = readTextFile ?? null,
 ): MatMulOverride[] {
   const raw = value?.trim();
   if (!raw) return [];
