@@ -53,6 +53,8 @@ const VARIANTS: Record<string, Variant> = {
   cls: { ...base, pooling: "cls" },
   lr2x: { ...base, lr: 2e-3 },
   scale08: { ...base, scale: [0.08, 1] },
+  dp0: { ...base, dropPathRate: 0 },
+  clsdp0: { ...base, pooling: "cls", dropPathRate: 0 },
   all: { ...base, mix: { mixupAlpha: 0.8, cutmixAlpha: 1 }, randomErasing: { probability: 0.25 }, emaDecay: 0.998 },
 };
 
