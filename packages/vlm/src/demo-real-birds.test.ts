@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSynthBirds } from "@birdvlm/data";
 import { runCli, type CliIO } from "./cli/main.js";
 import { loadNABirdsTasks } from "./bird-tasks.js";
+import { loadRecipe } from "./recipe.js";
 
 /** A tiny recipe: a 16-wide, 1-block ViT at 32 px and a 1-layer Phi-3 of width 32, one epoch of each stage. */
 const TINY = {
@@ -126,6 +127,15 @@ describe("birdvlm demo --nabirds", () => {
     expect(both.err).toMatch(/not both/);
     expect(report.questionTypes.length).toBeGreaterThan(1);
   }, 240_000);
+});
+
+describe("the real-birds recipe", () => {
+  it("is the demo's shapes with the pooled-embedding token and the head-initialized projector", async () => {
+    const [demo, real] = [await loadRecipe("demo"), await loadRecipe("real-birds")];
+    expect(real.vlm).toEqual({ ...demo.vlm, pooledToken: true, projectorInit: "head" });
+    expect(real.encoder).toEqual(demo.encoder);
+    expect(demo.vlm).toMatchObject({ pooledToken: false, projectorInit: "random" });
+  });
 });
 
 describe("birdvlm demo --cub --encoder-recipe with augmentation", () => {

@@ -18,7 +18,10 @@ held-out top-1 beside the VLM's species accuracy, and each question type beside 
 When the folder has bounding boxes, training mixes box crops and whole pictures, so \`ask\` needs no --box;
 --box-only trains on box crops alone. The species and attribute accuracies are on box crops; a line before them
 gives the same on the whole pictures. The model's shapes and training knobs come from --recipe (default "demo",
-packages/vlm/recipes/demo.json), the encoder's from --encoder-recipe when given; the flags below override them.`,
+packages/vlm/recipes/demo.json), the encoder's from --encoder-recipe when given; the flags below override them.
+On real photos use --recipe real-birds (the encoder's pooled embedding as an image token, the projector started
+as its classifier head; docs/training-on-cub-and-nabirds.md); --encoder-recipe cub-scratch trains the encoder
+as train-vit does.`,
   flags: {
     out: { type: "string", value: "<dir>", help: "output folder (default out/demo)" },
     recipe: { type: "string", value: "<name|file>", help: "the model's shapes and training knobs (default demo)" },
