@@ -1,11 +1,12 @@
 import { imageSize } from "image-size";
 import sharp, { type Sharp } from "sharp";
 import { type ImageBatch, Rng, tf } from "@birdvlm/core";
-import { type ColorJitterOptions, LUMA, colorJitterTransform, sampleColorJitter } from "./color-jitter.js";
+import { type ColorJitterOptions, LUMA, sampleColorJitter } from "./color-jitter.js";
 import { type Region, boxWithMargin, centerCropRegion, randomResizedCropRegion } from "./crop-geometry.js";
 import type { BoundingBox } from "./cub-dataset.js";
 import { DataFormatError } from "./data-format-error.js";
 import { MAX_IMAGE_BYTES, readRegularFile } from "./listed-path.js";
+import { writeNormalized } from "./uint8-augment.js";
 
 /** ImageNet's per-channel mean (RGB, on values in [0, 1]). */
 export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
@@ -199,71 +200,22 @@ export class ImagePipeline {
     return record;
   }
 
+  /** Decoded pixels widened to float (0..255), reused: the shared last pass stays on one array type. */
+  private pixels = new Float32Array(0);
+
   /** `(jitter(x / 255) - mean) / std`, mirrored when flipped, into `out` at `offset`. */
   private normalize(px: Uint8Array, out: Float32Array, offset: number, record: AugmentationRecord): void {
     const S = this.size;
-    const [m0, m1, m2] = this.mean;
-    const i0 = 1 / this.std[0],
-      i1 = 1 / this.std[1],
-      i2 = 1 / this.std[2];
-    // Row-wise: source pixel x goes to column x, or S-1-x when flipped (step -3 through the output row).
-    const step = record.flipped ? -3 : 3;
-    if (!record.jitter) {
-      const a0 = i0 / 255,
-        a1 = i1 / 255,
-        a2 = i2 / 255;
-      const b0 = -m0 * i0,
-        b1 = -m1 * i1,
-        b2 = -m2 * i2;
-      for (let y = 0; y < S; y++) {
-        let i = y * S * 3;
-        let j = offset + (y * S + (record.flipped ? S - 1 : 0)) * 3;
-        for (let x = 0; x < S; x++, i += 3, j += step) {
-          out[j] = px[i]! * a0 + b0;
-          out[j + 1] = px[i + 1]! * a1 + b1;
-          out[j + 2] = px[i + 2]! * a2 + b2;
-        }
-      }
-      return;
-    }
-    // The mean luma only matters to contrast.
+    if (this.pixels.length !== px.length) this.pixels = new Float32Array(px.length);
+    const f = this.pixels;
     let luma = 0;
-    if (record.jitter.contrast !== 1)
-      for (let i = 0; i < px.length; i += 3) luma += LUMA[0] * px[i]! + LUMA[1] * px[i + 1]! + LUMA[2] * px[i + 2]!;
-    const { matrix: M, offset: c } = colorJitterTransform(record.jitter, luma / (255 * S * S));
-    const k = 1 / 255;
-    const [r0, r1, r2, g0, g1, g2, b0, b1, b2] = Array.from(M, (v) => v * k) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    const c0 = c[0]!,
-      c1 = c[1]!,
-      c2 = c[2]!;
-    for (let y = 0; y < S; y++) {
-      let i = y * S * 3;
-      let j = offset + (y * S + (record.flipped ? S - 1 : 0)) * 3;
-      for (let x = 0; x < S; x++, i += 3, j += step) {
-        const r = px[i]!,
-          g = px[i + 1]!,
-          b = px[i + 2]!;
-        let u = r0 * r + r1 * g + r2 * b + c0;
-        let v = g0 * r + g1 * g + g2 * b + c1;
-        let w = b0 * r + b1 * g + b2 * b + c2;
-        u = u < 0 ? 0 : u > 1 ? 1 : u;
-        v = v < 0 ? 0 : v > 1 ? 1 : v;
-        w = w < 0 ? 0 : w > 1 ? 1 : w;
-        out[j] = (u - m0) * i0;
-        out[j + 1] = (v - m1) * i1;
-        out[j + 2] = (w - m2) * i2;
-      }
+    for (let i = 0; i < px.length; i += 3) {
+      const r = (f[i] = px[i]!);
+      const g = (f[i + 1] = px[i + 1]!);
+      const b = (f[i + 2] = px[i + 2]!);
+      luma += LUMA[0] * r + LUMA[1] * g + LUMA[2] * b;
     }
+    writeNormalized(f, S, record, luma / (255 * S * S), this.mean, this.std, out, offset);
   }
 }
 

@@ -103,8 +103,12 @@ export function augmentInto(
   writeNormalized(floats, S, aug, lumaSum / (255 * S * S), mean, std, out, offset);
 }
 
-/** The second pass: jitter (affine + clamp to [0, 1]), mirror and normalize `floats` (0..255) into `out`. */
-function writeNormalized(
+/**
+ * Jitter (affine + clamp to [0, 1]), mirror and normalize `S x S` RGB pixels on a 0..255 scale (decoded bytes or
+ * resampled floats) into `out` at `offset`: the last pass of both {@link augmentInto} and sharp's `ImagePipeline`.
+ * `meanLuma` (0..1) is the contrast mean; it only matters when the jitter changes contrast.
+ */
+export function writeNormalized(
   floats: Float32Array,
   S: number,
   aug: CropAugmentation,
