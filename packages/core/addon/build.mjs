@@ -5,7 +5,7 @@
 // `--optional`: a failure (no C++ compiler, no headers) warns and exits 0, so builds go on and
 // `initBackend('auto')` falls back to wasm. Skips the build when the binary is newer than every source.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, renameSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -70,7 +70,11 @@ function copyToPlatformPackage() {
   if (!existsSync(join(dir, "package.json"))) return;
   const target = join(dir, "birdvlm_native.node");
   if (existsSync(target) && statSync(target).mtimeMs >= statSync(binary).mtimeMs) return;
-  copyFileSync(binary, target);
+  // Copied beside the target and renamed over it: a running process that mapped the old binary keeps its inode
+  // (writing into the mapped file in place could crash it).
+  const temporary = `${target}.${process.pid}.tmp`;
+  copyFileSync(binary, temporary);
+  renameSync(temporary, target);
   console.log(`@birdvlm/core: copied the addon to ${target}`);
 }
 
