@@ -18,13 +18,15 @@ import { defineCase, type BenchCase } from "../harness.js";
 
 const BATCH = 32;
 
-interface Shape {
+/** The ViT's image size, patch size and depth. */
+export interface Shape {
   size: number;
   patch: number;
   depth: number;
 }
 
-function model(shape: Shape, classes: number): VisionTransformer {
+/** The anchor's ViT for `shape` (class-token head, `classes` outputs), in training mode. */
+export function model(shape: Shape, classes: number): VisionTransformer {
   return new VisionTransformer(
     {
       imageSize: shape.size,
@@ -43,7 +45,7 @@ function model(shape: Shape, classes: number): VisionTransformer {
 }
 
 /** One training step as the Trainer takes it: loss, gradients, clip, AdamW, one float read back. */
-function stepper(vit: VisionTransformer): { step(images: tf.Tensor4D, labels: tf.Tensor1D): Promise<number> } & {
+export function stepper(vit: VisionTransformer): { step(images: tf.Tensor4D, labels: tf.Tensor1D): Promise<number> } & {
   dispose(): void;
 } {
   const params = vit.trainableParameters();

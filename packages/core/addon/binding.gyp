@@ -8,7 +8,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags": ["-O3", "-fopenmp-simd"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-pthread"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fno-trapping-math", "-pthread"],
       "ldflags": ["-pthread"]
     }
   ]

@@ -19,7 +19,9 @@ inline float pow2i(int32_t n) {
 
 inline float fast_exp(float x0) {
   float x = std::min(88.72283935546875f, std::max(-103.972084045410f, x0));
-  float n = std::nearbyint(x * 1.44269504088896341f);
+  // Round to nearest (ties to even, as nearbyint) by adding and taking away 1.5 * 2^23: |x * log2 e| < 2^22 here.
+  // std::nearbyint is a libm call that keeps every loop calling this scalar.
+  float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
   float r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
   float p = 1.9875691500E-4f;
