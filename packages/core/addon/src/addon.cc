@@ -9,37 +9,14 @@
 #include "attention.h"
 #include "bf16.h"
 #include "elementwise.h"
+#include "napi_util.h"
 #include "sgemm.h"
 #include "thread_pool.h"
 
 namespace {
 
 using birdvlm::pool;
-
-bool Fail(Napi::Env env, const std::string& msg) {
-  Napi::TypeError::New(env, "birdvlm_native: " + msg).ThrowAsJavaScriptException();
-  return false;
-}
-
-bool F32(const Napi::CallbackInfo& info, size_t i, int64_t need, float** out) {
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    return Fail(info.Env(), "argument " + std::to_string(i) + " must be a Float32Array");
-  auto a = info[i].As<Napi::Float32Array>();
-  if (static_cast<int64_t>(a.ElementLength()) < need)
-    return Fail(info.Env(), "argument " + std::to_string(i) + " has " + std::to_string(a.ElementLength()) +
-                                " elements, needs " + std::to_string(need));
-  *out = a.Data();
-  return true;
-}
-
-int64_t Int(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }
-
-std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t i) {
-  auto arr = info[i].As<Napi::Array>();
-  std::vector<int64_t> v(arr.Length());
-  for (uint32_t k = 0; k < arr.Length(); k++) v[k] = arr.Get(k).As<Napi::Number>().Int64Value();
-  return v;
-}
+using namespace birdvlm::napi;
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(info.Env());
@@ -388,6 +365,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bf16MatMul", Napi::Function::New(env, Bf16MatMul));
   exports.Set("bf16GatherRows", Napi::Function::New(env, Bf16GatherRows));
   exports.Set("poolCheck", Napi::Function::New(env, PoolCheck));
+  birdvlm::register_training(env, exports);
   napi_add_env_cleanup_hook(env, [](void*) { birdvlm::shutdown_pool(); }, nullptr);
   return exports;
 }

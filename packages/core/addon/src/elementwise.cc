@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "fast_math.h"
 #include "thread_pool.h"
@@ -224,6 +225,52 @@ BIRDVLM_SIMD void norm_range(const float* x, float* out, int64_t r0, int64_t r1,
   }
 }
 
+// Reference: PyTorch `GeluBackwardKernelImpl` (aten/src/ATen/native/cpu/Activation.cpp) for both GELU forms, and
+// `silu_backward` (aten/src/ATen/native/cpu/Activation.cpp): d act(z) / dz at z = x + bias.
+inline float gelu_erf_grad(float z) {
+  const float cdf = 0.5f * (1.f + fast_erf(z * 0.70710678118654752f));
+  const float pdf = 0.39894228040143268f * fast_exp(-0.5f * z * z);  // exp(-z²/2) / sqrt(2 pi)
+  return cdf + z * pdf;
+}
+
+inline float gelu_tanh_grad(float z) {
+  const float k = 0.7978845608028654f, c = 0.044715f;  // sqrt(2 / pi)
+  const float z2 = z * z;
+  const float t = 1.f - 2.f / (1.f + fast_exp(2.f * k * (z + c * z2 * z)));  // tanh(inner), saturating to ±1
+  return 0.5f * (1.f + t) + 0.5f * z * (1.f - t * t) * k * (1.f + 3.f * c * z2);
+}
+
+inline float silu_grad(float z) {
+  const float s = 1.f / (1.f + fast_exp(-z));
+  return s * (1.f + z * (1.f - s));
+}
+
+// dx = dy * act'(x + bias) over rows [r0, r1) of [rows, n]; adds each column's dx into `colSum` when not null.
+BIRDVLM_SIMD void act_grad_rows(const float* dy, const float* x, const float* bias, float* dx, float* colSum, int64_t r0,
+                                int64_t r1, int64_t n, int act) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* g = dy + r * n;
+    const float* xr = x + r * n;
+    float* o = dx + r * n;
+// Separate loops with and without a bias: a conditional load inside keeps the AVX2 loop scalar.
+#define BIRDVLM_ACT_GRAD_LOOP(grad)                                            \
+  if (bias)                                                                    \
+    for (int64_t j = 0; j < n; j++) o[j] = g[j] * grad(xr[j] + bias[j]);       \
+  else                                                                         \
+    for (int64_t j = 0; j < n; j++) o[j] = g[j] * grad(xr[j]);
+    if (act == static_cast<int>(Unary::GeluErf)) {
+      BIRDVLM_ACT_GRAD_LOOP(gelu_erf_grad)
+    } else if (act == static_cast<int>(Unary::GeluTanh)) {
+      BIRDVLM_ACT_GRAD_LOOP(gelu_tanh_grad)
+    } else {
+      BIRDVLM_ACT_GRAD_LOOP(silu_grad)
+    }
+#undef BIRDVLM_ACT_GRAD_LOOP
+    if (colSum)
+      for (int64_t j = 0; j < n; j++) colSum[j] += o[j];
+  }
+}
+
 }  // namespace
 
 void norm_rows(const float* x, float* out, int64_t rows, int64_t C, const float* gamma, const float* beta, float eps, bool rms) {
@@ -317,6 +364,36 @@ void bias_activation_block(float* c, int64_t rows, int64_t n, int64_t ldc, const
                            float alpha) {
   if (!bias && act == -1) return;
   bias_act_rows(c, 0, rows, n, bias, biasLen, act, alpha, ldc);
+}
+
+}  // namespace birdvlm
+
+namespace birdvlm {
+
+int64_t row_chunks(int64_t rows, int64_t n) {
+  const int64_t grainRows = std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1));
+  const int threads = pool().size();
+  if (threads == 1 || rows < 2 * grainRows) return 1;
+  return std::min<int64_t>(threads * 4, rows / grainRows);
+}
+
+void bias_activation_grad(const float* dy, const float* x, const float* bias, float* dx, float* dbias, int64_t rows,
+                          int64_t n, int act) {
+  // Rows in chunks; each chunk sums its columns into its own row of `partial`, added up in chunk order after.
+  const int64_t chunks = row_chunks(rows, n), step = (rows + chunks - 1) / std::max<int64_t>(chunks, 1);
+  std::vector<float> partial(dbias ? chunks * n : 0, 0.f);
+  auto task = [&](int c) {
+    const int64_t r0 = c * step, r1 = std::min(rows, r0 + step);
+    if (r0 < r1) act_grad_rows(dy, x, bias, dx, dbias ? partial.data() + c * n : nullptr, r0, r1, n, act);
+  };
+  if (chunks == 1)
+    task(0);
+  else
+    pool().run(static_cast<int>(chunks), task);
+  if (!dbias) return;
+  std::copy(partial.begin(), partial.begin() + n, dbias);
+  for (int64_t c = 1; c < chunks; c++)
+    for (int64_t j = 0; j < n; j++) dbias[j] += partial[c * n + j];
 }
 
 }  // namespace birdvlm

@@ -45,4 +45,14 @@ void bias_activation(float* c, int64_t rows, int64_t n, const float* bias, int64
 void bias_activation_block(float* c, int64_t rows, int64_t n, int64_t ldc, const float* bias, int64_t biasLen, int act,
                            float alpha);
 
+/**
+ * Backward of `bias_activation` for act GeluErf, GeluTanh or Silu (Unary codes): dx[r, j] = dy[r, j] * act'(x[r, j]
+ * + bias[j]) over [rows, n] (bias may be null), and when `dbias` is not null dbias[j] = sum_r dx[r, j].
+ */
+void bias_activation_grad(const float* dy, const float* x, const float* bias, float* dx, float* dbias, int64_t rows,
+                          int64_t n, int act);
+
+/** How many chunks of rows a row-parallel kernel over [rows, n] splits into (1 when small or single-threaded). */
+int64_t row_chunks(int64_t rows, int64_t n);
+
 }  // namespace birdvlm

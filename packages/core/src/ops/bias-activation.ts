@@ -1,5 +1,11 @@
 import { tf } from "../tf.js";
-import { customGradOp, FusedKernelName, hasFusedKernel, runFusedKernel } from "./fused-kernel.js";
+import {
+  customGradOp,
+  FusedKernelName,
+  hasFusedKernel,
+  runFusedKernel,
+  runFusedKernelOutputs,
+} from "./fused-kernel.js";
 import { checkVector, leadingAxes } from "./layer-norm.js";
 
 /** Activations {@link biasActivation} fuses: exact-erf GELU, tanh-approximated GELU, SiLU (swish). */
@@ -36,12 +42,13 @@ export function biasActivation<T extends tf.Tensor>(x: T, bias: tf.Tensor | null
           z.shape,
         )
       : activationReference(bias ? tf.add(z, bias) : z, activation);
-  const gradOf = (dy: tf.Tensor, xs: tf.Tensor, b?: tf.Tensor): tf.Tensor =>
-    tf.tidy(() => tf.mul(dy, activationDerivative(b ? tf.add(xs, b) : xs, activation)));
   if (!bias) {
     const op = customGradOp(([xi], save) => {
       save([xi]);
-      return { value: forward(xi), gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => [gradOf(dy, xs)] };
+      return {
+        value: forward(xi),
+        gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => biasActivationGrad(dy, xs!, null, activation),
+      };
     });
     return op(x) as T;
   }
@@ -49,13 +56,40 @@ export function biasActivation<T extends tf.Tensor>(x: T, bias: tf.Tensor | null
     save([xi, b]);
     return {
       value: forward(xi),
-      gradFunc: (dy: tf.Tensor, [xs, bs]: tf.Tensor[]) => {
-        const dz = gradOf(dy, xs, bs);
-        return [dz, tf.sum(dz, leadingAxes(dz))];
-      },
+      gradFunc: (dy: tf.Tensor, [xs, bs]: tf.Tensor[]) => biasActivationGrad(dy, xs!, bs!, activation),
     };
   });
   return op(x, bias) as T;
+}
+
+// Reference: PyTorch `GeluBackwardKernelImpl` and `silu_backward` (aten/src/ATen/native/cpu/Activation.cpp).
+/**
+ * The gradients of {@link biasActivation}: `dx = dy · act'(x + bias)` and, with a bias, `dbias = Σ dx` over the
+ * leading axes. One fused kernel on `native`; the closed form as TF.js ops elsewhere.
+ *
+ * @param dy `[..., C]` upstream gradient.
+ * @param x `[..., C]` the op's input.
+ * @param bias `[C]`, or null.
+ * @returns `[dx]` (`[..., C]`), or `[dx, dbias]` with a bias.
+ */
+export function biasActivationGrad(
+  dy: tf.Tensor,
+  x: tf.Tensor,
+  bias: tf.Tensor | null,
+  activation: Activation,
+): tf.Tensor[] {
+  return tf.tidy(() => {
+    if (hasFusedKernel(FusedKernelName.biasActivationGrad)) {
+      const C = x.shape[x.rank - 1];
+      const flat = { dy: tf.reshape(dy, [-1, C]), x: tf.reshape(x, [-1, C]) };
+      const [dx, db] = runFusedKernelOutputs(FusedKernelName.biasActivationGrad, bias ? { ...flat, bias } : flat, {
+        activation,
+      });
+      return db ? [tf.reshape(dx!, x.shape), db] : [tf.reshape(dx!, x.shape)];
+    }
+    const dz = tf.mul(dy, activationDerivative(bias ? tf.add(x, bias) : x, activation));
+    return bias ? [dz, tf.sum(dz, leadingAxes(dz))] : [dz];
+  });
 }
 
 // Reference: PyTorch `torch.nn.Linear` followed by its activation (timm `Mlp.fc1` + `act`).

@@ -14,6 +14,14 @@ export const FusedKernelName = {
   swiglu: "BirdVLMSwiGLU",
   attention: "BirdVLMFusedAttention",
   linearActivation: "BirdVLMLinearActivation",
+  /** Backward of `biasActivation`: dy, x (and bias) → dx (and the bias gradient). */
+  biasActivationGrad: "BirdVLMBiasActivationGrad",
+  /** Backward of `layerNorm`: dy, x, gamma → dx, dgamma, dbeta. */
+  layerNormGrad: "BirdVLMLayerNormGrad",
+  /** Backward of `rmsNorm`: dy, x, weight → dx, dweight. */
+  rmsNormGrad: "BirdVLMRmsNormGrad",
+  /** One AdamW update of one parameter: param, grad, exp_avg, exp_avg_sq → their new values. */
+  adamw: "BirdVLMAdamW",
 } as const;
 
 let enabled = envVar("BIRDVLM_FUSED_KERNELS") !== "0";
@@ -31,6 +39,15 @@ export function hasFusedKernel(name: string): boolean {
 /** Runs the fused kernel `name` on the active backend. */
 export function runFusedKernel(name: string, inputs: tf.NamedTensorMap, attrs: Record<string, unknown>): tf.Tensor {
   return tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/** Runs the fused kernel `name`, which has several outputs, on the active backend. */
+export function runFusedKernelOutputs(
+  name: string,
+  inputs: tf.NamedTensorMap,
+  attrs: Record<string, unknown>,
+): tf.Tensor[] {
+  return tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
 }
 
 /** The forward of an op with a hand-written gradient: its value, and the gradient of each input given dy. */

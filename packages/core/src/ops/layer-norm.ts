@@ -1,5 +1,11 @@
 import { tf } from "../tf.js";
-import { customGradOp, FusedKernelName, hasFusedKernel, runFusedKernel } from "./fused-kernel.js";
+import {
+  customGradOp,
+  FusedKernelName,
+  hasFusedKernel,
+  runFusedKernel,
+  runFusedKernelOutputs,
+} from "./fused-kernel.js";
 
 // Reference: PyTorch `torch.nn.LayerNorm` / `torch.nn.functional.layer_norm`.
 /**
@@ -29,6 +35,8 @@ export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, gs] = saved;
+        if (hasFusedKernel(FusedKernelName.layerNormGrad))
+          return normGradKernel(FusedKernelName.layerNormGrad, dy, xs!, gs!, eps);
         return tf.tidy(() => {
           const { xhat, rstd } = normalized(xs, eps);
           const dxhat = tf.mul(dy, gs);
@@ -55,6 +63,22 @@ function normalized(x: tf.Tensor, eps: number): { xhat: tf.Tensor; rstd: tf.Tens
   const centered = tf.sub(x, mean);
   const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps));
   return { xhat: tf.mul(centered, rstd), rstd };
+}
+
+/**
+ * A row norm's gradients through its fused backward kernel (`BirdVLMLayerNormGrad` → dx, dgamma, dbeta;
+ * `BirdVLMRmsNormGrad` → dx, dweight), over x `[..., C]` seen as `[N, C]`.
+ */
+export function normGradKernel(name: string, dy: tf.Tensor, x: tf.Tensor, gamma: tf.Tensor, eps: number): tf.Tensor[] {
+  return tf.tidy(() => {
+    const C = x.shape[x.rank - 1];
+    const [dx, ...rest] = runFusedKernelOutputs(
+      name,
+      { dy: tf.reshape(dy, [-1, C]), x: tf.reshape(x, [-1, C]), gamma },
+      { eps },
+    );
+    return [tf.reshape(dx!, x.shape), ...rest];
+  });
 }
 
 /** The axes of `t` but its last: what a per-channel parameter's gradient sums over. */

@@ -1,6 +1,6 @@
 import { tf } from "../tf.js";
 import { customGradOp, FusedKernelName, hasFusedKernel, runFusedKernel } from "./fused-kernel.js";
-import { checkVector, leadingAxes } from "./layer-norm.js";
+import { checkVector, leadingAxes, normGradKernel } from "./layer-norm.js";
 
 // Reference: transformers `Phi3RMSNorm` (models/phi3/modeling_phi3.py), as `LlamaRMSNorm`.
 /**
@@ -27,6 +27,8 @@ export function rmsNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor, eps = 1e-5
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws] = saved;
+        if (hasFusedKernel(FusedKernelName.rmsNormGrad))
+          return normGradKernel(FusedKernelName.rmsNormGrad, dy, xs!, ws!, eps);
         return tf.tidy(() => {
           const r = inverseRms(xs, eps);
           const dyw = tf.mul(dy, ws);

@@ -88,6 +88,47 @@ export interface NativeAddon {
   poolCheck(jobs: number): number;
   /** out [rows, I] = up · silu(gate) for x [rows, 2I] holding gate then up. */
   swiglu(x: Float32Array, out: Float32Array, rows: number, i: number): void;
+  /**
+   * Backward of biasActivation over [rows, n] for act GeluErf, GeluTanh or Silu: dx = dy · act'(x + bias); dbias
+   * (when given) = the column sums of dx.
+   */
+  biasActivationGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    bias: Float32Array | null,
+    dx: Float32Array,
+    dbias: Float32Array | null,
+    rows: number,
+    n: number,
+    act: number,
+  ): void;
+  /** Backward of normRows over [rows, c]: dx, dgamma, and dbeta (LayerNorm; null for RMSNorm). */
+  normRowsGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array | null,
+    rows: number,
+    c: number,
+    eps: number,
+    rms: boolean,
+  ): void;
+  /**
+   * One AdamW step into new buffers: m' = b1·m + c1·g, v' = b2·v + c2·g², p' = p·decay − m' / (√v' / bc2Sqrt + eps) ·
+   * stepSize, with `h` = [b1, c1 = 1 − b1, b2, c2 = 1 − b2, eps, decay, stepSize, bc2Sqrt].
+   */
+  adamw(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    pOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    h: number[],
+  ): void;
 }
 
 /** Codes of the addon's unary ops (same order as `Unary` in addon/src/elementwise.h). */

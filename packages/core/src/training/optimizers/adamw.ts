@@ -1,4 +1,5 @@
 import { tf } from "../../tf.js";
+import { FusedKernelName, hasFusedKernel, runFusedKernelOutputs } from "../../ops/fused-kernel.js";
 import { NamedOptimizer, type BaseOptimizerOptions, type ParameterSource } from "./optimizer.js";
 
 /** Options of {@link AdamW}. Defaults as `torch.optim.AdamW`, except `weightDecay` (PyTorch: 0.01). */
@@ -57,6 +58,25 @@ export class AdamW extends NamedOptimizer {
     const [b1, b2] = this.betas;
     const m = this.slot(slots, "exp_avg", () => tf.zerosLike(param));
     const v = this.slot(slots, "exp_avg_sq", () => tf.zerosLike(param));
+    if (hasFusedKernel(FusedKernelName.adamw)) {
+      // One pass of the native backend's kernel (the same arithmetic, each scalar rounded to float32 once).
+      const [p2, m2, v2] = runFusedKernelOutputs(
+        FusedKernelName.adamw,
+        { param, grad, m, v },
+        {
+          beta1: b1,
+          beta2: b2,
+          eps: this.eps,
+          decay: 1 - h.lr * h.weightDecay,
+          stepSize: h.lr / (1 - b1 ** h.t),
+          bc2Sqrt: Math.sqrt(1 - b2 ** h.t),
+        },
+      );
+      m.assign(m2!);
+      v.assign(v2!);
+      param.assign(p2!);
+      return;
+    }
     const mNew = tf.add(tf.mul(m, b1), tf.mul(grad, 1 - b1));
     const vNew = tf.add(tf.mul(v, b2), tf.mul(tf.square(grad), 1 - b2));
     m.assign(mNew);

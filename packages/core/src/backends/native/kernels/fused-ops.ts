@@ -7,6 +7,7 @@ import { fusedAttentionKernel, swigluKernel } from "./attention.js";
 import { linearActivationKernel } from "./linear-activation.js";
 import { bf16GatherKernel, bf16MatMulKernel } from "./bf16-matmul.js";
 import type { NativeOnlyKernel } from "./native-only-kernel.js";
+import { adamwKernel, biasActivationGradKernel, normGradKernel } from "./training.js";
 
 function need(args: KernelArgs, name: string, op: string): Float32Array {
   const t = args.inputs[name];
@@ -60,4 +61,8 @@ export const NATIVE_ONLY_KERNELS: Record<string, NativeOnlyKernel> = {
   BirdVLMLinearActivation: linearActivationKernel,
   BirdVLMBf16MatMul: bf16MatMulKernel,
   BirdVLMBf16Gather: bf16GatherKernel,
+  BirdVLMBiasActivationGrad: biasActivationGradKernel,
+  BirdVLMLayerNormGrad: normGradKernel(false),
+  BirdVLMRmsNormGrad: normGradKernel(true),
+  BirdVLMAdamW: adamwKernel,
 };

@@ -1,0 +1,52 @@
+// Argument helpers shared by the N-API entry points (addon.cc, addon_training.cc): typed-array access with a
+// size check, integers, and the error every entry point throws.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace birdvlm {
+namespace napi {
+
+/** Throws a TypeError "birdvlm_native: <msg>" into JavaScript; returns false for `if (!...) return`. */
+inline bool Fail(Napi::Env env, const std::string& msg) {
+  Napi::TypeError::New(env, "birdvlm_native: " + msg).ThrowAsJavaScriptException();
+  return false;
+}
+
+/** Argument i as a Float32Array of at least `need` elements; its data in *out. */
+inline bool F32(const Napi::CallbackInfo& info, size_t i, int64_t need, float** out) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    return Fail(info.Env(), "argument " + std::to_string(i) + " must be a Float32Array");
+  auto a = info[i].As<Napi::Float32Array>();
+  if (static_cast<int64_t>(a.ElementLength()) < need)
+    return Fail(info.Env(), "argument " + std::to_string(i) + " has " + std::to_string(a.ElementLength()) +
+                                " elements, needs " + std::to_string(need));
+  *out = a.Data();
+  return true;
+}
+
+/** As F32 for an optional argument: null or undefined leave *out null. */
+inline bool OptionalF32(const Napi::CallbackInfo& info, size_t i, int64_t need, float** out) {
+  *out = nullptr;
+  if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return true;
+  return F32(info, i, need, out);
+}
+
+inline int64_t Int(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }
+
+inline std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t i) {
+  auto arr = info[i].As<Napi::Array>();
+  std::vector<int64_t> v(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); k++) v[k] = arr.Get(k).As<Napi::Number>().Int64Value();
+  return v;
+}
+
+}  // namespace napi
+
+/** Adds the entry points of the training kernels (addon_training.cc) to the module's exports. */
+void register_training(Napi::Env env, Napi::Object exports);
+
+}  // namespace birdvlm
