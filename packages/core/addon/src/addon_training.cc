@@ -1,9 +1,10 @@
-// N-API entry points of the training kernels: the fused backward of bias + activation and of the row norms, and
-// the AdamW update. Inputs are read, outputs written in place; sizes are checked here.
+// N-API entry points of the training kernels: the fused backward of bias + activation, of the row norms and of
+// attention, and the AdamW update. Inputs are read, outputs written in place; sizes are checked here.
 #include <napi.h>
 
 #include <algorithm>
 
+#include "attention.h"
 #include "elementwise.h"
 #include "napi_util.h"
 #include "training.h"
@@ -61,12 +62,66 @@ Napi::Value AdamW(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// attentionGrad(q, k, v, mask | null, dy, dq, dk, dv, [B, H, Hkv, Tq, Tk, capK, D], scale, causal, window, offset,
+//               maskStrides[4]): the arguments of `attention` plus dy in, dq, dk, dv out.
+Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto dims = Ints(info, 8);
+  if (dims.size() != 7) return Fail(env, "attentionGrad: dims must be [B, H, Hkv, Tq, Tk, capK, D]"), env.Undefined();
+  for (int64_t d : dims)
+    if (d < 0) return Fail(env, "attentionGrad: negative size"), env.Undefined();
+  AttentionGradArgs g{};
+  AttentionArgs& a = g.fwd;
+  a.B = static_cast<int>(dims[0]);
+  a.H = static_cast<int>(dims[1]);
+  a.Hkv = static_cast<int>(dims[2]);
+  a.Tq = static_cast<int>(dims[3]);
+  a.Tk = static_cast<int>(dims[4]);
+  a.capK = static_cast<int>(dims[5]);
+  a.D = static_cast<int>(dims[6]);
+  if (a.Hkv == 0 || a.H % a.Hkv != 0 || a.Tk > a.capK)
+    return Fail(env, "attentionGrad: H must be a multiple of Hkv and Tk at most capK"), env.Undefined();
+  const int64_t nq = static_cast<int64_t>(a.B) * a.H * a.Tq * a.D, nk = static_cast<int64_t>(a.B) * a.Hkv * a.capK * a.D;
+  float *q, *k, *v, *dy, *dq, *dk, *dv;
+  if (!F32(info, 0, nq, &q) || !F32(info, 1, nk, &k) || !F32(info, 2, nk, &v) || !F32(info, 4, nq, &dy) ||
+      !F32(info, 5, nq, &dq) || !F32(info, 6, nk, &dk) || !F32(info, 7, nk, &dv))
+    return env.Undefined();
+  auto ms = Ints(info, 13);
+  if (ms.size() != 4) return Fail(env, "attentionGrad: maskStrides must have 4 entries"), env.Undefined();
+  float* mask = nullptr;
+  if (!info[3].IsNull() && !info[3].IsUndefined()) {
+    int64_t extent = 1;
+    const int64_t full[4] = {a.B, a.H, a.Tq, a.Tk};
+    for (int d = 0; d < 4; d++) {
+      if (ms[d] < 0) return Fail(env, "attentionGrad: negative mask stride"), env.Undefined();
+      if (full[d] > 0) extent += (full[d] - 1) * ms[d];
+    }
+    if (!F32(info, 3, extent, &mask)) return env.Undefined();
+  }
+  a.q = q;
+  a.k = k;
+  a.v = v;
+  a.mask = mask;
+  for (int d = 0; d < 4; d++) a.maskStride[d] = ms[d];
+  a.scale = info[9].As<Napi::Number>().FloatValue();
+  a.causal = info[10].ToBoolean();
+  a.window = static_cast<int>(Int(info, 11));
+  a.offset = static_cast<int>(Int(info, 12));
+  g.dy = dy;
+  g.dq = dq;
+  g.dk = dk;
+  g.dv = dv;
+  attention_grad(g);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void register_training(Napi::Env env, Napi::Object exports) {
   exports.Set("biasActivationGrad", Napi::Function::New(env, BiasActivationGrad));
   exports.Set("normRowsGrad", Napi::Function::New(env, NormRowsGrad));
   exports.Set("adamw", Napi::Function::New(env, AdamW));
+  exports.Set("attentionGrad", Napi::Function::New(env, AttentionGrad));
 }
 
 }  // namespace birdvlm

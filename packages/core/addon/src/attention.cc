@@ -107,6 +107,53 @@ void attend_rows(const AttentionArgs& a, const PackedKV& packed, int b, int h, i
   }
 }
 
+// dS = P ∘ (dP − rowsum(dP ∘ P)) · scale, in place of dP, for rows of Tk (the softmax backward, times the scale
+// that both dq and dk carry).
+BIRDVLM_SIMD void softmax_grad_rows(const float* p, float* dp, int rows, int Tk, float scale) {
+  for (int r = 0; r < rows; r++) {
+    const float* pr = p + static_cast<int64_t>(r) * Tk;
+    float* d = dp + static_cast<int64_t>(r) * Tk;
+    float dot = 0.f;
+#pragma omp simd reduction(+ : dot)
+    for (int j = 0; j < Tk; j++) dot += d[j] * pr[j];
+    for (int j = 0; j < Tk; j++) d[j] = pr[j] * (d[j] - dot) * scale;
+  }
+}
+
+// Reference: FlashAttention-2's backward (Dao 2023, Algorithm 2) without tiling, as core's `attentionGrad`:
+// P recomputed from q, k; dV = Pᵀ dy; dP = dy Vᵀ; dS = P ∘ (dP − rowsum(dP ∘ P)); dQ = dS K · scale; dK = dSᵀ Q · scale.
+// One kv head and every query head that reads it (their dk, dv summed), on the calling thread.
+void attention_grad_kv_head(const AttentionGradArgs& g, int b, int kvHead, std::vector<float>& scratch) {
+  const AttentionArgs& a = g.fwd;
+  const int Tq = a.Tq, Tk = a.Tk, D = a.D, group = a.H / a.Hkv;
+  const int64_t plane = static_cast<int64_t>(Tq) * Tk;
+  if (scratch.size() < static_cast<size_t>(2 * plane)) scratch.resize(static_cast<size_t>(2 * plane));
+  float* P = scratch.data();
+  float* dS = P + plane;
+  const int64_t kvOff = static_cast<int64_t>(b * a.Hkv + kvHead) * a.capK * D;
+  const float* kb = a.k + kvOff;
+  const float* vb = a.v + kvOff;
+  float* dk = g.dk + kvOff;
+  float* dv = g.dv + kvOff;
+  for (int hh = 0; hh < group; hh++) {
+    const int h = kvHead * group + hh;
+    const int64_t qOff = static_cast<int64_t>(b * a.H + h) * Tq * D;
+    const float* qb = a.q + qOff;
+    const float* dyb = g.dy + qOff;
+    sgemm_serial({Tq, Tk, D, qb, D, false, kb, D, true, P, Tk, false});
+    for (int i = 0; i < Tq; i++) {
+      const float* mrow = a.mask ? a.mask + b * a.maskStride[0] + h * a.maskStride[1] + i * a.maskStride[2] : nullptr;
+      softmax_scores(P + static_cast<int64_t>(i) * Tk, Tk, a.scale, mrow, a.maskStride[3], a.offset + i, a.causal, a.window);
+    }
+    const bool acc = hh > 0;
+    sgemm_serial({Tk, D, Tq, P, Tk, true, dyb, D, false, dv, D, acc});               // dv (+)= Pᵀ dy
+    sgemm_serial({Tq, Tk, D, dyb, D, false, vb, D, true, dS, Tk, false});            // dP = dy vᵀ
+    softmax_grad_rows(P, dS, Tq, Tk, a.scale);                                        // dS · scale
+    sgemm_serial({Tq, D, Tk, dS, Tk, false, kb, D, false, g.dq + qOff, D, false});  // dq = dS k
+    sgemm_serial({Tk, D, Tq, dS, Tk, true, qb, D, false, dk, D, acc});               // dk (+)= dSᵀ q
+  }
+}
+
 BIRDVLM_SIMD void swiglu_rows(const float* x, float* out, int64_t r0, int64_t r1, int64_t I) {
   for (int64_t r = r0; r < r1; r++) {
     const float* gate = x + r * 2 * I;
@@ -182,6 +229,31 @@ void attention(const AttentionArgs& a) {
 void swiglu(const float* x, float* out, int64_t rows, int64_t I) {
   parallel_for(rows, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(2 * I, 1)),
                [&](int64_t b, int64_t e) { swiglu_rows(x, out, b, e, I); });
+}
+
+void attention_grad(const AttentionGradArgs& g) {
+  const AttentionArgs& a = g.fwd;
+  const int tasks = a.B * a.Hkv;
+  const int64_t kvFloats = static_cast<int64_t>(tasks) * a.capK * a.D;
+  if (a.Tk < a.capK) {  // positions past Tk are not keys: their gradients are zero
+    std::fill(g.dk, g.dk + kvFloats, 0.f);
+    std::fill(g.dv, g.dv + kvFloats, 0.f);
+  }
+  if (tasks == 0 || a.Tq == 0 || a.D == 0) return;
+  if (a.Tk == 0) {
+    std::fill(g.dq, g.dq + static_cast<int64_t>(a.B) * a.H * a.Tq * a.D, 0.f);
+    return;
+  }
+  auto task = [&](int t) {
+    thread_local std::vector<float> scratch;
+    attention_grad_kv_head(g, t / a.Hkv, t % a.Hkv, scratch);
+  };
+  const double flops = 8.0 * a.B * a.H * a.Tq * static_cast<double>(a.Tk) * a.D;
+  if (pool().size() == 1 || flops < kSerialFlops || tasks == 1) {
+    for (int t = 0; t < tasks; t++) task(t);
+  } else {
+    pool().run(tasks, task);
+  }
 }
 
 }  // namespace birdvlm

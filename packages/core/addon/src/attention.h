@@ -29,6 +29,21 @@ constexpr float kMaskedScore = -1e30f;
  */
 void attention(const AttentionArgs& a);
 
+/** What `attention_grad` reads (the forward's arguments, `out` unused, and dy) and writes. */
+struct AttentionGradArgs {
+  AttentionArgs fwd;
+  const float* dy;  // [B, H, Tq, D]
+  float* dq;        // [B, H, Tq, D]
+  float* dk;        // [B, Hkv, capK, D]: positions past Tk get 0
+  float* dv;        // same layout as dk
+};
+
+/**
+ * Gradients of `attention` to q, k and v given dy (the probabilities recomputed, one [Tq, Tk] plane per thread at a
+ * time). Threaded over (batch, kv head); a kv head's query heads are summed into its dk, dv in order.
+ */
+void attention_grad(const AttentionGradArgs& g);
+
 /** out[r, j] = x[r, I + j] * silu(x[r, j]) for x [rows, 2I] (gate first, then up), out [rows, I]. */
 void swiglu(const float* x, float* out, int64_t rows, int64_t I);
 

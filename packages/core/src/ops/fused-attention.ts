@@ -1,5 +1,11 @@
 import { tf } from "../tf.js";
-import { customGradOp, FusedKernelName, hasFusedKernel, runFusedKernel } from "./fused-kernel.js";
+import {
+  customGradOp,
+  FusedKernelName,
+  hasFusedKernel,
+  runFusedKernel,
+  runFusedKernelOutputs,
+} from "./fused-kernel.js";
 
 /** Options of {@link fusedAttention}. */
 export interface AttentionOptions {
@@ -38,7 +44,8 @@ export const MASKED_SCORE = -1e30;
  * @param q `[B, H, Tq, D]` float32.
  * @param k `[B, Hkv, Tk, D]`.
  * @param v `[B, Hkv, Tk, D]`.
- * @returns `[B, H, Tq, D]`. Differentiable in q, k, v (the backward recomputes the probabilities).
+ * @returns `[B, H, Tq, D]`. Differentiable in q, k, v (the backward recomputes the probabilities; one kernel on
+ *   `native`).
  */
 export function fusedAttention(
   q: tf.Tensor4D,
@@ -91,6 +98,15 @@ export function fusedAttention(
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [qs, ks, vs, ms] = saved as tf.Tensor4D[];
+        if (fused && hasFusedKernel(FusedKernelName.attentionGrad)) {
+          // One pass of the backend's backward kernel (probabilities recomputed per head, never all in memory).
+          const grads = runFusedKernelOutputs(
+            FusedKernelName.attentionGrad,
+            ms ? { q: qs!, k: ks!, v: vs!, dy, mask: ms } : { q: qs!, k: ks!, v: vs!, dy },
+            kernelAttrs,
+          );
+          return ms ? [...grads, tf.zerosLike(ms)] : grads;
+        }
         const grads =
           Tk < capacity
             ? capacityGrads(dy as tf.Tensor4D, [qs!, ks!, vs!], Tk, attrs, ms)

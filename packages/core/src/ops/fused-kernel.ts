@@ -20,6 +20,8 @@ export const FusedKernelName = {
   layerNormGrad: "BirdVLMLayerNormGrad",
   /** Backward of `rmsNorm`: dy, x, weight → dx, dweight. */
   rmsNormGrad: "BirdVLMRmsNormGrad",
+  /** Backward of `fusedAttention`: q, k, v, dy (and mask) → dq, dk, dv. */
+  attentionGrad: "BirdVLMFusedAttentionGrad",
   /** One AdamW update of one parameter: param, grad, exp_avg, exp_avg_sq → their new values. */
   adamw: "BirdVLMAdamW",
 } as const;

@@ -86,6 +86,26 @@ export interface NativeAddon {
   bf16GatherRows(w: Int32Array, rows: Int32Array, out: Float32Array, dim: number): void;
   /** Runs `jobs` small jobs on the thread pool; returns how many tasks did not run exactly once (0 when sound). */
   poolCheck(jobs: number): number;
+  /**
+   * Gradients of `attention` (same arguments, `out` replaced by dy) into dq [B, H, Tq, D] and dk, dv [B, Hkv, capK,
+   * D] (positions past Tk get 0); the probabilities are recomputed.
+   */
+  attentionGrad(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Float32Array | null,
+    dy: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    dims: number[],
+    scale: number,
+    causal: boolean,
+    window: number,
+    offset: number,
+    maskStrides: number[],
+  ): void;
   /** out [rows, I] = up · silu(gate) for x [rows, 2I] holding gate then up. */
   swiglu(x: Float32Array, out: Float32Array, rows: number, i: number): void;
   /**

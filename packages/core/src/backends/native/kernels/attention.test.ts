@@ -1,4 +1,4 @@
-// The native BirdVLMFusedAttention and BirdVLMSwiGLU kernels against the cpu backend (which runs the ops'
+// The native BirdVLMFusedAttention (and its backward) and BirdVLMSwiGLU kernels against the cpu backend (which runs the ops'
 // TF.js compositions): values and gradients, masks, causal/window rules, offsets, grouped-query heads, KV
 // capacity beyond kvLength, both inner paths (dot products for a few query rows, SGEMM for more).
 import { expect, it } from "vitest";
@@ -34,6 +34,12 @@ interface Case {
 
 const cases: Case[] = [
   { name: "ViT-like, no mask, 3 heads x 197 tokens x 64 (SGEMM path)", q: [1, 3, 197, 64], kv: [1, 3, 197, 64], o: {} },
+  {
+    name: "a ViT-64 training step's shape, batch 4 x 3 heads x 65 tokens",
+    q: [4, 3, 65, 64],
+    kv: [4, 3, 65, 64],
+    o: {},
+  },
   { name: "odd sizes, batch 2 (T=17, D=16)", q: [2, 3, 17, 16], kv: [2, 3, 17, 16], o: { scale: 0.3 } },
   { name: "causal prefill", q: [1, 2, 9, 8], kv: [1, 2, 9, 8], o: { causal: true } },
   { name: "causal with sliding window 4", q: [1, 2, 10, 8], kv: [1, 2, 10, 8], o: { causal: true, window: 4 } },
@@ -89,6 +95,17 @@ describeEachBackend("native fused attention and SwiGLU kernels", ["native"], () 
     await tf.setBackend("native");
     expect(tf.getKernel("BirdVLMFusedAttention", "native")).toBeDefined();
     expect(tf.getKernel("BirdVLMSwiGLU", "native")).toBeDefined();
+    expect(tf.getKernel("BirdVLMFusedAttentionGrad", "native")).toBeDefined();
+    const q = seeded([1, 2, 5, 8], 36) as tf.Tensor4D;
+    const p = await tf.profile(() =>
+      tf.tidy(() => {
+        tf.grads((a: tf.Tensor) => tf.sum(fusedAttention(a as tf.Tensor4D, q, q)))([q]);
+      }),
+    );
+    const names = p.kernels.map((k) => k.name);
+    expect(names).toContain("BirdVLMFusedAttentionGrad");
+    expect(names).not.toContain("Softmax");
+    q.dispose();
     expect(tf.getKernel("BirdVLMFusedAttention", "cpu")).toBeUndefined();
   });
 

@@ -1,5 +1,5 @@
 // Native kernels of core's attention and SwiGLU ops (`ops/fused-attention.ts`, `ops/swiglu.ts`), reached by
-// kernel name while the native backend is active; their gradients are the ops' own (compositions).
+// kernel name while the native backend is active; attention's backward is a kernel too, SwiGLU's the op's composition.
 import type { tf } from "../../../tf.js";
 import type { AttentionAttrs } from "../../../ops/fused-attention.js";
 import { broadcastStrides, f32, type KernelArgs, output } from "./util.js";
@@ -39,6 +39,44 @@ export const fusedAttentionKernel: NativeOnlyKernel = (addon) =>
       mask ? broadcastStrides(mask.shape, 4) : [0, 0, 0, 0],
     );
     return args.backend.makeTensorInfo([B, H, Tq, D], "float32", out);
+  }) as unknown as tf.KernelFunc;
+
+/**
+ * BirdVLMFusedAttentionGrad: the inputs of BirdVLMFusedAttention (same attrs) and dy `[B, H, Tq, D]` → dq
+ * `[B, H, Tq, D]`, dk and dv `[B, Hkv, capacity, D]` (zero past `kvLength`).
+ */
+export const fusedAttentionGradKernel: NativeOnlyKernel = (addon) =>
+  ((args: KernelArgs) => {
+    const op = "BirdVLMFusedAttentionGrad";
+    const { q, k, mask } = args.inputs;
+    const attrs = args.attrs as unknown as AttentionAttrs & { kvLength?: number };
+    const [B, H, Tq, D] = q.shape;
+    const [, Hkv, capacity] = k.shape;
+    const Tk = attrs.kvLength && attrs.kvLength > 0 ? attrs.kvLength : capacity;
+    const dq = output(args.backend, B * H * Tq * D);
+    const dk = output(args.backend, B * Hkv * capacity * D);
+    const dv = output(args.backend, B * Hkv * capacity * D);
+    addon.attentionGrad(
+      need(args, "q", op),
+      need(args, "k", op),
+      need(args, "v", op),
+      mask ? need(args, "mask", op) : null,
+      need(args, "dy", op),
+      dq,
+      dk,
+      dv,
+      [B, H, Hkv, Tq, Tk, capacity, D],
+      attrs.scale,
+      attrs.causal,
+      attrs.window,
+      attrs.offset,
+      mask ? broadcastStrides(mask.shape, 4) : [0, 0, 0, 0],
+    );
+    return [
+      args.backend.makeTensorInfo(q.shape, "float32", dq),
+      args.backend.makeTensorInfo(k.shape, "float32", dk),
+      args.backend.makeTensorInfo(k.shape, "float32", dv),
+    ];
   }) as unknown as tf.KernelFunc;
 
 /** BirdVLMSwiGLU: x `[N, 2I]` (gate, then up) → `[N, I]`. */

@@ -3,7 +3,7 @@
 import { tf } from "../../../tf.js";
 import { UnaryOp, type NativeAddon } from "../addon.js";
 import { f32, output, sizeOf, type KernelArgs } from "./util.js";
-import { fusedAttentionKernel, swigluKernel } from "./attention.js";
+import { fusedAttentionGradKernel, fusedAttentionKernel, swigluKernel } from "./attention.js";
 import { linearActivationKernel } from "./linear-activation.js";
 import { bf16GatherKernel, bf16MatMulKernel } from "./bf16-matmul.js";
 import type { NativeOnlyKernel } from "./native-only-kernel.js";
@@ -57,6 +57,7 @@ export const NATIVE_ONLY_KERNELS: Record<string, NativeOnlyKernel> = {
   BirdVLMRmsNorm: norm(true),
   BirdVLMBiasActivation: biasActivation,
   BirdVLMFusedAttention: fusedAttentionKernel,
+  BirdVLMFusedAttentionGrad: fusedAttentionGradKernel,
   BirdVLMSwiGLU: swigluKernel,
   BirdVLMLinearActivation: linearActivationKernel,
   BirdVLMBf16MatMul: bf16MatMulKernel,
