@@ -1,5 +1,6 @@
 // The kernels the native backend replaces; every other kernel is the cpu backend's.
 import { cast } from "./cast.js";
+import { concat, pack } from "./concat.js";
 import { batchMatMul, fusedMatMul } from "./matmul.js";
 import { BINARY_KERNELS, UNARY_KERNELS, binaryKernel, leakyRelu, unaryKernel } from "./elementwise.js";
 import { REDUCE_KERNELS, reduceKernel } from "./reduce.js";
@@ -18,6 +19,8 @@ export const NATIVE_KERNELS: Record<string, NativeKernel> = {
   Slice: slice,
   SplitV: splitV,
   Unpack: unpack,
+  Concat: concat,
+  Pack: pack,
   LeakyRelu: leakyRelu,
   ...Object.fromEntries(Object.entries(UNARY_KERNELS).map(([name, op]) => [name, unaryKernel(op)])),
   ...Object.fromEntries(Object.entries(BINARY_KERNELS).map(([name, op]) => [name, binaryKernel(op)])),
