@@ -6,6 +6,7 @@
 // spends outside kernels (TF.js bookkeeping, tape, JavaScript) is reported as overhead. `--shapes` splits each
 // kernel by its input shapes.
 import "../scripts/tfjs-resolve-hook.js";
+import type { tf as TF } from "@birdvlm/core";
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {
@@ -32,7 +33,7 @@ for (const config of tf.getKernelsForBackend(backend)) {
   tf.unregisterKernel(config.kernelName, backend);
   tf.registerKernel({
     ...config,
-    kernelFunc: ((a: { inputs: Record<string, tf.TensorInfo> }) => {
+    kernelFunc: ((a: { inputs: Record<string, TF.TensorInfo> }) => {
       if (!recording) return inner(a as never);
       const t0 = performance.now();
       const out = inner(a as never);
@@ -48,13 +49,13 @@ for (const config of tf.getKernelsForBackend(backend)) {
       row.calls++;
       table.set(key, row);
       return out;
-    }) as tf.KernelFunc,
+    }) as TF.KernelFunc,
   });
 }
 
 const vit = model({ size: 64, patch: 8, depth: 6 }, 100);
 const s = stepper(vit);
-const images = tf.randomNormal([32, 64, 64, 3], 0, 1, "float32", 1) as tf.Tensor4D;
+const images = tf.randomNormal([32, 64, 64, 3], 0, 1, "float32", 1) as TF.Tensor4D;
 const labels = tf.tensor1d(
   Array.from({ length: 32 }, (_, i) => i % 100),
   "int32",
