@@ -3,10 +3,13 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "attention.h"
 #include "elementwise.h"
 #include "napi_util.h"
+#include "thread_pool.h"
 #include "training.h"
 
 namespace birdvlm {
@@ -115,6 +118,29 @@ Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// sumSquares(arrays: Float32Array[]): Σ over every array of Σ x², in double (each array on one thread, the arrays'
+// sums added in order: the same for any thread count).
+Napi::Value SumSquares(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (!info[0].IsArray()) return Fail(env, "sumSquares: expected an array of Float32Arrays"), env.Undefined();
+  auto list = info[0].As<Napi::Array>();
+  std::vector<const float*> data(list.Length());
+  std::vector<int64_t> sizes(list.Length());
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value v = list.Get(i);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      return Fail(env, "sumSquares: element " + std::to_string(i) + " is not a Float32Array"), env.Undefined();
+    auto a = v.As<Napi::Float32Array>();
+    data[i] = a.Data();
+    sizes[i] = static_cast<int64_t>(a.ElementLength());
+  }
+  std::vector<double> sums(data.size(), 0.0);
+  pool().run(static_cast<int>(data.size()), [&](int i) { sums[i] = sum_squares(data[i], sizes[i]); });
+  double total = 0.0;
+  for (double s : sums) total += s;
+  return Napi::Number::New(env, total);
+}
+
 }  // namespace
 
 void register_training(Napi::Env env, Napi::Object exports) {
@@ -122,6 +148,7 @@ void register_training(Napi::Env env, Napi::Object exports) {
   exports.Set("normRowsGrad", Napi::Function::New(env, NormRowsGrad));
   exports.Set("adamw", Napi::Function::New(env, AdamW));
   exports.Set("attentionGrad", Napi::Function::New(env, AttentionGrad));
+  exports.Set("sumSquares", Napi::Function::New(env, SumSquares));
 }
 
 }  // namespace birdvlm

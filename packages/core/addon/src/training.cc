@@ -67,6 +67,18 @@ BIRDVLM_SIMD void adamw_range(const float* __restrict p, const float* __restrict
 
 }  // namespace
 
+BIRDVLM_SIMD double sum_squares(const float* x, int64_t n) {
+  double total = 0.0;
+  for (int64_t b = 0; b < n; b += 4096) {
+    const int64_t e = std::min(n, b + 4096);
+    float s = 0.f;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = b; i < e; i++) s += x[i] * x[i];
+    total += s;
+  }
+  return total;
+}
+
 void norm_rows_grad(const float* dy, const float* x, const float* gamma, float* dx, float* dgamma, float* dbeta,
                     int64_t rows, int64_t C, float eps, bool rms) {
   // Rows in chunks; each chunk sums dgamma (and dbeta) into its own partial rows, added up in chunk order after.

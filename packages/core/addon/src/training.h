@@ -1,4 +1,4 @@
-// Kernels of the training step: the backward of the row norms and the AdamW update, threaded over the pool.
+// Kernels of the training step: the backward of the row norms, the AdamW update and the gradients' sum of squares.
 #pragma once
 #include <cstdint>
 
@@ -26,5 +26,8 @@ struct AdamWStep {
  */
 void adamw(const float* p, const float* g, const float* m, const float* v, float* pOut, float* mOut, float* vOut,
            int64_t n, const AdamWStep& s);
+
+/** Σ x[i]² over n floats: float sums of 4096-float blocks (vectorized), added up in double. */
+double sum_squares(const float* x, int64_t n);
 
 }  // namespace birdvlm

@@ -22,6 +22,11 @@ export const FusedKernelName = {
   rmsNormGrad: "BirdVLMRmsNormGrad",
   /** Backward of `fusedAttention`: q, k, v, dy (and mask) → dq, dk, dv. */
   attentionGrad: "BirdVLMFusedAttentionGrad",
+  /**
+   * Global L2 norm of gradients g0, g1, ... → [norm], and with attr `maxNorm` > 0 also each gradient times
+   * `min(1, maxNorm / (norm + 1e-6))` (PyTorch's `clip_grad_norm_`).
+   */
+  clipByGlobalNorm: "BirdVLMClipByGlobalNorm",
   /** One AdamW update of one parameter: param, grad, exp_avg, exp_avg_sq → their new values. */
   adamw: "BirdVLMAdamW",
 } as const;

@@ -106,6 +106,8 @@ export interface NativeAddon {
     offset: number,
     maskStrides: number[],
   ): void;
+  /** Σ x² over every element of every array, accumulated in double (the same for any thread count). */
+  sumSquares(arrays: Float32Array[]): number;
   /** out [rows, I] = up · silu(gate) for x [rows, 2I] holding gate then up. */
   swiglu(x: Float32Array, out: Float32Array, rows: number, i: number): void;
   /**

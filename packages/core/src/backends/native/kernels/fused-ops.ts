@@ -7,7 +7,7 @@ import { fusedAttentionGradKernel, fusedAttentionKernel, swigluKernel } from "./
 import { linearActivationKernel } from "./linear-activation.js";
 import { bf16GatherKernel, bf16MatMulKernel } from "./bf16-matmul.js";
 import type { NativeOnlyKernel } from "./native-only-kernel.js";
-import { adamwKernel, biasActivationGradKernel, normGradKernel } from "./training.js";
+import { adamwKernel, biasActivationGradKernel, clipByGlobalNormKernel, normGradKernel } from "./training.js";
 
 function need(args: KernelArgs, name: string, op: string): Float32Array {
   const t = args.inputs[name];
@@ -66,4 +66,5 @@ export const NATIVE_ONLY_KERNELS: Record<string, NativeOnlyKernel> = {
   BirdVLMLayerNormGrad: normGradKernel(false),
   BirdVLMRmsNormGrad: normGradKernel(true),
   BirdVLMAdamW: adamwKernel,
+  BirdVLMClipByGlobalNorm: clipByGlobalNormKernel,
 };

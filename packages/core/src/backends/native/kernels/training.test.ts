@@ -6,6 +6,7 @@ import { biasActivation, type Activation } from "../../../ops/bias-activation.js
 import { layerNorm } from "../../../ops/layer-norm.js";
 import { rmsNorm } from "../../../ops/rms-norm.js";
 import { AdamW } from "../../../training/optimizers/adamw.js";
+import { clipByGlobalNorm, globalNorm } from "../../../training/optimizers/clip.js";
 import { seeded } from "../../../testing/tensors.js";
 import { describeEachBackend, valuesOn } from "../../../testing/backends.js";
 
@@ -121,6 +122,32 @@ describeEachBackend("native training kernels", ["native"], () => {
       expect(worst(got[i]!.values, want[i]!.values), `output ${i}`).toBeLessThan(1e-6);
   });
 
+  it("clipByGlobalNorm's one kernel equals the composition (over and under the limit, many tensors)", async () => {
+    for (const maxNorm of [1, 1e4]) {
+      const run = () => {
+        const grads = Object.fromEntries(
+          [[192, 768], [768], [1], [65, 192], [300, 257], [0]].map((shape, i) => [
+            `p${i}`,
+            seeded(shape, 130 + i, 0.05),
+          ]),
+        );
+        const { grads: clipped, norm } = clipByGlobalNorm(grads, maxNorm);
+        return [norm, globalNorm(grads), ...Object.values(clipped)];
+      };
+      const want = await valuesOn("cpu", run);
+      const got = await valuesOn("native", run);
+      expect(got.map((g) => g.shape)).toEqual(want.map((w) => w.shape));
+      for (let i = 0; i < want.length; i++)
+        expect(worst(got[i]!.values, want[i]!.values), `output ${i}`).toBeLessThan(1e-6);
+    }
+    const nan = await valuesOn("native", () => {
+      const { grads, norm } = clipByGlobalNorm({ a: tf.tensor1d([NaN, 1]), b: tf.tensor1d([2]) }, 1);
+      return [norm, grads.b!];
+    });
+    expect(Number.isNaN(nan[0]!.values[0])).toBe(true);
+    expect(Number.isNaN(nan[1]!.values[0])).toBe(true);
+  });
+
   it("runs each backward as its one kernel, and leaks nothing", async () => {
     await tf.setBackend("native");
     const x = seeded([5, 24], 121);
@@ -151,6 +178,13 @@ describeEachBackend("native training kernels", ["native"], () => {
     for (let i = 0; i < 3; i++) step();
     expect(tf.memory().numTensors).toBe(before);
     expect(await kernelsOf(() => opt.step({ p: tf.onesLike(p) }))).toContain("BirdVLMAdamW");
+    expect(await kernelsOf(() => clipByGlobalNorm({ p, x }, 1))).toEqual(["BirdVLMClipByGlobalNorm"]);
+    const clipBefore = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      const c = clipByGlobalNorm({ p, x }, 0.5);
+      tf.dispose([c.norm, ...Object.values(c.grads), globalNorm({ p })]);
+    }
+    expect(tf.memory().numTensors).toBe(clipBefore);
     opt.dispose();
     p.dispose();
     tf.dispose([x, b, g]);

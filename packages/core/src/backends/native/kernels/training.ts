@@ -2,7 +2,7 @@
 // (`ops/bias-activation.ts`, `ops/layer-norm.ts`, `ops/rms-norm.ts`) and one AdamW update
 // (`training/optimizers/adamw.ts`), each one pass of the addon instead of a dozen TF.js ops.
 import type { tf } from "../../../tf.js";
-import { UnaryOp } from "../addon.js";
+import { BinaryOp, UnaryOp } from "../addon.js";
 import { f32, output, type KernelArgs } from "./util.js";
 import type { NativeOnlyKernel } from "./native-only-kernel.js";
 
@@ -105,4 +105,29 @@ export const adamwKernel: NativeOnlyKernel = (addon) =>
       a.bc2Sqrt,
     ]);
     return outs.map((o) => args.backend.makeTensorInfo(param.shape, "float32", o));
+  }) as unknown as tf.KernelFunc;
+
+/**
+ * BirdVLMClipByGlobalNorm: gradients g0, g1, ... (float32) → [norm] (a float32 scalar, `√Σ g²` summed in double), and
+ * when attr `maxNorm` > 0 also each gradient times `coef = min(1, maxNorm / (norm + 1e-6))`, each step rounded to
+ * float32 as TF.js's scalar ops round it.
+ */
+export const clipByGlobalNormKernel: NativeOnlyKernel = (addon) =>
+  ((args: KernelArgs) => {
+    const op = "BirdVLMClipByGlobalNorm";
+    const grads = Object.keys(args.inputs).map((name) => [args.inputs[name]!, need(args, name, op)] as const);
+    const norm = Math.fround(Math.sqrt(Math.fround(addon.sumSquares(grads.map(([, v]) => v)))));
+    const normInfo = args.backend.makeTensorInfo([], "float32", new Float32Array([norm]));
+    const maxNorm = (args.attrs as { maxNorm: number }).maxNorm;
+    if (!(maxNorm > 0)) return [normInfo];
+    const coef = Math.min(1, Math.fround(Math.fround(maxNorm) / Math.fround(norm + Math.fround(1e-6))));
+    const scale = new Float32Array([coef]); // NaN when the norm is (Math.min propagates it, as tf.minimum)
+    return [
+      normInfo,
+      ...grads.map(([t, v]) => {
+        const out = output(args.backend, v.length);
+        if (v.length > 0) addon.binary(BinaryOp.Mul, v, scale, out, [v.length], [1], [0]);
+        return args.backend.makeTensorInfo(t.shape, "float32", out);
+      }),
+    ];
   }) as unknown as tf.KernelFunc;
