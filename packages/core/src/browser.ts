@@ -71,6 +71,7 @@ export {
 } from "./ops/bias-activation.js";
 export {
   fusedAttention,
+  qkvAttention,
   attentionReference,
   MASKED_SCORE,
   type AttentionOptions,

@@ -1,4 +1,13 @@
-import { FusedKernelName, Linear, Module, fusedAttention, hasFusedKernel, tf, type ParameterInit } from "@birdvlm/core";
+import {
+  FusedKernelName,
+  Linear,
+  Module,
+  fusedAttention,
+  hasFusedKernel,
+  qkvAttention,
+  tf,
+  type ParameterInit,
+} from "@birdvlm/core";
 import type { ForwardContext } from "./forward-context.js";
 import { dropout } from "./drop.js";
 
@@ -29,6 +38,12 @@ export class Attention extends Module {
     const [b, t] = x.shape;
     const h = this.numHeads;
     const hd = this.headDim;
+    if (this.useFusedKernel(ctx) && hasFusedKernel(FusedKernelName.qkvAttention)) {
+      // q, k and v read where the qkv projection wrote them, the context written with heads side by side (native).
+      const context = qkvAttention(this.qkv.forward(x) as tf.Tensor3D, h, { scale: 1 / Math.sqrt(hd) });
+      const out = this.proj.forward(context);
+      return (ctx.training ? dropout(out, this.options.dropout, ctx.nextSeed()) : out) as tf.Tensor3D;
+    }
     const qkv = tf.reshape(tf.transpose(tf.reshape(this.qkv.forward(x), [b, t, 3, h, hd]), [2, 0, 3, 1, 4]), [
       3,
       b * h,

@@ -215,7 +215,8 @@ Napi::Value NormRows(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// attention(q, k, v, mask | null, out, [B, H, Hkv, Tq, Tk, capK, D], scale, causal, window, offset, maskStrides[4])
+// attention(q, k, v, mask | null, out, [B, H, Hkv, Tq, Tk, capK, D], scale, causal, window, offset, maskStrides[4],
+//           packedQkv?)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto dims = Ints(info, 5);
@@ -242,7 +243,15 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   }
   const int64_t nq = static_cast<int64_t>(a.B) * a.H * a.Tq * a.D, nk = static_cast<int64_t>(a.B) * a.Hkv * a.capK * a.D;
   float *q, *k, *v, *out, *mask = nullptr;
-  if (!F32(info, 0, nq, &q) || !F32(info, 1, nk, &k) || !F32(info, 2, nk, &v) || !F32(info, 4, nq, &out)) return env.Undefined();
+  a.packedQkv = info.Length() > 11 && info[11].ToBoolean();  // q holds [B, T, 3, H, D]; k, v unused
+  if (a.packedQkv && (a.Hkv != a.H || a.Tq != a.Tk || a.Tk != a.capK)) {
+    Fail(env, "attention: packed qkv needs H == Hkv and Tq == Tk == capK");
+    return env.Undefined();
+  }
+  if (a.packedQkv ? !F32(info, 0, 3 * nq, &q) || !F32(info, 4, nq, &out)
+                  : !F32(info, 0, nq, &q) || !F32(info, 1, nk, &k) || !F32(info, 2, nk, &v) || !F32(info, 4, nq, &out))
+    return env.Undefined();
+  if (a.packedQkv) k = q + static_cast<int64_t>(a.H) * a.D, v = k + static_cast<int64_t>(a.H) * a.D;
   a.q = q;
   a.k = k;
   a.v = v;

@@ -66,7 +66,7 @@ Napi::Value AdamW(const Napi::CallbackInfo& info) {
 }
 
 // attentionGrad(q, k, v, mask | null, dy, dq, dk, dv, [B, H, Hkv, Tq, Tk, capK, D], scale, causal, window, offset,
-//               maskStrides[4]): the arguments of `attention` plus dy in, dq, dk, dv out.
+//               maskStrides[4], packedQkv?): the arguments of `attention` plus dy in, dq, dk, dv out.
 Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto dims = Ints(info, 8);
@@ -86,9 +86,17 @@ Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
     return Fail(env, "attentionGrad: H must be a multiple of Hkv and Tk at most capK"), env.Undefined();
   const int64_t nq = static_cast<int64_t>(a.B) * a.H * a.Tq * a.D, nk = static_cast<int64_t>(a.B) * a.Hkv * a.capK * a.D;
   float *q, *k, *v, *dy, *dq, *dk, *dv;
-  if (!F32(info, 0, nq, &q) || !F32(info, 1, nk, &k) || !F32(info, 2, nk, &v) || !F32(info, 4, nq, &dy) ||
-      !F32(info, 5, nq, &dq) || !F32(info, 6, nk, &dk) || !F32(info, 7, nk, &dv))
+  a.packedQkv = info.Length() > 14 && info[14].ToBoolean();  // q and dq hold [B, T, 3, H, D]; k, v, dk, dv unused
+  if (a.packedQkv) {
+    if (a.Hkv != a.H || a.Tq != a.Tk || a.Tk != a.capK)
+      return Fail(env, "attentionGrad: packed qkv needs H == Hkv and Tq == Tk == capK"), env.Undefined();
+    if (!F32(info, 0, 3 * nq, &q) || !F32(info, 4, nq, &dy) || !F32(info, 5, 3 * nq, &dq)) return env.Undefined();
+    const int64_t HD = static_cast<int64_t>(a.H) * a.D;
+    k = q + HD, v = q + 2 * HD, dk = dq + HD, dv = dq + 2 * HD;
+  } else if (!F32(info, 0, nq, &q) || !F32(info, 1, nk, &k) || !F32(info, 2, nk, &v) || !F32(info, 4, nq, &dy) ||
+             !F32(info, 5, nq, &dq) || !F32(info, 6, nk, &dk) || !F32(info, 7, nk, &dv)) {
     return env.Undefined();
+  }
   auto ms = Ints(info, 13);
   if (ms.size() != 4) return Fail(env, "attentionGrad: maskStrides must have 4 entries"), env.Undefined();
   float* mask = nullptr;

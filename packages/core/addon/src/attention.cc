@@ -20,6 +20,25 @@ constexpr double kSerialFlops = 4e5;
 // Query rows from which the scores and values go through the packed SGEMM instead of plain dot products.
 constexpr int kGemmRows = 4;
 
+// Where row i of head h of batch b starts: b * batch + h * head + i * row floats from the base pointer.
+struct View {
+  int64_t batch, head, row;
+  int64_t at(int b, int h, int i) const { return b * batch + h * head + i * row; }
+};
+
+View q_view(const AttentionArgs& a) {  // q, dq (and dy, out unless packed)
+  const int64_t HD = static_cast<int64_t>(a.H) * a.D;
+  return a.packedQkv ? View{3 * a.Tq * HD, a.D, 3 * HD} : View{a.Tq * HD, static_cast<int64_t>(a.Tq) * a.D, a.D};
+}
+View kv_view(const AttentionArgs& a) {  // k, v, dk, dv
+  if (a.packedQkv) return q_view(a);
+  return View{static_cast<int64_t>(a.Hkv) * a.capK * a.D, static_cast<int64_t>(a.capK) * a.D, a.D};
+}
+View out_view(const AttentionArgs& a) {  // out, dy
+  const int64_t HD = static_cast<int64_t>(a.H) * a.D;
+  return a.packedQkv ? View{a.Tq * HD, a.D, HD} : q_view(a);
+}
+
 BIRDVLM_SIMD float dot(const float* a, const float* b, int n) {
   float s = 0.f;
 #pragma omp simd reduction(+ : s)
@@ -73,20 +92,21 @@ struct PackedKV {
 void attend_rows(const AttentionArgs& a, const PackedKV& packed, int b, int h, int i0, int i1, std::vector<float>& scratch) {
   const int rows = i1 - i0, Tk = a.Tk, D = a.D;
   const int g = h / (a.H / a.Hkv);
-  const float* qb = a.q + (static_cast<int64_t>(b * a.H + h) * a.Tq + i0) * D;
-  const float* kb = a.k + static_cast<int64_t>(b * a.Hkv + g) * a.capK * D;
-  const float* vb = a.v + static_cast<int64_t>(b * a.Hkv + g) * a.capK * D;
-  float* ob = a.out + (static_cast<int64_t>(b * a.H + h) * a.Tq + i0) * D;
+  const View qv = q_view(a), kv = kv_view(a), ov = out_view(a);
+  const float* qb = a.q + qv.at(b, h, i0);
+  const float* kb = a.k + kv.at(b, g, 0);
+  const float* vb = a.v + kv.at(b, g, 0);
+  float* ob = a.out + ov.at(b, h, i0);
   if (scratch.size() < static_cast<size_t>(rows) * Tk) scratch.resize(static_cast<size_t>(rows) * Tk);
   float* s = scratch.data();
   const int kvHead = b * a.Hkv + g;
   if (rows >= kGemmRows && packed.data) {
-    sgemm_prepacked(rows, Tk, D, qb, D, false, packed.keys(kvHead), s, Tk);
+    sgemm_prepacked(rows, Tk, D, qb, qv.row, false, packed.keys(kvHead), s, Tk);
   } else if (rows >= kGemmRows) {
-    sgemm_serial({rows, Tk, D, qb, D, false, kb, D, true, s, Tk, false});
+    sgemm_serial({rows, Tk, D, qb, static_cast<int>(qv.row), false, kb, static_cast<int>(kv.row), true, s, Tk, false});
   } else {
     for (int r = 0; r < rows; r++)
-      for (int j = 0; j < Tk; j++) s[static_cast<int64_t>(r) * Tk + j] = dot(qb + static_cast<int64_t>(r) * D, kb + static_cast<int64_t>(j) * D, D);
+      for (int j = 0; j < Tk; j++) s[static_cast<int64_t>(r) * Tk + j] = dot(qb + r * qv.row, kb + j * kv.row, D);
   }
   for (int r = 0; r < rows; r++) {
     const int i = i0 + r;
@@ -94,15 +114,15 @@ void attend_rows(const AttentionArgs& a, const PackedKV& packed, int b, int h, i
     softmax_scores(s + static_cast<int64_t>(r) * Tk, Tk, a.scale, mrow, a.maskStride[3], a.offset + i, a.causal, a.window);
   }
   if (rows >= kGemmRows && packed.data) {
-    sgemm_prepacked(rows, D, Tk, s, Tk, false, packed.values(kvHead), ob, D);
+    sgemm_prepacked(rows, D, Tk, s, Tk, false, packed.values(kvHead), ob, static_cast<int>(ov.row));
   } else if (rows >= kGemmRows) {
-    sgemm_serial({rows, D, Tk, s, Tk, false, vb, D, false, ob, D, false});
+    sgemm_serial({rows, D, Tk, s, Tk, false, vb, static_cast<int>(kv.row), false, ob, static_cast<int>(ov.row), false});
   } else {
     for (int r = 0; r < rows; r++) {
-      float* o = ob + static_cast<int64_t>(r) * D;
+      float* o = ob + r * ov.row;
       std::fill(o, o + D, 0.f);
       const float* p = s + static_cast<int64_t>(r) * Tk;
-      for (int j = 0; j < Tk; j++) axpy(p[j], vb + static_cast<int64_t>(j) * D, o, D);
+      for (int j = 0; j < Tk; j++) axpy(p[j], vb + j * kv.row, o, D);
     }
   }
 }
@@ -130,27 +150,29 @@ void attention_grad_kv_head(const AttentionGradArgs& g, int b, int kvHead, std::
   if (scratch.size() < static_cast<size_t>(2 * plane)) scratch.resize(static_cast<size_t>(2 * plane));
   float* P = scratch.data();
   float* dS = P + plane;
-  const int64_t kvOff = static_cast<int64_t>(b * a.Hkv + kvHead) * a.capK * D;
+  const View qv = q_view(a), kv = kv_view(a), ov = out_view(a);
+  const int64_t kvOff = kv.at(b, kvHead, 0);
+  const int qr = static_cast<int>(qv.row), kr = static_cast<int>(kv.row), yr = static_cast<int>(ov.row);
   const float* kb = a.k + kvOff;
   const float* vb = a.v + kvOff;
   float* dk = g.dk + kvOff;
   float* dv = g.dv + kvOff;
   for (int hh = 0; hh < group; hh++) {
     const int h = kvHead * group + hh;
-    const int64_t qOff = static_cast<int64_t>(b * a.H + h) * Tq * D;
-    const float* qb = a.q + qOff;
-    const float* dyb = g.dy + qOff;
-    sgemm_serial({Tq, Tk, D, qb, D, false, kb, D, true, P, Tk, false});
+    const float* qb = a.q + qv.at(b, h, 0);
+    const float* dyb = g.dy + ov.at(b, h, 0);
+    float* dq = g.dq + qv.at(b, h, 0);
+    sgemm_serial({Tq, Tk, D, qb, qr, false, kb, kr, true, P, Tk, false});
     for (int i = 0; i < Tq; i++) {
       const float* mrow = a.mask ? a.mask + b * a.maskStride[0] + h * a.maskStride[1] + i * a.maskStride[2] : nullptr;
       softmax_scores(P + static_cast<int64_t>(i) * Tk, Tk, a.scale, mrow, a.maskStride[3], a.offset + i, a.causal, a.window);
     }
     const bool acc = hh > 0;
-    sgemm_serial({Tk, D, Tq, P, Tk, true, dyb, D, false, dv, D, acc});               // dv (+)= Pᵀ dy
-    sgemm_serial({Tq, Tk, D, dyb, D, false, vb, D, true, dS, Tk, false});            // dP = dy vᵀ
+    sgemm_serial({Tk, D, Tq, P, Tk, true, dyb, yr, false, dv, kr, acc});     // dv (+)= Pᵀ dy
+    sgemm_serial({Tq, Tk, D, dyb, yr, false, vb, kr, true, dS, Tk, false});  // dP = dy vᵀ
     softmax_grad_rows(P, dS, Tq, Tk, a.scale);                                        // dS · scale
-    sgemm_serial({Tq, D, Tk, dS, Tk, false, kb, D, false, g.dq + qOff, D, false});  // dq = dS k
-    sgemm_serial({Tk, D, Tq, dS, Tk, true, qb, D, false, dk, D, acc});               // dk (+)= dSᵀ q
+    sgemm_serial({Tq, D, Tk, dS, Tk, false, kb, kr, false, dq, qr, false});  // dq = dS k
+    sgemm_serial({Tk, D, Tq, dS, Tk, true, qb, qr, false, dk, kr, acc});     // dk (+)= dSᵀ q
   }
 }
 
@@ -205,12 +227,13 @@ void attention(const AttentionArgs& a) {
     packed.data = buffer;
     pool().run(2 * kvHeads, [&](int t) {
       const int kvHead = t / 2;
-      const float* base = (t % 2 == 0 ? a.k : a.v) + static_cast<int64_t>(kvHead) * a.capK * a.D;
+      const View kv = kv_view(a);
+      const float* base = (t % 2 == 0 ? a.k : a.v) + kv.at(kvHead / a.Hkv, kvHead % a.Hkv, 0);
       float* dst = buffer + kvHead * (packed.kFloats + packed.vFloats) + (t % 2 == 0 ? 0 : packed.kFloats);
       if (t % 2 == 0)
-        pack_b_whole(base, a.D, true, a.D, a.Tk, dst);   // kᵀ: [D, Tk]
+        pack_b_whole(base, static_cast<int>(kv.row), true, a.D, a.Tk, dst);   // kᵀ: [D, Tk]
       else
-        pack_b_whole(base, a.D, false, a.Tk, a.D, dst);  // v: [Tk, D]
+        pack_b_whole(base, static_cast<int>(kv.row), false, a.Tk, a.D, dst);  // v: [Tk, D]
     });
   }
   auto task = [&](int t) {
@@ -235,7 +258,7 @@ void attention_grad(const AttentionGradArgs& g) {
   const AttentionArgs& a = g.fwd;
   const int tasks = a.B * a.Hkv;
   const int64_t kvFloats = static_cast<int64_t>(tasks) * a.capK * a.D;
-  if (a.Tk < a.capK) {  // positions past Tk are not keys: their gradients are zero
+  if (a.Tk < a.capK && !a.packedQkv) {  // positions past Tk are not keys: their gradients are zero
     std::fill(g.dk, g.dk + kvFloats, 0.f);
     std::fill(g.dv, g.dv + kvFloats, 0.f);
   }

@@ -18,6 +18,9 @@ struct AttentionArgs {
   int window;         // and when offset + i - j >= window (0: no window)
   int offset;         // absolute position of query 0
   int64_t maskStride[4];
+  // q, k, v are the thirds of one [B, T, 3, H, D] buffer (a fused qkv projection's output: k = q + H*D, v = q + 2*H*D,
+  // rows 3*H*D apart) and out is [B, T, H, D]; needs H == Hkv and Tq == Tk == capK. Otherwise the layouts above.
+  bool packedQkv = false;
 };
 
 /** The score added to a key that the causal / window rule drops (as the ops' MASKED_SCORE). */
@@ -36,6 +39,7 @@ struct AttentionGradArgs {
   float* dq;        // [B, H, Tq, D]
   float* dk;        // [B, Hkv, capK, D]: positions past Tk get 0
   float* dv;        // same layout as dk
+  // With fwd.packedQkv: dy is [B, T, H, D] and dq, dk, dv the thirds of one [B, T, 3, H, D] buffer (as q, k, v).
 };
 
 /**

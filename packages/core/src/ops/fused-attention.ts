@@ -118,6 +118,47 @@ export function fusedAttention(
   return (mask ? op(q, k, v, mask) : op(q, k, v)) as tf.Tensor4D;
 }
 
+// Reference: timm `timm/models/vision_transformer.py` `Attention.forward` (qkv reshaped to [3, B, H, T, D], then
+// `F.scaled_dot_product_attention`, the context transposed back to [B, T, H·D]).
+/**
+ * Multi-head self-attention (no mask) straight from a fused qkv projection's output, as timm's `Attention`: q, k
+ * and v are the thirds of the last axis, each `H` heads of `D`. On `native` one kernel each way reads q, k, v where
+ * they lie and writes the context with its heads already side by side (none of the transposes, unstack and stack
+ * around attention); elsewhere the reshape, transpose and unstack, then {@link fusedAttention}.
+ *
+ * @param qkv `[B, T, 3·H·D]` float32.
+ * @param heads `H`.
+ * @param options `scale` multiplies the scores; default `1 / sqrt(D)`.
+ * @returns `[B, T, H·D]`. Differentiable in qkv.
+ */
+export function qkvAttention(qkv: tf.Tensor3D, heads: number, options: { scale?: number } = {}): tf.Tensor3D {
+  const [B, T, width] = qkv.shape;
+  if (qkv.rank !== 3 || !Number.isInteger(heads) || heads < 1 || width % (3 * heads) !== 0)
+    throw new Error(`qkvAttention: qkv [${qkv.shape}] must be [B, T, 3 * heads * D] for ${heads} heads`);
+  const D = width / (3 * heads);
+  const scale = options.scale ?? 1 / Math.sqrt(D);
+  if (!hasFusedKernel(FusedKernelName.qkvAttention) || !hasFusedKernel(FusedKernelName.qkvAttentionGrad)) {
+    return tf.tidy(() => {
+      const [q, k, v] = tf.unstack(
+        tf.transpose(tf.reshape(qkv, [B, T, 3, heads, D]), [2, 0, 3, 1, 4]),
+      ) as tf.Tensor4D[];
+      const context = fusedAttention(q!, k!, v!, { scale });
+      return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B, T, heads * D]);
+    });
+  }
+  const attrs = { heads, scale };
+  const op = customGradOp(([x], save) => {
+    save([x]);
+    return {
+      value: runFusedKernel(FusedKernelName.qkvAttention, { qkv: x }, attrs),
+      gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => [
+        runFusedKernel(FusedKernelName.qkvAttentionGrad, { qkv: xs!, dy }, attrs),
+      ],
+    };
+  });
+  return op(qkv) as tf.Tensor3D;
+}
+
 /** The first `n` positions of `[B, H, T, D]`. */
 function firstKeys(t: tf.Tensor4D, n: number): tf.Tensor4D {
   return tf.slice(t, [0, 0, 0, 0], [-1, -1, n, -1]);

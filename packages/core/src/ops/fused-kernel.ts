@@ -22,6 +22,10 @@ export const FusedKernelName = {
   rmsNormGrad: "BirdVLMRmsNormGrad",
   /** Backward of `fusedAttention`: q, k, v, dy (and mask) → dq, dk, dv. */
   attentionGrad: "BirdVLMFusedAttentionGrad",
+  /** Self-attention from a fused qkv projection: qkv `[B, T, 3·H·D]` → `[B, T, H·D]` (attrs heads, scale). */
+  qkvAttention: "BirdVLMQkvAttention",
+  /** Backward of `qkvAttention`: qkv, dy → dqkv. */
+  qkvAttentionGrad: "BirdVLMQkvAttentionGrad",
   /**
    * Global L2 norm of gradients g0, g1, ... → [norm], and with attr `maxNorm` > 0 also each gradient times
    * `min(1, maxNorm / (norm + 1e-6))` (PyTorch's `clip_grad_norm_`).

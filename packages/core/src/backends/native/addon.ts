@@ -76,6 +76,8 @@ export interface NativeAddon {
     window: number,
     offset: number,
     maskStrides: number[],
+    /** q holds [B, T, 3, H, D] (a fused qkv projection; k and v are ignored) and out is [B, T, H, D]. */
+    packedQkv?: boolean,
   ): void;
   /**
    * out [m, n] = x [m, k] · W [k, n], W's bfloat16 values row-major in the 16-bit halves of `w` (element 2i in
@@ -105,6 +107,8 @@ export interface NativeAddon {
     window: number,
     offset: number,
     maskStrides: number[],
+    /** q and dq hold [B, T, 3, H, D] (k, v, dk, dv are ignored), dy is [B, T, H, D]. */
+    packedQkv?: boolean,
   ): void;
   /** Σ x² over every element of every array, accumulated in double (the same for any thread count). */
   sumSquares(arrays: Float32Array[]): number;

@@ -4,7 +4,7 @@
 import { expect, it } from "vitest";
 import { tf } from "../../../tf.js";
 import { loadAddon } from "../addon.js";
-import { fusedAttention, type AttentionOptions } from "../../../ops/fused-attention.js";
+import { fusedAttention, qkvAttention, type AttentionOptions } from "../../../ops/fused-attention.js";
 import { swiglu } from "../../../ops/swiglu.js";
 import { seeded } from "../../../testing/tensors.js";
 import { describeEachBackend, valuesOn } from "../../../testing/backends.js";
@@ -136,6 +136,39 @@ describeEachBackend("native fused attention and SwiGLU kernels", ["native"], () 
       }
     });
   }
+
+  for (const [B, T, H, D] of [
+    [4, 65, 3, 64],
+    [2, 17, 2, 8],
+    [1, 3, 1, 5],
+  ]) {
+    it(`qkvAttention reads q, k, v in place and equals cpu's composition, gradient too: [${B}, ${T}, 3x${H}x${D}]`, async () => {
+      const results = await nativeAndCpu(() => {
+        const qkv = seeded([B!, T!, 3 * H! * D!], 37, 1.5) as tf.Tensor3D;
+        const w = seeded([B!, T!, H! * D!], 38);
+        const [dqkv] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(qkvAttention(a as tf.Tensor3D, H!), w)))([qkv]);
+        return [qkvAttention(qkv, H!, { scale: 0.2 }), qkvAttention(qkv, H!), dqkv!];
+      });
+      expect(results[0]![2]).toEqual([B, T, H! * D!]);
+      expect(worst(results[0]![0], results[0]![1])).toBeLessThan(2e-6);
+      expect(worst(results[1]![0], results[1]![1])).toBeLessThan(2e-6);
+      expect(worst(results[2]![0], results[2]![1]), "gradient").toBeLessThan(2e-5);
+    });
+  }
+
+  it("qkvAttention runs one kernel each way on native and rejects a width that heads do not divide", async () => {
+    await tf.setBackend("native");
+    const qkv = seeded([2, 5, 3 * 2 * 4], 39) as tf.Tensor3D;
+    const p = await tf.profile(() =>
+      tf.tidy(() => {
+        tf.grads((a: tf.Tensor) => tf.sum(qkvAttention(a as tf.Tensor3D, 2)))([qkv]);
+      }),
+    );
+    const names = p.kernels.map((k) => k.name).filter((n) => n.startsWith("BirdVLM") || n === "Transpose");
+    expect(names).toEqual(["BirdVLMQkvAttention", "BirdVLMQkvAttentionGrad"]);
+    expect(() => qkvAttention(qkv, 5)).toThrow(/3 \* heads \* D/);
+    qkv.dispose();
+  });
 
   it("a fully masked row is uniform, as in the composition", async () => {
     const [[got, want]] = await nativeAndCpu(() => {

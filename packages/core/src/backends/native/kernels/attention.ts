@@ -79,6 +79,50 @@ export const fusedAttentionGradKernel: NativeOnlyKernel = (addon) =>
     ];
   }) as unknown as tf.KernelFunc;
 
+/** BirdVLMQkvAttention: qkv `[B, T, 3·H·D]` (attrs `heads`, `scale`) → `[B, T, H·D]`, read and written in place. */
+export const qkvAttentionKernel: NativeOnlyKernel = (addon) =>
+  ((args: KernelArgs) => {
+    const { qkv } = args.inputs;
+    const x = need(args, "qkv", "BirdVLMQkvAttention");
+    const { heads, scale } = args.attrs as { heads: number; scale: number };
+    const [B, T, width] = qkv.shape;
+    const D = width / (3 * heads);
+    const out = output(args.backend, B * T * heads * D);
+    addon.attention(x, x, x, null, out, [B, heads, heads, T, T, T, D], scale, false, 0, 0, [0, 0, 0, 0], true);
+    return args.backend.makeTensorInfo([B, T, heads * D], "float32", out);
+  }) as unknown as tf.KernelFunc;
+
+/** BirdVLMQkvAttentionGrad: qkv `[B, T, 3·H·D]`, dy `[B, T, H·D]` → dqkv `[B, T, 3·H·D]`. */
+export const qkvAttentionGradKernel: NativeOnlyKernel = (addon) =>
+  ((args: KernelArgs) => {
+    const op = "BirdVLMQkvAttentionGrad";
+    const { qkv } = args.inputs;
+    const x = need(args, "qkv", op);
+    const { heads, scale } = args.attrs as { heads: number; scale: number };
+    const [B, T, width] = qkv.shape;
+    const D = width / (3 * heads);
+    const dx = output(args.backend, x.length);
+    const dy = need(args, "dy", op);
+    addon.attentionGrad(
+      x,
+      x,
+      x,
+      null,
+      dy,
+      dx,
+      dx,
+      dx,
+      [B, heads, heads, T, T, T, D],
+      scale,
+      false,
+      0,
+      0,
+      [0, 0, 0, 0],
+      true,
+    );
+    return args.backend.makeTensorInfo(qkv.shape, "float32", dx);
+  }) as unknown as tf.KernelFunc;
+
 /** BirdVLMSwiGLU: x `[N, 2I]` (gate, then up) → `[N, I]`. */
 export const swigluKernel: NativeOnlyKernel = (addon) =>
   ((args: KernelArgs) => {

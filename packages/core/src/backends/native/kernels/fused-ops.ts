@@ -3,7 +3,13 @@
 import { tf } from "../../../tf.js";
 import { UnaryOp, type NativeAddon } from "../addon.js";
 import { f32, output, sizeOf, type KernelArgs } from "./util.js";
-import { fusedAttentionGradKernel, fusedAttentionKernel, swigluKernel } from "./attention.js";
+import {
+  fusedAttentionGradKernel,
+  fusedAttentionKernel,
+  qkvAttentionGradKernel,
+  qkvAttentionKernel,
+  swigluKernel,
+} from "./attention.js";
 import { linearActivationKernel } from "./linear-activation.js";
 import { bf16GatherKernel, bf16MatMulKernel } from "./bf16-matmul.js";
 import type { NativeOnlyKernel } from "./native-only-kernel.js";
@@ -58,6 +64,8 @@ export const NATIVE_ONLY_KERNELS: Record<string, NativeOnlyKernel> = {
   BirdVLMBiasActivation: biasActivation,
   BirdVLMFusedAttention: fusedAttentionKernel,
   BirdVLMFusedAttentionGrad: fusedAttentionGradKernel,
+  BirdVLMQkvAttention: qkvAttentionKernel,
+  BirdVLMQkvAttentionGrad: qkvAttentionGradKernel,
   BirdVLMSwiGLU: swigluKernel,
   BirdVLMLinearActivation: linearActivationKernel,
   BirdVLMBf16MatMul: bf16MatMulKernel,
