@@ -187,5 +187,14 @@ export function toExample(record: BirdQARecord): VlmExample {
     role: t.from === "gpt" ? "assistant" : "user",
     content: t.value,
   }));
-  return { imageId: String(record.meta.imageId), messages };
+  const species = record.meta.pairs.findIndex((p) => p.kind === "open" && p.fact?.kind === "species");
+  const speciesTurn = species >= 0 && record.meta.pairs[0]?.kind !== "caption" ? 2 * species + 1 : -1;
+  return {
+    imageId: String(record.meta.imageId),
+    messages,
+    ...(messages[speciesTurn]?.role === "assistant" &&
+    messages[speciesTurn]!.content === record.meta.pairs[species]!.answer
+      ? { speciesTurn }
+      : {}),
+  };
 }

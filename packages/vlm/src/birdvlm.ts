@@ -103,10 +103,13 @@ export class BirdVLM {
     return new BirdVLM(parts, k, marker);
   }
 
-  /** Normalized images `[B,S,S,3]` → image embeddings `[B,K,D]` (encoder, then connector). */
-  encodeImages(images: ImageBatch, options: { training?: boolean } = {}): tf.Tensor3D {
+  /**
+   * Normalized images `[B,S,S,3]` → image embeddings `[B,K,D]` (encoder, then connector). `encoderTraining`
+   * (default: `training`) keeps a frozen encoder's dropout and drop-path off while the rest trains.
+   */
+  encodeImages(images: ImageBatch, options: { training?: boolean; encoderTraining?: boolean } = {}): tf.Tensor3D {
     return tf.tidy(() => {
-      const f = this.encoder.encode(images, options);
+      const f = this.encoder.encode(images, { training: options.encoderTraining ?? options.training });
       const out = this.connector.forward(f, options);
       if (out.shape[1] !== this.imageTokens)
         throw new Error(`the connector made ${out.shape[1]} image tokens, this BirdVLM expects ${this.imageTokens}`);
@@ -135,7 +138,11 @@ export class BirdVLM {
    * One decoder pass over right-padded ids with images: logits `[B,T,vocab]`.
    * @param images normalized `[B,S,S,3]`.
    */
-  logits(batch: PaddedIds, images: ImageBatch, options: { training?: boolean } = {}): tf.Tensor3D {
+  logits(
+    batch: PaddedIds,
+    images: ImageBatch,
+    options: { training?: boolean; encoderTraining?: boolean } = {},
+  ): tf.Tensor3D {
     return tf.tidy(() => this.logitsWithImageEmbeds(batch, this.encodeImages(images, options), options));
   }
 

@@ -12,8 +12,10 @@ import { evaluate, type EvalReport } from "./evaluate.js";
 import { ImageTable } from "./image-table.js";
 import { initProjectorFromHead } from "./projector-init.js";
 import { recordTraining } from "./provenance.js";
-import { trainStage } from "./train-stage.js";
-import { loadRecipe, vitConfigOf, type Recipe } from "./recipe.js";
+import { trainStage, type BatchAugment } from "./train-stage.js";
+import { SpeciesDistillation } from "./species-distillation.js";
+import { randomCropFlip } from "./random-crop-flip.js";
+import { loadRecipe, vitConfigOf, type Recipe, type StageRecipe } from "./recipe.js";
 import { classifierAccuracy, encoderTrainingOf, needsImagePipeline, trainEncoderClassifier } from "./train-encoder.js";
 import { trainVitOnCub } from "./train-vit-run.js";
 
@@ -279,12 +281,25 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     batchSize: alignKnobs.batchSize,
     lr: alignKnobs.lr,
     trainLanguageModel: alignKnobs.trainLanguageModel,
+    augment: stageAugment(alignKnobs),
     seed,
     log,
     onStep: curve("align_loss"),
   });
+  const answerSampler =
+    recipe.vlm.speciesTargets === "encoder"
+      ? new SpeciesDistillation({
+          speciesNames: tasks.speciesNames,
+          classifier: vit,
+          speciesOfClass: tasks.speciesOfClass,
+          ...recipe.vlm.distillation,
+        })
+      : undefined;
+  if (answerSampler) log(`instruct: species answers drawn from the encoder's belief (distillation)`);
   const instruct = await trainStage(vlm, {
     stage: "instruct",
+    answerSampler,
+    augment: stageAugment(instructKnobs),
     examples: tasks.conversations,
     images,
     views,
@@ -360,4 +375,12 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     out,
     qa,
   };
+}
+
+/** A stage recipe's augmentation of in-memory images, or none. */
+function stageAugment(stage: StageRecipe): BatchAugment | undefined {
+  const { scale, flipProbability } = stage.augmentation;
+  return scale || flipProbability > 0
+    ? randomCropFlip(scale ? { scale, flipProbability } : { scale: [1, 1], ratio: [1, 1], flipProbability })
+    : undefined;
 }

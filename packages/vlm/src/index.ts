@@ -33,7 +33,19 @@ export {
   type StageName,
   type StageOptions,
   type StageResult,
+  type AnswerSampler,
+  type BatchAugment,
+  type UniformSource,
 } from "./train-stage.js";
+export {
+  SpeciesDistillation,
+  speciesBeliefs,
+  drawIndex,
+  type ImageClassifier,
+  type SpeciesDistillationOptions,
+  type SpeciesBeliefOptions,
+} from "./species-distillation.js";
+export { randomCropFlip, type RandomCropFlipOptions } from "./random-crop-flip.js";
 export {
   emptyProvenance,
   recordTraining,

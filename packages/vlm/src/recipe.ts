@@ -82,6 +82,11 @@ export interface StageRecipe {
   lr: number;
   /** Train every weight of the language model too (instruct only). Default false. */
   trainLanguageModel: boolean;
+  /**
+   * Random-resized-crop (area range `scale`, null for none) and flips of the in-memory images each time a batch is
+   * drawn (`randomCropFlip`). Default: none.
+   */
+  augmentation: { scale: [number, number] | null; flipProbability: number };
 }
 
 /** The language model and connector of a VLM built from scratch (the demo's small Phi-3). */
@@ -96,6 +101,14 @@ export interface VlmRecipe {
    * Default `random`.
    */
   projectorInit: "random" | "head";
+  /**
+   * What the instruct stage teaches as the answer to "what species is this?": `label` (the image's species) or
+   * `encoder` (a name drawn from the encoder head's belief about the image each time it is seen: distillation, so
+   * the language path says what the encoder sees instead of memorising the training photos). Default `label`.
+   */
+  speciesTargets: "label" | "encoder";
+  /** With `speciesTargets: "encoder"`: the head's softmax temperature (default 1) and the share of draws that keep the label (default 0). */
+  distillation: { temperature: number; labelShare: number };
   languageModel: {
     /** Default 128. */
     hiddenSize: number;
@@ -132,6 +145,13 @@ const stage = (epochs: number, batchSize: number, lr: number): Schema => ({
   batchSize: { kind: "number", integer: true, min: 1, default: batchSize },
   lr: { kind: "number", min: 0, default: lr },
   trainLanguageModel: { kind: "boolean", default: false },
+  augmentation: {
+    kind: "object",
+    fields: {
+      scale: { kind: "numbers", length: 2, default: null, nullable: true },
+      flipProbability: { kind: "number", min: 0, max: 1, default: 0 },
+    },
+  },
 });
 
 /** Every knob a recipe file may hold, with its kind, limits and default. Add a knob here and in the types above. */
@@ -184,6 +204,14 @@ export const RECIPE_SCHEMA: Schema = {
       imageTokenGrid: { kind: "number", integer: true, min: 1, default: 2 },
       pooledToken: { kind: "boolean", default: false },
       projectorInit: { kind: "string", values: ["random", "head"], default: "random" },
+      speciesTargets: { kind: "string", values: ["label", "encoder"], default: "label" },
+      distillation: {
+        kind: "object",
+        fields: {
+          temperature: { kind: "number", min: 0.01, default: 1 },
+          labelShare: { kind: "number", min: 0, max: 1, default: 0 },
+        },
+      },
       languageModel: {
         kind: "object",
         fields: {

@@ -22,7 +22,25 @@ import { recordTraining, type PartName } from "./provenance.js";
 export interface VlmExample {
   imageId: string;
   messages: ChatMessage[];
+  /** Index in `messages` of the assistant turn that answers with the species name, when there is one. */
+  speciesTurn?: number;
 }
+
+/** Draws of `[0, 1)` numbers: the trainer's data RNG. */
+export interface UniformSource {
+  float(): number;
+}
+
+/**
+ * Chooses the answers a batch learns each time it is drawn (`trainStage`'s `answerSampler`), seeing the batch's
+ * images as the model will: returns one example per example given, the same object where nothing changes.
+ */
+export interface AnswerSampler {
+  sample(examples: readonly VlmExample[], images: ImageBatch, rng: UniformSource): VlmExample[];
+}
+
+/** Changes a batch's images each time it is drawn (e.g. {@link randomCropFlip}); returns a new tensor. */
+export type BatchAugment = (images: ImageBatch, rng: UniformSource) => ImageBatch;
 
 /** The two stages: `align` trains the projector alone on captions; `instruct` the projector (and optionally the LM) on QA. */
 export type StageName = "align" | "instruct";
@@ -37,6 +55,10 @@ export interface StageOptions {
    * each time an example is drawn, one of `images` and these is picked at random, so the model learns every view.
    */
   views?: ImageTable[];
+  /** Replaces answers each time an example is drawn, e.g. a `SpeciesDistillation`. Default: none. */
+  answerSampler?: AnswerSampler;
+  /** Augments each batch's images as drawn (before the answer sampler sees them). Default: none. */
+  augment?: BatchAugment;
   /** Fingerprint of the dataset the images come from (recorded in the provenance). */
   dataset: string;
   /** Passes over the examples (default 1); `steps` overrides. */
@@ -186,20 +208,31 @@ export async function trainStage(vlm: BirdVLM, options: StageOptions): Promise<S
   };
   function* data(
     _epoch: number,
-    rng: { permutation(n: number): number[]; int(n: number): number },
+    rng: { permutation(n: number): number[]; int(n: number): number; float(): number },
   ): Iterable<StageBatch> {
     const order = rng.permutation(examples.length);
     for (let s = 0; s < order.length; s += batchSize) {
       const pick = order.slice(s, s + batchSize);
-      const batch = collate(
-        pick.map((i) => sequences[i]!),
-        padId,
-      );
       const ids = pick.map((i) => examples[i]!.imageId);
       const view = ids.map(() => (tables.length > 1 ? rng.int(tables.length) : 0));
+      let images = gatherViews(tables, ids, view);
+      if (options.augment) {
+        const augmented = options.augment(images, rng);
+        images.dispose();
+        images = augmented;
+      }
+      const drawn = options.answerSampler?.sample(
+        pick.map((i) => examples[i]!),
+        images,
+        rng,
+      );
+      const batch = collate(
+        pick.map((i, k) => (drawn && drawn[k] !== examples[i] ? labelExamples(vlm, [drawn[k]!])[0]! : sequences[i]!)),
+        padId,
+      );
       yield {
         batch,
-        images: gatherViews(tables, ids, view),
+        images,
         labels: tf.tensor2d(batch.labels, [batch.labels.length, batch.labels[0]!.length], "int32"),
       };
     }
@@ -208,7 +241,8 @@ export async function trainStage(vlm: BirdVLM, options: StageOptions): Promise<S
   const trainer = new Trainer<StageBatch>({
     model,
     parameters: named,
-    loss: (b) => shiftedCausalLMLoss(vlm.logits(b.batch, b.images, { training: true }), b.labels),
+    loss: (b) =>
+      shiftedCausalLMLoss(vlm.logits(b.batch, b.images, { training: true, encoderTraining: trainEnc }), b.labels),
     data,
     optimizer: (params) => new AdamW(params, { lr, weightDecay: options.weightDecay ?? 0 }),
     schedule,
