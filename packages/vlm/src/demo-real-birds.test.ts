@@ -17,9 +17,16 @@ const TINY = {
     imageTokenGrid: 2,
     pooledToken: true,
     projectorInit: "head",
+    speciesTargets: "encoder",
+    distillation: { temperature: 0.05 },
     languageModel: { hiddenSize: 32, layers: 1, heads: 2, mlpRatio: 2, maxPositions: 256 },
     align: { epochs: 1, batchSize: 8 },
-    instruct: { epochs: 1, batchSize: 8, trainLanguageModel: true },
+    instruct: {
+      epochs: 1,
+      batchSize: 8,
+      trainLanguageModel: true,
+      augmentation: { scale: [0.5, 1], flipProbability: 0.5 },
+    },
   },
 };
 
@@ -130,9 +137,17 @@ describe("birdvlm demo --nabirds", () => {
 });
 
 describe("the real-birds recipe", () => {
-  it("is the demo's shapes with the pooled-embedding token and the head-initialized projector", async () => {
+  it("is the demo's shapes with the pooled-embedding token, the head-initialized projector, and distillation of the encoder's belief on augmented views", async () => {
     const [demo, real] = [await loadRecipe("demo"), await loadRecipe("real-birds")];
-    expect(real.vlm).toEqual({ ...demo.vlm, pooledToken: true, projectorInit: "head" });
+    expect(real.vlm).toEqual({
+      ...demo.vlm,
+      pooledToken: true,
+      projectorInit: "head",
+      speciesTargets: "encoder",
+      distillation: { temperature: 0.05, labelShare: 0 },
+      instruct: { ...demo.vlm!.instruct, augmentation: { scale: [0.5, 1], flipProbability: 0.5 } },
+    });
+    expect(demo.vlm).toMatchObject({ speciesTargets: "label", instruct: { augmentation: { scale: null } } });
     expect(real.encoder).toEqual(demo.encoder);
     expect(demo.vlm).toMatchObject({ pooledToken: false, projectorInit: "random" });
   });
@@ -156,6 +171,7 @@ describe("birdvlm demo --cub --encoder-recipe with augmentation", () => {
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/train-vit: recipe tiny-augmented through the pixel-cache pipeline/);
       expect(r.out).toMatch(/5 image tokens/);
+      expect(r.out).toMatch(/instruct: species answers drawn from the encoder's belief \(distillation\)/);
       expect(existsSync(join(out, "encoder", "model", "model.safetensors"))).toBe(true);
       const provenance = JSON.parse(await readFile(join(out, "model", "provenance.json"), "utf8"));
       const encoderImages = provenance.parts.encoder[0].imageIds.length;
