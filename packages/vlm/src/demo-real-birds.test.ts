@@ -145,7 +145,7 @@ describe("the real-birds recipe", () => {
       projectorInit: "head",
       speciesTargets: "encoder",
       distillation: { temperature: 0.05, labelShare: 0 },
-      instruct: { ...demo.vlm!.instruct, epochs: 12, augmentation: { scale: [0.35, 1], flipProbability: 0.5 } },
+      instruct: { ...demo.vlm!.instruct, epochs: 20, augmentation: { scale: [0.35, 1], flipProbability: 0.5 } },
     });
     expect(demo.vlm).toMatchObject({ speciesTargets: "label", instruct: { augmentation: { scale: null } } });
     expect(real.encoder).toEqual(demo.encoder);
