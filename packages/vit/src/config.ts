@@ -12,6 +12,13 @@ export interface ViTConfig {
   imageSize: number;
   patchSize: number;
   numChannels: number;
+  /**
+   * Widths of a hierarchical patch embedding's stem stages (the hMLP stem, `hierarchical-patch-embed.ts`): each a
+   * stride-2 `2 x 2` convolution inside the patch with a LayerNorm and GELU, before the last convolution to
+   * `hiddenSize`; `[]` (the default) is the plain patch embedding. `patchSize` must be a multiple of `2^n`.
+   * BirdVLM's own: timm and Hugging Face ViTs have no such stem (saved as `stem_widths` in config.json).
+   */
+  stemWidths: number[];
   /** Token width `D`. */
   hiddenSize: number;
   /** Number of transformer blocks. */
@@ -67,6 +74,7 @@ export const vitTiny: ViTConfig = {
   imageSize: 224,
   patchSize: 16,
   numChannels: 3,
+  stemWidths: [],
   hiddenSize: 192,
   depth: 12,
   numHeads: 3,
@@ -113,6 +121,12 @@ export function validateConfig(c: ViTConfig, source = "ViTConfig"): void {
     throw new Error(`${source}: depth must be an integer ≥ 0, got ${c.depth}`);
   if (!Number.isInteger(c.numClasses) || c.numClasses < 0)
     throw new Error(`${source}: numClasses must be an integer ≥ 0, got ${c.numClasses}`);
+  if (!Array.isArray(c.stemWidths) || !c.stemWidths.every((w) => Number.isInteger(w) && w > 0))
+    throw new Error(`${source}: stemWidths must be a list of positive integers, got ${JSON.stringify(c.stemWidths)}`);
+  if (c.patchSize % 2 ** c.stemWidths.length !== 0)
+    throw new Error(
+      `${source}: patchSize ${c.patchSize} is not a multiple of 2^${c.stemWidths.length} (one halving per stem stage)`,
+    );
   if (c.imageSize % c.patchSize !== 0)
     throw new Error(`${source}: imageSize ${c.imageSize} is not a multiple of patchSize ${c.patchSize}`);
   if (c.hiddenSize % c.numHeads !== 0)
@@ -137,6 +151,8 @@ export interface WeightsInfo {
   depth?: number;
   patchSize?: number;
   numChannels?: number;
+  /** Widths of the hierarchical stem's stages (`patch_embed.stem.{i}.proj.weight`). */
+  stemWidths?: number[];
   mlpSize?: number;
   numClasses?: number;
   /** Patch grid side of the stored position embeddings (so `imageSize = grid * patchSize`). */
@@ -166,6 +182,10 @@ function num(v: unknown): number | undefined {
   return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }
 
+function widths(v: unknown): number[] | undefined {
+  return Array.isArray(v) && v.every((x) => typeof x === "number") ? (v as number[]) : undefined;
+}
+
 function triple(v: unknown): [number, number, number] | undefined {
   return Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number")
     ? (v as [number, number, number])
@@ -179,6 +199,7 @@ function applyWeights(c: ViTConfig, w: WeightsInfo): ViTConfig {
     "depth",
     "patchSize",
     "numChannels",
+    "stemWidths",
     "mlpSize",
     "numClasses",
     "classToken",
@@ -227,6 +248,7 @@ export function fromTimm(json: Json, weights: WeightsInfo = {}, source = "timm c
     imageSize: imgSize ?? inputSize ?? fromName.imageSize ?? vitTiny.imageSize,
     patchSize: num(args.patch_size) ?? fromName.patchSize ?? vitTiny.patchSize,
     numChannels: num(args.in_chans) ?? vitTiny.numChannels,
+    stemWidths: widths(json.stem_widths) ?? [],
     hiddenSize: hidden,
     depth: num(args.depth) ?? fromName.depth ?? vitTiny.depth,
     numHeads: num(args.num_heads) ?? fromName.numHeads ?? vitTiny.numHeads,
@@ -307,6 +329,7 @@ export function toTimmJson(c: ViTConfig): Json {
     : `vit_${size}_patch${c.patchSize}_${c.imageSize}`;
   return {
     architecture: arch,
+    ...(c.stemWidths.length ? { stem_widths: c.stemWidths } : {}),
     num_classes: c.numClasses,
     num_features: c.hiddenSize,
     global_pool: pool,
@@ -348,6 +371,8 @@ export function toHFJson(c: ViTConfig): Json {
     throw new Error(
       "toHFJson: Hugging Face ViT has neither no_embed_class nor LayerScale; save this model in timm format",
     );
+  if (c.stemWidths.length)
+    throw new Error("toHFJson: Hugging Face ViT has no hierarchical stem (stemWidths); save this model in timm format");
   if (!c.classToken || c.pooling !== "cls" || c.fcNorm) {
     throw new Error(
       `toHFJson: Hugging Face ViT has a class token, class-token pooling and a final norm over the tokens; this config has pooling '${c.pooling}', classToken ${c.classToken}, fcNorm ${c.fcNorm}`,

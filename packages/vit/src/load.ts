@@ -214,6 +214,14 @@ export function weightsInfo(t: Record<string, tf.Tensor>): WeightsInfo {
   const patch = t["patch_embed.proj.weight"];
   if (patch)
     Object.assign(info, { hiddenSize: patch.shape[0], numChannels: patch.shape[1], patchSize: patch.shape[2] });
+  // A hierarchical stem: stride-2 stages before the last convolution, so the patch is 2^n times its kernel.
+  const stem: tf.Tensor[] = [];
+  for (let i = 0; t[`patch_embed.stem.${i}.proj.weight`]; i++) stem.push(t[`patch_embed.stem.${i}.proj.weight`]!);
+  info.stemWidths = stem.map((w) => w.shape[0]!);
+  if (stem.length) {
+    info.numChannels = stem[0]!.shape[1];
+    if (info.patchSize !== undefined) info.patchSize *= 2 ** stem.length;
+  }
   info.classToken = "cls_token" in t;
   info.distillationToken = "dist_token" in t;
   info.distillationHead = "head_dist.weight" in t;

@@ -3,6 +3,7 @@ import type { ForwardOptions, ImageBatch, VisionEncoder, VisionFeatures } from "
 import { type ViTConfig, vitConfig } from "./config.js";
 import type { ForwardContext } from "./forward-context.js";
 import { PatchEmbed, patchWeightFromReference, patchWeightToReference } from "./patch-embed.js";
+import { HierarchicalPatchEmbed } from "./hierarchical-patch-embed.js";
 import { Block, BlockList } from "./block.js";
 import { LayerNorm } from "./layer-norm.js";
 import { AttentionPool } from "./attention-pool.js";
@@ -75,7 +76,8 @@ export class VisionTransformer extends Module implements VisionEncoder {
   readonly cls_token?: tf.Variable;
   readonly dist_token?: tf.Variable;
   readonly pos_embed: tf.Variable;
-  readonly patch_embed: PatchEmbed;
+  /** The patch embedding: one stride-`p` convolution, or with `stemWidths` the hierarchical (hMLP) stem. */
+  readonly patch_embed: PatchEmbed | HierarchicalPatchEmbed;
   readonly blocks: BlockList;
   /** The final norm over the tokens (absent with `fcNorm`). */
   readonly norm?: LayerNorm;
@@ -105,7 +107,9 @@ export class VisionTransformer extends Module implements VisionEncoder {
     );
     this.patch_embed = this.registerModule(
       "patch_embed",
-      new PatchEmbed(c.patchSize, c.numChannels, c.hiddenSize, init),
+      c.stemWidths.length
+        ? new HierarchicalPatchEmbed(c.patchSize, c.numChannels, c.stemWidths, c.hiddenSize, c.layerNormEps, init)
+        : new PatchEmbed(c.patchSize, c.numChannels, c.hiddenSize, init),
     );
     this.blocks = this.registerModule("blocks", new BlockList());
     for (let i = 0; i < c.depth; i++) {
@@ -369,9 +373,16 @@ export class VisionTransformer extends Module implements VisionEncoder {
   /** Parameters in timm's names and layouts (`patch_embed.proj.weight` `[D, C, p, p]`, linear weights `[out, in]`). */
   override stateDict(): Record<string, tf.Tensor> {
     const dict = super.stateDict();
-    const w = dict[PATCH_WEIGHT]!;
-    dict[PATCH_WEIGHT] = patchWeightToReference(w, this.config.patchSize);
-    w.dispose();
+    const embed = this.patch_embed;
+    const convolutions: [string, number][] =
+      embed instanceof HierarchicalPatchEmbed ? embed.convolutions("patch_embed.") : [[PATCH_WEIGHT, 0]];
+    for (const [name, kernel] of convolutions) {
+      const w = dict[name]!;
+      dict[name] = kernel
+        ? HierarchicalPatchEmbed.toReference(w, kernel)
+        : patchWeightToReference(w, this.config.patchSize);
+      w.dispose();
+    }
     return dict;
   }
 
@@ -380,13 +391,18 @@ export class VisionTransformer extends Module implements VisionEncoder {
     tensors: Record<string, tf.Tensor>,
     options: { strict?: boolean; source?: string } = {},
   ): void {
-    const w = tensors[PATCH_WEIGHT];
-    if (!w || w.rank !== 4) return super.loadStateDict(tensors, options);
-    const flat = patchWeightFromReference(w);
+    const embed = this.patch_embed;
+    const names = embed instanceof HierarchicalPatchEmbed ? embed.convolutions("patch_embed.").map(([n]) => n) : [];
+    const flat: Record<string, tf.Tensor> = {};
     try {
-      super.loadStateDict({ ...tensors, [PATCH_WEIGHT]: flat }, options);
+      for (const name of names.length ? names : [PATCH_WEIGHT]) {
+        const w = tensors[name];
+        if (!w || w.rank !== 4) continue; // absent or not 4-D: the plain load names the tensor
+        flat[name] = names.length ? HierarchicalPatchEmbed.fromReference(w, name) : patchWeightFromReference(w);
+      }
+      super.loadStateDict({ ...tensors, ...flat }, options);
     } finally {
-      flat.dispose();
+      Object.values(flat).forEach((t) => t.dispose());
     }
   }
 }

@@ -18,6 +18,7 @@ interface Stated {
   numClasses?: [number, string];
   imageSize?: [number, string];
   classToken?: [boolean, string];
+  stemWidths?: [number[], string];
 }
 
 function num(v: unknown): number | undefined {
@@ -57,6 +58,9 @@ function statedTimm(json: Json): Stated {
   const img = Array.isArray(args.img_size) ? num(args.img_size[0]) : num(args.img_size);
   s.imageSize = said(img, `img_size ${img}`) ?? said(m ? Number(m[3]) : undefined, `architecture '${arch}'`);
   if (typeof args.class_token === "boolean") s.classToken = [args.class_token, `class_token ${args.class_token}`];
+  const stem = json.stem_widths;
+  if (Array.isArray(stem) && stem.every((w) => typeof w === "number"))
+    s.stemWidths = [stem, `stem_widths [${stem.join(", ")}]`];
   return s;
 }
 
@@ -116,7 +120,14 @@ export function checkWeightsAgainstConfig(
   const p = s.patchSize?.[0] ?? info.patchSize ?? "*";
   const C = s.numChannels?.[0] ?? info.numChannels ?? "*";
   const why = [s.hiddenSize?.[1], s.numChannels?.[1], s.patchSize?.[1]].filter(Boolean).join(", ");
-  if (why) differ("patch_embed.proj.weight", [D, C, p, p], why);
+  const stem = s.stemWidths?.[0] ?? [];
+  if (stem.length) {
+    // The hierarchical stem: stride-2 2x2 stages, then the last convolution of kernel p / 2^n.
+    const stemWhy = [s.stemWidths![1], s.numChannels?.[1]].filter(Boolean).join(", ");
+    stem.forEach((w, i) => differ(`patch_embed.stem.${i}.proj.weight`, [w, i ? stem[i - 1]! : C, 2, 2], stemWhy));
+    const k = typeof p === "number" ? p / 2 ** stem.length : "*";
+    differ("patch_embed.proj.weight", [D, stem[stem.length - 1]!, k, k], [why, s.stemWidths![1]].join(", "));
+  } else if (why) differ("patch_embed.proj.weight", [D, C, p, p], why);
   if (s.depth && s.depth[0] !== info.depth) {
     const have = info.depth ?? 0;
     problems.push(

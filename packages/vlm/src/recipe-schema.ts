@@ -9,7 +9,17 @@ export type FieldSchema =
   | { kind: "number"; default?: number; min?: number; max?: number; integer?: boolean; optional?: boolean }
   | { kind: "boolean"; default?: boolean; optional?: boolean }
   | { kind: "string"; default?: string; values?: readonly string[]; optional?: boolean }
-  | { kind: "numbers"; length: number; default?: readonly number[] | null; optional?: boolean; nullable?: boolean }
+  | {
+      kind: "numbers";
+      /** The list's length; absent: any length. */
+      length?: number;
+      /** Every element whole (and at least `min`, when given). */
+      integer?: boolean;
+      min?: number;
+      default?: readonly number[] | null;
+      optional?: boolean;
+      nullable?: boolean;
+    }
   | { kind: "object"; fields: Schema; optional?: boolean };
 
 /** The fields of an object, by name. A field without a default (and not optional) is required. */
@@ -89,12 +99,21 @@ function checkField(field: Exclude<FieldSchema, { kind: "object" }>, v: unknown,
       if (v === null && field.nullable) return null;
       if (
         !Array.isArray(v) ||
-        v.length !== field.length ||
-        !v.every((x) => typeof x === "number" && Number.isFinite(x))
-      )
+        (field.length !== undefined && v.length !== field.length) ||
+        !v.every(
+          (x) =>
+            typeof x === "number" &&
+            Number.isFinite(x) &&
+            (!field.integer || Number.isInteger(x)) &&
+            (field.min === undefined || x >= field.min),
+        )
+      ) {
+        const count = field.length !== undefined ? `${field.length} ` : "";
+        const what = `${field.integer ? "whole " : ""}numbers${field.min !== undefined ? ` ≥ ${field.min}` : ""}`;
         throw new SchemaError(
-          `${label} must be a list of ${field.length} numbers${field.nullable ? " or null" : ""}, got ${describe(v)}`,
+          `${label} must be a list of ${count}${what}${field.nullable ? " or null" : ""}, got ${describe(v)}`,
         );
+      }
       return [...v];
   }
 }

@@ -22,6 +22,7 @@ describe("recipes", () => {
     expect(vitConfigOf(demo, 12)).toEqual({
       imageSize: 64,
       patchSize: 8,
+      stemWidths: [],
       hiddenSize: 64,
       depth: 3,
       numHeads: 4,
@@ -45,7 +46,7 @@ describe("recipes", () => {
     await writeFile(path, JSON.stringify({ encoder }));
     const r = await loadRecipe(path);
     expect(r.name).toBe("mine");
-    expect(r.encoder).toMatchObject({ mlpRatio: 4, pooling: "cls", dropPathRate: 0 });
+    expect(r.encoder).toMatchObject({ mlpRatio: 4, pooling: "cls", dropPathRate: 0, stemWidths: [] });
     expect(r.training).toEqual({
       imageSize: 64,
       epochs: 20,
@@ -83,6 +84,12 @@ describe("recipes", () => {
       "recipes/x.json: training.augmentation.scale must be a list of 2 numbers or null, got [0.5]",
     );
     expect(bad({ encoder: { ...encoder, numHeads: 5 } })).toThrow("must be a multiple of encoder.numHeads (5)");
+    expect(bad({ encoder: { ...encoder, stemWidths: [32, 0.5] } })).toThrow(
+      "recipes/x.json: encoder.stemWidths must be a list of whole numbers ≥ 1, got [32,0.5]",
+    );
+    expect(bad({ encoder: { ...encoder, patchSize: 8, stemWidths: [8, 16, 32, 64] } })).toThrow(
+      "recipes/x.json: encoder.patchSize (8) must be a multiple of 2^4 (one halving per encoder.stemWidths stage)",
+    );
     expect(bad([])).toThrow("recipes/x.json: the file must be a JSON object");
   });
 

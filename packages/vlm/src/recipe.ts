@@ -13,6 +13,11 @@ import { applySchema, SchemaError, type Schema } from "./recipe-schema.js";
 export interface EncoderRecipe {
   /** Side of a square patch in pixels. */
   patchSize: number;
+  /**
+   * Widths of a hierarchical (hMLP) stem inside each patch: stride-2 `2 x 2` convolutions with LayerNorm and GELU
+   * before the last one to `hiddenSize` (ViT's `stemWidths`); `patchSize` must be a multiple of `2^n`. Default `[]`.
+   */
+  stemWidths: number[];
   /** Token width D. */
   hiddenSize: number;
   /** Transformer blocks. */
@@ -161,6 +166,7 @@ export const RECIPE_SCHEMA: Schema = {
     kind: "object",
     fields: {
       patchSize: { kind: "number", integer: true, min: 1 },
+      stemWidths: { kind: "numbers", integer: true, min: 1, default: [] },
       hiddenSize: { kind: "number", integer: true, min: 1 },
       depth: { kind: "number", integer: true, min: 1 },
       numHeads: { kind: "number", integer: true, min: 1 },
@@ -274,6 +280,10 @@ export function parseRecipe(json: unknown, path: string): Recipe {
     throw new SchemaError(
       `${path}: encoder.hiddenSize (${e.hiddenSize}) must be a multiple of encoder.numHeads (${e.numHeads})`,
     );
+  if (e.patchSize % 2 ** e.stemWidths.length !== 0)
+    throw new SchemaError(
+      `${path}: encoder.patchSize (${e.patchSize}) must be a multiple of 2^${e.stemWidths.length} (one halving per encoder.stemWidths stage)`,
+    );
   if (checked.training.imageSize % e.patchSize !== 0)
     throw new SchemaError(
       `${path}: training.imageSize (${checked.training.imageSize}) must be a multiple of encoder.patchSize (${e.patchSize})`,
@@ -290,6 +300,7 @@ export function vitConfigOf(recipe: Recipe, numClasses: number, imageSize?: numb
   return {
     imageSize: imageSize ?? recipe.training.imageSize,
     patchSize: e.patchSize,
+    stemWidths: e.stemWidths,
     hiddenSize: e.hiddenSize,
     depth: e.depth,
     numHeads: e.numHeads,

@@ -9,6 +9,7 @@
 #include "attention.h"
 #include "bf16.h"
 #include "elementwise.h"
+#include "napi_attention.h"
 #include "napi_util.h"
 #include "sgemm.h"
 #include "thread_pool.h"
@@ -219,66 +220,19 @@ Napi::Value NormRows(const Napi::CallbackInfo& info) {
 //           packedQkv?)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   auto env = info.Env();
-  auto dims = Ints(info, 5);
-  if (dims.size() != 7) {
-    Fail(env, "attention: dims must be [B, H, Hkv, Tq, Tk, capK, D]");
-    return env.Undefined();
-  }
   birdvlm::AttentionArgs a{};
-  a.B = static_cast<int>(dims[0]);
-  a.H = static_cast<int>(dims[1]);
-  a.Hkv = static_cast<int>(dims[2]);
-  a.Tq = static_cast<int>(dims[3]);
-  a.Tk = static_cast<int>(dims[4]);
-  a.capK = static_cast<int>(dims[5]);
-  a.D = static_cast<int>(dims[6]);
-  for (int64_t d : dims)
-    if (d < 0) {
-      Fail(env, "attention: negative size");
-      return env.Undefined();
-    }
-  if (a.Hkv == 0 || a.H % a.Hkv != 0 || a.Tk > a.capK) {
-    Fail(env, "attention: H must be a multiple of Hkv and Tk at most capK");
-    return env.Undefined();
-  }
-  const int64_t nq = static_cast<int64_t>(a.B) * a.H * a.Tq * a.D, nk = static_cast<int64_t>(a.B) * a.Hkv * a.capK * a.D;
-  float *q, *k, *v, *out, *mask = nullptr;
-  a.packedQkv = info.Length() > 11 && info[11].ToBoolean();  // q holds [B, T, 3, H, D]; k, v unused
-  if (a.packedQkv && (a.Hkv != a.H || a.Tq != a.Tk || a.Tk != a.capK)) {
-    Fail(env, "attention: packed qkv needs H == Hkv and Tq == Tk == capK");
-    return env.Undefined();
-  }
+  if (!ReadAttentionShape(info, 5, "attention", &a)) return env.Undefined();
+  const int64_t nq = QueryElements(a), nk = KeyElements(a);
+  float *q, *k, *v, *out;
   if (a.packedQkv ? !F32(info, 0, 3 * nq, &q) || !F32(info, 4, nq, &out)
                   : !F32(info, 0, nq, &q) || !F32(info, 1, nk, &k) || !F32(info, 2, nk, &v) || !F32(info, 4, nq, &out))
     return env.Undefined();
+  // packed: q holds [B, T, 3, H, D], so k and v start H·D and 2·H·D into each row
   if (a.packedQkv) k = q + static_cast<int64_t>(a.H) * a.D, v = k + static_cast<int64_t>(a.H) * a.D;
   a.q = q;
   a.k = k;
   a.v = v;
   a.out = out;
-  a.scale = info[6].As<Napi::Number>().FloatValue();
-  a.causal = info[7].ToBoolean();
-  a.window = static_cast<int>(Int(info, 8));
-  a.offset = static_cast<int>(Int(info, 9));
-  auto ms = Ints(info, 10);
-  if (ms.size() != 4) {
-    Fail(env, "attention: maskStrides must have 4 entries");
-    return env.Undefined();
-  }
-  if (!info[3].IsNull() && !info[3].IsUndefined()) {
-    int64_t extent = 1;
-    const int64_t full[4] = {a.B, a.H, a.Tq, a.Tk};
-    for (int d = 0; d < 4; d++) {
-      if (ms[d] < 0) {
-        Fail(env, "attention: negative mask stride");
-        return env.Undefined();
-      }
-      if (full[d] > 0) extent += (full[d] - 1) * ms[d];
-    }
-    if (!F32(info, 3, extent, &mask)) return env.Undefined();
-  }
-  a.mask = mask;
-  for (int d = 0; d < 4; d++) a.maskStride[d] = ms[d];
   birdvlm::attention(a);
   return env.Undefined();
 }

@@ -8,6 +8,7 @@
 
 #include "attention.h"
 #include "elementwise.h"
+#include "napi_attention.h"
 #include "napi_util.h"
 #include "thread_pool.h"
 #include "training.h"
@@ -69,27 +70,13 @@ Napi::Value AdamW(const Napi::CallbackInfo& info) {
 //               maskStrides[4], packedQkv?): the arguments of `attention` plus dy in, dq, dk, dv out.
 Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
   auto env = info.Env();
-  auto dims = Ints(info, 8);
-  if (dims.size() != 7) return Fail(env, "attentionGrad: dims must be [B, H, Hkv, Tq, Tk, capK, D]"), env.Undefined();
-  for (int64_t d : dims)
-    if (d < 0) return Fail(env, "attentionGrad: negative size"), env.Undefined();
   AttentionGradArgs g{};
   AttentionArgs& a = g.fwd;
-  a.B = static_cast<int>(dims[0]);
-  a.H = static_cast<int>(dims[1]);
-  a.Hkv = static_cast<int>(dims[2]);
-  a.Tq = static_cast<int>(dims[3]);
-  a.Tk = static_cast<int>(dims[4]);
-  a.capK = static_cast<int>(dims[5]);
-  a.D = static_cast<int>(dims[6]);
-  if (a.Hkv == 0 || a.H % a.Hkv != 0 || a.Tk > a.capK)
-    return Fail(env, "attentionGrad: H must be a multiple of Hkv and Tk at most capK"), env.Undefined();
-  const int64_t nq = static_cast<int64_t>(a.B) * a.H * a.Tq * a.D, nk = static_cast<int64_t>(a.B) * a.Hkv * a.capK * a.D;
+  if (!ReadAttentionShape(info, 8, "attentionGrad", &a)) return env.Undefined();
+  const int64_t nq = QueryElements(a), nk = KeyElements(a);
   float *q, *k, *v, *dy, *dq, *dk, *dv;
-  a.packedQkv = info.Length() > 14 && info[14].ToBoolean();  // q and dq hold [B, T, 3, H, D]; k, v, dk, dv unused
   if (a.packedQkv) {
-    if (a.Hkv != a.H || a.Tq != a.Tk || a.Tk != a.capK)
-      return Fail(env, "attentionGrad: packed qkv needs H == Hkv and Tq == Tk == capK"), env.Undefined();
+    // q and dq hold [B, T, 3, H, D]; k, v, dk, dv are views into them
     if (!F32(info, 0, 3 * nq, &q) || !F32(info, 4, nq, &dy) || !F32(info, 5, 3 * nq, &dq)) return env.Undefined();
     const int64_t HD = static_cast<int64_t>(a.H) * a.D;
     k = q + HD, v = q + 2 * HD, dk = dq + HD, dv = dq + 2 * HD;
@@ -97,27 +84,9 @@ Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
              !F32(info, 5, nq, &dq) || !F32(info, 6, nk, &dk) || !F32(info, 7, nk, &dv)) {
     return env.Undefined();
   }
-  auto ms = Ints(info, 13);
-  if (ms.size() != 4) return Fail(env, "attentionGrad: maskStrides must have 4 entries"), env.Undefined();
-  float* mask = nullptr;
-  if (!info[3].IsNull() && !info[3].IsUndefined()) {
-    int64_t extent = 1;
-    const int64_t full[4] = {a.B, a.H, a.Tq, a.Tk};
-    for (int d = 0; d < 4; d++) {
-      if (ms[d] < 0) return Fail(env, "attentionGrad: negative mask stride"), env.Undefined();
-      if (full[d] > 0) extent += (full[d] - 1) * ms[d];
-    }
-    if (!F32(info, 3, extent, &mask)) return env.Undefined();
-  }
   a.q = q;
   a.k = k;
   a.v = v;
-  a.mask = mask;
-  for (int d = 0; d < 4; d++) a.maskStride[d] = ms[d];
-  a.scale = info[9].As<Napi::Number>().FloatValue();
-  a.causal = info[10].ToBoolean();
-  a.window = static_cast<int>(Int(info, 11));
-  a.offset = static_cast<int>(Int(info, 12));
   g.dy = dy;
   g.dq = dq;
   g.dk = dk;

@@ -11,6 +11,40 @@ function need(args: KernelArgs, name: string, op: string): Float32Array {
   return v;
 }
 
+/** What the fused attention kernels read: q, k, v and the mask, and the shape and attrs in the addon's order. */
+interface FusedAttentionCall {
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  mask: Float32Array | null;
+  /** `[B, H, Hkv, Tq, Tk, capacity, D]`. */
+  dims: number[];
+  /** scale, causal, window, offset and the mask's broadcast strides. */
+  rest: [number, boolean, number, number, number[]];
+}
+
+function fusedAttentionCall(args: KernelArgs, op: string): FusedAttentionCall {
+  const { q, k, mask } = args.inputs;
+  const attrs = args.attrs as unknown as AttentionAttrs & { kvLength?: number };
+  const [B, H, Tq, D] = q.shape;
+  const [, Hkv, capacity] = k.shape;
+  const Tk = attrs.kvLength && attrs.kvLength > 0 ? attrs.kvLength : capacity;
+  return {
+    q: need(args, "q", op),
+    k: need(args, "k", op),
+    v: need(args, "v", op),
+    mask: mask ? need(args, "mask", op) : null,
+    dims: [B!, H!, Hkv!, Tq!, Tk!, capacity!, D!],
+    rest: [
+      attrs.scale,
+      attrs.causal,
+      attrs.window,
+      attrs.offset,
+      mask ? broadcastStrides(mask.shape, 4) : [0, 0, 0, 0],
+    ],
+  };
+}
+
 /**
  * BirdVLMFusedAttention: q `[B, H, Tq, D]`, k and v `[B, Hkv, capacity, D]` (the first `kvLength` positions
  * attended, all when it is 0 or absent), optional additive mask broadcastable to `[B, H, Tq, kvLength]` →
@@ -18,27 +52,10 @@ function need(args: KernelArgs, name: string, op: string): Float32Array {
  */
 export const fusedAttentionKernel: NativeOnlyKernel = (addon) =>
   ((args: KernelArgs) => {
-    const op = "BirdVLMFusedAttention";
-    const { q, k, mask } = args.inputs;
-    const attrs = args.attrs as unknown as AttentionAttrs & { kvLength?: number };
-    const [B, H, Tq, D] = q.shape;
-    const [, Hkv, capacity] = k.shape;
-    const Tk = attrs.kvLength && attrs.kvLength > 0 ? attrs.kvLength : capacity;
-    const out = output(args.backend, B * H * Tq * D);
-    addon.attention(
-      need(args, "q", op),
-      need(args, "k", op),
-      need(args, "v", op),
-      mask ? need(args, "mask", op) : null,
-      out,
-      [B, H, Hkv, Tq, Tk, capacity, D],
-      attrs.scale,
-      attrs.causal,
-      attrs.window,
-      attrs.offset,
-      mask ? broadcastStrides(mask.shape, 4) : [0, 0, 0, 0],
-    );
-    return args.backend.makeTensorInfo([B, H, Tq, D], "float32", out);
+    const c = fusedAttentionCall(args, "BirdVLMFusedAttention");
+    const out = output(args.backend, c.q.length);
+    addon.attention(c.q, c.k, c.v, c.mask, out, c.dims, ...c.rest);
+    return args.backend.makeTensorInfo(args.inputs.q.shape, "float32", out);
   }) as unknown as tf.KernelFunc;
 
 /**
@@ -48,30 +65,14 @@ export const fusedAttentionKernel: NativeOnlyKernel = (addon) =>
 export const fusedAttentionGradKernel: NativeOnlyKernel = (addon) =>
   ((args: KernelArgs) => {
     const op = "BirdVLMFusedAttentionGrad";
-    const { q, k, mask } = args.inputs;
-    const attrs = args.attrs as unknown as AttentionAttrs & { kvLength?: number };
-    const [B, H, Tq, D] = q.shape;
-    const [, Hkv, capacity] = k.shape;
-    const Tk = attrs.kvLength && attrs.kvLength > 0 ? attrs.kvLength : capacity;
-    const dq = output(args.backend, B * H * Tq * D);
-    const dk = output(args.backend, B * Hkv * capacity * D);
-    const dv = output(args.backend, B * Hkv * capacity * D);
-    addon.attentionGrad(
-      need(args, "q", op),
-      need(args, "k", op),
-      need(args, "v", op),
-      mask ? need(args, "mask", op) : null,
-      need(args, "dy", op),
-      dq,
-      dk,
-      dv,
-      [B, H, Hkv, Tq, Tk, capacity, D],
-      attrs.scale,
-      attrs.causal,
-      attrs.window,
-      attrs.offset,
-      mask ? broadcastStrides(mask.shape, 4) : [0, 0, 0, 0],
-    );
+    const c = fusedAttentionCall(args, op);
+    const [dq, dk, dv] = [c.q.length, c.k.length, c.v.length].map((n) => output(args.backend, n)) as [
+      Float32Array,
+      Float32Array,
+      Float32Array,
+    ];
+    addon.attentionGrad(c.q, c.k, c.v, c.mask, need(args, "dy", op), dq, dk, dv, c.dims, ...c.rest);
+    const { q, k } = args.inputs;
     return [
       args.backend.makeTensorInfo(q.shape, "float32", dq),
       args.backend.makeTensorInfo(k.shape, "float32", dk),
@@ -79,48 +80,34 @@ export const fusedAttentionGradKernel: NativeOnlyKernel = (addon) =>
     ];
   }) as unknown as tf.KernelFunc;
 
+/** The packed input of the qkv kernels and the addon's shape `[B, H, H, T, T, T, D]` for it. */
+function qkvCall(args: KernelArgs, op: string): { qkv: Float32Array; dims: number[]; scale: number } {
+  const { heads, scale } = args.attrs as { heads: number; scale: number };
+  const [B, T, width] = args.inputs.qkv.shape as [number, number, number];
+  return { qkv: need(args, "qkv", op), dims: [B, heads, heads, T, T, T, width / (3 * heads)], scale };
+}
+
+/** No mask, not causal, no window or offset; q, k and v read in place from the packed `[B, T, 3·H·D]` rows. */
+const PACKED_QKV: [boolean, number, number, number[], boolean] = [false, 0, 0, [0, 0, 0, 0], true];
+
 /** BirdVLMQkvAttention: qkv `[B, T, 3·H·D]` (attrs `heads`, `scale`) → `[B, T, H·D]`, read and written in place. */
 export const qkvAttentionKernel: NativeOnlyKernel = (addon) =>
   ((args: KernelArgs) => {
-    const { qkv } = args.inputs;
-    const x = need(args, "qkv", "BirdVLMQkvAttention");
-    const { heads, scale } = args.attrs as { heads: number; scale: number };
-    const [B, T, width] = qkv.shape;
-    const D = width / (3 * heads);
-    const out = output(args.backend, B * T * heads * D);
-    addon.attention(x, x, x, null, out, [B, heads, heads, T, T, T, D], scale, false, 0, 0, [0, 0, 0, 0], true);
-    return args.backend.makeTensorInfo([B, T, heads * D], "float32", out);
+    const { qkv, dims, scale } = qkvCall(args, "BirdVLMQkvAttention");
+    const out = output(args.backend, qkv.length / 3);
+    addon.attention(qkv, qkv, qkv, null, out, dims, scale, ...PACKED_QKV);
+    const [B, T, width] = args.inputs.qkv.shape;
+    return args.backend.makeTensorInfo([B, T, width / 3], "float32", out);
   }) as unknown as tf.KernelFunc;
 
 /** BirdVLMQkvAttentionGrad: qkv `[B, T, 3·H·D]`, dy `[B, T, H·D]` → dqkv `[B, T, 3·H·D]`. */
 export const qkvAttentionGradKernel: NativeOnlyKernel = (addon) =>
   ((args: KernelArgs) => {
     const op = "BirdVLMQkvAttentionGrad";
-    const { qkv } = args.inputs;
-    const x = need(args, "qkv", op);
-    const { heads, scale } = args.attrs as { heads: number; scale: number };
-    const [B, T, width] = qkv.shape;
-    const D = width / (3 * heads);
-    const dx = output(args.backend, x.length);
-    const dy = need(args, "dy", op);
-    addon.attentionGrad(
-      x,
-      x,
-      x,
-      null,
-      dy,
-      dx,
-      dx,
-      dx,
-      [B, heads, heads, T, T, T, D],
-      scale,
-      false,
-      0,
-      0,
-      [0, 0, 0, 0],
-      true,
-    );
-    return args.backend.makeTensorInfo(qkv.shape, "float32", dx);
+    const { qkv, dims, scale } = qkvCall(args, op);
+    const dx = output(args.backend, qkv.length);
+    addon.attentionGrad(qkv, qkv, qkv, null, need(args, "dy", op), dx, dx, dx, dims, scale, ...PACKED_QKV);
+    return args.backend.makeTensorInfo(args.inputs.qkv.shape, "float32", dx);
   }) as unknown as tf.KernelFunc;
 
 /** BirdVLMSwiGLU: x `[N, 2I]` (gate, then up) → `[N, I]`. */
