@@ -27,6 +27,19 @@ describe("ViTConfig", () => {
     ]);
     expect(c.mean).toEqual([0.485, 0.456, 0.406]);
     expect(c.layerNormEps).toBe(1e-6);
+    expect(c.cropPct).toBe(1);
+  });
+
+  it("keeps the evaluation crop (pretrained_cfg.crop_pct) and the stem widths through a timm config.json", () => {
+    const c = vitConfig({ cropPct: 0.875, stemWidths: [24, 48], patchSize: 8, imageSize: 64 });
+    const json = toTimmJson(c);
+    expect((json.pretrained_cfg as Record<string, unknown>).crop_pct).toBe(0.875);
+    const back = fromTimm(json);
+    expect([back.cropPct, back.stemWidths]).toEqual([0.875, [24, 48]]);
+    expect(() => vitConfig({ cropPct: 0 })).toThrow("ViTConfig: cropPct must be in (0, 1], got 0");
+    expect(() => vitConfig({ stemWidths: [8, 8, 8, 8, 8], patchSize: 16 })).toThrow(
+      "ViTConfig: patchSize 16 is not a multiple of 2^5 (one halving per stem stage)",
+    );
   });
 
   it("lets the weights' shapes win over the timm name", () => {

@@ -63,6 +63,11 @@ export interface ViTConfig {
   mean: [number, number, number];
   std: [number, number, number];
   /**
+   * The fraction of an image's shorter side kept, centred, when evaluating (timm's `pretrained_cfg.crop_pct`); 1
+   * (the default) keeps the whole square, as Hugging Face's ViT image processor does.
+   */
+  cropPct: number;
+  /**
    * How position embeddings are resampled for another input size: `true` as timm (`resample_abs_pos_embed`,
    * antialiased bicubic), `false` as Hugging Face (`interpolate_pos_encoding`, plain bicubic).
    */
@@ -94,6 +99,7 @@ export const vitTiny: ViTConfig = {
   dropPathRate: 0,
   mean: [0.5, 0.5, 0.5],
   std: [0.5, 0.5, 0.5],
+  cropPct: 1,
   posEmbedAntialias: true,
 };
 
@@ -141,6 +147,7 @@ export function validateConfig(c: ViTConfig, source = "ViTConfig"): void {
   for (const k of ["dropout", "attentionDropout", "dropPathRate"] as const) {
     if (!(c[k] >= 0 && c[k] < 1)) throw new Error(`${source}: ${k} must be in [0, 1), got ${c[k]}`);
   }
+  if (!(c.cropPct > 0 && c.cropPct <= 1)) throw new Error(`${source}: cropPct must be in (0, 1], got ${c.cropPct}`);
   if (!(c.layerScaleInit >= 0)) throw new Error(`${source}: layerScaleInit must be ≥ 0, got ${c.layerScaleInit}`);
   if (!(c.layerNormEps > 0)) throw new Error(`${source}: layerNormEps must be > 0, got ${c.layerNormEps}`);
 }
@@ -268,6 +275,7 @@ export function fromTimm(json: Json, weights: WeightsInfo = {}, source = "timm c
     dropPathRate: num(args.drop_path_rate) ?? 0,
     mean: triple(args.mean) ?? triple(pre.mean) ?? vitTiny.mean,
     std: triple(args.std) ?? triple(pre.std) ?? vitTiny.std,
+    cropPct: num(pre.crop_pct) ?? 1,
     posEmbedAntialias: true,
   };
   const out = applyWeights(c, weights);
@@ -312,6 +320,7 @@ export function fromHF(json: Json, weights: WeightsInfo = {}, source = "Hugging 
     dropPathRate: 0,
     mean: triple(json.image_mean) ?? [0.5, 0.5, 0.5],
     std: triple(json.image_std) ?? [0.5, 0.5, 0.5],
+    cropPct: 1,
     posEmbedAntialias: false,
   };
   const out = applyWeights(c, weights);
@@ -358,6 +367,7 @@ export function toTimmJson(c: ViTConfig): Json {
       interpolation: "bicubic",
       mean: c.mean,
       std: c.std,
+      crop_pct: c.cropPct,
       num_classes: c.numClasses,
       first_conv: "patch_embed.proj",
       classifier: "head",

@@ -155,6 +155,9 @@ export class VisionTransformer extends Module implements VisionEncoder {
   get std(): [number, number, number] {
     return this.config.std;
   }
+  get cropPct(): number {
+    return this.config.cropPct;
+  }
   /** Tokens before the patch tokens: the class token and DeiT's distillation token, when present. */
   get numPrefixTokens(): number {
     return (this.config.classToken ? 1 : 0) + (this.config.distillationToken ? 1 : 0);

@@ -49,4 +49,23 @@ describe("toImageBatch / ImageTable", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("keeps the encoder's cropPct of the shorter side, centred (the whole square by default)", async () => {
+    // 16×16 white with a 2-pixel black frame: the whole square shows the frame in its corner, a 75% crop does not
+    const raw = Buffer.alloc(16 * 16 * 3);
+    for (let y = 0; y < 16; y++)
+      for (let x = 0; x < 16; x++) {
+        const inside = x >= 2 && x < 14 && y >= 2 && y < 14;
+        raw.fill(inside ? 255 : 0, (y * 16 + x) * 3, (y * 16 + x) * 3 + 3);
+      }
+    const png = await sharp(raw, { raw: { width: 16, height: 16, channels: 3 } })
+      .png()
+      .toBuffer();
+    const whole = await toImageBatch([png], pre);
+    const cropped = await toImageBatch([png], { ...pre, cropPct: 0.75 });
+    const corner = (b: tf.Tensor) => (b.arraySync() as number[][][][])[0]![0]![0]![0]!;
+    expect(corner(whole)).toBeCloseTo(-1, 1);
+    expect(corner(cropped)).toBeCloseTo(1, 1);
+    tf.dispose([whole, cropped]);
+  });
 });

@@ -9,11 +9,14 @@ export interface ImagePreprocessing {
   imageSize: number;
   mean: readonly [number, number, number];
   std: readonly [number, number, number];
+  /** The fraction of the shorter side the center crop keeps (timm's `crop_pct`). Default 1: the whole square. */
+  cropPct?: number;
 }
 
 /**
- * The evaluation pipeline of `@birdvlm/data` for an encoder: resize the shorter side, center-crop the whole square
- * (`cropPct` 1), normalize; `cropToBox` first crops to the source's bounding box when it has one.
+ * The evaluation pipeline of `@birdvlm/data` for an encoder: center-crop `cropPct` of the shorter side (the
+ * encoder's; default 1, the whole square), resize, normalize; `cropToBox` first crops to the source's bounding
+ * box when it has one.
  */
 export function evalPipeline(pre: ImagePreprocessing, options: { cropToBox?: boolean } = {}): ImagePipeline {
   return new ImagePipeline({
@@ -21,7 +24,7 @@ export function evalPipeline(pre: ImagePreprocessing, options: { cropToBox?: boo
     mean: [...pre.mean],
     std: [...pre.std],
     mode: "eval",
-    cropPct: 1,
+    cropPct: pre.cropPct ?? 1,
     cropToBox: options.cropToBox ?? false,
   });
 }

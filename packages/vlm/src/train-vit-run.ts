@@ -102,7 +102,10 @@ export async function trainVitOnCub(o: TrainVitOnCubOptions): Promise<TrainVitOn
   const [trainCache, valCache] = [await cacheOf(train, "train"), await cacheOf(validation, "validation")];
   log(`train-vit: pixel caches ready in ${((performance.now() - started) / 1000).toFixed(0)} s (${cacheDir})`);
 
-  const model = new VisionTransformer(vitConfigOf(o.recipe, numClasses, size), { seed });
+  // Trained on random-resized crops, the model is evaluated on timm's centre crop (87.5% of the shorter side), and
+  // it keeps that in its config so every later use (the demo, `ask`, `eval`) sees images the same way.
+  const cropPct = t.scale ? 0.875 : 1;
+  const model = new VisionTransformer({ ...vitConfigOf(o.recipe, numClasses, size), cropPct }, { seed });
   const norm = { mean: model.mean, std: model.std };
   const trainLoader = createCachedImageLoader({
     dataset: train,
@@ -122,7 +125,7 @@ export async function trainVitOnCub(o: TrainVitOnCubOptions): Promise<TrainVitOn
     seed,
   });
   const evalLoader = (dataset: CubDataset, cache: PixelCache) =>
-    createCachedImageLoader({ dataset, cache, augment: { size, mode: "eval", ...norm }, batchSize: 64 });
+    createCachedImageLoader({ dataset, cache, augment: { size, mode: "eval", cropPct, ...norm }, batchSize: 64 });
   const valLoader = evalLoader(validation, valCache);
   const result = await trainClassifier({
     model,

@@ -55,6 +55,11 @@ export interface VisionEncoder extends ParameterHolder {
   /** Per-channel normalization the encoder was trained with (RGB, applied to values in [0,1]). */
   readonly mean: [number, number, number];
   readonly std: [number, number, number];
+  /**
+   * The fraction of an image's shorter side that evaluation keeps, centred, before resizing to `imageSize` (timm's
+   * `crop_pct`: 0.875 for an encoder trained on random-resized crops). Absent: 1, the whole square.
+   */
+  readonly cropPct?: number;
   /** `[B,H,W,3]` → features; the caller disposes the returned tensors. */
   encode(images: ImageBatch, options?: ForwardOptions): VisionFeatures;
   /** Writes a checkpoint folder (`config.json` + `model.safetensors`). */

@@ -12,7 +12,7 @@ import { runCli, type CliIO } from "./main.js";
 /** A tiny recipe: every knob of cub-scratch on, at a size that trains in seconds. */
 const tiny = {
   description: "test",
-  encoder: { patchSize: 8, hiddenSize: 32, depth: 1, numHeads: 2, mlpRatio: 2, pooling: "attention" },
+  encoder: { patchSize: 8, stemWidths: [8], hiddenSize: 32, depth: 1, numHeads: 2, mlpRatio: 2, pooling: "attention" },
   training: {
     imageSize: 32,
     epochs: 2,
@@ -97,6 +97,8 @@ describe("birdvlm train-vit", () => {
     expect(metrics.some((m) => typeof m.val_top1 === "number")).toBe(true);
     const vit = await VisionTransformer.load(join(out, "model"));
     expect(vit.config.numClasses).toBe(4);
+    // the stem, and the centre crop it was scored with (trained on random-resized crops), travel with the model
+    expect([vit.config.stemWidths, vit.config.cropPct]).toEqual([[8], 0.875]);
     vit.dispose();
   });
 
