@@ -7,10 +7,15 @@ export interface PoolingConfig {
   /** Target grid of `avg` pooling, `[rows, cols]`. Default `[7, 7]` (49 tokens from 14×14). */
   outputGrid?: [number, number];
   /**
-   * With `avg` or `all`: the encoder's class token or pooled embedding (`features.cls`, what its classifier head
-   * reads) comes first, before the patch tokens (K + 1 tokens). Default false.
+   * With `avg` or `all`: the encoder's class token (`features.cls`) comes first, before the patch tokens (K + 1
+   * tokens). Default false.
    */
   withCls?: boolean;
+  /**
+   * With `avg` or `all`: the encoder's pooled embedding (`features.pooled`, what its classifier head reads: for a
+   * ViT pooling by mean or attention, not its class token) comes first (K + 1 tokens). Default false.
+   */
+  withPooled?: boolean;
 }
 
 /** Which projector: the 2-layer MLP of LLaVA-1.5 (default) or a single linear map. */
@@ -25,8 +30,8 @@ export interface ProjectorConfig {
   hiddenDim: number;
   /** Width of the language model's embeddings. */
   outputDim: number;
-  /** `withCls` is written only when true, so configs saved before it existed read the same. */
-  pooling: Required<Omit<PoolingConfig, "withCls">> & { withCls?: true };
+  /** `withCls` and `withPooled` are written only when true, so configs saved before them read the same. */
+  pooling: Required<Omit<PoolingConfig, "withCls" | "withPooled">> & { withCls?: true; withPooled?: true };
 }
 
 /** Options for building a projector: only the dimensions are required. */
@@ -45,6 +50,7 @@ export function resolveProjectorConfig(kind: ProjectorKind, o: ProjectorOptions)
     mode: o.pooling?.mode ?? "avg",
     outputGrid: o.pooling?.outputGrid ?? [7, 7],
     ...(o.pooling?.withCls ? { withCls: true as const } : {}),
+    ...(o.pooling?.withPooled ? { withPooled: true as const } : {}),
   };
   const c: ProjectorConfig = {
     kind,
@@ -62,6 +68,10 @@ export function resolveProjectorConfig(kind: ProjectorKind, o: ProjectorOptions)
   if (pooling.withCls && pooling.mode === "cls")
     throw new Error(
       `projector config: pooling.withCls adds the class token to avg or all pooling; mode 'cls' has it alone`,
+    );
+  if (pooling.withPooled && (pooling.withCls || pooling.mode === "cls"))
+    throw new Error(
+      `projector config: pooling.withPooled adds the pooled embedding to avg or all pooling, without withCls`,
     );
   if (pooling.outputGrid.length !== 2 || pooling.outputGrid.some((d) => !Number.isInteger(d) || d <= 0)) {
     throw new Error(`projector config: pooling.outputGrid must be two positive integers, got [${pooling.outputGrid}]`);

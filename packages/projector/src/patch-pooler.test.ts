@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { tf, type VisionFeatures } from "@birdvlm/core";
 import { PatchPooler } from "./patch-pooler.js";
+import { resolveProjectorConfig } from "./config.js";
 
 function features(b: number, rows: number, cols: number, d: number): VisionFeatures {
   const patches = tf.randomNormal([b, rows * cols, d], 0, 1, "float32", 3) as tf.Tensor3D;
@@ -34,7 +35,21 @@ describe("PatchPooler", () => {
     pooler.dispose();
   });
 
-  it("withCls puts the class token (the encoder's pooled embedding) first, then the pooled patches", () => {
+  it("withPooled puts the encoder's pooled embedding (what its head reads) first, not its class token", () => {
+    const f = { ...features(2, 4, 4, 3), pooled: tf.randomNormal([2, 3], 0, 1, "float32", 5) as tf.Tensor2D };
+    const pooler = new PatchPooler({ mode: "avg", outputGrid: [2, 2], withPooled: true });
+    expect(pooler.tokenCount([4, 4])).toBe(5);
+    const y = pooler.forward(f);
+    expect(Array.from(tf.slice(y, [0, 0, 0], [2, 1, 3]).dataSync())).toEqual(Array.from(f.pooled.dataSync()));
+    expect(() => pooler.forward({ ...f, pooled: undefined })).toThrow(/withPooled needs features.pooled/);
+    expect(() =>
+      resolveProjectorConfig("mlp", { inputDim: 3, outputDim: 4, pooling: { mode: "cls", withPooled: true } }),
+    ).toThrow(/withPooled adds the pooled embedding to avg or all pooling/);
+    tf.dispose([y, f.pooled]);
+    pooler.dispose();
+  });
+
+  it("withCls puts the class token first, then the pooled patches", () => {
     const f = features(2, 4, 4, 3);
     const pooler = new PatchPooler({ mode: "avg", outputGrid: [2, 2], withCls: true });
     expect(pooler.tokenCount([4, 4])).toBe(5);

@@ -12,18 +12,21 @@ export class PatchPooler {
   readonly outputGrid: [number, number];
   /** The class token (`features.cls`) comes first, before the pooled patches. */
   readonly withCls: boolean;
+  /** The encoder's pooled embedding (`features.pooled`, what its head reads) comes first. */
+  readonly withPooled: boolean;
   private readonly matrices = new Map<string, tf.Tensor2D>();
 
   constructor(config: PoolingConfig = { mode: "avg" }) {
     this.mode = config.mode;
     this.outputGrid = config.outputGrid ?? [7, 7];
     this.withCls = !!config.withCls && this.mode !== "cls";
+    this.withPooled = !!config.withPooled && !this.withCls && this.mode !== "cls";
   }
 
   /** Number of tokens produced for a patch grid `[rows, cols]`. */
   tokenCount(grid: [number, number]): number {
     if (this.mode === "cls") return 1;
-    const extra = this.withCls ? 1 : 0;
+    const extra = this.withCls || this.withPooled ? 1 : 0;
     if (this.mode === "all") return grid[0] * grid[1] + extra;
     this.checkGrid(grid);
     return this.outputGrid[0] * this.outputGrid[1] + extra;
@@ -33,8 +36,9 @@ export class PatchPooler {
   forward(features: VisionFeatures): tf.Tensor3D {
     return tf.tidy(() => {
       const patches = this.poolPatches(features);
-      if (!this.withCls) return patches;
-      return tf.concat([tf.expandDims(this.clsOf(features), 1) as tf.Tensor3D, patches], 1) as tf.Tensor3D;
+      if (!this.withCls && !this.withPooled) return patches;
+      const first = this.withPooled ? this.pooledOf(features) : this.clsOf(features);
+      return tf.concat([tf.expandDims(first, 1) as tf.Tensor3D, patches], 1) as tf.Tensor3D;
     });
   }
 
@@ -44,6 +48,14 @@ export class PatchPooler {
         `PatchPooler: pooling ${this.withCls ? "withCls" : "'cls'"} needs features.cls, but the encoder returned none (use 'avg' or 'all')`,
       );
     return features.cls;
+  }
+
+  private pooledOf(features: VisionFeatures): tf.Tensor2D {
+    if (!features.pooled)
+      throw new Error(
+        "PatchPooler: pooling withPooled needs features.pooled (what the encoder's head reads), but the encoder returned none",
+      );
+    return features.pooled;
   }
 
   private poolPatches(features: VisionFeatures): tf.Tensor3D {

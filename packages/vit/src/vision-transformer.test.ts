@@ -67,7 +67,7 @@ describe("VisionTransformer", () => {
     expect(f.grid).toEqual([4, 4]);
     const logits = m.classify(x);
     expect(logits.shape).toEqual([2, 5]);
-    tf.dispose([f.lastHiddenState, f.cls!, f.patches, logits]);
+    tf.dispose([f.lastHiddenState, f.cls!, f.pooled!, f.patches, logits]);
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
     m.dispose();
@@ -176,13 +176,28 @@ describe("VisionTransformer", () => {
     x.dispose();
   });
 
+  it("encodes the vector its head reads as features.pooled (attention pooling: not the class token)", () => {
+    const m = new VisionTransformer({ ...small, pooling: "attention" }, { seed: 1 });
+    const x = images(2);
+    const f = m.encode(x);
+    const out = tf.tidy(() => {
+      const o = m.forward(x);
+      return [o.pooled, tf.sub(m.head!.forward(f.pooled!), o.logits!)];
+    });
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(f.pooled!, out[0]!))).dataSync()[0])).toBe(0);
+    expect(tf.tidy(() => tf.max(tf.abs(out[1]!)).dataSync()[0])).toBeLessThan(1e-5);
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(f.pooled!, f.cls!))).dataSync()[0])).toBeGreaterThan(0.1);
+    tf.dispose([f.lastHiddenState, f.cls!, f.pooled!, f.patches, x, ...out]);
+    m.dispose();
+  });
+
   it("interpolates position embeddings for a larger input", () => {
     const m = new VisionTransformer(small, { seed: 1 });
     const x = images(1, 48);
     const f = m.encode(x);
     expect(f.grid).toEqual([6, 6]);
     expect(f.patches.shape).toEqual([1, 36, 24]);
-    tf.dispose([f.lastHiddenState, f.cls!, f.patches, x]);
+    tf.dispose([f.lastHiddenState, f.cls!, f.pooled!, f.patches, x]);
     m.dispose();
   });
 
@@ -273,7 +288,7 @@ describe("VisionTransformer", () => {
     });
     const f = m.encode(x);
     expect(f.patches.shape).toEqual([2, 16, 24]);
-    tf.dispose([f.lastHiddenState, f.cls!, f.patches]);
+    tf.dispose([f.lastHiddenState, f.cls!, f.pooled!, f.patches]);
     const maps = m.attentionMaps(x);
     expect(maps.shape).toEqual([2, 2, 2, 4, 4]);
     maps.dispose();
@@ -395,7 +410,7 @@ describe("VisionTransformer", () => {
     const big = images(1, 48);
     const f = back.encode(big);
     expect(f.patches.shape).toEqual([1, 36, 24]);
-    tf.dispose([f.lastHiddenState, f.cls!, f.patches, big]);
+    tf.dispose([f.lastHiddenState, f.cls!, f.pooled!, f.patches, big]);
     await expect(m.save(await tempDir(), { format: "hf" })).rejects.toThrow(/no_embed_class nor LayerScale/);
     x.dispose();
     m.dispose();

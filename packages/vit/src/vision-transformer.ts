@@ -249,12 +249,14 @@ export class VisionTransformer extends Module implements VisionEncoder {
       return {
         lastHiddenState: out.lastHiddenState,
         cls: p ? tf.reshape(tf.slice(out.lastHiddenState, [0, 0, 0], [b, 1, d]), [b, d]) : out.pooled,
+        pooled: out.pooled,
         patches: tf.slice(out.lastHiddenState, [0, p, 0], [b, n - p, d]),
       };
     });
     return {
       lastHiddenState: t.lastHiddenState as tf.Tensor3D,
       cls: t.cls as tf.Tensor2D,
+      pooled: t.pooled as tf.Tensor2D,
       patches: t.patches as tf.Tensor3D,
       grid,
     };

@@ -253,7 +253,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     pooling: {
       mode: "avg",
       outputGrid: [recipe.vlm.imageTokenGrid, recipe.vlm.imageTokenGrid],
-      withCls: recipe.vlm.pooledToken,
+      withPooled: recipe.vlm.pooledToken,
     },
     seed,
   });

@@ -10,7 +10,7 @@ export interface ClassifierHead {
 /**
  * Starts an MLP projector from the encoder's classifier head: the first C units of `linear_1` (of `hiddenDim` ≥ C)
  * become the head's C class scores, the rest keep their initial values. The pooled-embedding token (pooling
- * `withCls`) then carries the head's class evidence into the language model from the first step, and the patch
+ * `withPooled`: the vector the head reads) then carries the head's class evidence into the language model from the first step, and the patch
  * tokens carry per-region class scores; instead of learning species from the training images' features anew
  * (which the encoder already fits), the VLM starts from what generalized.
  * @throws when the projector's input width is not the head's, or its hidden layer is narrower than C.

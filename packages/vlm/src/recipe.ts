@@ -98,7 +98,10 @@ export interface StageRecipe {
 export interface VlmRecipe {
   /** The patch grid is pooled to `imageTokenGrid` × `imageTokenGrid` image tokens. Default 2. */
   imageTokenGrid: number;
-  /** One more image token, first: the encoder's pooled embedding (what its classifier head reads). Default false. */
+  /**
+   * One more image token, first: the encoder's pooled embedding (what its classifier head reads; the projector's
+   * `withPooled`). Default false.
+   */
   pooledToken: boolean;
   /**
    * How the projector starts: `random`, or `head`: the first C units of its first layer copy the encoder's

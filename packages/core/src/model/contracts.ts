@@ -18,6 +18,11 @@ export interface VisionFeatures {
   lastHiddenState: tf.Tensor3D;
   /** `[B, D]`: the class token (or the pooled token when the encoder has no class token), when it exists. */
   cls?: tf.Tensor2D;
+  /**
+   * `[B, D]`: what the encoder's classifier head reads (its pooling's output: the class token, the mean of the
+   * patches or an attention pool), when the encoder has a pooling. Differs from `cls` unless it pools by class token.
+   */
+  pooled?: tf.Tensor2D;
   /** `[B, N, D]`: the patch tokens, row-major over `grid`. */
   patches: tf.Tensor3D;
   /** The patch grid `[rows, cols]`, so `rows * cols === N`. */
