@@ -16,9 +16,8 @@ export {
   validateConfig,
   fromTimm,
   fromHF,
-  toTimmJson,
-  toHFJson,
 } from "./config.js";
+export { toTimmJson, toHFJson } from "./config-export.js";
 export {
   VisionTransformer,
   type RolloutOptions,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fromHF, fromTimm, toHFJson, toTimmJson, vitBase, vitConfig, vitSmall, vitTiny } from "./config.js";
+import { fromHF, fromTimm, vitBase, vitConfig, vitSmall, vitTiny } from "./config.js";
+import { toHFJson, toTimmJson } from "./config-export.js";
 
 describe("ViTConfig", () => {
   it("has the ViT presets", () => {

@@ -96,6 +96,25 @@ export class HierarchicalPatchEmbed extends Module {
       [`${prefix}proj.weight`, this.lastKernel],
     ];
   }
+
+  /** In a state dict (names under `prefix`): every convolution weight → its reference `[Cout, Cin, k, k]`, in place. */
+  weightsToReference(dict: Record<string, tf.Tensor>, prefix: string): void {
+    for (const [name, kernel] of this.convolutions(prefix)) {
+      const w = dict[name]!;
+      dict[name] = HierarchicalPatchEmbed.toReference(w, kernel);
+      w.dispose();
+    }
+  }
+
+  /** The 2-D convolution weights from reference ones (absent or not 4-D: left out, the load names them). */
+  weightsFromReference(tensors: Record<string, tf.Tensor>, prefix: string): Record<string, tf.Tensor> {
+    const flat: Record<string, tf.Tensor> = {};
+    for (const [name] of this.convolutions(prefix)) {
+      const w = tensors[name];
+      if (w && w.rank === 4) flat[name] = HierarchicalPatchEmbed.fromReference(w, name);
+    }
+    return flat;
+  }
 }
 
 /** One stem stage: a stride-2 `2 x 2` convolution over `(ky, kx, c)` rows, a LayerNorm over the channels, a GELU. */

@@ -3,7 +3,8 @@
  * layout changes between the reference tensors and this package's timm-named parameters.
  */
 import { openModelFolder, tf, writeModelFolder, type SafetensorsReader } from "@birdvlm/core";
-import { type ViTConfig, type WeightsInfo, fromHF, fromTimm, toHFJson, toTimmJson } from "./config.js";
+import { type ViTConfig, type WeightsInfo, fromHF, fromTimm } from "./config.js";
+import { toHFJson, toTimmJson } from "./config-export.js";
 import { checkWeightsAgainstConfig } from "./weights-check.js";
 
 /** The two layouts a ViT checkpoint comes in. */

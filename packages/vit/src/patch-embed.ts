@@ -35,6 +35,19 @@ export class PatchEmbed extends Module {
     ]);
     return tf.reshape(this.proj.forward(patches), [b, gh * gw, this.dim]) as tf.Tensor3D;
   }
+
+  /** In a state dict (names under `prefix`): `proj.weight` `[D, C*p*p]` → the reference `[D, C, p, p]`, in place. */
+  weightsToReference(dict: Record<string, tf.Tensor>, prefix: string): void {
+    const w = dict[`${prefix}proj.weight`]!;
+    dict[`${prefix}proj.weight`] = patchWeightToReference(w, this.patchSize);
+    w.dispose();
+  }
+
+  /** The 2-D `proj.weight` from a reference `[D, C, p, p]` (absent or not 4-D: nothing, the load names it). */
+  weightsFromReference(tensors: Record<string, tf.Tensor>, prefix: string): Record<string, tf.Tensor> {
+    const w = tensors[`${prefix}proj.weight`];
+    return w && w.rank === 4 ? { [`${prefix}proj.weight`]: patchWeightFromReference(w) } : {};
+  }
 }
 
 /** Reference `[D, C, p, p]` → the 2-D `[D, C*p*p]` that the transposed `proj.weight` variable takes. */

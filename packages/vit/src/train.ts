@@ -17,7 +17,7 @@ import {
   randomErasing,
   softTargetCrossEntropy,
 } from "./batch-augment.js";
-import { toTimmJson } from "./config.js";
+import { toTimmJson } from "./config-export.js";
 import { WeightEma } from "./ema.js";
 import type { VisionTransformer } from "./vision-transformer.js";
 

@@ -2,7 +2,7 @@ import { Linear, Module, ParameterInit, deriveSeed, tf } from "@birdvlm/core";
 import type { ForwardOptions, ImageBatch, VisionEncoder, VisionFeatures } from "@birdvlm/core";
 import { type ViTConfig, vitConfig } from "./config.js";
 import type { ForwardContext } from "./forward-context.js";
-import { PatchEmbed, patchWeightFromReference, patchWeightToReference } from "./patch-embed.js";
+import { PatchEmbed } from "./patch-embed.js";
 import { HierarchicalPatchEmbed } from "./hierarchical-patch-embed.js";
 import { Block, BlockList } from "./block.js";
 import { LayerNorm } from "./layer-norm.js";
@@ -61,8 +61,6 @@ export interface ViTOutput {
   /** The patch grid `[rows, cols]`. */
   grid: [number, number];
 }
-
-const PATCH_WEIGHT = "patch_embed.proj.weight";
 
 // Reference: timm `timm/models/vision_transformer.py` `VisionTransformer` (transformers: `ViTModel`).
 /**
@@ -378,16 +376,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
   /** Parameters in timm's names and layouts (`patch_embed.proj.weight` `[D, C, p, p]`, linear weights `[out, in]`). */
   override stateDict(): Record<string, tf.Tensor> {
     const dict = super.stateDict();
-    const embed = this.patch_embed;
-    const convolutions: [string, number][] =
-      embed instanceof HierarchicalPatchEmbed ? embed.convolutions("patch_embed.") : [[PATCH_WEIGHT, 0]];
-    for (const [name, kernel] of convolutions) {
-      const w = dict[name]!;
-      dict[name] = kernel
-        ? HierarchicalPatchEmbed.toReference(w, kernel)
-        : patchWeightToReference(w, this.config.patchSize);
-      w.dispose();
-    }
+    this.patch_embed.weightsToReference(dict, "patch_embed.");
     return dict;
   }
 
@@ -396,15 +385,8 @@ export class VisionTransformer extends Module implements VisionEncoder {
     tensors: Record<string, tf.Tensor>,
     options: { strict?: boolean; source?: string } = {},
   ): void {
-    const embed = this.patch_embed;
-    const names = embed instanceof HierarchicalPatchEmbed ? embed.convolutions("patch_embed.").map(([n]) => n) : [];
-    const flat: Record<string, tf.Tensor> = {};
+    const flat = this.patch_embed.weightsFromReference(tensors, "patch_embed.");
     try {
-      for (const name of names.length ? names : [PATCH_WEIGHT]) {
-        const w = tensors[name];
-        if (!w || w.rank !== 4) continue; // absent or not 4-D: the plain load names the tensor
-        flat[name] = names.length ? HierarchicalPatchEmbed.fromReference(w, name) : patchWeightFromReference(w);
-      }
       super.loadStateDict({ ...tensors, ...flat }, options);
     } finally {
       Object.values(flat).forEach((t) => t.dispose());
