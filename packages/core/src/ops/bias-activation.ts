@@ -96,8 +96,8 @@ export function biasActivationGrad(
 /**
  * A linear layer and its activation, `act(x · weight + bias)`. Outside gradient recording, on a backend with
  * the fused kernel (`native`), one matrix product whose epilogue adds the bias and applies the activation on
- * each tile while it is in cache; otherwise (and whenever a tape records gradients) `tf.fused.matMul` with the
- * bias, then {@link biasActivation}.
+ * each tile while it is in cache; otherwise (and whenever a tape records gradients) `tf.matMul`, then
+ * {@link biasActivation} with the bias (whose backward sums the bias gradient while it computes dx).
  *
  * @param x `[N, in]` float32.
  * @param weight `[in, out]`.
@@ -123,10 +123,9 @@ export function linearActivation(
       activation,
     }) as tf.Tensor2D;
   }
-  return tf.tidy(
-    () =>
-      biasActivation(tf.fused.matMul({ a: x, b: weight, bias: bias ?? undefined }), null, activation) as tf.Tensor2D,
-  );
+  // The bias goes to biasActivation, not the product: its backward then sums the bias gradient in the same pass
+  // that computes dx, instead of a separate reduction over [N, out].
+  return tf.tidy(() => biasActivation(tf.matMul(x, weight), bias, activation) as tf.Tensor2D);
 }
 
 // Reference: PyTorch `torch.nn.GELU` (timm `Mlp`, transformers `ACT2FN["gelu"]`).
