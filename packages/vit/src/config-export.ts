@@ -12,6 +12,7 @@ export function toTimmJson(c: ViTConfig): Json {
   return {
     architecture: arch,
     ...(c.stemWidths.length ? { stem_widths: c.stemWidths } : {}),
+    ...(c.shiftedPatches ? { shifted_patches: true } : {}),
     num_classes: c.numClasses,
     num_features: c.hiddenSize,
     global_pool: pool,
@@ -56,6 +57,8 @@ export function toHFJson(c: ViTConfig): Json {
     );
   if (c.stemWidths.length)
     throw new Error("toHFJson: Hugging Face ViT has no hierarchical stem (stemWidths); save this model in timm format");
+  if (c.shiftedPatches)
+    throw new Error("toHFJson: Hugging Face ViT has no shifted patch tokenization; save this model in timm format");
   if (!c.classToken || c.pooling !== "cls" || c.fcNorm) {
     throw new Error(
       `toHFJson: Hugging Face ViT has a class token, class-token pooling and a final norm over the tokens; this config has pooling '${c.pooling}', classToken ${c.classToken}, fcNorm ${c.fcNorm}`,

@@ -19,6 +19,12 @@ export interface ViTConfig {
    * BirdVLM's own: timm and Hugging Face ViTs have no such stem (saved as `stem_widths` in config.json).
    */
   stemWidths: number[];
+  /**
+   * Shifted patch tokenization (Lee et al. 2021, `shifted-patch-embed.ts`): each patch also sees the image shifted
+   * by half a patch in the four diagonal directions, through a LayerNorm before the projection. Default `false`.
+   * BirdVLM's own, as `stemWidths` (saved as `shifted_patches` in config.json); not with a hierarchical stem.
+   */
+  shiftedPatches: boolean;
   /** Token width `D`. */
   hiddenSize: number;
   /** Number of transformer blocks. */
@@ -80,6 +86,7 @@ export const vitTiny: ViTConfig = {
   patchSize: 16,
   numChannels: 3,
   stemWidths: [],
+  shiftedPatches: false,
   hiddenSize: 192,
   depth: 12,
   numHeads: 3,
@@ -133,6 +140,10 @@ export function validateConfig(c: ViTConfig, source = "ViTConfig"): void {
     throw new Error(
       `${source}: patchSize ${c.patchSize} is not a multiple of 2^${c.stemWidths.length} (one halving per stem stage)`,
     );
+  if (typeof c.shiftedPatches !== "boolean")
+    throw new Error(`${source}: shiftedPatches must be true or false, got ${JSON.stringify(c.shiftedPatches)}`);
+  if (c.shiftedPatches && (c.stemWidths.length > 0 || c.patchSize < 2))
+    throw new Error(`${source}: shiftedPatches needs a plain patch embedding (no stemWidths) and patchSize ≥ 2`);
   if (c.imageSize % c.patchSize !== 0)
     throw new Error(`${source}: imageSize ${c.imageSize} is not a multiple of patchSize ${c.patchSize}`);
   if (c.hiddenSize % c.numHeads !== 0)
@@ -160,6 +171,8 @@ export interface WeightsInfo {
   numChannels?: number;
   /** Widths of the hierarchical stem's stages (`patch_embed.stem.{i}.proj.weight`). */
   stemWidths?: number[];
+  /** The patch embedding has shifted patch tokenization's norm (`patch_embed.norm.weight`). */
+  shiftedPatches?: boolean;
   mlpSize?: number;
   numClasses?: number;
   /** Patch grid side of the stored position embeddings (so `imageSize = grid * patchSize`). */
@@ -207,6 +220,7 @@ function applyWeights(c: ViTConfig, w: WeightsInfo): ViTConfig {
     "patchSize",
     "numChannels",
     "stemWidths",
+    "shiftedPatches",
     "mlpSize",
     "numClasses",
     "classToken",
@@ -256,6 +270,7 @@ export function fromTimm(json: Json, weights: WeightsInfo = {}, source = "timm c
     patchSize: num(args.patch_size) ?? fromName.patchSize ?? vitTiny.patchSize,
     numChannels: num(args.in_chans) ?? vitTiny.numChannels,
     stemWidths: widths(json.stem_widths) ?? [],
+    shiftedPatches: json.shifted_patches === true,
     hiddenSize: hidden,
     depth: num(args.depth) ?? fromName.depth ?? vitTiny.depth,
     numHeads: num(args.num_heads) ?? fromName.numHeads ?? vitTiny.numHeads,

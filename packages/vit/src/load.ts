@@ -223,6 +223,9 @@ export function weightsInfo(t: Record<string, tf.Tensor>): WeightsInfo {
     info.numChannels = stem[0]!.shape[1];
     if (info.patchSize !== undefined) info.patchSize *= 2 ** stem.length;
   }
+  // Shifted patch tokenization: the patch norm, and five copies of the image's channels.
+  info.shiftedPatches = "patch_embed.norm.weight" in t;
+  if (info.shiftedPatches && info.numChannels !== undefined && info.numChannels % 5 === 0) info.numChannels /= 5;
   info.classToken = "cls_token" in t;
   info.distillationToken = "dist_token" in t;
   info.distillationHead = "head_dist.weight" in t;

@@ -216,6 +216,7 @@ export async function trainClassifier(options: TrainClassifierOptions): Promise<
     seed: o.seed ?? 0,
     disposeBatch: (b) => tf.dispose([b.images, b.labels]),
     itemsInBatch: (b) => b.labels.shape[0],
+    itemName: "img",
     evaluate: async (ctx) => {
       const trainAccuracy = trainSeen ? (await trainHits.data())[0]! / trainSeen : 0;
       tf.tidy(() => trainHits.assign(tf.zerosLike(trainHits)));

@@ -4,6 +4,7 @@ import { type ViTConfig, vitConfig } from "./config.js";
 import type { ForwardContext } from "./forward-context.js";
 import { PatchEmbed } from "./patch-embed.js";
 import { HierarchicalPatchEmbed } from "./hierarchical-patch-embed.js";
+import { ShiftedPatchEmbed } from "./shifted-patch-embed.js";
 import { Block, BlockList } from "./block.js";
 import { LayerNorm } from "./layer-norm.js";
 import { AttentionPool } from "./attention-pool.js";
@@ -74,8 +75,8 @@ export class VisionTransformer extends Module implements VisionEncoder {
   readonly cls_token?: tf.Variable;
   readonly dist_token?: tf.Variable;
   readonly pos_embed: tf.Variable;
-  /** The patch embedding: one stride-`p` convolution, or with `stemWidths` the hierarchical (hMLP) stem. */
-  readonly patch_embed: PatchEmbed | HierarchicalPatchEmbed;
+  /** The patch embedding: a stride-`p` convolution, the hMLP stem (`stemWidths`) or shifted patches. */
+  readonly patch_embed: PatchEmbed | HierarchicalPatchEmbed | ShiftedPatchEmbed;
   readonly blocks: BlockList;
   /** The final norm over the tokens (absent with `fcNorm`). */
   readonly norm?: LayerNorm;
@@ -107,7 +108,9 @@ export class VisionTransformer extends Module implements VisionEncoder {
       "patch_embed",
       c.stemWidths.length
         ? new HierarchicalPatchEmbed(c.patchSize, c.numChannels, c.stemWidths, c.hiddenSize, c.layerNormEps, init)
-        : new PatchEmbed(c.patchSize, c.numChannels, c.hiddenSize, init),
+        : c.shiftedPatches
+          ? new ShiftedPatchEmbed(c.patchSize, c.numChannels, c.hiddenSize, c.layerNormEps, init)
+          : new PatchEmbed(c.patchSize, c.numChannels, c.hiddenSize, init),
     );
     this.blocks = this.registerModule("blocks", new BlockList());
     for (let i = 0; i < c.depth; i++) {

@@ -19,6 +19,7 @@ interface Stated {
   imageSize?: [number, string];
   classToken?: [boolean, string];
   stemWidths?: [number[], string];
+  shiftedPatches?: [boolean, string];
 }
 
 function num(v: unknown): number | undefined {
@@ -61,6 +62,7 @@ function statedTimm(json: Json): Stated {
   const stem = json.stem_widths;
   if (Array.isArray(stem) && stem.every((w) => typeof w === "number"))
     s.stemWidths = [stem, `stem_widths [${stem.join(", ")}]`];
+  if (json.shifted_patches === true) s.shiftedPatches = [true, "shifted_patches true"];
   return s;
 }
 
@@ -127,6 +129,12 @@ export function checkWeightsAgainstConfig(
     stem.forEach((w, i) => differ(`patch_embed.stem.${i}.proj.weight`, [w, i ? stem[i - 1]! : C, 2, 2], stemWhy));
     const k = typeof p === "number" ? p / 2 ** stem.length : "*";
     differ("patch_embed.proj.weight", [D, stem[stem.length - 1]!, k, k], [why, s.stemWidths![1]].join(", "));
+  } else if (s.shiftedPatches) {
+    // Shifted patch tokenization: the image and its four shifts, normed over the whole flattened patch.
+    const c5 = typeof C === "number" ? 5 * C : "*";
+    const spt = [why, s.shiftedPatches[1]].filter(Boolean).join(", ");
+    differ("patch_embed.proj.weight", [D, c5, p, p], spt);
+    differ("patch_embed.norm.weight", [typeof c5 === "number" && typeof p === "number" ? c5 * p * p : "*"], spt);
   } else if (why) differ("patch_embed.proj.weight", [D, C, p, p], why);
   if (s.depth && s.depth[0] !== info.depth) {
     const have = info.depth ?? 0;

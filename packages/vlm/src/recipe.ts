@@ -18,6 +18,11 @@ export interface EncoderRecipe {
    * before the last one to `hiddenSize` (ViT's `stemWidths`); `patchSize` must be a multiple of `2^n`. Default `[]`.
    */
   stemWidths: number[];
+  /**
+   * Shifted patch tokenization (Lee et al. 2021): each patch also sees the image shifted by half a patch in the
+   * four diagonal directions (ViT's `shiftedPatches`); not with `stemWidths`. Default `false`.
+   */
+  shiftedPatches: boolean;
   /** Token width D. */
   hiddenSize: number;
   /** Transformer blocks. */
@@ -170,6 +175,7 @@ export const RECIPE_SCHEMA: Schema = {
     fields: {
       patchSize: { kind: "number", integer: true, min: 1 },
       stemWidths: { kind: "numbers", integer: true, min: 1, default: [] },
+      shiftedPatches: { kind: "boolean", default: false },
       hiddenSize: { kind: "number", integer: true, min: 1 },
       depth: { kind: "number", integer: true, min: 1 },
       numHeads: { kind: "number", integer: true, min: 1 },
@@ -287,6 +293,8 @@ export function parseRecipe(json: unknown, path: string): Recipe {
     throw new SchemaError(
       `${path}: encoder.patchSize (${e.patchSize}) must be a multiple of 2^${e.stemWidths.length} (one halving per encoder.stemWidths stage)`,
     );
+  if (e.shiftedPatches && e.stemWidths.length)
+    throw new SchemaError(`${path}: encoder.shiftedPatches and encoder.stemWidths cannot be used together`);
   if (checked.training.imageSize % e.patchSize !== 0)
     throw new SchemaError(
       `${path}: training.imageSize (${checked.training.imageSize}) must be a multiple of encoder.patchSize (${e.patchSize})`,
@@ -304,6 +312,7 @@ export function vitConfigOf(recipe: Recipe, numClasses: number, imageSize?: numb
     imageSize: imageSize ?? recipe.training.imageSize,
     patchSize: e.patchSize,
     stemWidths: e.stemWidths,
+    shiftedPatches: e.shiftedPatches,
     hiddenSize: e.hiddenSize,
     depth: e.depth,
     numHeads: e.numHeads,

@@ -250,6 +250,7 @@ export async function trainStage(vlm: BirdVLM, options: StageOptions): Promise<S
     clipGradNorm: options.maxGradNorm ?? 1,
     seed: options.seed ?? 0,
     itemsInBatch: (b) => b.batch.ids.length,
+    itemName: "ex",
     disposeBatch: (b) => {
       b.images.dispose();
       b.labels.dispose();

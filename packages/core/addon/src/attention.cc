@@ -116,7 +116,8 @@ void attend_rows(const AttentionArgs& a, const PackedKV& packed, int b, int h, i
   if (rows >= kGemmRows && packed.data) {
     sgemm_prepacked(rows, D, Tk, s, Tk, false, packed.values(kvHead), ob, static_cast<int>(ov.row));
   } else if (rows >= kGemmRows) {
-    sgemm_serial({rows, D, Tk, s, Tk, false, vb, static_cast<int>(kv.row), false, ob, static_cast<int>(ov.row), false});
+    if (!sgemm_direct(rows, D, Tk, s, Tk, 1, vb, kv.row, ob, ov.row, false))
+      sgemm_serial({rows, D, Tk, s, Tk, false, vb, static_cast<int>(kv.row), false, ob, static_cast<int>(ov.row), false});
   } else {
     for (int r = 0; r < rows; r++) {
       float* o = ob + r * ov.row;
@@ -168,11 +169,15 @@ void attention_grad_kv_head(const AttentionGradArgs& g, int b, int kvHead, std::
       softmax_scores(P + static_cast<int64_t>(i) * Tk, Tk, a.scale, mrow, a.maskStride[3], a.offset + i, a.causal, a.window);
     }
     const bool acc = hh > 0;
-    sgemm_serial({Tk, D, Tq, P, Tk, true, dyb, yr, false, dv, kr, acc});     // dv (+)= Pᵀ dy
-    sgemm_serial({Tq, Tk, D, dyb, yr, false, vb, kr, true, dS, Tk, false});  // dP = dy vᵀ
-    softmax_grad_rows(P, dS, Tq, Tk, a.scale);                                        // dS · scale
-    sgemm_serial({Tq, D, Tk, dS, Tk, false, kb, kr, false, dq, qr, false});  // dq = dS k
-    sgemm_serial({Tk, D, Tq, dS, Tk, true, qb, qr, false, dk, kr, acc});     // dk (+)= dSᵀ q
+    // The products of width D read their operands in place where they can (packing costs as much as they do).
+    if (!sgemm_direct(Tk, D, Tq, P, 1, Tk, dyb, yr, dv, kr, acc))
+      sgemm_serial({Tk, D, Tq, P, Tk, true, dyb, yr, false, dv, kr, acc});     // dv (+)= Pᵀ dy
+    sgemm_serial({Tq, Tk, D, dyb, yr, false, vb, kr, true, dS, Tk, false});    // dP = dy vᵀ
+    softmax_grad_rows(P, dS, Tq, Tk, a.scale);                                 // dS · scale
+    if (!sgemm_direct(Tq, D, Tk, dS, Tk, 1, kb, kr, dq, qr, false))
+      sgemm_serial({Tq, D, Tk, dS, Tk, false, kb, kr, false, dq, qr, false});  // dq = dS k
+    if (!sgemm_direct(Tk, D, Tq, dS, 1, Tk, qb, qr, dk, kr, acc))
+      sgemm_serial({Tk, D, Tq, dS, Tk, true, qb, qr, false, dk, kr, acc});     // dk (+)= dSᵀ q
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "elementwise.h"
 #include "gemv.h"
+#include "sgemm_pack.h"
 #include "thread_pool.h"
 
 namespace birdvlm {
@@ -128,9 +129,14 @@ thread_local Buffers tls;
 
 // Packs op(A)[i0:i0+mc, k0:k0+kc] as MR-row panels, k-major inside a panel, zero-padded.
 void pack_a(const GemmProblem& p, int i0, int mc, int k0, int kc, int MR, float* dst) {
+  const bool avx2Panels = MR == 6 && isa().kernel == static_cast<MicroKernel>(kernel_avx2<6>);
   for (int ip = 0; ip < mc; ip += MR) {
     int rows = std::min(MR, mc - ip);
-    if (!p.transA) {
+    if (avx2Panels && rows == MR && !p.transA) {
+      pack6_rows_avx2(p.A + static_cast<int64_t>(i0 + ip) * p.lda + k0, p.lda, kc, dst);
+    } else if (avx2Panels && rows == MR) {
+      pack6_cols_avx2(p.A + static_cast<int64_t>(k0) * p.lda + i0 + ip, p.lda, kc, dst);
+    } else if (!p.transA) {
       for (int r = 0; r < rows; r++) {
         const float* src = p.A + static_cast<int64_t>(i0 + ip + r) * p.lda + k0;
         for (int k = 0; k < kc; k++) dst[k * MR + r] = src[k];

@@ -42,6 +42,15 @@ void pack_b_whole(const float* B, int ldb, bool transB, int K, int N, float* dst
 /** C[M, N] (ldc) = op(A)[M, K] · B packed by `pack_b_whole`, on the calling thread (B packed once, used by many). */
 void sgemm_prepacked(int M, int N, int K, const float* A, int lda, bool transA, const float* packedB, float* C, int ldc);
 
+/**
+ * C[M, N] (=|+=) A[M, K] · B[K, N] on the calling thread with no packing (sgemm_direct.cc): row i, column k of A
+ * at A + i * rsA + k * csA (so a transposed A is rsA = 1, csA = its row length), B row-major with row stride ldb.
+ * For small products whose packing would cost as much as the product (attention at a head's width). Returns
+ * false, having done nothing, when N is not a multiple of 8 or the machine has no AVX2 (use `sgemm_serial`).
+ */
+bool sgemm_direct(int M, int N, int K, const float* A, int64_t rsA, int64_t csA, const float* B, int64_t ldb, float* C,
+                  int64_t ldc, bool accumulate);
+
 /** Name of the micro-kernel in use: "avx512", "avx2" or "generic". */
 const char* sgemm_isa();
 

@@ -19,6 +19,7 @@ describe("progress line", () => {
       skipped: 2,
     });
     expect(line).toBe("step 120/1000 (12%) | epoch 1 | loss 2.3457 | lr 3.00e-4 | 85.2 it/s | ETA 3m05s | skipped 2");
+    expect(formatProgress({ step: 3, itemsPerSec: 98.04, itemName: "img" })).toBe("step 3 | 98.0 img/s");
     expect(formatDuration(3725)).toBe("1h02m");
     expect(formatDuration(9)).toBe("9s");
   });

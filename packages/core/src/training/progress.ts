@@ -17,6 +17,8 @@ export interface ProgressState {
   lr?: number;
   /** Items (examples) per second over the recent steps. */
   itemsPerSec?: number;
+  /** What an item is, in the rate (`img` shows `85.2 img/s`). Default `it`. */
+  itemName?: string;
   /** Estimated seconds to `total`. */
   etaSec?: number;
   /** Steps skipped as non-finite so far. */
@@ -49,7 +51,7 @@ export function formatProgress(p: ProgressState): string {
   if (p.epoch !== undefined) parts.push(`epoch ${p.epoch}`);
   if (p.loss !== undefined) parts.push(`loss ${Number.isFinite(p.loss) ? p.loss.toFixed(4) : String(p.loss)}`);
   if (p.lr !== undefined) parts.push(`lr ${p.lr.toExponential(2)}`);
-  if (p.itemsPerSec !== undefined) parts.push(`${p.itemsPerSec.toFixed(1)} it/s`);
+  if (p.itemsPerSec !== undefined) parts.push(`${p.itemsPerSec.toFixed(1)} ${p.itemName ?? "it"}/s`);
   if (p.etaSec !== undefined) parts.push(`ETA ${formatDuration(p.etaSec)}`);
   if (p.skipped) parts.push(`skipped ${p.skipped}`);
   return parts.join(" | ");

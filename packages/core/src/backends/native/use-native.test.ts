@@ -88,6 +88,7 @@ describeEachBackend("native backend", ["native"], () => {
       [1, 65, 197],
       [17, 1, 3],
       [130, 300, 70],
+      [30, 1100, 1000], // few rows and a weight past the caches: split by columns, several depth blocks
     ]) {
       for (const ta of [false, true]) {
         for (const tb of [false, true]) {

@@ -98,6 +98,8 @@ export interface TrainerOptions<B> {
   seed?: number;
   /** Items (examples) in a batch, for items/s. Default: the first axis of the batch's first tensor, else 1. */
   itemsInBatch?: (batch: B) => number;
+  /** What an item is, for the rate in the progress line (`img` shows `85.2 img/s`). Default `it`. */
+  itemName?: string;
   /**
    * Frees a batch after its step: `true` disposes every tensor found in it (the batch itself, or the values of
    * an array or object batch), a function does it your way. Default `false` (the batches are yours).

@@ -263,7 +263,8 @@ export class Trainer<B> {
   private position(): RunPosition {
     const total = this.batches.totalSteps(this.options.maxSteps);
     const { stepsDone: step, lastLoss: loss, lastLr: lr, lastItemsPerSec: itemsPerSec } = this;
-    return { step, total, epoch: this.batches.epoch, loss, lr, itemsPerSec, skipped: this.guard.skipped };
+    const { itemName } = this.options;
+    return { step, total, epoch: this.batches.epoch, loss, lr, itemsPerSec, itemName, skipped: this.guard.skipped };
   }
 
   private async logInterval(epoch: number): Promise<void> {

@@ -1,0 +1,21 @@
+// AVX2 packing of six-row panels of A for the 6 x 16 micro-kernel (sgemm.cc): dst[k * 6 + r] = op(A)[r, k].
+#pragma once
+#include <cstdint>
+
+namespace birdvlm {
+
+/**
+ * Six rows of a row-major A (row r at src + r * lda, depth k contiguous), kc deep, 8 depths at a time through an
+ * 8 x 8 register transpose. Writes 2 floats past dst[kc * 6] (the caller's buffer has room; the next panel
+ * overwrites them).
+ */
+void pack6_rows_avx2(const float* src, int64_t lda, int kc, float* dst);
+
+/**
+ * Six rows of op(A) = Aᵀ (the six values of depth k contiguous at src + k * lda), kc ≥ 1 deep: one 8-float load
+ * and store per depth (the last depth one float at a time: its extra floats could lie past A). Writes 2 floats
+ * past dst[kc * 6], as `pack6_rows_avx2`.
+ */
+void pack6_cols_avx2(const float* src, int64_t lda, int kc, float* dst);
+
+}  // namespace birdvlm
