@@ -50,10 +50,31 @@ BIRDVLM_SIMD void axpy(float alpha, const float* x, float* y, int n) {
   for (int i = 0; i < n; i++) y[i] += alpha * x[i];
 }
 
+// s = exp(s - m) / Σ exp(s - m) in place, m the row's max (as the Softmax kernel: exp(x - max), times 1 / sum).
+BIRDVLM_SIMD void softmax_exp(float* s, int Tk, float m) {
+  float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+  for (int j = 0; j < Tk; j++) {
+    s[j] = exp_nonpositive(s[j] - m);
+    sum += s[j];
+  }
+  const float inv = 1.0f / sum;
+  for (int j = 0; j < Tk; j++) s[j] *= inv;
+}
+
 // One row of scores: scale, add the mask and the positional rule, then softmax in place (as the Softmax
 // kernel: max, exp(x - max), times 1 / sum).
 BIRDVLM_SIMD void softmax_scores(float* s, int Tk, float scale, const float* mrow, int64_t mstride, int pos, bool causal,
                                  int window) {
+  float m = -std::numeric_limits<float>::infinity();
+  if (!mrow && !causal && window <= 0) {  // the common case (a ViT): scale and max in one pass
+#pragma omp simd reduction(max : m)
+    for (int j = 0; j < Tk; j++) {
+      s[j] *= scale;
+      m = std::max(m, s[j]);
+    }
+    return softmax_exp(s, Tk, m);
+  }
   for (int j = 0; j < Tk; j++) s[j] *= scale;
   if (mrow) {
     if (mstride == 1)
@@ -69,15 +90,9 @@ BIRDVLM_SIMD void softmax_scores(float* s, int Tk, float scale, const float* mro
     int last = std::min(Tk - 1, pos - window);  // keys j <= pos - window are too far back
     for (int j = 0; j <= last; j++) s[j] += kMaskedScore;
   }
-  float m = -std::numeric_limits<float>::infinity();
 #pragma omp simd reduction(max : m)
   for (int j = 0; j < Tk; j++) m = std::max(m, s[j]);
-  for (int j = 0; j < Tk; j++) s[j] = fast_exp(s[j] - m);
-  float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-  for (int j = 0; j < Tk; j++) sum += s[j];
-  float inv = 1.0f / sum;
-  for (int j = 0; j < Tk; j++) s[j] *= inv;
+  softmax_exp(s, Tk, m);
 }
 
 // K (as the right operand of q·kᵀ) and V packed once per kv head, shared by that head's blocks of rows; null

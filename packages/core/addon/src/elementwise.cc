@@ -114,10 +114,12 @@ BIRDVLM_SIMD void softmax_rows(const float* x, float* out, int64_t r0, int64_t r
     float m = -std::numeric_limits<float>::infinity();
 #pragma omp simd reduction(max : m)
     for (int64_t j = 0; j < cols; j++) m = std::max(m, xr[j]);
-    for (int64_t j = 0; j < cols; j++) o[j] = fast_exp(xr[j] - m);
     float s = 0.f;
 #pragma omp simd reduction(+ : s)
-    for (int64_t j = 0; j < cols; j++) s += o[j];
+    for (int64_t j = 0; j < cols; j++) {
+      o[j] = exp_nonpositive(xr[j] - m);
+      s += o[j];
+    }
     float inv = 1.0f / s;
     for (int64_t j = 0; j < cols; j++) o[j] *= inv;
   }
@@ -229,7 +231,7 @@ BIRDVLM_SIMD void norm_range(const float* x, float* out, int64_t r0, int64_t r1,
 // `silu_backward` (aten/src/ATen/native/cpu/Activation.cpp): d act(z) / dz at z = x + bias.
 inline float gelu_erf_grad(float z) {
   const float cdf = 0.5f * (1.f + fast_erf(z * 0.70710678118654752f));
-  const float pdf = 0.39894228040143268f * fast_exp(-0.5f * z * z);  // exp(-z²/2) / sqrt(2 pi)
+  const float pdf = 0.39894228040143268f * exp_nonpositive(-0.5f * z * z);  // exp(-z²/2) / sqrt(2 pi)
   return cdf + z * pdf;
 }
 

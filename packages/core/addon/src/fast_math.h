@@ -39,6 +39,24 @@ inline float fast_exp(float x0) {
   return x0 != x0 ? x0 : y;
 }
 
+// exp of x ≤ 0 (a softmax's x - max, a Gaussian's -z²/2): fast_exp's polynomial with a single power of two, so
+// about a third cheaper; below -87.33 (where the result would leave the normal floats) it is 0, and NaN stays NaN.
+inline float exp_nonpositive(float x0) {
+  const float x = std::max(-87.33654f, std::min(0.f, x0));
+  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500E-4f;
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  p = p * r * r + r + 1.0f;
+  const float y = p * pow2i(static_cast<int32_t>(n));
+  return x0 != x0 ? x0 : (x0 < -87.33654f ? 0.f : y);
+}
+
 // erf as a rational function of x² on [-4, 4] (the approximation XLA and Eigen use for float erf; beyond ±4 erf
 // is ±1 to float precision): absolute error below 4e-7, no exp and one division, about 3.5x faster than an
 // erfc-based formula. Both GELU's forward and its gradient use it.

@@ -156,9 +156,12 @@ void pack_a(const GemmProblem& p, int i0, int mc, int k0, int kc, int MR, float*
 
 // Packs op(B)[k0:k0+kc, j0:j0+nc] as NR-column panels, k-major inside a panel, zero-padded.
 void pack_b(const GemmProblem& p, int k0, int kc, int j0, int nc, int NR, float* dst) {
+  const bool avx2Panels = NR == 16 && isa().kernel == static_cast<MicroKernel>(kernel_avx2<6>);
   for (int jp = 0; jp < nc; jp += NR) {
     int cols = std::min(NR, nc - jp);
-    if (!p.transB) {
+    if (avx2Panels && cols == NR && p.transB) {
+      pack16_cols_avx2(p.B + static_cast<int64_t>(j0 + jp) * p.ldb + k0, p.ldb, kc, dst);
+    } else if (!p.transB) {
       for (int k = 0; k < kc; k++) {
         const float* src = p.B + static_cast<int64_t>(k0 + k) * p.ldb + j0 + jp;
         float* d = dst + k * NR;

@@ -74,7 +74,10 @@ bool sgemm_direct(int M, int N, int K, const float* A, int64_t rsA, int64_t csA,
   if (panel.size() < static_cast<size_t>(K) * 16) panel.resize(static_cast<size_t>(K) * 16);
   for (int j = 0; j < N; j += 16) {
     const int width = N - j >= 16 ? 16 : 8;
-    for (int k = 0; k < K; k++) std::memcpy(panel.data() + k * width, B + k * ldb + j, sizeof(float) * width);
+    if (width == 16)
+      for (int k = 0; k < K; k++) std::memcpy(panel.data() + k * 16, B + k * ldb + j, sizeof(float) * 16);
+    else
+      for (int k = 0; k < K; k++) std::memcpy(panel.data() + k * 8, B + k * ldb + j, sizeof(float) * 8);
     for (int i = 0; i < M; i += 6) {
       const int rows = M - i < 6 ? M - i : 6;
       const Tile tile = width == 16 ? tile_for<2>(rows) : tile_for<1>(rows);

@@ -1,4 +1,5 @@
-// AVX2 packing of six-row panels of A for the 6 x 16 micro-kernel (sgemm.cc): dst[k * 6 + r] = op(A)[r, k].
+// AVX2 packing for the 6 x 16 micro-kernel (sgemm.cc): six-row panels of A (dst[k * 6 + r] = op(A)[r, k]) and
+// sixteen-column panels of a transposed B (dst[k * 16 + c] = op(B)[k, c]).
 #pragma once
 #include <cstdint>
 
@@ -17,5 +18,11 @@ void pack6_rows_avx2(const float* src, int64_t lda, int kc, float* dst);
  * past dst[kc * 6], as `pack6_rows_avx2`.
  */
 void pack6_cols_avx2(const float* src, int64_t lda, int kc, float* dst);
+
+/**
+ * Sixteen columns of op(B) = Bᵀ (column c, depth k at src + c * ldb + k), kc deep, as the 16-wide panel the AVX2
+ * micro-kernel reads: dst[k * 16 + c], dst 32-byte aligned.
+ */
+void pack16_cols_avx2(const float* src, int64_t ldb, int kc, float* dst);
 
 }  // namespace birdvlm
