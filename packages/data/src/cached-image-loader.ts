@@ -3,7 +3,7 @@ import { type ColorJitterOptions, sampleColorJitter } from "./color-jitter.js";
 import { type Region, centerCropRegion, randomResizedCropRegion } from "./crop-geometry.js";
 import { DataLoader, type DataLoaderOptions } from "./data-loader.js";
 import type { ImageLoaderBatch, LabelledImage } from "./image-loader.js";
-import { IMAGENET_MEAN, IMAGENET_STD } from "./image-pipeline.js";
+import { DEFAULT_CROP_PCT, IMAGENET_MEAN, IMAGENET_STD } from "./image-pipeline.js";
 import type { PixelCache } from "./pixel-cache.js";
 import { type CropAugmentation, augmentInto, augmentScratch } from "./uint8-augment.js";
 
@@ -51,7 +51,7 @@ export function createCachedImageLoader<T extends LabelledImage>(
     mode: "eval" as const,
     mean: IMAGENET_MEAN,
     std: IMAGENET_STD,
-    cropPct: 0.875,
+    cropPct: DEFAULT_CROP_PCT,
     scale: [0.08, 1] as [number, number],
     ratio: [3 / 4, 4 / 3] as [number, number],
     flipProbability: 0.5,

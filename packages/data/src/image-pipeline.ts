@@ -12,6 +12,11 @@ import { writeNormalized } from "./uint8-augment.js";
 export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
 /** ImageNet's per-channel standard deviation. */
 export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
+/**
+ * The fraction of the shorter side that evaluation's centre crop keeps for a model trained on random-resized
+ * crops (timm's default `crop_pct`).
+ */
+export const DEFAULT_CROP_PCT = 0.875;
 
 /** What the pipeline reads: a file path, or encoded bytes (JPEG, PNG, WebP...), optionally with a box. */
 export type ImageSource =
@@ -87,7 +92,7 @@ export class ImagePipeline {
       mode: "eval",
       cropToBox: true,
       boxMargin: 0.1,
-      cropPct: 0.875,
+      cropPct: DEFAULT_CROP_PCT,
       scale: [0.08, 1],
       ratio: [3 / 4, 4 / 3],
       flipProbability: 0.5,

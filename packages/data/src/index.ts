@@ -49,6 +49,7 @@ export {
 } from "./listed-path.js";
 export { findJsonSyntaxError, type JsonSyntaxError } from "./json-syntax.js";
 export {
+  DEFAULT_CROP_PCT,
   IMAGENET_MEAN,
   IMAGENET_STD,
   ImagePipeline,

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { mkdir } from "node:fs/promises";
 import type { ProgressStream } from "@birdvlm/core";
-import { CubDataset, PixelCache, createCachedImageLoader } from "@birdvlm/data";
+import { CubDataset, DEFAULT_CROP_PCT, PixelCache, createCachedImageLoader } from "@birdvlm/data";
 import { type EpochMetrics, VisionTransformer, evaluateClassifier, trainClassifier } from "@birdvlm/vit";
 import { type Recipe, vitConfigOf } from "./recipe.js";
 
@@ -104,7 +104,7 @@ export async function trainVitOnCub(o: TrainVitOnCubOptions): Promise<TrainVitOn
 
   // Trained on random-resized crops, the model is evaluated on timm's centre crop (87.5% of the shorter side), and
   // it keeps that in its config so every later use (the demo, `ask`, `eval`) sees images the same way.
-  const cropPct = t.scale ? 0.875 : 1;
+  const cropPct = t.scale ? DEFAULT_CROP_PCT : 1;
   const model = new VisionTransformer({ ...vitConfigOf(o.recipe, numClasses, size), cropPct }, { seed });
   const norm = { mean: model.mean, std: model.std };
   const trainLoader = createCachedImageLoader({
