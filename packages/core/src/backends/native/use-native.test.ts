@@ -213,6 +213,49 @@ describeEachBackend("native backend", ["native"], () => {
     }
   });
 
+  it("erf, exp and softmax are within a few 1e-7 of the true values, GELU within 2e-6 (double references)", async () => {
+    // erf by its Maclaurin series in double (converges to ~1e-13 on [-4, 4]), exp by Math.exp.
+    const erf = (x: number): number => {
+      let term = x;
+      let sum = x;
+      for (let n = 1; n < 200 && Math.abs(term) > 1e-17; n++) {
+        term *= (-x * x) / n;
+        sum += term / (2 * n + 1);
+      }
+      return (2 / Math.sqrt(Math.PI)) * sum;
+    };
+    const x = Float32Array.from({ length: 4001 }, (_, i) => -4 + i / 500);
+    // Softmax rows [0, 20v] (v ≤ 0): the second probability is exp(20v) / (1 + exp(20v)), down to exp(-80).
+    const pairs = Float32Array.from([...x].filter((v) => v <= 0).flatMap((v) => [0, Math.fround(20 * v)]));
+    const [e, g, p, s] = (await valuesOn("native", () => {
+      const t = tf.tensor(x);
+      return [
+        tf.erf(t),
+        biasActivation(t, null, "gelu"),
+        tf.exp(tf.neg(tf.abs(tf.mul(t, 20)))),
+        tf.softmax(tf.tensor2d(pairs, [pairs.length / 2, 2])),
+      ];
+    })) as HostTensor[];
+    let worstSoftmax = 0;
+    for (let r = 0; r < pairs.length / 2; r++) {
+      const q = Math.exp(pairs[2 * r + 1]!);
+      worstSoftmax = Math.max(worstSoftmax, Math.abs(s!.values[2 * r + 1]! - q / (1 + q)) / (q / (1 + q)));
+    }
+    expect(worstSoftmax).toBeLessThan(5e-7);
+    let worstErf = 0;
+    let worstGelu = 0;
+    let worstExp = 0;
+    x.forEach((v, i) => {
+      worstErf = Math.max(worstErf, Math.abs(e!.values[i]! - erf(v)));
+      worstGelu = Math.max(worstGelu, Math.abs(g!.values[i]! - 0.5 * v * (1 + erf(v / Math.SQRT2))));
+      const want = Math.exp(-Math.abs(Math.fround(v * 20))); // of the float32 argument the kernel sees
+      worstExp = Math.max(worstExp, Math.abs(p!.values[i]! - want) / want);
+    });
+    expect(worstErf).toBeLessThan(4e-7);
+    expect(worstGelu).toBeLessThan(2e-6);
+    expect(worstExp).toBeLessThan(3e-7);
+  });
+
   it("binary kernels broadcast as cpu does", async () => {
     const shapes: [number[], number[]][] = [
       [
