@@ -23,6 +23,7 @@ describe("recipes", () => {
       imageSize: 64,
       patchSize: 8,
       stemWidths: [],
+      shiftedPatches: false,
       hiddenSize: 64,
       depth: 3,
       numHeads: 4,
@@ -89,6 +90,10 @@ describe("recipes", () => {
     );
     expect(bad({ encoder: { ...encoder, patchSize: 8, stemWidths: [8, 16, 32, 64] } })).toThrow(
       "recipes/x.json: encoder.patchSize (8) must be a multiple of 2^4 (one halving per encoder.stemWidths stage)",
+    );
+    expect(bad({ encoder: { ...encoder, shiftedPatches: "yes" } })).toThrow(/encoder\.shiftedPatches must be/);
+    expect(bad({ encoder: { ...encoder, patchSize: 8, stemWidths: [8], shiftedPatches: true } })).toThrow(
+      "recipes/x.json: encoder.shiftedPatches and encoder.stemWidths cannot be used together",
     );
     expect(bad([])).toThrow("recipes/x.json: the file must be a JSON object");
   });
