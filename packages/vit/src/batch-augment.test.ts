@@ -27,6 +27,22 @@ describe("batch augmentation", () => {
     tf.dispose([images, labels, m.images, m.targets]);
   });
 
+  it("mixes image i with image B-1-i, as timm's flip of the batch", async () => {
+    const images = tf.tidy(() => tf.concat([0, 1, 2].map((v) => tf.fill([1, 2, 2, 3], v))) as tf.Tensor4D);
+    const labels = tf.tensor1d([0, 1, 2], "int32");
+    const m = mixBatch(images, labels, 3, 0, { mixupAlpha: 0.8, cutmixAlpha: 0 }, new Rng(4));
+    const px = await m.images.data();
+    const l = m.lambda;
+    expect([px[0], px[12], px[24]].map((v) => v!)).toEqual([
+      expect.closeTo(2 * (1 - l), 5),
+      expect.closeTo(1, 5),
+      expect.closeTo(2 * l, 5),
+    ]);
+    const t = (await m.targets.array()) as number[][];
+    expect(t[0]![2]).toBeCloseTo(1 - l, 5);
+    tf.dispose([images, labels, m.images, m.targets]);
+  });
+
   it("cutmix pastes a box and sets lambda to the area kept", async () => {
     const { images, labels } = batch();
     const m = mixBatch(images, labels, 3, 0, { mixupAlpha: 0, cutmixAlpha: 1 }, new Rng(5));
