@@ -7,7 +7,8 @@
 // - `train-step-64`: the 64 px model step alone on a fixed batch (what the input pipeline costs is the gap).
 // Our input side is the decoded-pixel cache (decoded once, in setup, at 1.15x the train size; the build time
 // is printed on stderr) and the uint8 augmentation; every timed run continues through the epochs.
-// Compare in one window: `OPENBLAS_CORETYPE=SkylakeX python3 cub_train_torch.py <root> --workers 2 --threads 1`.
+// Compare in one window: `python3 cub_train_torch.py <root> --workers 2 --threads 1` (with
+// `OPENBLAS_CORETYPE=SkylakeX` on an AVX-512 Xeon). Its OpenBLAS ignores `--threads 1`: its products use every core.
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AdamW, clipByGlobalNorm, crossEntropy, disposeTensors, tf, type NamedTensors } from "@birdvlm/core";

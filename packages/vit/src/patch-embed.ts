@@ -38,16 +38,26 @@ export class PatchEmbed extends Module {
 
   /** In a state dict (names under `prefix`): `proj.weight` `[D, C*p*p]` → the reference `[D, C, p, p]`, in place. */
   weightsToReference(dict: Record<string, tf.Tensor>, prefix: string): void {
-    const w = dict[`${prefix}proj.weight`]!;
-    dict[`${prefix}proj.weight`] = patchWeightToReference(w, this.patchSize);
-    w.dispose();
+    projToReference(dict, prefix, this.patchSize);
   }
 
   /** The 2-D `proj.weight` from a reference `[D, C, p, p]` (absent or not 4-D: nothing, the load names it). */
   weightsFromReference(tensors: Record<string, tf.Tensor>, prefix: string): Record<string, tf.Tensor> {
-    const w = tensors[`${prefix}proj.weight`];
-    return w && w.rank === 4 ? { [`${prefix}proj.weight`]: patchWeightFromReference(w) } : {};
+    return projFromReference(tensors, prefix);
   }
+}
+
+/** In a state dict: `${prefix}proj.weight` `[D, C*p*p]` → the reference `[D, C, p, p]`, in place (the old freed). */
+export function projToReference(dict: Record<string, tf.Tensor>, prefix: string, patchSize: number): void {
+  const w = dict[`${prefix}proj.weight`]!;
+  dict[`${prefix}proj.weight`] = patchWeightToReference(w, patchSize);
+  w.dispose();
+}
+
+/** `{ ${prefix}proj.weight: [D, C*p*p] }` from a reference `[D, C, p, p]`; `{}` when absent or not 4-D. */
+export function projFromReference(tensors: Record<string, tf.Tensor>, prefix: string): Record<string, tf.Tensor> {
+  const w = tensors[`${prefix}proj.weight`];
+  return w && w.rank === 4 ? { [`${prefix}proj.weight`]: patchWeightFromReference(w) } : {};
 }
 
 /** Reference `[D, C, p, p]` → the 2-D `[D, C*p*p]` that the transposed `proj.weight` variable takes. */

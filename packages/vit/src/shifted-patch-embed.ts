@@ -1,6 +1,6 @@
 import { Linear, Module, tf, type ParameterInit } from "@birdvlm/core";
 import { LayerNorm } from "./layer-norm.js";
-import { patchWeightFromReference, patchWeightToReference } from "./patch-embed.js";
+import { projFromReference, projToReference } from "./patch-embed.js";
 
 // Reference: Lee, Lee & Song 2021, "Vision Transformer for Small-Size Datasets", Shifted Patch Tokenization
 // (its PyTorch code: `ShiftedPatchTokenization` in aanna0701/SPT_LSA_ViT).
@@ -76,14 +76,11 @@ export class ShiftedPatchEmbed extends Module {
 
   /** In a state dict (names under `prefix`): `proj.weight` `[D, 5C*p*p]` → the reference `[D, 5C, p, p]`, in place. */
   weightsToReference(dict: Record<string, tf.Tensor>, prefix: string): void {
-    const w = dict[`${prefix}proj.weight`]!;
-    dict[`${prefix}proj.weight`] = patchWeightToReference(w, this.patchSize);
-    w.dispose();
+    projToReference(dict, prefix, this.patchSize);
   }
 
   /** The 2-D `proj.weight` from a reference `[D, 5C, p, p]` (absent or not 4-D: nothing, the load names it). */
   weightsFromReference(tensors: Record<string, tf.Tensor>, prefix: string): Record<string, tf.Tensor> {
-    const w = tensors[`${prefix}proj.weight`];
-    return w && w.rank === 4 ? { [`${prefix}proj.weight`]: patchWeightFromReference(w) } : {};
+    return projFromReference(tensors, prefix);
   }
 }

@@ -8,8 +8,7 @@
 
 namespace birdvlm {
 
-// exp with a degree-6 polynomial after range reduction (relative error ~2 ulp), vectorizable; the power of
-// two is applied in two halves so results stay exact from the denormals up to FLT_MAX; NaN propagates.
+// 2^n as a float, for whole n in [-126, 127].
 inline float pow2i(int32_t n) {
   int32_t bits = (n + 127) << 23;
   float f;
@@ -17,11 +16,12 @@ inline float pow2i(int32_t n) {
   return f;
 }
 
-inline float fast_exp(float x0) {
-  float x = std::min(88.72283935546875f, std::max(-103.972084045410f, x0));
-  // Round to nearest (ties to even, as nearbyint) by adding and taking away 1.5 * 2^23: |x * log2 e| < 2^22 here.
-  // std::nearbyint is a libm call that keeps every loop calling this scalar.
-  float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
+// exp(x) = p · 2^n for |x · log2 e| < 2^22: the range reduction and degree-6 polynomial (relative error ~2 ulp) of
+// the exps below; returns p and sets n (a whole number).
+inline float exp_mantissa(float x, float& n) {
+  // Round to nearest (ties to even, as nearbyint) by adding and taking away 1.5 * 2^23: std::nearbyint is a libm
+  // call that keeps every loop calling this scalar.
+  n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
   float r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
   float p = 1.9875691500E-4f;
@@ -30,7 +30,15 @@ inline float fast_exp(float x0) {
   p = p * r + 4.1665795894E-2f;
   p = p * r + 1.6666665459E-1f;
   p = p * r + 5.0000001201E-1f;
-  p = p * r * r + r + 1.0f;
+  return p * r * r + r + 1.0f;
+}
+
+// exp, vectorizable; the power of two is applied in two halves so results stay exact from the denormals up to
+// FLT_MAX; NaN propagates.
+inline float fast_exp(float x0) {
+  float x = std::min(88.72283935546875f, std::max(-103.972084045410f, x0));
+  float n;
+  const float p = exp_mantissa(x, n);
   int32_t ni = static_cast<int32_t>(n);
   int32_t n1 = ni / 2;
   float y = p * pow2i(n1) * pow2i(ni - n1);
@@ -43,17 +51,8 @@ inline float fast_exp(float x0) {
 // about a third cheaper; below -87.33 (where the result would leave the normal floats) it is 0, and NaN stays NaN.
 inline float exp_nonpositive(float x0) {
   const float x = std::max(-87.33654f, std::min(0.f, x0));
-  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500E-4f;
-  p = p * r + 1.3981999507E-3f;
-  p = p * r + 8.3334519073E-3f;
-  p = p * r + 4.1665795894E-2f;
-  p = p * r + 1.6666665459E-1f;
-  p = p * r + 5.0000001201E-1f;
-  p = p * r * r + r + 1.0f;
-  const float y = p * pow2i(static_cast<int32_t>(n));
+  float n;
+  const float y = exp_mantissa(x, n) * pow2i(static_cast<int32_t>(n));
   return x0 != x0 ? x0 : (x0 < -87.33654f ? 0.f : y);
 }
 
