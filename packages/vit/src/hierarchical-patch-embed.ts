@@ -1,5 +1,6 @@
 import { Linear, Module, gelu, tf, type ParameterInit } from "@birdvlm/core";
 import { LayerNorm } from "./layer-norm.js";
+import { patchGrid } from "./patch-embed.js";
 
 // Reference: Touvron et al. 2022, "Three things everyone should know about Vision Transformers", the hMLP stem
 // (its PyTorch form: stride-k k x k convolutions, each but the last followed by a norm and GELU).
@@ -43,14 +44,9 @@ export class HierarchicalPatchEmbed extends Module {
 
   /** `[B, H, W, C]` → `[B, (H/p)*(W/p), D]`, row-major over the patch grid. */
   forward(images: tf.Tensor4D): tf.Tensor3D {
-    const [b, hgt, wid, c] = images.shape;
+    const c = images.shape[3];
     const p = this.patchSize;
-    if (c !== this.numChannels)
-      throw new Error(`HierarchicalPatchEmbed: images have ${c} channels, the model expects ${this.numChannels}`);
-    if (hgt % p !== 0 || wid % p !== 0)
-      throw new Error(`HierarchicalPatchEmbed: image size ${hgt}x${wid} is not a multiple of the patch size ${p}`);
-    const gh = hgt / p;
-    const gw = wid / p;
+    const [b, gh, gw] = patchGrid("HierarchicalPatchEmbed", images, this.numChannels, p);
     const patches = b * gh * gw;
     let x: tf.Tensor = tf.reshape(tf.transpose(tf.reshape(images, [b, gh, p, gw, p, c]), [0, 1, 3, 2, 4, 5]), [
       patches,

@@ -21,19 +21,8 @@ export class PatchEmbed extends Module {
 
   /** `[B, H, W, C]` → `[B, (H/p)*(W/p), D]`, row-major over the patch grid. */
   forward(images: tf.Tensor4D): tf.Tensor3D {
-    const [b, hgt, wid, c] = images.shape;
-    const p = this.patchSize;
-    if (c !== this.numChannels)
-      throw new Error(`PatchEmbed: images have ${c} channels, the model expects ${this.numChannels}`);
-    if (hgt % p !== 0 || wid % p !== 0)
-      throw new Error(`PatchEmbed: image size ${hgt}x${wid} is not a multiple of the patch size ${p}`);
-    const gh = hgt / p;
-    const gw = wid / p;
-    const patches = tf.reshape(tf.transpose(tf.reshape(images, [b, gh, p, gw, p, c]), [0, 1, 3, 5, 2, 4]), [
-      b * gh * gw,
-      c * p * p,
-    ]);
-    return tf.reshape(this.proj.forward(patches), [b, gh * gw, this.dim]) as tf.Tensor3D;
+    const [b, gh, gw] = patchGrid("PatchEmbed", images, this.numChannels, this.patchSize);
+    return tf.reshape(this.proj.forward(patchRows(images, this.patchSize)), [b, gh * gw, this.dim]) as tf.Tensor3D;
   }
 
   /** In a state dict (names under `prefix`): `proj.weight` `[D, C*p*p]` → the reference `[D, C, p, p]`, in place. */
@@ -45,6 +34,29 @@ export class PatchEmbed extends Module {
   weightsFromReference(tensors: Record<string, tf.Tensor>, prefix: string): Record<string, tf.Tensor> {
     return projFromReference(tensors, prefix);
   }
+}
+
+/**
+ * `[B, gh, gw]` of `images` `[B, H, W, C]` cut into `p x p` patches; throws naming `who` when the channels are not
+ * `channels` or H and W are not multiples of `p`.
+ */
+export function patchGrid(who: string, images: tf.Tensor4D, channels: number, p: number): [number, number, number] {
+  const [b, hgt, wid, c] = images.shape;
+  if (c !== channels) throw new Error(`${who}: images have ${c} channels, the model expects ${channels}`);
+  if (hgt % p !== 0 || wid % p !== 0)
+    throw new Error(`${who}: image size ${hgt}x${wid} is not a multiple of the patch size ${p}`);
+  return [b, hgt / p, wid / p];
+}
+
+/** `[B, H, W, C]` → `[B*(H/p)*(W/p), C*p*p]`: one row per patch, row-major over the grid, in PyTorch's `(C, p, p)` order. */
+export function patchRows(images: tf.Tensor4D, p: number): tf.Tensor2D {
+  const [b, hgt, wid, c] = images.shape;
+  const gh = hgt / p;
+  const gw = wid / p;
+  return tf.reshape(tf.transpose(tf.reshape(images, [b, gh, p, gw, p, c]), [0, 1, 3, 5, 2, 4]), [
+    b * gh * gw,
+    c * p * p,
+  ]) as tf.Tensor2D;
 }
 
 /** In a state dict: `${prefix}proj.weight` `[D, C*p*p]` → the reference `[D, C, p, p]`, in place (the old freed). */

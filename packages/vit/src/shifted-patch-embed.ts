@@ -1,6 +1,6 @@
 import { Linear, Module, tf, type ParameterInit } from "@birdvlm/core";
 import { LayerNorm } from "./layer-norm.js";
-import { projFromReference, projToReference } from "./patch-embed.js";
+import { patchGrid, patchRows, projFromReference, projToReference } from "./patch-embed.js";
 
 // Reference: Lee, Lee & Song 2021, "Vision Transformer for Small-Size Datasets", Shifted Patch Tokenization
 // (its PyTorch code: `ShiftedPatchTokenization` in aanna0701/SPT_LSA_ViT).
@@ -58,19 +58,8 @@ export class ShiftedPatchEmbed extends Module {
 
   /** `[B, H, W, C]` → `[B, (H/p)*(W/p), D]`, row-major over the patch grid. */
   forward(images: tf.Tensor4D): tf.Tensor3D {
-    const [b, hgt, wid, c] = images.shape;
-    const p = this.patchSize;
-    if (c !== this.numChannels)
-      throw new Error(`ShiftedPatchEmbed: images have ${c} channels, the model expects ${this.numChannels}`);
-    if (hgt % p !== 0 || wid % p !== 0)
-      throw new Error(`ShiftedPatchEmbed: image size ${hgt}x${wid} is not a multiple of the patch size ${p}`);
-    const gh = hgt / p;
-    const gw = wid / p;
-    const all = this.shifted(images);
-    const patches = tf.reshape(tf.transpose(tf.reshape(all, [b, gh, p, gw, p, 5 * c]), [0, 1, 3, 5, 2, 4]), [
-      b * gh * gw,
-      5 * c * p * p,
-    ]);
+    const [b, gh, gw] = patchGrid("ShiftedPatchEmbed", images, this.numChannels, this.patchSize);
+    const patches = patchRows(this.shifted(images), this.patchSize);
     return tf.reshape(this.proj.forward(this.norm.forward(patches)), [b, gh * gw, this.dim]) as tf.Tensor3D;
   }
 

@@ -49,11 +49,12 @@ inline float fast_exp(float x0) {
 
 // exp of x ≤ 0 (a softmax's x - max, a Gaussian's -z²/2): fast_exp's polynomial with a single power of two, so
 // about a third cheaper; below -87.33 (where the result would leave the normal floats) it is 0, and NaN stays NaN.
+constexpr float kExpNormalMin = -87.33654f;  // log(FLT_MIN): exp of anything lower is not a normal float
 inline float exp_nonpositive(float x0) {
-  const float x = std::max(-87.33654f, std::min(0.f, x0));
+  const float x = std::max(kExpNormalMin, std::min(0.f, x0));
   float n;
   const float y = exp_mantissa(x, n) * pow2i(static_cast<int32_t>(n));
-  return x0 != x0 ? x0 : (x0 < -87.33654f ? 0.f : y);
+  return x0 != x0 ? x0 : (x0 < kExpNormalMin ? 0.f : y);
 }
 
 // erf as a rational function of x² on [-4, 4] (the approximation XLA and Eigen use for float erf; beyond ±4 erf

@@ -127,9 +127,12 @@ struct Buffers {
 
 thread_local Buffers tls;
 
+// Whether the AVX2 6 x 16 micro-kernel is in use, so that panels can be packed with AVX2 (sgemm_pack.cc).
+bool avx2_panels() { return isa().kernel == static_cast<MicroKernel>(kernel_avx2<6>); }
+
 // Packs op(A)[i0:i0+mc, k0:k0+kc] as MR-row panels, k-major inside a panel, zero-padded.
 void pack_a(const GemmProblem& p, int i0, int mc, int k0, int kc, int MR, float* dst) {
-  const bool avx2Panels = MR == 6 && isa().kernel == static_cast<MicroKernel>(kernel_avx2<6>);
+  const bool avx2Panels = MR == 6 && avx2_panels();
   for (int ip = 0; ip < mc; ip += MR) {
     int rows = std::min(MR, mc - ip);
     if (avx2Panels && rows == MR && !p.transA) {
@@ -156,7 +159,7 @@ void pack_a(const GemmProblem& p, int i0, int mc, int k0, int kc, int MR, float*
 
 // Packs op(B)[k0:k0+kc, j0:j0+nc] as NR-column panels, k-major inside a panel, zero-padded.
 void pack_b(const GemmProblem& p, int k0, int kc, int j0, int nc, int NR, float* dst) {
-  const bool avx2Panels = NR == 16 && isa().kernel == static_cast<MicroKernel>(kernel_avx2<6>);
+  const bool avx2Panels = NR == 16 && avx2_panels();
   for (int jp = 0; jp < nc; jp += NR) {
     int cols = std::min(NR, nc - jp);
     if (avx2Panels && cols == NR && p.transB) {
