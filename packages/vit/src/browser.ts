@@ -44,6 +44,7 @@ export { resamplePosEmbed, bicubicWeights, type ResampleOptions } from "./pos-em
 export { PatchEmbed } from "./patch-embed.js";
 export { HierarchicalPatchEmbed, StemStage, StemStages } from "./hierarchical-patch-embed.js";
 export { ShiftedPatchEmbed } from "./shifted-patch-embed.js";
+export { ConvStemPatchEmbed } from "./conv-stem-patch-embed.js";
 export { Block, BlockList, LayerScale, type BlockOptions } from "./block.js";
 export { Attention } from "./attention.js";
 export { AttentionPool } from "./attention-pool.js";

@@ -12,6 +12,7 @@ export function toTimmJson(c: ViTConfig): Json {
   return {
     architecture: arch,
     ...(c.stemWidths.length ? { stem_widths: c.stemWidths } : {}),
+    ...(c.stemWidths.length && c.stemKernel === 3 ? { stem_kernel: 3 } : {}),
     ...(c.shiftedPatches ? { shifted_patches: true } : {}),
     num_classes: c.numClasses,
     num_features: c.hiddenSize,

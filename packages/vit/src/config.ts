@@ -20,6 +20,12 @@ export interface ViTConfig {
    */
   stemWidths: number[];
   /**
+   * The stem stages' kernel: 2 (the default) for the hMLP stem above, whose stride-2 `2 x 2` convolutions stay inside
+   * a patch; 3 for a convolutional stem (`conv-stem-patch-embed.ts`, Xiao et al. 2021), whose stride-2 `3 x 3`
+   * convolutions with zero padding overlap across the whole image. Saved as `stem_kernel` in config.json.
+   */
+  stemKernel: number;
+  /**
    * Shifted patch tokenization (Lee et al. 2021, `shifted-patch-embed.ts`): each patch also sees the image shifted
    * by half a patch in the four diagonal directions, through a LayerNorm before the projection. Default `false`.
    * BirdVLM's own, as `stemWidths` (saved as `shifted_patches` in config.json); not with a hierarchical stem.
@@ -86,6 +92,7 @@ export const vitTiny: ViTConfig = {
   patchSize: 16,
   numChannels: 3,
   stemWidths: [],
+  stemKernel: 2,
   shiftedPatches: false,
   hiddenSize: 192,
   depth: 12,
@@ -140,6 +147,10 @@ export function validateConfig(c: ViTConfig, source = "ViTConfig"): void {
     throw new Error(
       `${source}: patchSize ${c.patchSize} is not a multiple of 2^${c.stemWidths.length} (one halving per stem stage)`,
     );
+  if (c.stemKernel !== 2 && c.stemKernel !== 3)
+    throw new Error(`${source}: stemKernel must be 2 (hMLP stem) or 3 (convolutional stem), got ${c.stemKernel}`);
+  if (c.stemKernel === 3 && c.stemWidths.length === 0)
+    throw new Error(`${source}: stemKernel 3 (a convolutional stem) needs stemWidths, one width per stage`);
   if (typeof c.shiftedPatches !== "boolean")
     throw new Error(`${source}: shiftedPatches must be true or false, got ${JSON.stringify(c.shiftedPatches)}`);
   if (c.shiftedPatches && (c.stemWidths.length > 0 || c.patchSize < 2))
@@ -171,6 +182,8 @@ export interface WeightsInfo {
   numChannels?: number;
   /** Widths of the hierarchical stem's stages (`patch_embed.stem.{i}.proj.weight`). */
   stemWidths?: number[];
+  /** The stem stages' kernel side (2: hMLP, 3: convolutional), from `patch_embed.stem.0.proj.weight`. */
+  stemKernel?: number;
   /** The patch embedding has shifted patch tokenization's norm (`patch_embed.norm.weight`). */
   shiftedPatches?: boolean;
   mlpSize?: number;
@@ -220,6 +233,7 @@ function applyWeights(c: ViTConfig, w: WeightsInfo): ViTConfig {
     "patchSize",
     "numChannels",
     "stemWidths",
+    "stemKernel",
     "shiftedPatches",
     "mlpSize",
     "numClasses",
@@ -270,6 +284,7 @@ export function fromTimm(json: Json, weights: WeightsInfo = {}, source = "timm c
     patchSize: num(args.patch_size) ?? fromName.patchSize ?? vitTiny.patchSize,
     numChannels: num(args.in_chans) ?? vitTiny.numChannels,
     stemWidths: widths(json.stem_widths) ?? [],
+    stemKernel: num(json.stem_kernel) ?? 2,
     shiftedPatches: json.shifted_patches === true,
     hiddenSize: hidden,
     depth: num(args.depth) ?? fromName.depth ?? vitTiny.depth,

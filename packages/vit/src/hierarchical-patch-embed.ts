@@ -113,25 +113,30 @@ export class HierarchicalPatchEmbed extends Module {
   }
 }
 
-/** One stem stage: a stride-2 `2 x 2` convolution over `(ky, kx, c)` rows, a LayerNorm over the channels, a GELU. */
+/**
+ * One stem stage: a stride-2 `kernel x kernel` convolution over `(ky, kx, c)` rows, a LayerNorm over the channels, a
+ * GELU (kernel 2: the hMLP stem's; 3: the convolutional stem's).
+ */
 export class StemStage extends Module {
   readonly proj: Linear;
   readonly norm: LayerNorm;
 
   constructor(
     readonly inChannels: number,
-    width: number,
+    readonly width: number,
     eps: number,
     init: ParameterInit,
+    readonly kernel = 2,
   ) {
     super();
-    this.proj = this.registerModule("proj", new Linear(4 * inChannels, width, init));
+    this.proj = this.registerModule("proj", new Linear(kernel * kernel * inChannels, width, init));
     this.norm = this.registerModule("norm", new LayerNorm(width, eps, init));
   }
 
-  /** Rows whose consecutive groups of 4 are one `2 x 2` block each → `[blocks, width]`. */
+  /** Rows whose consecutive groups of `kernel²` pixels are one output pixel's taps each → `[pixels, width]`. */
   forward(x: tf.Tensor): tf.Tensor {
-    return gelu(this.norm.forward(this.proj.forward(tf.reshape(x, [-1, 4 * this.inChannels]))));
+    const taps = this.kernel * this.kernel * this.inChannels;
+    return gelu(this.norm.forward(this.proj.forward(tf.reshape(x, [-1, taps]))));
   }
 }
 

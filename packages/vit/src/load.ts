@@ -221,6 +221,7 @@ export function weightsInfo(t: Record<string, tf.Tensor>): WeightsInfo {
   info.stemWidths = stem.map((w) => w.shape[0]!);
   if (stem.length) {
     info.numChannels = stem[0]!.shape[1];
+    if (stem[0]!.rank === 4) info.stemKernel = stem[0]!.shape[2];
     if (info.patchSize !== undefined) info.patchSize *= 2 ** stem.length;
   }
   // Shifted patch tokenization: the patch norm, and five copies of the image's channels.

@@ -56,6 +56,21 @@ describe("VisionTransformer", () => {
     [a, b, c].forEach((m) => m.dispose());
   });
 
+  it("starts its linear layers as PyTorch does with linearInit 'uniform' (weights and biases in ±1/√fan_in)", () => {
+    const vit = new VisionTransformer(small, { seed: 3, linearInit: "uniform" });
+    const params = Object.fromEntries(vit.namedParameters());
+    const range = (name: string) =>
+      tf.tidy(() => [tf.min(params[name]!).dataSync()[0]!, tf.max(params[name]!).dataSync()[0]!]);
+    const fanIn = params["blocks.0.mlp.fc1.weight"]!.shape[0]!;
+    for (const name of ["blocks.0.mlp.fc1.weight", "blocks.0.mlp.fc1.bias"]) {
+      const [lo, hi] = range(name);
+      expect(hi).toBeLessThanOrEqual(1 / Math.sqrt(fanIn));
+      expect(lo).toBeGreaterThanOrEqual(-1 / Math.sqrt(fanIn));
+      expect(hi - lo).toBeGreaterThan(1.8 / Math.sqrt(fanIn)); // spread over the range, not timm's std 0.02
+    }
+    vit.dispose();
+  });
+
   it("encodes into VisionFeatures and classifies, without leaking", () => {
     const m = new VisionTransformer(small, { seed: 1 });
     const x = images(2);

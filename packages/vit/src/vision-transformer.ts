@@ -1,10 +1,8 @@
 import { Linear, Module, ParameterInit, deriveSeed, tf } from "@birdvlm/core";
-import type { ForwardOptions, ImageBatch, VisionEncoder, VisionFeatures } from "@birdvlm/core";
+import type { ForwardOptions, ImageBatch, LinearInit, VisionEncoder, VisionFeatures } from "@birdvlm/core";
 import { type ViTConfig, vitConfig } from "./config.js";
 import type { ForwardContext } from "./forward-context.js";
-import { PatchEmbed } from "./patch-embed.js";
-import { HierarchicalPatchEmbed } from "./hierarchical-patch-embed.js";
-import { ShiftedPatchEmbed } from "./shifted-patch-embed.js";
+import { type AnyPatchEmbed, createPatchEmbed } from "./patch-embedding.js";
 import { Block, BlockList } from "./block.js";
 import { LayerNorm } from "./layer-norm.js";
 import { AttentionPool } from "./attention-pool.js";
@@ -30,6 +28,12 @@ export interface SaveOptions {
 export interface VisionTransformerOptions {
   /** Seed of the initial weights (timm's init: trunc-normal std 0.02) and of the dropout masks. Random when absent. */
   seed?: number;
+  /**
+   * How the linear layers (and the patch projection) start: `trunc-normal` (the default, timm's std 0.02, zero
+   * biases) or `uniform` (PyTorch's own `nn.Linear`/`nn.Conv2d` init, weights and biases in ±1/√fan_in, as a
+   * model built in plain PyTorch starts).
+   */
+  linearInit?: LinearInit;
 }
 
 /** Options of {@link VisionTransformer.forward}. */
@@ -75,8 +79,8 @@ export class VisionTransformer extends Module implements VisionEncoder {
   readonly cls_token?: tf.Variable;
   readonly dist_token?: tf.Variable;
   readonly pos_embed: tf.Variable;
-  /** The patch embedding: a stride-`p` convolution, the hMLP stem (`stemWidths`) or shifted patches. */
-  readonly patch_embed: PatchEmbed | HierarchicalPatchEmbed | ShiftedPatchEmbed;
+  /** The patch embedding ({@link createPatchEmbed}): a stride-`p` convolution, a convolutional or hMLP stem, or shifted patches. */
+  readonly patch_embed: AnyPatchEmbed;
   readonly blocks: BlockList;
   /** The final norm over the tokens (absent with `fcNorm`). */
   readonly norm?: LayerNorm;
@@ -93,7 +97,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
   constructor(config: Partial<ViTConfig> = {}, options: VisionTransformerOptions = {}) {
     super();
     const c = (this.config = vitConfig(config));
-    const init = new ParameterInit(options.seed);
+    const init = new ParameterInit(options.seed, { linear: options.linearInit });
     this.dropoutSeed = init.seed;
     const grid = c.imageSize / c.patchSize;
     const prefix = (c.classToken ? 1 : 0) + (c.distillationToken ? 1 : 0);
@@ -104,14 +108,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
       "pos_embed",
       init.truncNormal([1, (c.noEmbedClass ? 0 : prefix) + grid * grid, c.hiddenSize]),
     );
-    this.patch_embed = this.registerModule(
-      "patch_embed",
-      c.stemWidths.length
-        ? new HierarchicalPatchEmbed(c.patchSize, c.numChannels, c.stemWidths, c.hiddenSize, c.layerNormEps, init)
-        : c.shiftedPatches
-          ? new ShiftedPatchEmbed(c.patchSize, c.numChannels, c.hiddenSize, c.layerNormEps, init)
-          : new PatchEmbed(c.patchSize, c.numChannels, c.hiddenSize, init),
-    );
+    this.patch_embed = this.registerModule("patch_embed", createPatchEmbed(c, init));
     this.blocks = this.registerModule("blocks", new BlockList());
     for (let i = 0; i < c.depth; i++) {
       const rate = c.depth > 1 ? (c.dropPathRate * i) / (c.depth - 1) : c.dropPathRate;

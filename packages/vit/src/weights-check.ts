@@ -19,6 +19,7 @@ interface Stated {
   imageSize?: [number, string];
   classToken?: [boolean, string];
   stemWidths?: [number[], string];
+  stemKernel?: [number, string];
   shiftedPatches?: [boolean, string];
 }
 
@@ -62,6 +63,7 @@ function statedTimm(json: Json): Stated {
   const stem = json.stem_widths;
   if (Array.isArray(stem) && stem.every((w) => typeof w === "number"))
     s.stemWidths = [stem, `stem_widths [${stem.join(", ")}]`];
+  if (json.stem_kernel === 3) s.stemKernel = [3, "stem_kernel 3"];
   if (json.shifted_patches === true) s.shiftedPatches = [true, "shifted_patches true"];
   return s;
 }
@@ -124,9 +126,12 @@ export function checkWeightsAgainstConfig(
   const why = [s.hiddenSize?.[1], s.numChannels?.[1], s.patchSize?.[1]].filter(Boolean).join(", ");
   const stem = s.stemWidths?.[0] ?? [];
   if (stem.length) {
-    // The hierarchical stem: stride-2 2x2 stages, then the last convolution of kernel p / 2^n.
-    const stemWhy = [s.stemWidths![1], s.numChannels?.[1]].filter(Boolean).join(", ");
-    stem.forEach((w, i) => differ(`patch_embed.stem.${i}.proj.weight`, [w, i ? stem[i - 1]! : C, 2, 2], stemWhy));
+    // The stem: stride-2 2x2 (hMLP) or 3x3 (convolutional) stages, then the last convolution of kernel p / 2^n.
+    const stemWhy = [s.stemWidths![1], s.stemKernel?.[1], s.numChannels?.[1]].filter(Boolean).join(", ");
+    const kernel = s.stemKernel?.[0] ?? 2;
+    stem.forEach((w, i) =>
+      differ(`patch_embed.stem.${i}.proj.weight`, [w, i ? stem[i - 1]! : C, kernel, kernel], stemWhy),
+    );
     const k = typeof p === "number" ? p / 2 ** stem.length : "*";
     differ("patch_embed.proj.weight", [D, stem[stem.length - 1]!, k, k], [why, s.stemWidths![1]].join(", "));
   } else if (s.shiftedPatches) {

@@ -153,7 +153,11 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     });
     vit = await VisionTransformer.load(run.modelDir);
     encoderTrainIds = run.trainIds.map(String);
-  } else vit = new VisionTransformer({ ...vitConfigOf(encRecipe, tasks.numClasses, size), ...o.vit }, { seed });
+  } else
+    vit = new VisionTransformer(
+      { ...vitConfigOf(encRecipe, tasks.numClasses, size), ...o.vit },
+      { seed, linearInit: encRecipe.encoder.linearInit },
+    );
   const allIds = [...tasks.trainIds, ...tasks.testIds];
   const images = await ImageTable.fromFiles(
     allIds,

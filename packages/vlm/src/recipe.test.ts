@@ -23,6 +23,7 @@ describe("recipes", () => {
       imageSize: 64,
       patchSize: 8,
       stemWidths: [],
+      stemKernel: 2,
       shiftedPatches: false,
       hiddenSize: 64,
       depth: 3,
@@ -94,6 +95,13 @@ describe("recipes", () => {
     expect(bad({ encoder: { ...encoder, shiftedPatches: "yes" } })).toThrow(/encoder\.shiftedPatches must be/);
     expect(bad({ encoder: { ...encoder, patchSize: 8, stemWidths: [8], shiftedPatches: true } })).toThrow(
       "recipes/x.json: encoder.shiftedPatches and encoder.stemWidths cannot be used together",
+    );
+    expect(bad({ encoder: { ...encoder, stemKernel: 3 } })).toThrow(
+      "recipes/x.json: encoder.stemKernel 3 (a convolutional stem) needs encoder.stemWidths",
+    );
+    expect(bad({ encoder: { ...encoder, stemKernel: 5 } })).toThrow(/encoder\.stemKernel must be .*≤ 3/);
+    expect(bad({ encoder: { ...encoder, linearInit: "xavier" } })).toThrow(
+      /encoder\.linearInit must be one of "trunc-normal", "uniform", got "xavier"/,
     );
     expect(bad([])).toThrow("recipes/x.json: the file must be a JSON object");
   });

@@ -6,6 +6,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { basename, extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { LinearInit } from "@birdvlm/core";
 import type { Pooling, ViTConfig } from "@birdvlm/vit";
 import { applySchema, SchemaError, type Schema } from "./recipe-schema.js";
 
@@ -18,6 +19,17 @@ export interface EncoderRecipe {
    * before the last one to `hiddenSize` (ViT's `stemWidths`); `patchSize` must be a multiple of `2^n`. Default `[]`.
    */
   stemWidths: number[];
+  /**
+   * The stem stages' kernel (ViT's `stemKernel`): 2, the hMLP stem's `2 x 2` inside each patch; 3, a convolutional
+   * stem's overlapping stride-2 `3 x 3` convolutions over the whole image (Xiao et al. 2021). Default 2.
+   */
+  stemKernel: number;
+  /**
+   * How the linear layers start (the ViT's `linearInit`): `trunc-normal`, timm's std 0.02 with zero biases (the
+   * default), or `uniform`, PyTorch's own init (weights and biases in ±1/√fan_in). The stem's convolutions
+   * start He-initialized either way.
+   */
+  linearInit: LinearInit;
   /**
    * Shifted patch tokenization (Lee et al. 2021): each patch also sees the image shifted by half a patch in the
    * four diagonal directions (ViT's `shiftedPatches`); not with `stemWidths`. Default `false`.
@@ -175,6 +187,8 @@ export const RECIPE_SCHEMA: Schema = {
     fields: {
       patchSize: { kind: "number", integer: true, min: 1 },
       stemWidths: { kind: "numbers", integer: true, min: 1, default: [] },
+      stemKernel: { kind: "number", integer: true, min: 2, max: 3, default: 2 },
+      linearInit: { kind: "string", values: ["trunc-normal", "uniform"], default: "trunc-normal" },
       shiftedPatches: { kind: "boolean", default: false },
       hiddenSize: { kind: "number", integer: true, min: 1 },
       depth: { kind: "number", integer: true, min: 1 },
@@ -293,6 +307,8 @@ export function parseRecipe(json: unknown, path: string): Recipe {
     throw new SchemaError(
       `${path}: encoder.patchSize (${e.patchSize}) must be a multiple of 2^${e.stemWidths.length} (one halving per encoder.stemWidths stage)`,
     );
+  if (e.stemKernel === 3 && !e.stemWidths.length)
+    throw new SchemaError(`${path}: encoder.stemKernel 3 (a convolutional stem) needs encoder.stemWidths`);
   if (e.shiftedPatches && e.stemWidths.length)
     throw new SchemaError(`${path}: encoder.shiftedPatches and encoder.stemWidths cannot be used together`);
   if (checked.training.imageSize % e.patchSize !== 0)
@@ -312,6 +328,7 @@ export function vitConfigOf(recipe: Recipe, numClasses: number, imageSize?: numb
     imageSize: imageSize ?? recipe.training.imageSize,
     patchSize: e.patchSize,
     stemWidths: e.stemWidths,
+    stemKernel: e.stemKernel,
     shiftedPatches: e.shiftedPatches,
     hiddenSize: e.hiddenSize,
     depth: e.depth,

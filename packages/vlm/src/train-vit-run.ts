@@ -105,7 +105,10 @@ export async function trainVitOnCub(o: TrainVitOnCubOptions): Promise<TrainVitOn
   // Trained on random-resized crops, the model is evaluated on timm's centre crop (87.5% of the shorter side), and
   // it keeps that in its config so every later use (the demo, `ask`, `eval`) sees images the same way.
   const cropPct = t.scale ? DEFAULT_CROP_PCT : 1;
-  const model = new VisionTransformer({ ...vitConfigOf(o.recipe, numClasses, size), cropPct }, { seed });
+  const model = new VisionTransformer(
+    { ...vitConfigOf(o.recipe, numClasses, size), cropPct },
+    { seed, linearInit: o.recipe.encoder.linearInit },
+  );
   const norm = { mean: model.mean, std: model.std };
   const trainLoader = createCachedImageLoader({
     dataset: train,

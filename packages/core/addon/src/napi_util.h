@@ -48,5 +48,7 @@ inline std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t i) {
 
 /** Adds the entry points of the training kernels (addon_training.cc) to the module's exports. */
 void register_training(Napi::Env env, Napi::Object exports);
+/** Adds the entry points of the convolution gathers (addon_conv.cc) to the module's exports. */
+void register_conv(Napi::Env env, Napi::Object exports);
 
 }  // namespace birdvlm

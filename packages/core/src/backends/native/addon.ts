@@ -112,6 +112,13 @@ export interface NativeAddon {
   ): void;
   /** Σ x² over every element of every array, accumulated in double (the same for any thread count). */
   sumSquares(arrays: Float32Array[]): number;
+  /**
+   * cols [B*OH*OW, KH*KW*C] = every output pixel's receptive field of x [B, H, W, C] in (ky, kx, c) order, zeros
+   * outside the image; `dims` = [B, H, W, C, KH, KW, OH, OW, strideH, strideW, padTop, padLeft].
+   */
+  im2col(x: Float32Array, cols: Float32Array, dims: number[]): void;
+  /** dx [B, H, W, C] = the adjoint of {@link im2col}: each cols entry added where im2col read it (dx overwritten). */
+  col2im(cols: Float32Array, dx: Float32Array, dims: number[]): void;
   /** out [rows, I] = up · silu(gate) for x [rows, 2I] holding gate then up. */
   swiglu(x: Float32Array, out: Float32Array, rows: number, i: number): void;
   /**

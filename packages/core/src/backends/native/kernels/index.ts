@@ -1,6 +1,7 @@
 // The kernels the native backend replaces; every other kernel is the cpu backend's.
 import { cast } from "./cast.js";
 import { concat, pack } from "./concat.js";
+import { conv2d, conv2dBackpropFilter, conv2dBackpropInput } from "./conv2d.js";
 import { batchMatMul, fusedMatMul } from "./matmul.js";
 import { BINARY_KERNELS, UNARY_KERNELS, binaryKernel, leakyRelu, unaryKernel } from "./elementwise.js";
 import { REDUCE_KERNELS, reduceKernel } from "./reduce.js";
@@ -15,6 +16,9 @@ export const NATIVE_KERNELS: Record<string, NativeKernel> = {
   BatchMatMul: batchMatMul,
   _FusedMatMul: fusedMatMul,
   Softmax: softmax,
+  Conv2D: conv2d,
+  Conv2DBackpropFilter: conv2dBackpropFilter,
+  Conv2DBackpropInput: conv2dBackpropInput,
   Transpose: transpose,
   Slice: slice,
   SplitV: splitV,
