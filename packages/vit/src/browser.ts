@@ -42,7 +42,8 @@ export {
 } from "./load.js";
 export { resamplePosEmbed, bicubicWeights, type ResampleOptions } from "./pos-embed.js";
 export { PatchEmbed } from "./patch-embed.js";
-export { HierarchicalPatchEmbed, StemStage, StemStages } from "./hierarchical-patch-embed.js";
+export { HierarchicalPatchEmbed } from "./hierarchical-patch-embed.js";
+export { StemPatchEmbed, StemStage, StemStages } from "./stem-patch-embed.js";
 export { ShiftedPatchEmbed } from "./shifted-patch-embed.js";
 export { ConvStemPatchEmbed } from "./conv-stem-patch-embed.js";
 export { Block, BlockList, LayerScale, type BlockOptions } from "./block.js";

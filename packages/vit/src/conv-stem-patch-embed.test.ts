@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ParameterInit, openSafetensors, tf, writeSafetensors } from "@birdvlm/core";
 import { ConvStemPatchEmbed } from "./conv-stem-patch-embed.js";
-import { HierarchicalPatchEmbed } from "./hierarchical-patch-embed.js";
+import { StemPatchEmbed } from "./stem-patch-embed.js";
 import { weightsInfo } from "./load.js";
 import { VisionTransformer } from "./vision-transformer.js";
 
@@ -21,7 +21,7 @@ function randomize(embed: ConvStemPatchEmbed, seed: number): void {
 /** The stem as PyTorch runs it: padded stride-2 NHWC convolutions, exact GELU, LayerNorm over channels. */
 function reference(embed: ConvStemPatchEmbed, images: tf.Tensor4D, params: Record<string, tf.Tensor>): tf.Tensor {
   const conv = (x: tf.Tensor4D, name: string, kernel: number, stride: number, pad: number) => {
-    const w = HierarchicalPatchEmbed.toReference(tf.transpose(params[`${name}.weight`]!), kernel); // [O, I, k, k]
+    const w = StemPatchEmbed.toReference(tf.transpose(params[`${name}.weight`]!), kernel); // [O, I, k, k]
     const filter = tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D; // HWIO
     const padding: [[number, number], [number, number], [number, number], [number, number]] = [
       [0, 0],
