@@ -59,17 +59,16 @@ describeEachBackend("native Conv2D", ["native"], () => {
     await tf.setBackend("native");
     const x = seeded([2, 16, 16, 3], 6) as tf.Tensor4D;
     const f = seeded([3, 3, 3, 8], 7) as tf.Tensor4D;
+    const pool = (tf.backend() as unknown as { pool: { heldBytes: number } }).pool;
+    const big = seeded([4, 32, 32, 3], 8) as tf.Tensor4D; // im2col scratch of 27,648 floats: a pooled buffer
+    const conv = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, PAD1));
+    const step = () => tf.dispose([tf.conv2d(x, f, 2, PAD1), ...tf.grads(conv)([x, f]), ...tf.grads(conv)([big, f])]);
+    step();
+    const held = pool.heldBytes; // the scratch im2col buffers go back to the pool and are reused, not piled up
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) {
-      tf.dispose(tf.conv2d(x, f, 2, PAD1));
-      tf.dispose(
-        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, PAD1)))([
-          x,
-          f,
-        ]),
-      );
-    }
+    for (let i = 0; i < 3; i++) step();
     expect(tf.memory().numTensors).toBe(before);
-    tf.dispose([x, f]);
+    expect(pool.heldBytes).toBe(held);
+    tf.dispose([x, f, big]);
   });
 });

@@ -2,6 +2,7 @@
 // [KH*KW*Cin, Cout] matrix that multiplies the gathered receptive fields.
 import { tf } from "../../../tf.js";
 import type { NativeAddon } from "../addon.js";
+import type { BufferPool } from "../buffer-pool.js";
 import { f32, type KernelArgs, type NativeKernel, output, withFallback } from "./util.js";
 
 type TensorInfo = tf.TensorInfo;
@@ -72,11 +73,11 @@ function gemm(
   addon.matmul(a, b, out, 1, m, n, k, ta, tb, zero, zero, 1, 1, null, -1, 0);
 }
 
-/** A scratch buffer from the backend's pool, handed back by `done`. */
+/** A scratch buffer from the backend's pool, handed back by `done` (small ones, never pooled, are just dropped). */
 function scratch(args: KernelArgs, n: number): [Float32Array, () => void] {
   const buf = output(args.backend, n);
-  const pool = (args.backend as { pool?: { release(v: Float32Array): void } }).pool;
-  return [buf, () => pool?.release(buf)];
+  const pool = (args.backend as { pool?: BufferPool }).pool;
+  return [buf, () => pool?.isPooled(buf) && pool.release(buf)];
 }
 
 /** Conv2D: y [B, OH, OW, Cout] = im2col(x) · filter. */
