@@ -57,6 +57,9 @@ function colsShape(c: Conv2DInfo): [number, number] {
   return [c.batchSize * c.outHeight * c.outWidth, c.filterHeight * c.filterWidth * c.inChannels];
 }
 
+/** The batch index list of a single product (made once, not per call). */
+const FIRST_BATCH = new Int32Array(1);
+
 /** out [m, n] = op(a) · op(b) on the addon's SGEMM (one batch). */
 function gemm(
   addon: NativeAddon,
@@ -69,8 +72,7 @@ function gemm(
   ta: boolean,
   tb: boolean,
 ): void {
-  const zero = new Int32Array(1);
-  addon.matmul(a, b, out, 1, m, n, k, ta, tb, zero, zero, 1, 1, null, -1, 0);
+  addon.matmul(a, b, out, 1, m, n, k, ta, tb, FIRST_BATCH, FIRST_BATCH, 1, 1, null, -1, 0);
 }
 
 /** A scratch buffer from the backend's pool, handed back by `done` (small ones, never pooled, are just dropped). */
