@@ -217,11 +217,11 @@ Napi::Value NormRows(const Napi::CallbackInfo& info) {
 }
 
 // attention(q, k, v, mask | null, out, [B, H, Hkv, Tq, Tk, capK, D], scale, causal, window, offset, maskStrides[4],
-//           packedQkv?)
+//           packedQkv?, probs?): probs [B, H, Tq, Tk], when given, receives the probabilities (a training forward)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   birdvlm::AttentionArgs a{};
-  if (!ReadAttentionShape(info, 5, "attention", &a)) return env.Undefined();
+  if (!ReadAttentionShape(info, 5, "attention", &a) || !ReadProbs(info, 12, &a)) return env.Undefined();
   const int64_t nq = QueryElements(a), nk = KeyElements(a);
   float *q, *k, *v, *out;
   if (a.packedQkv ? !F32(info, 0, 3 * nq, &q) || !F32(info, 4, nq, &out)

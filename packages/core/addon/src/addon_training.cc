@@ -67,12 +67,13 @@ Napi::Value AdamW(const Napi::CallbackInfo& info) {
 }
 
 // attentionGrad(q, k, v, mask | null, dy, dq, dk, dv, [B, H, Hkv, Tq, Tk, capK, D], scale, causal, window, offset,
-//               maskStrides[4], packedQkv?): the arguments of `attention` plus dy in, dq, dk, dv out.
+//               maskStrides[4], packedQkv?, probs?): the arguments of `attention` plus dy in, dq, dk, dv out;
+//               probs, when given, the forward's probabilities (read, not recomputed).
 Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   AttentionGradArgs g{};
   AttentionArgs& a = g.fwd;
-  if (!ReadAttentionShape(info, 8, "attentionGrad", &a)) return env.Undefined();
+  if (!ReadAttentionShape(info, 8, "attentionGrad", &a) || !ReadProbs(info, 15, &a)) return env.Undefined();
   const int64_t nq = QueryElements(a), nk = KeyElements(a);
   float *q, *k, *v, *dy, *dq, *dk, *dv;
   if (a.packedQkv) {

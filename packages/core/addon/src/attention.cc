@@ -1,5 +1,7 @@
 #include "attention.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cmath>
@@ -95,6 +97,17 @@ BIRDVLM_SIMD void softmax_scores(float* s, int Tk, float scale, const float* mro
   softmax_exp(s, Tk, m);
 }
 
+// dst[0:n] = src[0:n] with non-temporal stores (the probabilities a training forward keeps are read only by the
+// backward, long after: written around the caches, they do not evict what the step is working on, nor are they read
+// in first). The stores are fenced before returning.
+void stream_copy(const float* src, float* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & 15) != 0; i++) dst[i] = src[i];
+  for (; i + 4 <= n; i += 4) _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+  for (; i < n; i++) dst[i] = src[i];
+  _mm_sfence();
+}
+
 // K (as the right operand of q·kᵀ) and V packed once per kv head, shared by that head's blocks of rows; null
 // when each block packs its own.
 struct PackedKV {
@@ -141,6 +154,7 @@ void attend_rows(const AttentionArgs& a, const PackedKV& packed, int b, int h, i
       for (int j = 0; j < Tk; j++) axpy(p[j], vb + j * kv.row, o, D);
     }
   }
+  if (a.probs) stream_copy(s, a.probs + (static_cast<int64_t>(b * a.H + h) * a.Tq + i0) * Tk, static_cast<int64_t>(rows) * Tk);
 }
 
 // dS = P ∘ (dP − rowsum(dP ∘ P)) · scale, in place of dP, for rows of Tk (the softmax backward, times the scale
@@ -163,9 +177,10 @@ void attention_grad_kv_head(const AttentionGradArgs& g, int b, int kvHead, std::
   const AttentionArgs& a = g.fwd;
   const int Tq = a.Tq, Tk = a.Tk, D = a.D, group = a.H / a.Hkv;
   const int64_t plane = static_cast<int64_t>(Tq) * Tk;
-  if (scratch.size() < static_cast<size_t>(2 * plane)) scratch.resize(static_cast<size_t>(2 * plane));
-  float* P = scratch.data();
-  float* dS = P + plane;
+  const int64_t planes = a.probs ? plane : 2 * plane;  // P kept by the forward: only dS needs scratch
+  if (scratch.size() < static_cast<size_t>(planes)) scratch.resize(static_cast<size_t>(planes));
+  float* dS = scratch.data();
+  float* P = dS + plane;
   const View qv = q_view(a), kv = kv_view(a), ov = out_view(a);
   const int64_t kvOff = kv.at(b, kvHead, 0);
   const int qr = static_cast<int>(qv.row), kr = static_cast<int>(kv.row), yr = static_cast<int>(ov.row);
@@ -178,10 +193,15 @@ void attention_grad_kv_head(const AttentionGradArgs& g, int b, int kvHead, std::
     const float* qb = a.q + qv.at(b, h, 0);
     const float* dyb = g.dy + ov.at(b, h, 0);
     float* dq = g.dq + qv.at(b, h, 0);
-    sgemm_serial({Tq, Tk, D, qb, qr, false, kb, kr, true, P, Tk, false});
-    for (int i = 0; i < Tq; i++) {
-      const float* mrow = a.mask ? a.mask + b * a.maskStride[0] + h * a.maskStride[1] + i * a.maskStride[2] : nullptr;
-      softmax_scores(P + static_cast<int64_t>(i) * Tk, Tk, a.scale, mrow, a.maskStride[3], a.offset + i, a.causal, a.window);
+    if (a.probs) {
+      P = a.probs + static_cast<int64_t>(b * a.H + h) * plane;
+    } else {
+      sgemm_serial({Tq, Tk, D, qb, qr, false, kb, kr, true, P, Tk, false});
+      for (int i = 0; i < Tq; i++) {
+        const float* mrow = a.mask ? a.mask + b * a.maskStride[0] + h * a.maskStride[1] + i * a.maskStride[2] : nullptr;
+        softmax_scores(P + static_cast<int64_t>(i) * Tk, Tk, a.scale, mrow, a.maskStride[3], a.offset + i, a.causal,
+                       a.window);
+      }
     }
     const bool acc = hh > 0;
     // The products of width D read their operands in place where they can (packing costs as much as they do).

@@ -21,6 +21,9 @@ struct AttentionArgs {
   // q, k, v are the thirds of one [B, T, 3, H, D] buffer (a fused qkv projection's output: k = q + H*D, v = q + 2*H*D,
   // rows 3*H*D apart) and out is [B, T, H, D]; needs H == Hkv and Tq == Tk == capK. Otherwise the layouts above.
   bool packedQkv = false;
+  // [B, H, Tq, Tk] or null. The forward, given it, keeps every row's probabilities there (a training forward); the
+  // gradient, given it, reads them instead of recomputing q·kᵀ and the softmax.
+  float* probs = nullptr;
 };
 
 /** The score added to a key that the causal / window rule drops (as the ops' MASKED_SCORE). */
@@ -43,8 +46,8 @@ struct AttentionGradArgs {
 };
 
 /**
- * Gradients of `attention` to q, k and v given dy (the probabilities recomputed, one [Tq, Tk] plane per thread at a
- * time). Threaded over (batch, kv head); a kv head's query heads are summed into its dk, dv in order.
+ * Gradients of `attention` to q, k and v given dy (the probabilities read from `fwd.probs`, or recomputed one
+ * [Tq, Tk] plane per thread at a time). Threaded over (batch, kv head); a kv head's query heads are summed into its dk, dv in order.
  */
 void attention_grad(const AttentionGradArgs& g);
 

@@ -55,6 +55,16 @@ inline bool ReadAttentionShape(const Napi::CallbackInfo& info, size_t at, const 
   return true;
 }
 
+/**
+ * Reads the optional probabilities `[B, H, Tq, Tk]` at argument `at` (absent, null or undefined: none) into a->probs;
+ * returns false after throwing an error naming the argument.
+ */
+inline bool ReadProbs(const Napi::CallbackInfo& info, size_t at, AttentionArgs* a) {
+  a->probs = nullptr;
+  if (info.Length() <= at || info[at].IsNull() || info[at].IsUndefined()) return true;
+  return F32(info, at, static_cast<int64_t>(a->B) * a->H * a->Tq * a->Tk, &a->probs);
+}
+
 /** Elements of q (and out, dq, dy) for these sizes: B·H·Tq·D. */
 inline int64_t QueryElements(const AttentionArgs& a) { return static_cast<int64_t>(a.B) * a.H * a.Tq * a.D; }
 

@@ -3,7 +3,7 @@
  * half the bytes a decoding step streams. Checkpoints stored as BF16 (Phi-3's) keep their exact values.
  */
 import { tf } from "../tf.js";
-import { hasFusedKernel, runFusedKernel } from "./fused-kernel.js";
+import { gradientsRecorded, hasFusedKernel, runFusedKernel } from "./fused-kernel.js";
 
 /** Kernel name of {@link bf16MatMul} (registered by the `native` backend). */
 export const BF16_MATMUL_KERNEL = "BirdVLMBf16MatMul";
@@ -140,7 +140,7 @@ export function bf16MatMul(x: tf.Tensor2D, weight: Bf16Weight): tf.Tensor2D {
   if (x.rank !== 2 || x.shape[1] !== k)
     throw new Error(`bf16MatMul: x [${x.shape}] must be [M, ${k}] for a weight [${k}, ${n}]`);
   if (x.dtype !== "float32") throw new Error(`bf16MatMul: x must be float32, got ${x.dtype}`);
-  if ((tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0) {
+  if (gradientsRecorded()) {
     throw new Error("bf16MatMul: bf16 weights are for inference only (no gradients); train with float32 weights");
   }
   if (hasFusedKernel(BF16_MATMUL_KERNEL)) {

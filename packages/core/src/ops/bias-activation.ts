@@ -2,6 +2,7 @@ import { tf } from "../tf.js";
 import {
   customGradOp,
   FusedKernelName,
+  gradientsRecorded,
   hasFusedKernel,
   runFusedKernel,
   runFusedKernelOutputs,
@@ -117,7 +118,7 @@ export function linearActivation(
   if (!["gelu", "gelu_tanh", "silu"].includes(activation)) {
     throw new Error(`linearActivation: unknown activation '${activation}' (expected gelu, gelu_tanh or silu)`);
   }
-  const recording = (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+  const recording = gradientsRecorded();
   if (!recording && hasFusedKernel(FusedKernelName.linearActivation)) {
     return runFusedKernel(FusedKernelName.linearActivation, bias ? { x, weight, bias } : { x, weight }, {
       activation,

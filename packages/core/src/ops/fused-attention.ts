@@ -2,6 +2,7 @@ import { tf } from "../tf.js";
 import {
   customGradOp,
   FusedKernelName,
+  gradientsRecorded,
   hasFusedKernel,
   runFusedKernel,
   runFusedKernelOutputs,
@@ -147,12 +148,24 @@ export function qkvAttention(qkv: tf.Tensor3D, heads: number, options: { scale?:
     });
   }
   const attrs = { heads, scale };
+  // While gradients are recorded the forward keeps its probabilities, so the backward need not recompute them.
+  const keepProbs = gradientsRecorded() && hasFusedKernel(FusedKernelName.qkvAttentionTraining);
   const op = customGradOp(([x], save) => {
-    save([x]);
+    if (!keepProbs) {
+      save([x]);
+      return {
+        value: runFusedKernel(FusedKernelName.qkvAttention, { qkv: x }, attrs),
+        gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => [
+          runFusedKernel(FusedKernelName.qkvAttentionGrad, { qkv: xs!, dy }, attrs),
+        ],
+      };
+    }
+    const [value, probs] = runFusedKernelOutputs(FusedKernelName.qkvAttentionTraining, { qkv: x }, attrs);
+    save([x, probs!]);
     return {
-      value: runFusedKernel(FusedKernelName.qkvAttention, { qkv: x }, attrs),
-      gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => [
-        runFusedKernel(FusedKernelName.qkvAttentionGrad, { qkv: xs!, dy }, attrs),
+      value: value!,
+      gradFunc: (dy: tf.Tensor, [xs, ps]: tf.Tensor[]) => [
+        runFusedKernel(FusedKernelName.qkvAttentionGrad, { qkv: xs!, dy, probs: ps! }, attrs),
       ],
     };
   });

@@ -24,7 +24,9 @@ export const FusedKernelName = {
   attentionGrad: "BirdVLMFusedAttentionGrad",
   /** Self-attention from a fused qkv projection: qkv `[B, T, 3·H·D]` → `[B, T, H·D]` (attrs heads, scale). */
   qkvAttention: "BirdVLMQkvAttention",
-  /** Backward of `qkvAttention`: qkv, dy → dqkv. */
+  /** `qkvAttention` while gradients are recorded: qkv → [out, probabilities `[B, H, T, T]`] for the backward. */
+  qkvAttentionTraining: "BirdVLMQkvAttentionTraining",
+  /** Backward of `qkvAttention`: qkv, dy (and the forward's probabilities) → dqkv. */
   qkvAttentionGrad: "BirdVLMQkvAttentionGrad",
   /**
    * Global L2 norm of gradients g0, g1, ... → [norm], and with attr `maxNorm` > 0 also each gradient times
@@ -45,6 +47,11 @@ export function setFusedKernelsEnabled(on: boolean): void {
 /** True when the active backend has the fused kernel `name` and fused kernels are enabled. */
 export function hasFusedKernel(name: string): boolean {
   return enabled && tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+/** True inside a gradient computation (`tf.grad`, `variableGrads`, an optimizer's `minimize`): the tape is on. */
+export function gradientsRecorded(): boolean {
+  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
 }
 
 /** Runs the fused kernel `name` on the active backend. */

@@ -78,6 +78,8 @@ export interface NativeAddon {
     maskStrides: number[],
     /** q holds [B, T, 3, H, D] (a fused qkv projection; k and v are ignored) and out is [B, T, H, D]. */
     packedQkv?: boolean,
+    /** `[B, H, Tq, Tk]`: receives the probabilities, for `attentionGrad` to read (a training forward). */
+    probs?: Float32Array | null,
   ): void;
   /**
    * out [m, n] = x [m, k] · W [k, n], W's bfloat16 values row-major in the 16-bit halves of `w` (element 2i in
@@ -90,7 +92,7 @@ export interface NativeAddon {
   poolCheck(jobs: number): number;
   /**
    * Gradients of `attention` (same arguments, `out` replaced by dy) into dq [B, H, Tq, D] and dk, dv [B, Hkv, capK,
-   * D] (positions past Tk get 0); the probabilities are recomputed.
+   * D] (positions past Tk get 0); the probabilities are read from `probs` when given, recomputed otherwise.
    */
   attentionGrad(
     q: Float32Array,
@@ -109,6 +111,8 @@ export interface NativeAddon {
     maskStrides: number[],
     /** q and dq hold [B, T, 3, H, D] (k, v, dk, dv are ignored), dy is [B, T, H, D]. */
     packedQkv?: boolean,
+    /** `[B, H, Tq, Tk]`: the forward's probabilities (from `attention`'s `probs`). */
+    probs?: Float32Array | null,
   ): void;
   /** Σ x² over every element of every array, accumulated in double (the same for any thread count). */
   sumSquares(arrays: Float32Array[]): number;

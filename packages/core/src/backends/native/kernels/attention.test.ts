@@ -5,6 +5,7 @@ import { expect, it } from "vitest";
 import { tf } from "../../../tf.js";
 import { loadAddon } from "../addon.js";
 import { fusedAttention, qkvAttention, type AttentionOptions } from "../../../ops/fused-attention.js";
+import { FusedKernelName, runFusedKernel, runFusedKernelOutputs } from "../../../ops/fused-kernel.js";
 import { swiglu } from "../../../ops/swiglu.js";
 import { seeded } from "../../../testing/tensors.js";
 import { describeEachBackend, valuesOn } from "../../../testing/backends.js";
@@ -165,9 +166,38 @@ describeEachBackend("native fused attention and SwiGLU kernels", ["native"], () 
       }),
     );
     const names = p.kernels.map((k) => k.name).filter((n) => n.startsWith("BirdVLM") || n === "Transpose");
-    expect(names).toEqual(["BirdVLMQkvAttention", "BirdVLMQkvAttentionGrad"]);
+    // Recording gradients, the forward keeps its probabilities for the backward; outside, it keeps none.
+    expect(names).toEqual(["BirdVLMQkvAttentionTraining", "BirdVLMQkvAttentionGrad"]);
+    const inference = await tf.profile(() => tf.tidy(() => qkvAttention(qkv, 2)));
+    expect(inference.kernels.map((k) => k.name).filter((n) => n.startsWith("BirdVLM"))).toEqual([
+      "BirdVLMQkvAttention",
+    ]);
     expect(() => qkvAttention(qkv, 5)).toThrow(/3 \* heads \* D/);
     qkv.dispose();
+  });
+
+  it("the backward given the forward's probabilities equals the one that recomputes them", async () => {
+    await tf.setBackend("native");
+    for (const [B, T, H, D] of [
+      [8, 65, 3, 64], // threaded, a task per head
+      [1, 65, 2, 64], // threaded, blocks of rows per head against K and V packed once
+      [1, 5, 2, 4], // on the calling thread
+    ] as const) {
+      tf.tidy(() => {
+        const qkv = seeded([B, T, 3 * H * D], 40, 1.5);
+        const dy = seeded([B, T, H * D], 41);
+        const attrs = { heads: H, scale: 1 / Math.sqrt(D) };
+        const [out, probs] = runFusedKernelOutputs(FusedKernelName.qkvAttentionTraining, { qkv }, attrs);
+        expect(probs!.shape).toEqual([B, H, T, T]);
+        // Each row of probabilities sums to 1, and the output is theirs.
+        const rowSums = tf.sum(probs!, -1).dataSync();
+        for (const v of rowSums) expect(v).toBeCloseTo(1, 5);
+        expect(worst(out!.dataSync(), runFusedKernel(FusedKernelName.qkvAttention, { qkv }, attrs).dataSync())).toBe(0);
+        const kept = runFusedKernel(FusedKernelName.qkvAttentionGrad, { qkv, dy, probs: probs! }, attrs);
+        const recomputed = runFusedKernel(FusedKernelName.qkvAttentionGrad, { qkv, dy }, attrs);
+        expect(worst(kept.dataSync(), recomputed.dataSync())).toBeLessThan(1e-6);
+      });
+    }
   });
 
   it("a fully masked row is uniform, as in the composition", async () => {
@@ -205,6 +235,9 @@ describeEachBackend("native fused attention and SwiGLU kernels", ["native"], () 
           tf.sum(fusedAttention(a as tf.Tensor4D, b as tf.Tensor4D, b as tf.Tensor4D, { causal: true, kvLength: 7 })),
         )([q, k]);
         swiglu(tf.concat([q, q], -1));
+        tf.grads((a: tf.Tensor) => tf.sum(qkvAttention(a as tf.Tensor3D, 2)))([
+          tf.reshape(tf.concat([q, q, q], -1), [2, 5, 24]),
+        ]);
       });
     step();
     const before = tf.memory().numTensors;

@@ -100,13 +100,35 @@ export const qkvAttentionKernel: NativeOnlyKernel = (addon) =>
     return args.backend.makeTensorInfo([B, T, width / 3], "float32", out);
   }) as unknown as tf.KernelFunc;
 
-/** BirdVLMQkvAttentionGrad: qkv `[B, T, 3·H·D]`, dy `[B, T, H·D]` → dqkv `[B, T, 3·H·D]`. */
+/**
+ * BirdVLMQkvAttentionTraining: as BirdVLMQkvAttention, and also the probabilities `[B, H, T, T]` for the gradient
+ * to read instead of recomputing them.
+ */
+export const qkvAttentionTrainingKernel: NativeOnlyKernel = (addon) =>
+  ((args: KernelArgs) => {
+    const { qkv, dims, scale } = qkvCall(args, "BirdVLMQkvAttentionTraining");
+    const [B, H, , T] = dims as [number, number, number, number];
+    const out = output(args.backend, qkv.length / 3);
+    const probs = output(args.backend, B * H * T * T);
+    addon.attention(qkv, qkv, qkv, null, out, dims, scale, ...PACKED_QKV, probs);
+    const [, , width] = args.inputs.qkv.shape;
+    return [
+      args.backend.makeTensorInfo([B, T, width! / 3], "float32", out),
+      args.backend.makeTensorInfo([B, H, T, T], "float32", probs),
+    ];
+  }) as unknown as tf.KernelFunc;
+
+/**
+ * BirdVLMQkvAttentionGrad: qkv `[B, T, 3·H·D]`, dy `[B, T, H·D]` (and the forward's probabilities `probs`
+ * `[B, H, T, T]`, read instead of recomputed) → dqkv `[B, T, 3·H·D]`.
+ */
 export const qkvAttentionGradKernel: NativeOnlyKernel = (addon) =>
   ((args: KernelArgs) => {
     const op = "BirdVLMQkvAttentionGrad";
     const { qkv, dims, scale } = qkvCall(args, op);
+    const probs = args.inputs.probs ? need(args, "probs", op) : null;
     const dx = output(args.backend, qkv.length);
-    addon.attentionGrad(qkv, qkv, qkv, null, need(args, "dy", op), dx, dx, dx, dims, scale, ...PACKED_QKV);
+    addon.attentionGrad(qkv, qkv, qkv, null, need(args, "dy", op), dx, dx, dx, dims, scale, ...PACKED_QKV, probs);
     return args.backend.makeTensorInfo(args.inputs.qkv.shape, "float32", dx);
   }) as unknown as tf.KernelFunc;
 

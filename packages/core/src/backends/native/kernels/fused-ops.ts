@@ -7,6 +7,7 @@ import {
   fusedAttentionGradKernel,
   fusedAttentionKernel,
   qkvAttentionGradKernel,
+  qkvAttentionTrainingKernel,
   qkvAttentionKernel,
   swigluKernel,
 } from "./attention.js";
@@ -65,6 +66,7 @@ export const NATIVE_ONLY_KERNELS: Record<string, NativeOnlyKernel> = {
   BirdVLMFusedAttention: fusedAttentionKernel,
   BirdVLMFusedAttentionGrad: fusedAttentionGradKernel,
   BirdVLMQkvAttention: qkvAttentionKernel,
+  BirdVLMQkvAttentionTraining: qkvAttentionTrainingKernel,
   BirdVLMQkvAttentionGrad: qkvAttentionGradKernel,
   BirdVLMSwiGLU: swigluKernel,
   BirdVLMLinearActivation: linearActivationKernel,
