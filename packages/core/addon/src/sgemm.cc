@@ -293,55 +293,6 @@ static void sgemm_shared_b(int M, int N, int K, const float* A, bool transA, con
   });
 }
 
-// The transpose of `sgemm_shared_b`: a product of few rows and many columns over a long K (a weight's
-// gradient, Xᵀ·dY) whose op(A) fits the caches. Splitting the columns among threads would have every piece pack
-// all of op(A) again; instead op(A) is packed once and shared, and each piece packs only its own columns of B.
-static void sgemm_shared_a(int M, int N, int K, const float* A, bool transA, const float* B, bool transB, float* C,
-                           const Epilogue& e) {
-  const Isa& k = isa();
-  const int MR = k.MR, NR = k.NR;
-  const int threads = pool().size();
-  GemmProblem p{M, N, K, A, transA ? M : K, transA, B, transB ? K : N, transB, C, N, false};
-  const int panelsM = (M + MR - 1) / MR;
-  const int kblocks = (K + KC - 1) / KC;
-  // 16 spare floats after each depth block: the AVX2 packing writes 2 floats past a block's last panel, which
-  // must not land on the next block while another thread packs it.
-  const int64_t blockFloats = static_cast<int64_t>(panelsM) * MR * KC + 16;
-  static float* packed = nullptr;  // one caller at a time (the JavaScript thread)
-  static int64_t capacity = 0;
-  if (capacity < kblocks * blockFloats) {
-    std::free(packed);
-    capacity = kblocks * blockFloats;
-    packed = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * capacity));
-  }
-  // Phase 1: op(A) packed once, a depth block per task (panels of one block are packed in order, each one
-  // overwriting the previous one's spill).
-  pool().run(kblocks, [&](int kb) {
-    const int k0 = kb * KC, kc = std::min(KC, K - k0);
-    pack_a(p, 0, M, k0, kc, MR, packed + kb * blockFloats);
-  });
-  // Phase 2: whole column panels spread evenly among the pieces; each packs its columns of B block by block.
-  const int panelsN = (N + NR - 1) / NR;
-  const int chunks = std::max(1, std::min(2 * threads, panelsN));
-  pool().run(chunks, [&](int t) {
-    const int c0 = std::min(N, t * panelsN / chunks * NR), c1 = std::min(N, (t + 1) * panelsN / chunks * NR);
-    for (int j0 = c0; j0 < c1; j0 += NC) {
-      const int nc = std::min(NC, c1 - j0);
-      for (int kb = 0; kb < kblocks; kb++) {
-        const int k0 = kb * KC, kc = std::min(KC, K - k0);
-        pack_b(p, k0, kc, j0, nc, NR, tls.b);
-        for (int i0 = 0, mc; i0 < M; i0 += mc) {
-          mc = M - i0 <= MC * 3 / 2 ? M - i0 : MC;
-          macro_block(p, i0, mc, j0, nc, kc, kb > 0, packed + kb * blockFloats + static_cast<int64_t>(i0) * kc, tls.b);
-        }
-      }
-    }
-    if (c0 < c1)
-      bias_activation_block(C + c0, M, c1 - c0, N, e.bias && e.biasLen > 1 ? e.bias + c0 : e.bias, e.biasLen, e.act,
-                            e.alpha);
-  });
-}
-
 int64_t packed_b_floats(int K, int N) {
   const int NR = isa().NR;
   return static_cast<int64_t>((K + KC - 1) / KC) * ((N + NR - 1) / NR) * NR * KC;
@@ -387,12 +338,6 @@ void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int 
   if (batch == 1 && threads > 1 && M >= 4 * k.MR && static_cast<int64_t>(K) * N <= (1 << 20) &&
       2.0 * M * N * K > 2e6) {
     sgemm_shared_b(M, N, K, A + aIndex[0] * strideA, transA, B + bIndex[0] * strideB, transB, C, e);
-    return;
-  }
-  // Its transpose: few rows against many columns over a long K (a weight's gradient), op(A) in the caches.
-  if (batch == 1 && threads > 1 && M >= k.MR && N >= 4 * k.NR && static_cast<int64_t>(M) * K <= (1 << 20) && M < N &&
-      2.0 * M * N * K > 2e6) {
-    sgemm_shared_a(M, N, K, A + aIndex[0] * strideA, transA, B + bIndex[0] * strideB, transB, C, e);
     return;
   }
   // Split each product into `parts` pieces along rows (or columns when rows are few) so every thread has work;

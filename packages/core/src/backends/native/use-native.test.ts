@@ -103,21 +103,6 @@ describeEachBackend("native backend", ["native"], () => {
     expect(sizes.length).toBe(5);
   });
 
-  it("a product whose op(A) is packed once for all threads gives the same values on every run", async () => {
-    // Few rows, long depth, many columns (a weight's gradient): the threads pack op(A)'s depth blocks side by
-    // side, then share them. A packing that spilt into a neighbour's block once made a run now and then wrong.
-    await tf.setBackend("native");
-    tf.tidy(() => {
-      const a = tf.tensor(random(17 * 600, 91), [17, 600]);
-      const b = tf.tensor(random(600 * 301, 92), [600, 301]);
-      const first = tf.matMul(a, b).dataSync();
-      for (let run = 0; run < 40; run++) expect(tf.matMul(a, b).dataSync()).toEqual(first);
-    });
-    await compare(() =>
-      tf.matMul(tf.tensor(random(17 * 600, 91), [17, 600]), tf.tensor(random(600 * 301, 92), [600, 301])),
-    );
-  });
-
   it("BatchMatMul broadcasts batch dims", async () => {
     const cases: [number[], number[], boolean, boolean][] = [
       [[2, 3, 17, 5], [2, 3, 5, 3], false, false],
@@ -162,7 +147,7 @@ describeEachBackend("native backend", ["native"], () => {
   it("_FusedMatMul fuses every bias shape and activation", async () => {
     // Sizes: a small product; one of many rows over two depth blocks (weight packed once, shared by the threads);
     // one row (the K-split matrix-vector product); few rows over a long depth against many columns (a weight's
-    // gradient: op(A) packed once, shared by the threads, each bias piece at its columns).
+    // gradient's shape: split by columns, each piece with its part of the bias).
     for (const [m, k, n, all] of [
       [17, 65, 3, true],
       [197, 300, 77, false],
