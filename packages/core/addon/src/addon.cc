@@ -221,7 +221,7 @@ Napi::Value NormRows(const Napi::CallbackInfo& info) {
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   birdvlm::AttentionArgs a{};
-  if (!ReadAttentionShape(info, 5, "attention", &a) || !ReadProbs(info, 12, &a)) return env.Undefined();
+  if (!ReadAttentionShape(info, 5, "attention", &a)) return env.Undefined();
   const int64_t nq = QueryElements(a), nk = KeyElements(a);
   float *q, *k, *v, *out;
   if (a.packedQkv ? !F32(info, 0, 3 * nq, &q) || !F32(info, 4, nq, &out)

@@ -73,7 +73,7 @@ Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   AttentionGradArgs g{};
   AttentionArgs& a = g.fwd;
-  if (!ReadAttentionShape(info, 8, "attentionGrad", &a) || !ReadProbs(info, 15, &a)) return env.Undefined();
+  if (!ReadAttentionShape(info, 8, "attentionGrad", &a)) return env.Undefined();
   const int64_t nq = QueryElements(a), nk = KeyElements(a);
   float *q, *k, *v, *dy, *dq, *dk, *dv;
   if (a.packedQkv) {

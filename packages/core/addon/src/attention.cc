@@ -180,7 +180,7 @@ void attention_grad_kv_head(const AttentionGradArgs& g, int b, int kvHead, std::
   const int64_t planes = a.probs ? plane : 2 * plane;  // P kept by the forward: only dS needs scratch
   if (scratch.size() < static_cast<size_t>(planes)) scratch.resize(static_cast<size_t>(planes));
   float* dS = scratch.data();
-  float* P = dS + plane;
+  float* P = a.probs ? nullptr : dS + plane;  // with kept probabilities, each query head's plane of them
   const View qv = q_view(a), kv = kv_view(a), ov = out_view(a);
   const int64_t kvOff = kv.at(b, kvHead, 0);
   const int qr = static_cast<int>(qv.row), kr = static_cast<int>(kv.row), yr = static_cast<int>(ov.row);

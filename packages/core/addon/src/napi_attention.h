@@ -12,8 +12,18 @@ namespace birdvlm {
 namespace napi {
 
 /**
+ * Reads the optional probabilities `[B, H, Tq, Tk]` at argument `at` (absent, null or undefined: none) into a->probs;
+ * returns false after throwing an error naming the argument.
+ */
+inline bool ReadProbs(const Napi::CallbackInfo& info, size_t at, AttentionArgs* a) {
+  a->probs = nullptr;
+  if (info.Length() <= at || info[at].IsNull() || info[at].IsUndefined()) return true;
+  return F32(info, at, static_cast<int64_t>(a->B) * a->H * a->Tq * a->Tk, &a->probs);
+}
+
+/**
  * Reads what `attention` and `attentionGrad` share: `[B, H, Hkv, Tq, Tk, capK, D]` at argument `at`, then scale,
- * causal, window, offset, maskStrides[4] and packedQkv?, and the optional mask at argument 3 (its extent checked
+ * causal, window, offset, maskStrides[4], packedQkv? and probs? (`ReadProbs`), and the optional mask at argument 3 (its extent checked
  * against the strides). Fills a's sizes, flags and mask; returns false after throwing an error naming `op`.
  */
 inline bool ReadAttentionShape(const Napi::CallbackInfo& info, size_t at, const std::string& op, AttentionArgs* a) {
@@ -52,17 +62,7 @@ inline bool ReadAttentionShape(const Napi::CallbackInfo& info, size_t at, const 
   }
   a->mask = mask;
   for (int d = 0; d < 4; d++) a->maskStride[d] = ms[d];
-  return true;
-}
-
-/**
- * Reads the optional probabilities `[B, H, Tq, Tk]` at argument `at` (absent, null or undefined: none) into a->probs;
- * returns false after throwing an error naming the argument.
- */
-inline bool ReadProbs(const Napi::CallbackInfo& info, size_t at, AttentionArgs* a) {
-  a->probs = nullptr;
-  if (info.Length() <= at || info[at].IsNull() || info[at].IsUndefined()) return true;
-  return F32(info, at, static_cast<int64_t>(a->B) * a->H * a->Tq * a->Tk, &a->probs);
+  return ReadProbs(info, at + 7, a);
 }
 
 /** Elements of q (and out, dq, dy) for these sizes: B·H·Tq·D. */

@@ -196,6 +196,9 @@ describeEachBackend("native fused attention and SwiGLU kernels", ["native"], () 
         const kept = runFusedKernel(FusedKernelName.qkvAttentionGrad, { qkv, dy, probs: probs! }, attrs);
         const recomputed = runFusedKernel(FusedKernelName.qkvAttentionGrad, { qkv, dy }, attrs);
         expect(worst(kept.dataSync(), recomputed.dataSync())).toBeLessThan(1e-6);
+        expect(() =>
+          runFusedKernel(FusedKernelName.qkvAttentionGrad, { qkv, dy, probs: tf.zeros([B, H, T]) }, attrs),
+        ).toThrow(/argument 15/);
       });
     }
   });
