@@ -18,6 +18,8 @@ export interface BlockOptions {
   dropPath: number;
   /** LayerScale initial value; 0 = no LayerScale. */
   layerScaleInit: number;
+  /** Kernel of the MLP's depthwise convolution over the token grid (PVT v2); 0 (the default) = a plain MLP. */
+  mlpConvKernel?: number;
 }
 
 // Reference: timm `timm/models/vision_transformer.py` `LayerScale`.
@@ -60,7 +62,7 @@ export class Block extends Module {
       }),
     );
     this.norm2 = this.registerModule("norm2", new LayerNorm(o.dim, o.eps, init));
-    this.mlp = this.registerModule("mlp", new Mlp(o.dim, o.mlpSize, init, o.dropout));
+    this.mlp = this.registerModule("mlp", new Mlp(o.dim, o.mlpSize, init, o.dropout, o.mlpConvKernel ?? 0));
     if (o.layerScaleInit > 0) {
       this.ls1 = this.registerModule("ls1", new LayerScale(o.dim, o.layerScaleInit));
       this.ls2 = this.registerModule("ls2", new LayerScale(o.dim, o.layerScaleInit));

@@ -14,6 +14,7 @@ export function toTimmJson(c: ViTConfig): Json {
     ...(c.stemWidths.length ? { stem_widths: c.stemWidths } : {}),
     ...(c.stemWidths.length && c.stemKernel === 3 ? { stem_kernel: 3 } : {}),
     ...(c.shiftedPatches ? { shifted_patches: true } : {}),
+    ...(c.mlpConvKernel ? { mlp_conv_kernel: c.mlpConvKernel } : {}),
     num_classes: c.numClasses,
     num_features: c.hiddenSize,
     global_pool: pool,
@@ -60,6 +61,10 @@ export function toHFJson(c: ViTConfig): Json {
     throw new Error("toHFJson: Hugging Face ViT has no hierarchical stem (stemWidths); save this model in timm format");
   if (c.shiftedPatches)
     throw new Error("toHFJson: Hugging Face ViT has no shifted patch tokenization; save this model in timm format");
+  if (c.mlpConvKernel)
+    throw new Error(
+      "toHFJson: Hugging Face ViT has no convolutional MLP (mlpConvKernel); save this model in timm format",
+    );
   if (!c.classToken || c.pooling !== "cls" || c.fcNorm) {
     throw new Error(
       `toHFJson: Hugging Face ViT has a class token, class-token pooling and a final norm over the tokens; this config has pooling '${c.pooling}', classToken ${c.classToken}, fcNorm ${c.fcNorm}`,

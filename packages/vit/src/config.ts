@@ -38,6 +38,12 @@ export interface ViTConfig {
   numHeads: number;
   /** Hidden width of each block's MLP. */
   mlpSize: number;
+  /**
+   * Kernel of a depthwise convolution over the token grid inside each block's MLP, between `fc1` and the GELU
+   * (PVT v2's convolutional feed-forward, `mlp.dwconv`); 0 (the default) is timm's plain MLP. BirdVLM's own, as
+   * `stemWidths` (saved as `mlp_conv_kernel` in config.json); an odd number.
+   */
+  mlpConvKernel: number;
   qkvBias: boolean;
   layerNormEps: number;
   /** Whether a learned class token is prepended to the patch tokens. */
@@ -98,6 +104,7 @@ export const vitTiny: ViTConfig = {
   depth: 12,
   numHeads: 3,
   mlpSize: 768,
+  mlpConvKernel: 0,
   qkvBias: true,
   layerNormEps: 1e-6,
   classToken: true,
@@ -155,6 +162,8 @@ export function validateConfig(c: ViTConfig, source = "ViTConfig"): void {
     throw new Error(`${source}: shiftedPatches must be true or false, got ${JSON.stringify(c.shiftedPatches)}`);
   if (c.shiftedPatches && (c.stemWidths.length > 0 || c.patchSize < 2))
     throw new Error(`${source}: shiftedPatches needs a plain patch embedding (no stemWidths) and patchSize ≥ 2`);
+  if (!Number.isInteger(c.mlpConvKernel) || c.mlpConvKernel < 0 || (c.mlpConvKernel > 0 && c.mlpConvKernel % 2 === 0))
+    throw new Error(`${source}: mlpConvKernel must be 0 (a plain MLP) or an odd kernel size, got ${c.mlpConvKernel}`);
   if (c.imageSize % c.patchSize !== 0)
     throw new Error(`${source}: imageSize ${c.imageSize} is not a multiple of patchSize ${c.patchSize}`);
   if (c.hiddenSize % c.numHeads !== 0)
@@ -187,6 +196,8 @@ export interface WeightsInfo {
   /** The patch embedding has shifted patch tokenization's norm (`patch_embed.norm.weight`). */
   shiftedPatches?: boolean;
   mlpSize?: number;
+  /** Kernel of the MLPs' depthwise convolution (`blocks.0.mlp.dwconv.weight`), 0 when there is none. */
+  mlpConvKernel?: number;
   numClasses?: number;
   /** Patch grid side of the stored position embeddings (so `imageSize = grid * patchSize`). */
   grid?: number;
@@ -236,6 +247,7 @@ function applyWeights(c: ViTConfig, w: WeightsInfo): ViTConfig {
     "stemKernel",
     "shiftedPatches",
     "mlpSize",
+    "mlpConvKernel",
     "numClasses",
     "classToken",
     "distillationToken",
@@ -286,6 +298,7 @@ export function fromTimm(json: Json, weights: WeightsInfo = {}, source = "timm c
     stemWidths: widths(json.stem_widths) ?? [],
     stemKernel: num(json.stem_kernel) ?? 2,
     shiftedPatches: json.shifted_patches === true,
+    mlpConvKernel: num(json.mlp_conv_kernel) ?? 0,
     hiddenSize: hidden,
     depth: num(args.depth) ?? fromName.depth ?? vitTiny.depth,
     numHeads: num(args.num_heads) ?? fromName.numHeads ?? vitTiny.numHeads,

@@ -247,6 +247,7 @@ export function weightsInfo(t: Record<string, tf.Tensor>): WeightsInfo {
   info.depth = blocks.reduce((m, i) => Math.max(m, Number(i) + 1), 0);
   const fc1 = t["blocks.0.mlp.fc1.weight"];
   if (fc1) info.mlpSize = fc1.shape[0];
+  info.mlpConvKernel = t["blocks.0.mlp.dwconv.weight"]?.shape[2] ?? 0;
   info.qkvBias = info.depth === 0 || "blocks.0.attn.qkv.bias" in t;
   info.layerScale = "blocks.0.ls1.gamma" in t;
   info.numClasses = t["head.weight"]?.shape[0] ?? 0;

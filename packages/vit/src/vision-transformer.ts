@@ -124,6 +124,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
             attentionDropout: c.attentionDropout,
             dropPath: rate,
             layerScaleInit: c.layerScaleInit,
+            mlpConvKernel: c.mlpConvKernel,
           },
           init,
         ),
@@ -206,6 +207,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
     // timm adds the position embeddings after prepending the tokens, or before with `no_embed_class`.
     x = c.noEmbedClass ? prepend(tf.add(x, pos) as tf.Tensor3D) : (tf.add(prepend(x), pos) as tf.Tensor3D);
     if (ctx.training) x = dropout(x, c.dropout, ctx.nextSeed()) as tf.Tensor3D;
+    ctx.tokenGrid = { rows: grid[0], cols: grid[1], prefix: prefix.length };
     for (const block of this.blocks.items) x = block.forward(x, ctx);
     const lastHiddenState = this.norm ? (this.norm.forward(x) as tf.Tensor3D) : x;
     const pooled = this.fc_norm

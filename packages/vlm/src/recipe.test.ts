@@ -25,6 +25,7 @@ describe("recipes", () => {
       stemWidths: [],
       stemKernel: 2,
       shiftedPatches: false,
+      mlpConvKernel: 0,
       hiddenSize: 64,
       depth: 3,
       numHeads: 4,

@@ -35,6 +35,11 @@ export interface EncoderRecipe {
    * four diagonal directions (ViT's `shiftedPatches`); not with `stemWidths`. Default `false`.
    */
   shiftedPatches: boolean;
+  /**
+   * Kernel of a depthwise convolution over the token grid inside each block's MLP (PVT v2's convolutional
+   * feed-forward; the ViT's `mlpConvKernel`): 0, the default, a plain MLP; 3, a `3 x 3` convolution.
+   */
+  mlpConvKernel: number;
   /** Token width D. */
   hiddenSize: number;
   /** Transformer blocks. */
@@ -190,6 +195,7 @@ export const RECIPE_SCHEMA: Schema = {
       stemKernel: { kind: "number", integer: true, min: 2, max: 3, default: 2 },
       linearInit: { kind: "string", values: ["trunc-normal", "uniform"], default: "trunc-normal" },
       shiftedPatches: { kind: "boolean", default: false },
+      mlpConvKernel: { kind: "number", integer: true, min: 0, default: 0 },
       hiddenSize: { kind: "number", integer: true, min: 1 },
       depth: { kind: "number", integer: true, min: 1 },
       numHeads: { kind: "number", integer: true, min: 1 },
@@ -330,6 +336,7 @@ export function vitConfigOf(recipe: Recipe, numClasses: number, imageSize?: numb
     stemWidths: e.stemWidths,
     stemKernel: e.stemKernel,
     shiftedPatches: e.shiftedPatches,
+    mlpConvKernel: e.mlpConvKernel,
     hiddenSize: e.hiddenSize,
     depth: e.depth,
     numHeads: e.numHeads,

@@ -123,6 +123,12 @@ export interface NativeAddon {
   im2col(x: Float32Array, cols: Float32Array, dims: number[]): void;
   /** dx [B, H, W, C] = the adjoint of {@link im2col}: each cols entry added where im2col read it (dx overwritten). */
   col2im(cols: Float32Array, dx: Float32Array, dims: number[]): void;
+  /** y [B, OH, OW, C] = the depthwise convolution of x [B, H, W, C] with w [KH, KW, C]; `dims` as {@link im2col}'s. */
+  depthwiseConv(x: Float32Array, w: Float32Array, y: Float32Array, dims: number[]): void;
+  /** dx [B, H, W, C] = the adjoint of {@link depthwiseConv} in x, given dy (dx overwritten). */
+  depthwiseConvGradInput(dy: Float32Array, w: Float32Array, dx: Float32Array, dims: number[]): void;
+  /** dw [KH, KW, C] = the gradient of {@link depthwiseConv}'s filter, given x and dy (dw overwritten). */
+  depthwiseConvGradFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: number[]): void;
   /** out [rows, I] = up · silu(gate) for x [rows, 2I] holding gate then up. */
   swiglu(x: Float32Array, out: Float32Array, rows: number, i: number): void;
   /**

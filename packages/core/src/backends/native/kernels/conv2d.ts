@@ -34,8 +34,8 @@ function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs): Co
   return info.dilationHeight === 1 && info.dilationWidth === 1 ? info : undefined;
 }
 
-/** The addon's `dims` for im2col / col2im. */
-function dims(c: Conv2DInfo): number[] {
+/** The addon's `dims` for im2col / col2im (and the depthwise convolution). */
+export function dims(c: Conv2DInfo): number[] {
   return [
     c.batchSize,
     c.inHeight,

@@ -2,6 +2,7 @@
 import { cast } from "./cast.js";
 import { concat, pack } from "./concat.js";
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput } from "./conv2d.js";
+import { depthwiseConv2d, depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from "./depthwise-conv2d.js";
 import { batchMatMul, fusedMatMul } from "./matmul.js";
 import { BINARY_KERNELS, UNARY_KERNELS, binaryKernel, leakyRelu, unaryKernel } from "./elementwise.js";
 import { REDUCE_KERNELS, reduceKernel } from "./reduce.js";
@@ -19,6 +20,9 @@ export const NATIVE_KERNELS: Record<string, NativeKernel> = {
   Conv2D: conv2d,
   Conv2DBackpropFilter: conv2dBackpropFilter,
   Conv2DBackpropInput: conv2dBackpropInput,
+  DepthwiseConv2dNative: depthwiseConv2d,
+  DepthwiseConv2dNativeBackpropInput: depthwiseConv2dBackpropInput,
+  DepthwiseConv2dNativeBackpropFilter: depthwiseConv2dBackpropFilter,
   Transpose: transpose,
   Slice: slice,
   SplitV: splitV,

@@ -1,0 +1,72 @@
+// The native depthwise convolution against the cpu backend's: strides, paddings, odd sizes, both gradients, the
+// cases handed back to the cpu kernel (channel multiplier 2, dilation), and no leaks.
+import { expect, it } from "vitest";
+import { tf } from "../../../tf.js";
+import { seeded } from "../../../testing/tensors.js";
+import { describeEachBackend, valuesOn } from "../../../testing/backends.js";
+
+async function close(fn: () => tf.Tensor[]): Promise<void> {
+  const want = await valuesOn("cpu", fn);
+  const got = await valuesOn("native", fn);
+  expect(got.map((g) => g.shape)).toEqual(want.map((w) => w.shape));
+  got.forEach((g, i) => {
+    const w = want[i]!.values;
+    let worst = 0;
+    let scale = 1;
+    g.values.forEach((v, j) => {
+      worst = Math.max(worst, Math.abs(v - w[j]!));
+      scale = Math.max(scale, Math.abs(w[j]!));
+    });
+    expect(worst, `output ${i}`).toBeLessThan(2e-5 * scale);
+  });
+}
+
+type Pad = "same" | "valid";
+const CASES: [number[], number[], number, Pad][] = [
+  [[3, 12, 12, 40], [3, 3, 40, 1], 1, "same"], // a ConvFFN's 3 x 3 over a token grid (channels not a multiple of 16)
+  [[2, 9, 7, 5], [3, 3, 5, 1], 2, "same"], // odd sizes, uneven padding
+  [[2, 9, 7, 6], [2, 3, 6, 1], 1, "valid"],
+  [[1, 8, 8, 20], [5, 5, 20, 1], 1, "same"],
+];
+
+describeEachBackend("native DepthwiseConv2dNative", ["native"], () => {
+  it("equals cpu for strides and paddings, forward and both gradients", async () => {
+    for (const [xs, fs, stride, pad] of CASES) {
+      await close(() => {
+        const x = seeded(xs, 1) as tf.Tensor4D;
+        const f = seeded(fs, 2) as tf.Tensor4D;
+        const y = tf.depthwiseConv2d(x, f, stride, pad);
+        const dy = seeded(y.shape, 3);
+        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad), dy)),
+        )([x, f]);
+        return [y, dx!, df!];
+      });
+    }
+  });
+
+  it("hands multiplier-2 and dilated convolutions to the cpu kernel, and leaks nothing", async () => {
+    await close(() => [
+      tf.depthwiseConv2d(seeded([1, 9, 9, 3], 4) as tf.Tensor4D, seeded([3, 3, 3, 2], 5) as tf.Tensor4D, 1, "same"),
+      tf.depthwiseConv2d(
+        seeded([1, 9, 9, 3], 4) as tf.Tensor4D,
+        seeded([3, 3, 3, 1], 5) as tf.Tensor4D,
+        1,
+        "same",
+        "NHWC",
+        2,
+      ),
+    ]);
+    await tf.setBackend("native");
+    const x = seeded([4, 12, 12, 24], 6) as tf.Tensor4D;
+    const f = seeded([3, 3, 24, 1], 7) as tf.Tensor4D;
+    const conv = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same"));
+    const step = () => tf.dispose([tf.depthwiseConv2d(x, f, 1, "same"), ...tf.grads(conv)([x, f])]);
+    step();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) step();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, f]);
+  });
+});
