@@ -50,8 +50,9 @@ export { Block, BlockList, LayerScale, type BlockOptions } from "./block.js";
 export { Attention } from "./attention.js";
 export { AttentionPool } from "./attention-pool.js";
 export { Mlp } from "./mlp.js";
+export { TokenDepthwiseConv } from "./token-depthwise-conv.js";
 export { LayerNorm } from "./layer-norm.js";
-export type { ForwardContext } from "./forward-context.js";
+export type { ForwardContext, TokenGrid } from "./forward-context.js";
 export {
   mixBatch,
   randomErasing,

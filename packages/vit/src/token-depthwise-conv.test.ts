@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ParameterInit, openSafetensors, tf } from "@birdvlm/core";
+import { ParameterInit, openSafetensors, tf, writeSafetensors } from "@birdvlm/core";
 import { TokenDepthwiseConv } from "./token-depthwise-conv.js";
 import { VisionTransformer } from "./vision-transformer.js";
 import { weightsInfo } from "./load.js";
@@ -137,6 +137,14 @@ describe("VisionTransformer with mlpConvKernel", () => {
     const plain = new VisionTransformer(config, { seed: 5 });
     const plainDict = plain.stateDict();
     expect(weightsInfo(plainDict).mlpConvKernel).toBe(0);
+    // A config.json that states the convolution over weights without it: the missing tensor is named.
+    const dir = await mkdtemp(join(tmpdir(), "convmlp-bad-"));
+    dirs.push(dir);
+    await vit.save(dir);
+    await writeSafetensors(join(dir, "model.safetensors"), plainDict);
+    await expect(VisionTransformer.load(dir)).rejects.toThrow(
+      /blocks\.0\.mlp\.dwconv\.weight': expected \[32, 1, 3, 3\] \(mlp_conv_kernel 3\), got nothing/,
+    );
     tf.dispose([...Object.values(dict), ...Object.values(plainDict)]);
     vit.dispose();
     plain.dispose();

@@ -21,6 +21,7 @@ interface Stated {
   stemWidths?: [number[], string];
   stemKernel?: [number, string];
   shiftedPatches?: [boolean, string];
+  mlpConvKernel?: [number, string];
 }
 
 function num(v: unknown): number | undefined {
@@ -65,6 +66,8 @@ function statedTimm(json: Json): Stated {
     s.stemWidths = [stem, `stem_widths [${stem.join(", ")}]`];
   if (json.stem_kernel === 3) s.stemKernel = [3, "stem_kernel 3"];
   if (json.shifted_patches === true) s.shiftedPatches = [true, "shifted_patches true"];
+  const k = num(json.mlp_conv_kernel);
+  if (k) s.mlpConvKernel = [k, `mlp_conv_kernel ${k}`];
   return s;
 }
 
@@ -150,6 +153,10 @@ export function checkWeightsAgainstConfig(
     );
   }
   if (s.mlpSize && (info.depth ?? 0) > 0) differ("blocks.0.mlp.fc1.weight", [s.mlpSize[0], D], s.mlpSize[1]);
+  if (s.mlpConvKernel && (info.depth ?? 0) > 0) {
+    const k = s.mlpConvKernel[0];
+    differ("blocks.0.mlp.dwconv.weight", [s.mlpSize?.[0] ?? info.mlpSize ?? "*", 1, k, k], s.mlpConvKernel[1]);
+  }
   if (s.classToken?.[0] && !shapeOf("cls_token")) differ("cls_token", [1, 1, D], s.classToken[1]);
   if (s.numClasses) {
     if (s.numClasses[0] > 0) differ("head.weight", [s.numClasses[0], D], s.numClasses[1]);

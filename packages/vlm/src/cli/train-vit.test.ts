@@ -12,7 +12,16 @@ import { runCli, type CliIO } from "./main.js";
 /** A tiny recipe: every knob of cub-scratch on, at a size that trains in seconds. */
 const tiny = {
   description: "test",
-  encoder: { patchSize: 8, stemWidths: [8], hiddenSize: 32, depth: 1, numHeads: 2, mlpRatio: 2, pooling: "attention" },
+  encoder: {
+    patchSize: 8,
+    stemWidths: [8],
+    hiddenSize: 32,
+    depth: 1,
+    numHeads: 2,
+    mlpRatio: 2,
+    mlpConvKernel: 3,
+    pooling: "attention",
+  },
   training: {
     imageSize: 32,
     epochs: 2,
@@ -45,6 +54,7 @@ describe("birdvlm train-vit", () => {
     expect(r.training.epochs).toBeGreaterThan(0);
     expect(r.training.imageSize % r.encoder.patchSize).toBe(0);
     expect(r.description).toMatch(/validation/);
+    expect(r.encoder.mlpConvKernel).toBe(3);
   });
 
   it("keeps the official split: validation is carved from train, and no test image is ever trained on", async () => {
@@ -97,8 +107,9 @@ describe("birdvlm train-vit", () => {
     expect(metrics.some((m) => typeof m.val_top1 === "number")).toBe(true);
     const vit = await VisionTransformer.load(join(out, "model"));
     expect(vit.config.numClasses).toBe(4);
-    // the stem, and the centre crop it was scored with (trained on random-resized crops), travel with the model
-    expect([vit.config.stemWidths, vit.config.cropPct]).toEqual([[8], 0.875]);
+    // the stem, the MLPs' convolution, and the centre crop it was scored with (trained on random-resized crops),
+    // travel with the model
+    expect([vit.config.stemWidths, vit.config.mlpConvKernel, vit.config.cropPct]).toEqual([[8], 3, 0.875]);
     vit.dispose();
   });
 
