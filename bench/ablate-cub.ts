@@ -43,6 +43,8 @@ interface Variant {
   emaDecay?: number;
   dropPathRate: number;
   scale: [number, number];
+  /** The MLPs' depthwise convolution over the token grid (ViT's `mlpConvKernel`); 0 or absent: a plain MLP. */
+  mlpConvKernel?: number;
 }
 const base: Variant = { pooling: "attention", lr: 1e-3, dropPathRate: 0.1, scale: [0.35, 1] };
 const VARIANTS: Record<string, Variant> = {
@@ -55,6 +57,7 @@ const VARIANTS: Record<string, Variant> = {
   scale08: { ...base, scale: [0.08, 1] },
   dp0: { ...base, dropPathRate: 0 },
   clsdp0: { ...base, pooling: "cls", dropPathRate: 0 },
+  convmlp: { ...base, mlpConvKernel: 3 },
   all: { ...base, mix: { mixupAlpha: 0.8, cutmixAlpha: 1 }, randomErasing: { probability: 0.25 }, emaDecay: 0.998 },
 };
 
@@ -117,6 +120,7 @@ for (const name of a.variants!.split(",")) {
       numClasses: cub.classes.length,
       pooling: v.pooling,
       dropPathRate: v.dropPathRate,
+      mlpConvKernel: v.mlpConvKernel ?? 0,
       mean: [0.485, 0.456, 0.406],
       std: [0.229, 0.224, 0.225],
     },

@@ -6,7 +6,7 @@ import type { TokenGrid } from "./forward-context.js";
 /**
  * A depthwise `k x k` convolution over the patch tokens laid out on their grid (stride 1, zero padding `k // 2`,
  * one filter per channel, with a bias): the spatial mixing inside a convolutional MLP. Prefix tokens (class,
- * distillation) have no place on the grid and pass through unchanged. `weight` is PyTorch's depthwise `Conv2d`
+ * distillation) have no place on the grid and pass through the convolution unchanged. `weight` is PyTorch's depthwise `Conv2d`
  * layout `[C, 1, k, k]`, so timm-layout checkpoints need no conversion.
  */
 export class TokenDepthwiseConv extends Module {
