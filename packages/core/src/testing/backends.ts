@@ -1,9 +1,9 @@
 /**
  * Test helpers for backends: a `describe` block run on each backend that is present (as tfjs's
  * `describeWithFlags` runs a test on every backend with the needed flags), and an op run on one backend with
- * its outputs read back, to compare backends value for value.
+ * its outputs read back, to compare backends value for value (`expectCloseToCpu` does the comparison).
  */
-import { afterAll, beforeAll, describe } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import { tf } from "../tf.js";
 import { currentBackend, initBackend } from "../backends/init-backend.js";
 import { findAddon } from "../backends/native/addon.js";
@@ -105,4 +105,29 @@ export async function valuesOn(backend: TestBackend, fn: () => tf.Tensor | tf.Te
   const values = out.map((t) => ({ values: t.dataSync().slice(), shape: t.shape }));
   tf.dispose(out);
   return values;
+}
+
+/**
+ * Runs `fn` on the cpu backend and on `backend` and expects the same output shapes and every value within
+ * `relative` of the cpu's, relative to the largest cpu magnitude of that output (at least 1); the failure names the
+ * output's index.
+ */
+export async function expectCloseToCpu(
+  backend: TestBackend,
+  fn: () => tf.Tensor | tf.Tensor[],
+  relative = 2e-5,
+): Promise<void> {
+  const want = await valuesOn("cpu", fn);
+  const got = await valuesOn(backend, fn);
+  expect(got.map((g) => g.shape)).toEqual(want.map((w) => w.shape));
+  got.forEach((g, i) => {
+    const w = want[i]!.values;
+    let worst = 0;
+    let scale = 1;
+    g.values.forEach((v, j) => {
+      worst = Math.max(worst, Math.abs(v - w[j]!));
+      scale = Math.max(scale, Math.abs(w[j]!));
+    });
+    expect(worst, `output ${i}`).toBeLessThan(relative * scale);
+  });
 }

@@ -3,23 +3,7 @@
 import { expect, it } from "vitest";
 import { tf } from "../../../tf.js";
 import { seeded } from "../../../testing/tensors.js";
-import { describeEachBackend, valuesOn } from "../../../testing/backends.js";
-
-async function close(fn: () => tf.Tensor[]): Promise<void> {
-  const want = await valuesOn("cpu", fn);
-  const got = await valuesOn("native", fn);
-  expect(got.map((g) => g.shape)).toEqual(want.map((w) => w.shape));
-  got.forEach((g, i) => {
-    const w = want[i]!.values;
-    let worst = 0;
-    let scale = 1;
-    g.values.forEach((v, j) => {
-      worst = Math.max(worst, Math.abs(v - w[j]!));
-      scale = Math.max(scale, Math.abs(w[j]!));
-    });
-    expect(worst, `output ${i}`).toBeLessThan(2e-5 * scale);
-  });
-}
+import { describeEachBackend, expectCloseToCpu } from "../../../testing/backends.js";
 
 type Pad = "same" | "valid" | tf.backend_util.ExplicitPadding;
 const PAD1: Pad = [
@@ -39,7 +23,7 @@ const CASES: [number[], number[], number, Pad][] = [
 describeEachBackend("native Conv2D", ["native"], () => {
   it("equals cpu for strides and paddings, forward and both gradients", async () => {
     for (const [xs, fs, stride, pad] of CASES) {
-      await close(() => {
+      await expectCloseToCpu("native", () => {
         const x = seeded(xs, 1) as tf.Tensor4D;
         const f = seeded(fs, 2) as tf.Tensor4D;
         const y = tf.conv2d(x, f, stride, pad);
@@ -53,7 +37,7 @@ describeEachBackend("native Conv2D", ["native"], () => {
   });
 
   it("hands dilated and NCHW convolutions to the cpu kernel, and leaks nothing", async () => {
-    await close(() => [
+    await expectCloseToCpu("native", () => [
       tf.conv2d(seeded([1, 9, 9, 2], 4) as tf.Tensor4D, seeded([3, 3, 2, 3], 5) as tf.Tensor4D, 1, "same", "NHWC", 2),
     ]);
     await tf.setBackend("native");

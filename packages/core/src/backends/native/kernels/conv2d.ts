@@ -8,19 +8,28 @@ import { f32, type KernelArgs, type NativeKernel, output, withFallback } from ".
 type TensorInfo = tf.TensorInfo;
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
-interface ConvAttrs {
+/** The attributes of TF.js's convolution kernels (depthwise ones leave out `dataFormat`). */
+export interface ConvAttrs {
   strides: number | [number, number];
   pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-  dataFormat: "NHWC" | "NCHW";
+  dataFormat?: "NHWC" | "NCHW";
   dilations?: number | [number, number];
   dimRoundingMode?: "floor" | "round" | "ceil";
 }
 
-/** The geometry of a convolution the native kernels handle (NHWC, dilation 1), or undefined. */
-function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs): Conv2DInfo | undefined {
+/**
+ * The geometry of a convolution the native kernels handle (NHWC, dilation 1; a depthwise one also channel
+ * multiplier 1), or undefined.
+ */
+export function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: ConvAttrs,
+  depthwise = false,
+): Conv2DInfo | undefined {
   const dilations = attrs.dilations ?? 1;
-  if (attrs.dataFormat !== "NHWC" || !tf.backend_util.eitherStridesOrDilationsAreOne(attrs.strides, dilations))
-    return undefined;
+  if ((attrs.dataFormat ?? "NHWC") !== "NHWC" || (depthwise && filterShape[3] !== 1)) return undefined;
+  if (!tf.backend_util.eitherStridesOrDilationsAreOne(attrs.strides, dilations)) return undefined;
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -28,7 +37,7 @@ function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs): Co
     dilations,
     attrs.pad,
     attrs.dimRoundingMode,
-    false,
+    depthwise,
     "channelsLast",
   );
   return info.dilationHeight === 1 && info.dilationWidth === 1 ? info : undefined;

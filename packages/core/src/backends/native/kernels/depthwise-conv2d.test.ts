@@ -3,23 +3,7 @@
 import { expect, it } from "vitest";
 import { tf } from "../../../tf.js";
 import { seeded } from "../../../testing/tensors.js";
-import { describeEachBackend, valuesOn } from "../../../testing/backends.js";
-
-async function close(fn: () => tf.Tensor[]): Promise<void> {
-  const want = await valuesOn("cpu", fn);
-  const got = await valuesOn("native", fn);
-  expect(got.map((g) => g.shape)).toEqual(want.map((w) => w.shape));
-  got.forEach((g, i) => {
-    const w = want[i]!.values;
-    let worst = 0;
-    let scale = 1;
-    g.values.forEach((v, j) => {
-      worst = Math.max(worst, Math.abs(v - w[j]!));
-      scale = Math.max(scale, Math.abs(w[j]!));
-    });
-    expect(worst, `output ${i}`).toBeLessThan(2e-5 * scale);
-  });
-}
+import { describeEachBackend, expectCloseToCpu } from "../../../testing/backends.js";
 
 type Pad = "same" | "valid";
 const CASES: [number[], number[], number, Pad][] = [
@@ -32,7 +16,7 @@ const CASES: [number[], number[], number, Pad][] = [
 describeEachBackend("native DepthwiseConv2dNative", ["native"], () => {
   it("equals cpu for strides and paddings, forward and both gradients", async () => {
     for (const [xs, fs, stride, pad] of CASES) {
-      await close(() => {
+      await expectCloseToCpu("native", () => {
         const x = seeded(xs, 1) as tf.Tensor4D;
         const f = seeded(fs, 2) as tf.Tensor4D;
         const y = tf.depthwiseConv2d(x, f, stride, pad);
@@ -46,7 +30,7 @@ describeEachBackend("native DepthwiseConv2dNative", ["native"], () => {
   });
 
   it("hands multiplier-2 and dilated convolutions to the cpu kernel, and leaks nothing", async () => {
-    await close(() => [
+    await expectCloseToCpu("native", () => [
       tf.depthwiseConv2d(seeded([1, 9, 9, 3], 4) as tf.Tensor4D, seeded([3, 3, 3, 2], 5) as tf.Tensor4D, 1, "same"),
       tf.depthwiseConv2d(
         seeded([1, 9, 9, 3], 4) as tf.Tensor4D,
