@@ -78,9 +78,10 @@ void depthwise_conv_grad_input(const float* dy, const float* w, float* dx, const
 
 void depthwise_conv_grad_filter(const float* x, const float* dy, float* dw, const ConvShape& s) {
   const int64_t C = s.C, taps = s.KH * s.KW;
-  // Each task sums over a fixed block of images into its own partial filter; the partials are added in task order,
-  // so the result does not depend on which thread ran what.
-  const int64_t blocks = std::min<int64_t>(s.B, 4 * pool().size());
+  // Each task sums over a fixed block of images into its own partial filter, and the partials are added in block
+  // order. The blocks depend on the batch alone, so the result is the same for any thread count and schedule.
+  constexpr int64_t kBlocks = 8;
+  const int64_t blocks = std::min<int64_t>(s.B, kBlocks);
   std::vector<float> partial(blocks * taps * C, 0.f);
   parallel_for(blocks, 1, [&](int64_t k0, int64_t k1) {
     for (int64_t k = k0; k < k1; k++) {

@@ -1,9 +1,10 @@
 // The native depthwise convolution against the cpu backend's: strides, paddings, odd sizes, both gradients, the
 // cases handed back to the cpu kernel (channel multiplier 2, dilation), and no leaks.
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import { tf } from "../../../tf.js";
 import { seeded } from "../../../testing/tensors.js";
 import { describeEachBackend, expectCloseToCpu } from "../../../testing/backends.js";
+import { loadAddon } from "../addon.js";
 
 type Pad = "same" | "valid";
 const CASES: [number[], number[], number, Pad][] = [
@@ -14,7 +15,11 @@ const CASES: [number[], number[], number, Pad][] = [
 ];
 
 describeEachBackend("native DepthwiseConv2dNative", ["native"], () => {
-  it("equals cpu for strides and paddings, forward and both gradients", async () => {
+  it("equals cpu for strides and paddings, forward and both gradients, on the addon's kernels", async () => {
+    const addon = loadAddon();
+    const calls = (["depthwiseConv", "depthwiseConvGradInput", "depthwiseConvGradFilter"] as const).map((name) =>
+      vi.spyOn(addon, name),
+    );
     for (const [xs, fs, stride, pad] of CASES) {
       await expectCloseToCpu("native", () => {
         const x = seeded(xs, 1) as tf.Tensor4D;
@@ -27,6 +32,12 @@ describeEachBackend("native DepthwiseConv2dNative", ["native"], () => {
         return [y, dx!, df!];
       });
     }
+    // Every case ran on the addon, not on the cpu kernel the wrapper hands unhandled cases to: the forward twice
+    // (y, and again inside tf.grads), each gradient once.
+    calls.forEach((spy, i) => {
+      expect(spy).toHaveBeenCalledTimes((i === 0 ? 2 : 1) * CASES.length);
+      spy.mockRestore();
+    });
   });
 
   it("hands multiplier-2 and dilated convolutions to the cpu kernel, and leaks nothing", async () => {
