@@ -164,6 +164,8 @@ void pack_b(const GemmProblem& p, int k0, int kc, int j0, int nc, int NR, float*
     int cols = std::min(NR, nc - jp);
     if (avx2Panels && cols == NR && p.transB) {
       pack16_cols_avx2(p.B + static_cast<int64_t>(j0 + jp) * p.ldb + k0, p.ldb, kc, dst);
+    } else if (avx2Panels && cols == NR) {
+      pack16_rows_avx2(p.B + static_cast<int64_t>(k0) * p.ldb + j0 + jp, p.ldb, kc, dst);
     } else if (!p.transB) {
       for (int k = 0; k < kc; k++) {
         const float* src = p.B + static_cast<int64_t>(k0 + k) * p.ldb + j0 + jp;
@@ -324,6 +326,35 @@ void sgemm_prepacked(int M, int N, int K, const float* A, int lda, bool transA, 
   }
 }
 
+// A long, thin product (a weight's gradient: Xᵀ[in, tokens] · dY[tokens, out], its depth the token count): the
+// depth is cut into `slabs` even slabs (a count fixed by the shape, so the sum is the same for any thread count),
+// each slab's product computed into its own buffer (the first into C), then summed in slab order. Each operand is
+// packed once in all, where cutting rows or columns would pack one of them whole for every piece.
+static void sgemm_split_depth(int M, int N, int K, const float* A, bool transA, const float* B, bool transB, float* C,
+                              const Epilogue& e, int slabs) {
+  const int64_t size = static_cast<int64_t>(M) * N;
+  static std::vector<float> partials;  // one caller at a time (the JavaScript thread)
+  if (partials.size() < static_cast<size_t>(size * (slabs - 1))) partials.resize(size * (slabs - 1));
+  const int lda = transA ? M : K, ldb = transB ? K : N;
+  pool().run(slabs, [&](int s) {
+    const int k0 = static_cast<int>(static_cast<int64_t>(K) * s / slabs) & ~7;
+    const int k1 = s + 1 == slabs ? K : static_cast<int>(static_cast<int64_t>(K) * (s + 1) / slabs) & ~7;
+    float* out = s == 0 ? C : partials.data() + (s - 1) * size;
+    GemmProblem p{M, N, k1 - k0, transA ? A + static_cast<int64_t>(k0) * lda : A + k0, lda, transA,
+                  transB ? B + k0 : B + static_cast<int64_t>(k0) * ldb, ldb, transB, out, N, false};
+    sgemm_serial(p);
+  });
+  parallel_for(M, std::max<int64_t>(1, 4096 / N), [&](int64_t r0, int64_t r1) {
+    float* c = C + r0 * N;
+    const int64_t n = (r1 - r0) * N;
+    for (int s = 1; s < slabs; s++) {
+      const float* q = partials.data() + (s - 1) * size + r0 * N;
+      for (int64_t i = 0; i < n; i++) c[i] += q[i];
+    }
+    bias_activation_block(c, r1 - r0, N, N, e.bias, e.biasLen, e.act, e.alpha);
+  });
+}
+
 void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int M, int N, int K, const float* A,
                    bool transA, const float* B, bool transB, float* C, const Epilogue& e) {
   const int64_t strideA = static_cast<int64_t>(M) * K, strideB = static_cast<int64_t>(K) * N, strideC = static_cast<int64_t>(M) * N;
@@ -334,10 +365,18 @@ void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int 
     return;
   }
   const Isa& k = isa();
-  // One product of many rows against a weight that fits the caches: pack the weight once for all threads.
-  if (batch == 1 && threads > 1 && M >= 4 * k.MR && static_cast<int64_t>(K) * N <= (1 << 20) &&
-      2.0 * M * N * K > 2e6) {
+  // One product of many rows against a weight that fits the caches: pack the weight once for all threads (on one
+  // thread the plain product below sums the same way).
+  const bool sharedB = batch == 1 && M >= 4 * k.MR && static_cast<int64_t>(K) * N <= (1 << 20) && 2.0 * M * N * K > 2e6;
+  if (sharedB && threads > 1) {
     sgemm_shared_b(M, N, K, A + aIndex[0] * strideA, transA, B + bIndex[0] * strideB, transB, C, e);
+    return;
+  }
+  // Otherwise a depth of at least 1024 and twice both sides (a weight's gradient): cut the depth, 2 to 8 slabs of
+  // 1024 or more (also on one thread, so that the sum does not depend on the thread count).
+  if (!sharedB && batch == 1 && K >= 1024 && K >= 2 * std::max(M, N) && 2.0 * M * N * K > 2e6) {
+    sgemm_split_depth(M, N, K, A + aIndex[0] * strideA, transA, B + bIndex[0] * strideB, transB, C, e,
+                      std::max(2, std::min(8, K / 1024)));
     return;
   }
   // Split each product into `parts` pieces along rows (or columns when rows are few) so every thread has work;

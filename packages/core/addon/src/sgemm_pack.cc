@@ -58,6 +58,15 @@ __attribute__((target("avx2"))) void pack16_cols_avx2(const float* src, int64_t 
     for (int c = 0; c < 16; c++) dst[k * 16 + c] = src[c * ldb + k];
 }
 
+__attribute__((target("avx2"))) void pack16_rows_avx2(const float* src, int64_t ldb, int kc, float* dst) {
+  for (int k = 0; k < kc; k++, src += ldb, dst += 16) {
+    _mm_prefetch(reinterpret_cast<const char*>(src + 8 * ldb), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(src + 8 * ldb + 15), _MM_HINT_T0);
+    _mm256_store_ps(dst, _mm256_loadu_ps(src));
+    _mm256_store_ps(dst + 8, _mm256_loadu_ps(src + 8));
+  }
+}
+
 __attribute__((target("avx2"))) void pack6_cols_avx2(const float* src, int64_t lda, int kc, float* dst) {
   // The two extra floats of depth k < kc - 1 lie in A (at worst at the start of the next row); the last depth is
   // copied one by one, as it may end A.

@@ -1,5 +1,5 @@
 // AVX2 packing for the 6 x 16 micro-kernel (sgemm.cc): six-row panels of A (dst[k * 6 + r] = op(A)[r, k]) and
-// sixteen-column panels of a transposed B (dst[k * 16 + c] = op(B)[k, c]).
+// sixteen-column panels of B, transposed or not (dst[k * 16 + c] = op(B)[k, c]).
 #pragma once
 #include <cstdint>
 
@@ -24,5 +24,12 @@ void pack6_cols_avx2(const float* src, int64_t lda, int kc, float* dst);
  * micro-kernel reads: dst[k * 16 + c], dst 32-byte aligned.
  */
 void pack16_cols_avx2(const float* src, int64_t ldb, int kc, float* dst);
+
+/**
+ * Sixteen columns of a row-major B (depth k's sixteen values contiguous at src + k * ldb), kc deep:
+ * dst[k * 16 + c], dst 32-byte aligned. Two loads and two stores a depth, inline (a `memcpy` call of 64 bytes
+ * costs as much as the copy).
+ */
+void pack16_rows_avx2(const float* src, int64_t ldb, int kc, float* dst);
 
 }  // namespace birdvlm

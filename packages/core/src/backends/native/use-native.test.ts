@@ -3,7 +3,7 @@
 // under CI=true, where CI has built it and these tests must run.
 import { expect, it } from "vitest";
 import { tf } from "../../tf.js";
-import { useNative } from "./use-native.js";
+import { setNativeThreads, useNative } from "./use-native.js";
 import { layerNorm } from "../../ops/layer-norm.js";
 import { rmsNorm } from "../../ops/rms-norm.js";
 import { biasActivation } from "../../ops/bias-activation.js";
@@ -89,18 +89,46 @@ describeEachBackend("native backend", ["native"], () => {
       [17, 1, 3],
       [130, 300, 70],
       [30, 1100, 1000], // few rows and a weight past the caches: split by columns, several depth blocks
+      [40, 2600, 420], // a weight gradient's shape: the depth cut in two slabs
+      [70, 9001, 123], // eight slabs, a depth not a multiple of 8, partial tiles
     ]) {
       for (const ta of [false, true]) {
         for (const tb of [false, true]) {
           const a = random(m * k, seed++);
           const b = random(k * n, seed++);
-          await compare(() =>
-            tf.matMul(tf.tensor(a, ta ? [k, m] : [m, k]), tf.tensor(b, tb ? [n, k] : [k, n]), ta, tb),
+          // Sums of thousands of products differ in their last bits with the order of summation.
+          await compare(
+            () => tf.matMul(tf.tensor(a, ta ? [k, m] : [m, k]), tf.tensor(b, tb ? [n, k] : [k, n]), ta, tb),
+            1e-4,
+            k > 2000 ? 1e-4 : 1e-5,
           );
         }
       }
     }
     expect(sizes.length).toBe(5);
+  });
+
+  it("BatchMatMul gives the same sums on one thread as on several (the depth cut by the shape alone)", async () => {
+    const [m, k, n] = [48, 5000, 240];
+    const a = tf.tensor(random(k * m, 31), [k, m]);
+    const b = tf.tensor(random(k * n, 32), [k, n]);
+    const product = async (): Promise<Float32Array> => {
+      const c = tf.matMul(a, b, true, false);
+      const values = (await c.data()) as Float32Array;
+      c.dispose();
+      return values;
+    };
+    const before = setNativeThreads(0);
+    try {
+      const several = await product();
+      setNativeThreads(1);
+      expect(await product()).toEqual(several);
+      setNativeThreads(3);
+      expect(await product()).toEqual(several);
+    } finally {
+      setNativeThreads(before);
+      tf.dispose([a, b]);
+    }
   });
 
   it("BatchMatMul broadcasts batch dims", async () => {
@@ -153,6 +181,7 @@ describeEachBackend("native backend", ["native"], () => {
       [197, 300, 77, false],
       [1, 700, 300, false],
       [24, 1100, 1000, false],
+      [24, 2500, 450, false], // a depth far past both sides: cut in slabs, the bias and activation after the sum
     ] as const) {
       const a = random(m * k, 11);
       const b = random(k * n, 12);
@@ -166,17 +195,20 @@ describeEachBackend("native backend", ["native"], () => {
             [false, false],
             [true, true],
           ]) {
-            await compare(() =>
-              tf.fused.matMul({
-                a: tf.tensor(a, ta ? [k, m] : [m, k]),
-                b: tf.tensor(b, tb ? [n, k] : [k, n]),
-                transposeA: ta,
-                transposeB: tb,
-                bias: biasShape ? rand(biasShape, 13) : undefined,
-                activation,
-                preluActivationWeights: activation === "prelu" ? rand([n], 14) : undefined,
-                leakyreluAlpha: 0.1,
-              }),
+            await compare(
+              () =>
+                tf.fused.matMul({
+                  a: tf.tensor(a, ta ? [k, m] : [m, k]),
+                  b: tf.tensor(b, tb ? [n, k] : [k, n]),
+                  transposeA: ta,
+                  transposeB: tb,
+                  bias: biasShape ? rand(biasShape, 13) : undefined,
+                  activation,
+                  preluActivationWeights: activation === "prelu" ? rand([n], 14) : undefined,
+                  leakyreluAlpha: 0.1,
+                }),
+              1e-4,
+              k > 2000 ? 1e-4 : 1e-5,
             );
           }
         }
