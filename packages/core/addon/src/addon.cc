@@ -65,6 +65,8 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
   }
   if (info.Length() > 14) e.act = static_cast<int>(Int(info, 14));
   if (info.Length() > 15) e.alpha = info[15].As<Napi::Number>().FloatValue();
+  // Optional: where the product goes before the bias and activation (a gradient's saved input).
+  if (info.Length() > 16 && !OptionalF32(info, 16, batch * M * N, &e.keep)) return env.Undefined();
   birdvlm::sgemm_batched(static_cast<int>(batch), ai.Data(), bi.Data(), static_cast<int>(M), static_cast<int>(N),
                          static_cast<int>(K), a, ta, b, tb, c, e);
   return env.Undefined();

@@ -80,7 +80,7 @@ void gemv_split(const float* a, const float* B, float* c, int N, int K, const Ep
     gemv_rows(a, B, N, k0, k1, N, buf + static_cast<int64_t>(t) * N);
   });
   sum_parts(buf, parts, N, c);
-  bias_activation_block(c, 1, N, N, e.bias, e.biasLen, e.act, e.alpha);
+  e.apply(c, 0, 1, 0, N, N);
 }
 
 }  // namespace birdvlm

@@ -215,6 +215,14 @@ void macro_block(const GemmProblem& p, int i0, int mc, int j0, int nc, int kc, b
 
 const char* sgemm_isa() { return isa().name; }
 
+void Epilogue::apply(float* C, int64_t r0, int64_t rows, int64_t c0, int64_t n, int64_t ldc) const {
+  if (rows <= 0 || n <= 0) return;
+  float* c = C + r0 * ldc + c0;
+  if (keep)
+    for (int64_t r = 0; r < rows; r++) std::memcpy(keep + (r0 + r) * ldc + c0, c + r * ldc, sizeof(float) * n);
+  bias_activation_block(c, rows, n, ldc, bias && biasLen > 1 ? bias + c0 : bias, biasLen, act, alpha);
+}
+
 void sgemm_serial(const GemmProblem& p) {
   if (p.M <= 0 || p.N <= 0) return;
   if (p.K == 0) {
@@ -290,8 +298,8 @@ static void sgemm_shared_b(int M, int N, int K, const float* A, bool transA, con
         pack_a(p, i0, mc, k0, kc, MR, tls.a);
         macro_block(p, i0, mc, 0, N, kc, kb > 0, tls.a, packed + kb * blockFloats);
       }
+      e.apply(C, i0, mc, 0, N, N);  // while the block's rows are still in cache
     }
-    if (r0 < r1) bias_activation_block(C + static_cast<int64_t>(r0) * N, r1 - r0, N, N, e.bias, e.biasLen, e.act, e.alpha);
   });
 }
 
@@ -351,7 +359,7 @@ static void sgemm_split_depth(int M, int N, int K, const float* A, bool transA, 
       const float* q = partials.data() + (s - 1) * size + r0 * N;
       for (int64_t i = 0; i < n; i++) c[i] += q[i];
     }
-    bias_activation_block(c, r1 - r0, N, N, e.bias, e.biasLen, e.act, e.alpha);
+    e.apply(C, r0, r1 - r0, 0, N, N);
   });
 }
 
@@ -396,7 +404,7 @@ void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int 
   pool().run(batch * parts, [&](int t) {
     int bi = t / parts, part = t % parts;
     GemmProblem p{M, N, K, A + aIndex[bi] * strideA, lda, transA, B + bIndex[bi] * strideB, ldb, transB, C + bi * strideC, N, false};
-    const float* bias = e.bias;
+    int r0 = 0, c0 = 0;
     if (parts > 1) {
       // Whole units (micro-panels) spread evenly among the parts.
       int s0 = std::min(span, part * units / parts * unit), s1 = std::min(span, (part + 1) * units / parts * unit);
@@ -405,15 +413,18 @@ void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int 
         p.M = s1 - s0;
         p.A += transA ? s0 : static_cast<int64_t>(s0) * lda;
         p.C += static_cast<int64_t>(s0) * N;
+        r0 = s0;
       } else {
         p.N = s1 - s0;
         p.B += transB ? static_cast<int64_t>(s0) * ldb : s0;
         p.C += s0;
-        if (bias && e.biasLen > 1) bias += s0;
+        c0 = s0;
       }
     }
     sgemm_serial(p);
-    bias_activation_block(p.C, p.M, p.N, N, bias, e.biasLen, e.act, e.alpha);
+    Epilogue own = e;
+    if (e.keep) own.keep = e.keep + bi * strideC;
+    own.apply(C + bi * strideC, r0, p.M, c0, p.N, N);
   });
 }
 

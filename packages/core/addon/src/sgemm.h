@@ -31,6 +31,9 @@ struct Epilogue {
   int64_t biasLen = 0;
   int act = -1;                 // Unary code, -2 leaky ReLU, -1 none
   float alpha = 0.f;
+  float* keep = nullptr;        // when set, receives the product before the bias and activation (laid out as C)
+  /** Applies this epilogue to rows [r0, r0 + rows) and columns [c0, c0 + n) of the output C (row stride ldc). */
+  void apply(float* C, int64_t r0, int64_t rows, int64_t c0, int64_t n, int64_t ldc) const;
 };
 void sgemm_batched(int batch, const int32_t* aIndex, const int32_t* bIndex, int M, int N, int K, const float* A,
                    bool transA, const float* B, bool transB, float* C, const Epilogue& epilogue = Epilogue());

@@ -118,15 +118,51 @@ export function linearActivation(
   if (!["gelu", "gelu_tanh", "silu"].includes(activation)) {
     throw new Error(`linearActivation: unknown activation '${activation}' (expected gelu, gelu_tanh or silu)`);
   }
-  const recording = gradientsRecorded();
-  if (!recording && hasFusedKernel(FusedKernelName.linearActivation)) {
-    return runFusedKernel(FusedKernelName.linearActivation, bias ? { x, weight, bias } : { x, weight }, {
-      activation,
-    }) as tf.Tensor2D;
+  if (hasFusedKernel(FusedKernelName.linearActivation)) {
+    if (!gradientsRecorded()) {
+      return runFusedKernel(FusedKernelName.linearActivation, bias ? { x, weight, bias } : { x, weight }, {
+        activation,
+      }) as tf.Tensor2D;
+    }
+    return linearActivationTraining(x, weight, bias, activation);
   }
   // The bias goes to biasActivation, not the product: its backward then sums the bias gradient in the same pass
   // that computes dx, instead of a separate reduction over [N, out].
   return tf.tidy(() => biasActivation(tf.matMul(x, weight), bias, activation) as tf.Tensor2D);
+}
+
+// The fused kernel also keeps the product x · weight, from which the backward takes the activation's gradient (as
+// biasActivation's does), then the product's: one pass over the [N, out] output fewer than the composition.
+function linearActivationTraining(
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  bias: tf.Tensor | null,
+  activation: Activation,
+): tf.Tensor2D {
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  const op = customGradOp((args, save) => {
+    const [xi, w, b] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor | undefined];
+    const [y, product] = runFusedKernelOutputs(
+      FusedKernelName.linearActivation,
+      b ? { x: xi, weight: w, bias: b } : { x: xi, weight: w },
+      {
+        activation,
+        keepProduct: true,
+      },
+    );
+    save(b ? [xi, w, product!, b] : [xi, w, product!]);
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [xs, ws, ps, bs] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor | undefined];
+          const [dz, db] = biasActivationGrad(dy, ps, bs ?? null, activation) as [tf.Tensor2D, tf.Tensor | undefined];
+          const grads = [tf.matMul(dz, ws, false, true), tf.matMul(xs, dz, true, false)];
+          return db ? [...grads, db] : grads;
+        }),
+    };
+  });
+  return op(...inputs) as tf.Tensor2D;
 }
 
 // Reference: PyTorch `torch.nn.GELU` (timm `Mlp`, transformers `ACT2FN["gelu"]`).

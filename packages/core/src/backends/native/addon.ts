@@ -28,6 +28,8 @@ export interface NativeAddon {
     bias?: Float32Array | null,
     act?: number,
     alpha?: number,
+    /** Receives the product before the bias and activation (`[batch, m, n]`), when given. */
+    keep?: Float32Array | null,
   ): void;
   /** In place on c[rows,n]: add bias (length n or 1, or null), then activation (a Unary code, -2 leaky, -1 none). */
   biasActivation(c: Float32Array, rows: number, n: number, bias: Float32Array | null, act: number, alpha: number): void;

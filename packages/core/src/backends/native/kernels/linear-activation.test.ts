@@ -1,5 +1,6 @@
 // The native BirdVLMLinearActivation kernel (SGEMM with bias and activation in its epilogue) against the cpu
-// backend's composition; under a gradient tape the op takes its composition, whose gradients must match too.
+// backend's composition; under a gradient tape the kernel also keeps the product for the backward, whose gradients
+// must match the composition's too.
 import { expect, it } from "vitest";
 import { tf } from "../../../tf.js";
 import { linearActivation, type Activation } from "../../../ops/bias-activation.js";
@@ -19,8 +20,18 @@ describeEachBackend("native linearActivation kernel", ["native"], () => {
     [13, 5, 3],
     [64, 700, 96],
   ];
-  for (const [n, k, m] of shapes) {
-    for (const activation of ["gelu", "gelu_tanh", "silu"] as Activation[]) {
+  // Shapes for each way the product splits (gelu only): a matrix-vector product cut along the depth; many rows in
+  // several blocks a thread (the epilogue per block); few rows split by columns; a depth cut in slabs.
+  const splits: Array<[number, number, number]> = [
+    [1, 700, 96],
+    [1600, 64, 40],
+    [30, 1100, 1000],
+    [24, 2500, 450],
+  ];
+  for (const [n, k, m] of [...shapes, ...splits]) {
+    for (const activation of (splits.some((s) => s[0] === n && s[1] === k)
+      ? ["gelu"]
+      : ["gelu", "gelu_tanh", "silu"]) as Activation[]) {
       it(`equals cpu for [${n}, ${k}] x [${k}, ${m}] with ${activation}, with and without bias; gradients too`, async () => {
         const run = () => {
           const x = seeded([n, k], 71, 2) as tf.Tensor2D;
@@ -40,7 +51,7 @@ describeEachBackend("native linearActivation kernel", ["native"], () => {
     }
   }
 
-  it("uses the kernel outside gradient recording only, and leaks nothing", async () => {
+  it("runs one kernel forward, keeping the product under a gradient tape, and leaks nothing", async () => {
     await tf.setBackend("native");
     const x = seeded([9, 8], 75) as tf.Tensor2D;
     const w = seeded([8, 4], 76) as tf.Tensor2D;
@@ -53,6 +64,18 @@ describeEachBackend("native linearActivation kernel", ["native"], () => {
       )
       .then((p) => names.push(...p.kernels.map((k) => k.name)));
     expect(names).toEqual(["BirdVLMLinearActivation"]);
+    // Under the tape: the same kernel with the product kept, then the activation's fused gradient and two products.
+    const taped = await tf.profile(() =>
+      tf.tidy(() => {
+        tf.grads((xi: tf.Tensor, wi: tf.Tensor) =>
+          tf.sum(linearActivation(xi as tf.Tensor2D, wi as tf.Tensor2D, null, "gelu")),
+        )([x, w]);
+      }),
+    );
+    const kernels = taped.kernels.map((k) => k.name);
+    expect(kernels).toContain("BirdVLMLinearActivation");
+    expect(kernels).toContain("BirdVLMBiasActivationGrad");
+    expect(kernels).not.toContain("BirdVLMBiasActivation");
     const step = () =>
       tf.tidy(() => {
         tf.grads((xi: tf.Tensor, wi: tf.Tensor) =>

@@ -1,5 +1,6 @@
 // The native kernel of core's linearActivation op (`ops/bias-activation.ts`): one SGEMM whose epilogue adds the
-// bias and applies the activation per tile. Inference only: the op uses its composition while gradients are recorded.
+// bias and applies the activation per block of rows, while they are in cache. For training (`keepProduct`) the
+// epilogue also keeps the product before the bias, which the activation's gradient reads.
 import type { tf } from "../../../tf.js";
 import { UnaryOp } from "../addon.js";
 import { f32, type KernelArgs, output, sizeOf } from "./util.js";
@@ -13,12 +14,15 @@ function need(args: KernelArgs, name: string, op: string): Float32Array {
 
 const ACTIVATIONS: Record<string, number> = { gelu: UnaryOp.GeluErf, gelu_tanh: UnaryOp.GeluTanh, silu: UnaryOp.Silu };
 
-/** BirdVLMLinearActivation: act(x `[N, in]` · weight `[in, out]` + bias `[out]`), bias and activation in the SGEMM epilogue. */
+/**
+ * BirdVLMLinearActivation: act(x `[N, in]` · weight `[in, out]` + bias `[out]`), bias and activation in the SGEMM
+ * epilogue; with `keepProduct` two outputs, that and the product x · weight.
+ */
 export const linearActivationKernel: NativeOnlyKernel = (addon) =>
   ((args: KernelArgs) => {
     const op = "BirdVLMLinearActivation";
     const { x, weight, bias } = args.inputs;
-    const activation = (args.attrs as { activation: string }).activation;
+    const { activation, keepProduct = false } = args.attrs as { activation: string; keepProduct?: boolean };
     const act = ACTIVATIONS[activation];
     if (act === undefined) throw new Error(`native ${op}: unknown activation '${activation}'`);
     const [n, k] = x.shape;
@@ -28,6 +32,7 @@ export const linearActivationKernel: NativeOnlyKernel = (addon) =>
     if (bias && sizeOf(bias.shape) !== m)
       throw new Error(`native ${op}: bias has ${sizeOf(bias.shape)} values, expected ${m}`);
     const out = output(args.backend, n * m);
+    const product = keepProduct ? output(args.backend, n * m) : null;
     const one = new Int32Array(1);
     addon.matmul(
       need(args, "x", op),
@@ -46,6 +51,8 @@ export const linearActivationKernel: NativeOnlyKernel = (addon) =>
       bias ? need(args, "bias", op) : null,
       act,
       0,
+      product,
     );
-    return args.backend.makeTensorInfo([n, m], "float32", out);
+    const y = args.backend.makeTensorInfo([n, m], "float32", out);
+    return product ? [y, args.backend.makeTensorInfo([n, m], "float32", product)] : y;
   }) as unknown as tf.KernelFunc;
