@@ -95,10 +95,11 @@ export function biasActivationGrad(
 
 // Reference: PyTorch `torch.nn.Linear` followed by its activation (timm `Mlp.fc1` + `act`).
 /**
- * A linear layer and its activation, `act(x · weight + bias)`. Outside gradient recording, on a backend with
- * the fused kernel (`native`), one matrix product whose epilogue adds the bias and applies the activation on
- * each tile while it is in cache; otherwise (and whenever a tape records gradients) `tf.matMul`, then
- * {@link biasActivation} with the bias (whose backward sums the bias gradient while it computes dx).
+ * A linear layer and its activation, `act(x · weight + bias)`. On a backend with the fused kernel (`native`), one
+ * matrix product whose epilogue adds the bias and applies the activation to each block of rows while it is in
+ * cache; under a gradient tape the epilogue also keeps the product `x · weight` for the backward (the activation's
+ * gradient, which sums the bias gradient in the same pass, then the product's). Elsewhere `tf.matMul`, then
+ * {@link biasActivation} with the bias.
  *
  * @param x `[N, in]` float32.
  * @param weight `[in, out]`.
