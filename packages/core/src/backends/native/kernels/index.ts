@@ -5,6 +5,7 @@ import { conv2d, conv2dBackpropFilter, conv2dBackpropInput } from "./conv2d.js";
 import { depthwiseConv2d, depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from "./depthwise-conv2d.js";
 import { batchMatMul, fusedMatMul } from "./matmul.js";
 import { BINARY_KERNELS, UNARY_KERNELS, binaryKernel, leakyRelu, unaryKernel } from "./elementwise.js";
+import { padV2 } from "./pad.js";
 import { REDUCE_KERNELS, reduceKernel } from "./reduce.js";
 import { slice, splitV, unpack } from "./slice.js";
 import { softmax } from "./softmax.js";
@@ -29,6 +30,7 @@ export const NATIVE_KERNELS: Record<string, NativeKernel> = {
   Unpack: unpack,
   Concat: concat,
   Pack: pack,
+  PadV2: padV2,
   LeakyRelu: leakyRelu,
   ...Object.fromEntries(Object.entries(UNARY_KERNELS).map(([name, op]) => [name, unaryKernel(op)])),
   ...Object.fromEntries(Object.entries(BINARY_KERNELS).map(([name, op]) => [name, binaryKernel(op)])),
