@@ -1,11 +1,12 @@
-import { tf } from "@birdvlm/core";
+import { nativePixelOps, tf } from "@birdvlm/core";
 import { type ColorJitterOptions, sampleColorJitter } from "./color-jitter.js";
 import { type Region, centerCropRegion, randomResizedCropRegion } from "./crop-geometry.js";
 import { DataLoader, type DataLoaderOptions } from "./data-loader.js";
 import type { ImageLoaderBatch, LabelledImage } from "./image-loader.js";
 import { DEFAULT_CROP_PCT, IMAGENET_MEAN, IMAGENET_STD } from "./image-pipeline.js";
+import { augmentBatchNative } from "./native-augment.js";
 import type { PixelCache } from "./pixel-cache.js";
-import { type CropAugmentation, augmentInto, augmentScratch } from "./uint8-augment.js";
+import { type CropAugmentation, type RgbPixels, augmentInto, augmentScratch } from "./uint8-augment.js";
 
 /** The augmentation of a {@link createCachedImageLoader}; plain data with defaults (those of `ImagePipeline`). */
 export interface CachedAugmentOptions {
@@ -27,9 +28,15 @@ export interface CachedAugmentOptions {
   colorJitter?: ColorJitterOptions | false;
 }
 
+/** One item between a {@link createCachedImageLoader}'s transform and its collate: its stored pixels and draws. */
+export interface CachedSample {
+  pixels: RgbPixels;
+  augmentation: CropAugmentation;
+}
+
 /** Options of {@link createCachedImageLoader}: a {@link DataLoader}'s, with the cache and augmentation. */
 export type CachedImageLoaderOptions<T> = Omit<
-  DataLoaderOptions<T, Float32Array, ImageLoaderBatch<T>>,
+  DataLoaderOptions<T, CachedSample, ImageLoaderBatch<T>>,
   "transform" | "collate"
 > & {
   /** Holds dataset position `i`'s pixels at position `i`. */
@@ -39,13 +46,13 @@ export type CachedImageLoaderOptions<T> = Omit<
 
 /**
  * A {@link DataLoader} over a {@link PixelCache}: each item's stored uint8 pixels are cropped, resized,
- * flipped, jittered and normalized in one pass ({@link augmentInto}), with the random choices (drawn as
+ * flipped, jittered and normalized in one pass ({@link augmentInto}, in the native addon where it loads), with the random choices (drawn as
  * `ImagePipeline` draws them) seeded by the loader's seed, the epoch and the item's index. Batches are
  * `ImageBatch` `[B, size, size, 3]` with int32 labels `[B]`, as {@link createImageLoader}'s.
  */
 export function createCachedImageLoader<T extends LabelledImage>(
   options: CachedImageLoaderOptions<T>,
-): DataLoader<T, Float32Array, ImageLoaderBatch<T>> {
+): DataLoader<T, CachedSample, ImageLoaderBatch<T>> {
   const { cache, augment, ...rest } = options;
   const a = {
     mode: "eval" as const,
@@ -67,28 +74,37 @@ export function createCachedImageLoader<T extends LabelledImage>(
   if (count !== cache.size)
     throw new Error(`createCachedImageLoader: the dataset has ${count} images, the cache ${cache.size}`);
   const scratch = augmentScratch(S);
-  return new DataLoader<T, Float32Array, ImageLoaderBatch<T>>({
+  const ops = nativePixelOps(); // the addon's augmentation when it loads (same floats, the threads), else the JavaScript
+  let batchScratch = new Float32Array(0);
+  return new DataLoader<T, CachedSample, ImageLoaderBatch<T>>({
     ...rest,
+    // The transform reads the pixels and draws the item's augmentation; the collate writes every item straight
+    // into the batch's buffer (no array per item, no copy).
     transform: async (item, { index, rng }) => {
-      const px = await cache.read(index);
-      const full: Region = { left: 0, top: 0, width: px.width, height: px.height };
-      let aug: CropAugmentation;
-      if (a.mode === "train") {
-        const region = randomResizedCropRegion(full, rng, a.scale, a.ratio);
-        const flipped = rng.float() < a.flipProbability;
-        aug = { region, flipped, jitter: a.colorJitter ? sampleColorJitter(a.colorJitter, rng) : undefined };
-      } else aug = { region: centerCropRegion(full, a.cropPct), flipped: false };
-      const out = new Float32Array(length);
-      try {
-        augmentInto(px, aug, S, a.mean, a.std, out, 0, scratch);
-      } catch (e) {
-        throw new Error(`${item.path}: ${(e as Error).message}`);
-      }
-      return out;
+      const pixels = await cache.read(index);
+      const full: Region = { left: 0, top: 0, width: pixels.width, height: pixels.height };
+      if (a.mode !== "train")
+        return { pixels, augmentation: { region: centerCropRegion(full, a.cropPct), flipped: false } };
+      const region = randomResizedCropRegion(full, rng, a.scale, a.ratio);
+      const flipped = rng.float() < a.flipProbability;
+      const jitter = a.colorJitter ? sampleColorJitter(a.colorJitter, rng) : undefined;
+      return { pixels, augmentation: { region, flipped, jitter } };
     },
     collate: (samples, items) => {
       const data = new Float32Array(samples.length * length);
-      samples.forEach((s, i) => data.set(s, i * length));
+      if (ops) {
+        if (batchScratch.length < data.length) batchScratch = new Float32Array(data.length);
+        const names = items.map((it) => `${it.path}: augmentInto`);
+        augmentBatchNative(ops, samples, S, a.mean, a.std, data, batchScratch, names);
+      } else {
+        samples.forEach(({ pixels, augmentation }, i) => {
+          try {
+            augmentInto(pixels, augmentation, S, a.mean, a.std, data, i * length, scratch);
+          } catch (e) {
+            throw new Error(`${items[i]!.path}: ${(e as Error).message}`);
+          }
+        });
+      }
       return {
         images: tf.tensor4d(data, [samples.length, S, S, 3], "float32"),
         labels: tf.tensor1d(

@@ -102,4 +102,5 @@ export {
   createCachedImageLoader,
   type CachedAugmentOptions,
   type CachedImageLoaderOptions,
+  type CachedSample,
 } from "./cached-image-loader.js";

@@ -332,6 +332,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("poolCheck", Napi::Function::New(env, PoolCheck));
   birdvlm::register_training(env, exports);
   birdvlm::register_conv(env, exports);
+  birdvlm::register_image(env, exports);
   napi_add_env_cleanup_hook(env, [](void*) { birdvlm::shutdown_pool(); }, nullptr);
   return exports;
 }

@@ -50,5 +50,7 @@ inline std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t i) {
 void register_training(Napi::Env env, Napi::Object exports);
 /** Adds the entry points of the convolution gathers (addon_conv.cc) to the module's exports. */
 void register_conv(Napi::Env env, Napi::Object exports);
+/** Adds the entry points of the data pipeline's pixel augmentation (addon_image.cc) to the module's exports. */
+void register_image(Napi::Env env, Napi::Object exports);
 
 }  // namespace birdvlm
