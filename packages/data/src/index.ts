@@ -104,3 +104,4 @@ export {
   type CachedImageLoaderOptions,
   type CachedSample,
 } from "./cached-image-loader.js";
+export { augmentBatchNative, type PixelsToAugment } from "./native-augment.js";
