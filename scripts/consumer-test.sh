@@ -74,7 +74,17 @@ const info = await core.initBackend();
 await new Promise((r) => setImmediate(r));
 if (info.name !== "native") throw new Error(`initBackend() chose ${info.name}, not native: ${warnings.join("; ")}`);
 if (warnings.length) throw new Error(`warnings: ${warnings.join("; ")}`);
-console.log(`esm: ${names.length} packages imported; initBackend() -> ${JSON.stringify(info)}`);
+// The data pipeline's native augmentation from the platform package: the JavaScript's floats for a small crop.
+const data = await import("@birdvlm/data");
+const ops = core.nativePixelOps();
+if (!ops) throw new Error("nativePixelOps() is undefined with the platform package installed");
+const pixels = { data: Uint8Array.from({ length: 9 * 7 * 3 }, (_, i) => (i * 37) % 256), width: 9, height: 7 };
+const augmentation = { region: { left: 1, top: 0, width: 7, height: 6 }, flipped: true };
+const want = new Float32Array(5 * 5 * 3), got = new Float32Array(5 * 5 * 3);
+data.augmentInto(pixels, augmentation, 5, data.IMAGENET_MEAN, data.IMAGENET_STD, want, 0);
+data.augmentBatchNative(ops, [{ pixels, augmentation }], 5, data.IMAGENET_MEAN, data.IMAGENET_STD, got, new Float32Array(75));
+if (want.some((v, i) => v !== got[i])) throw new Error("augmentBatchNative differs from augmentInto");
+console.log(`esm: ${names.length} packages imported; initBackend() -> ${JSON.stringify(info)}; native pixel ops`);
 EOF
   cat >"$dir/check-cjs.cjs" <<'EOF'
 // CommonJS require of every package.
