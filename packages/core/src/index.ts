@@ -9,7 +9,8 @@
 export * from "./browser.js";
 // Node's initBackend (tensorflow, native, WebGPU on Dawn, wasm, cpu) in place of the page's.
 export { initBackend, currentBackend, type InitBackendOptions } from "./backends/init-backend.js";
-export { nativePixelOps, type NativePixelOps } from "./backends/native/pixel-ops.js";
+export { nativePixelOps } from "./backends/native/load-pixel-ops.js";
+export type { NativePixelOps } from "./backends/native/pixel-ops.js";
 export { openSafetensors, readSafetensors } from "./io/safetensors/reader.js";
 export { writeSafetensors, storeAs, type RawTensor, type TensorSource } from "./io/safetensors/writer.js";
 export { type EncodableDtype } from "./io/safetensors/dtypes-encode.js";

@@ -5,6 +5,18 @@
 
 namespace birdvlm {
 
+namespace {
+
+// Where output pixel i's centre falls in the source (start + (i + 0.5) · scale − 0.5), clamped to [0, size − 1].
+__attribute__((optimize("fp-contract=off"))) inline double source_position(double start, int i, double scale, int size) {
+  double f = start + (i + 0.5) * scale - 0.5;
+  if (f < 0) f = 0;
+  if (f > size - 1) f = size - 1;
+  return f;
+}
+
+}  // namespace
+
 __attribute__((optimize("fp-contract=off"))) double resample_crop(const uint8_t* src, int W, int H, double left, double top, double rw, double rh, int S, float* out) {
   thread_local std::vector<int32_t> xIndex;
   thread_local std::vector<float> xWeight;
@@ -12,9 +24,7 @@ __attribute__((optimize("fp-contract=off"))) double resample_crop(const uint8_t*
   xWeight.resize(S);
   const double sx = rw / S;
   for (int x = 0; x < S; x++) {
-    double f = left + (x + 0.5) * sx - 0.5;
-    if (f < 0) f = 0;
-    if (f > W - 1) f = W - 1;
+    const double f = source_position(left, x, sx, W);
     const double x0 = std::floor(f);
     const int32_t x0i = static_cast<int32_t>(x0);
     const int32_t x1 = x0i + 1 < W ? x0i + 1 : x0i;
@@ -26,9 +36,7 @@ __attribute__((optimize("fp-contract=off"))) double resample_crop(const uint8_t*
   const double L0 = 0.299, L1 = 0.587, L2 = 0.114;
   double lumaSum = 0;
   for (int y = 0; y < S; y++) {
-    double f = top + (y + 0.5) * sy - 0.5;
-    if (f < 0) f = 0;
-    if (f > H - 1) f = H - 1;
+    const double f = source_position(top, y, sy, H);
     const double y0d = std::floor(f);
     const int64_t y0 = static_cast<int64_t>(y0d);
     const int64_t y1 = y0 + 1 < H ? y0 + 1 : y0;

@@ -2,9 +2,10 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { NativePixelOps } from "./pixel-ops.js";
 
 /** The functions of the compiled addon (`packages/core/addon`). Outputs are written in place. */
-export interface NativeAddon {
+export interface NativeAddon extends NativePixelOps {
   info(): { isa: string; threads: number };
   setThreads(threads: number): number;
   /**
@@ -147,17 +148,6 @@ export interface NativeAddon {
     n: number,
     act: number,
   ): void;
-  /** The data pipeline's bilinear crops of stored RGB bytes into [n, size, size, 3] floats, and their luma sums. */
-  resampleCrops(
-    srcs: Uint8Array[],
-    sizes: Int32Array,
-    regions: Float64Array,
-    size: number,
-    out: Float32Array,
-    lumas: Float64Array,
-  ): void;
-  /** Colour transform, clamp, mirror and normalize of [n, size, size, 3] pixels (18 params and a flag byte each). */
-  normalizeBatch(input: Float32Array, size: number, params: Float64Array, flags: Uint8Array, out: Float32Array): void;
   /** Backward of normRows over [rows, c]: dx, dgamma, and dbeta (LayerNorm; null for RMSNorm). */
   normRowsGrad(
     dy: Float32Array,
