@@ -94,8 +94,7 @@ export function createCachedImageLoader<T extends LabelledImage>(
       const data = new Float32Array(samples.length * length);
       if (ops) {
         if (batchScratch.length < data.length) batchScratch = new Float32Array(data.length);
-        const names = items.map((it) => `${it.path}: augmentInto`);
-        augmentBatchNative(ops, samples, S, a.mean, a.std, data, batchScratch, names);
+        augmentBatchNative(ops, samples, S, a.mean, a.std, data, batchScratch, (i) => items[i]!.path);
       } else {
         samples.forEach(({ pixels, augmentation }, i) => {
           try {

@@ -50,9 +50,8 @@ export function augmentInto(
   scratch: AugmentScratch = augmentScratch(size),
 ): void {
   const { data, width: W, height: H } = src;
+  checkCropRegion(aug.region, W, H);
   const { left, top, width: rw, height: rh } = aug.region;
-  if (rw <= 0 || rh <= 0 || left < 0 || top < 0 || left + rw > W || top + rh > H)
-    throw new Error(`augmentInto: region ${JSON.stringify(aug.region)} is outside the ${W}x${H} image`);
   const S = size;
   const { floats, xIndex, xWeight } = scratch;
   // Horizontal taps: output column x reads source columns xIndex[2x], xIndex[2x+1] (byte offsets).
@@ -103,6 +102,44 @@ export function augmentInto(
   writeNormalized(floats, S, aug, lumaSum / (255 * S * S), mean, std, out, offset);
 }
 
+/** Throws, naming the region and the image's size, when `region` is not inside a `W x H` image. */
+export function checkCropRegion(region: Region, W: number, H: number): void {
+  const { left, top, width, height } = region;
+  if (width <= 0 || height <= 0 || left < 0 || top < 0 || left + width > W || top + height > H)
+    throw new Error(`augmentInto: region ${JSON.stringify(region)} is outside the ${W}x${H} image`);
+}
+
+/** How many numbers {@link normalizationParams} writes. */
+export const NORMALIZATION_PARAMS = 18;
+
+/**
+ * The numbers of the last pass ({@link writeNormalized}) into `p`: the colour matrix for 0..255 pixels (9,
+ * row-major), its offset (3), the mean (3) and 1 / std (3); returns whether the result is clamped to [0, 1] (with a
+ * jitter). `meanLuma` (0..1) is the contrast mean.
+ */
+export function normalizationParams(
+  aug: CropAugmentation,
+  meanLuma: number,
+  mean: readonly [number, number, number],
+  std: readonly [number, number, number],
+  p: Float64Array,
+): boolean {
+  const k = 1 / 255;
+  p.fill(0, 0, 12);
+  if (aug.jitter) {
+    const t = colorJitterTransform(aug.jitter, meanLuma);
+    for (let j = 0; j < 9; j++) p[j] = t.matrix[j]! * k;
+    for (let j = 0; j < 3; j++) p[9 + j] = t.offset[j]!;
+  } else {
+    p[0] = p[4] = p[8] = k;
+  }
+  for (let j = 0; j < 3; j++) {
+    p[12 + j] = mean[j]!;
+    p[15 + j] = 1 / std[j]!;
+  }
+  return Boolean(aug.jitter);
+}
+
 /**
  * Jitter (affine + clamp to [0, 1]), mirror and normalize `S x S` RGB pixels on a 0..255 scale (decoded bytes or
  * resampled floats) into `out` at `offset`: the last pass of both {@link augmentInto} and sharp's `ImagePipeline`.
@@ -118,32 +155,9 @@ export function writeNormalized(
   out: Float32Array,
   offset: number,
 ): void {
-  const k = 1 / 255;
-  let m = [k, 0, 0, 0, k, 0, 0, 0, k];
-  let c = [0, 0, 0];
-  let clamp = false;
-  if (aug.jitter) {
-    const t = colorJitterTransform(aug.jitter, meanLuma);
-    m = Array.from(t.matrix, (v) => v * k);
-    c = Array.from(t.offset);
-    clamp = true;
-  }
-  const i0 = 1 / std[0];
-  const i1 = 1 / std[1];
-  const i2 = 1 / std[2];
-  const [m0, m1, m2] = mean;
-  const [a0, a1, a2, b0, b1, b2, d0, d1, d2] = m as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const [c0, c1, c2] = c as [number, number, number];
+  const p = new Float64Array(NORMALIZATION_PARAMS);
+  const clamp = normalizationParams(aug, meanLuma, mean, std, p);
+  const [a0, a1, a2, b0, b1, b2, d0, d1, d2, c0, c1, c2, m0, m1, m2, i0, i1, i2] = p as unknown as number[];
   const step = aug.flipped ? -3 : 3;
   for (let y = 0; y < S; y++) {
     let i = y * S * 3;

@@ -15,19 +15,7 @@ namespace {
 using napi::F32;
 using napi::Fail;
 using napi::Int;
-
-/** Argument i as a typed array of `type` with at least `need` elements; its data in *out. */
-template <class T>
-bool Typed(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, const char* name, int64_t need, T** out) {
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != type)
-    return Fail(info.Env(), std::string("argument ") + std::to_string(i) + " must be a " + name);
-  auto a = info[i].As<Napi::TypedArrayOf<T>>();
-  if (static_cast<int64_t>(a.ElementLength()) < need)
-    return Fail(info.Env(), "argument " + std::to_string(i) + " has " + std::to_string(a.ElementLength()) +
-                                " elements, needs " + std::to_string(need));
-  *out = a.Data();
-  return true;
-}
+using napi::Typed;
 
 // resampleCrops(srcs: Uint8Array[], sizes: Int32Array [W, H per image], regions: Float64Array [left, top, width,
 // height per image], S, out: Float32Array [n, S, S, 3], lumas: Float64Array [n]): resample_crop for n images, spread

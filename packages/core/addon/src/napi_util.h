@@ -16,16 +16,23 @@ inline bool Fail(Napi::Env env, const std::string& msg) {
   return false;
 }
 
-/** Argument i as a Float32Array of at least `need` elements; its data in *out. */
-inline bool F32(const Napi::CallbackInfo& info, size_t i, int64_t need, float** out) {
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    return Fail(info.Env(), "argument " + std::to_string(i) + " must be a Float32Array");
-  auto a = info[i].As<Napi::Float32Array>();
+/** Argument i as a typed array of `type` (named `name` in the error) with at least `need` elements; its data in *out. */
+template <class T>
+inline bool Typed(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, const char* name, int64_t need,
+                  T** out) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != type)
+    return Fail(info.Env(), "argument " + std::to_string(i) + " must be a " + name);
+  auto a = info[i].As<Napi::TypedArrayOf<T>>();
   if (static_cast<int64_t>(a.ElementLength()) < need)
     return Fail(info.Env(), "argument " + std::to_string(i) + " has " + std::to_string(a.ElementLength()) +
                                 " elements, needs " + std::to_string(need));
   *out = a.Data();
   return true;
+}
+
+/** Argument i as a Float32Array of at least `need` elements; its data in *out. */
+inline bool F32(const Napi::CallbackInfo& info, size_t i, int64_t need, float** out) {
+  return Typed(info, i, napi_float32_array, "Float32Array", need, out);
 }
 
 /** As F32 for an optional argument: null or undefined leave *out null. */

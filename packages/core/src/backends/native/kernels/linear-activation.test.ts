@@ -28,27 +28,27 @@ describeEachBackend("native linearActivation kernel", ["native"], () => {
     [30, 1100, 1000],
     [24, 2500, 450],
   ];
-  for (const [n, k, m] of [...shapes, ...splits]) {
-    for (const activation of (splits.some((s) => s[0] === n && s[1] === k)
-      ? ["gelu"]
-      : ["gelu", "gelu_tanh", "silu"]) as Activation[]) {
-      it(`equals cpu for [${n}, ${k}] x [${k}, ${m}] with ${activation}, with and without bias; gradients too`, async () => {
-        const run = () => {
-          const x = seeded([n, k], 71, 2) as tf.Tensor2D;
-          const w = seeded([k, m], 72, 0.2) as tf.Tensor2D;
-          const b = seeded([m], 73);
-          const g = seeded([n, m], 74);
-          const grads = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
-            tf.sum(tf.mul(linearActivation(xi as tf.Tensor2D, wi as tf.Tensor2D, bi, activation), g)),
-          )([x, w, b]);
-          return [linearActivation(x, w, b, activation), linearActivation(x, w, null, activation), ...grads];
-        };
-        const want = await valuesOn("cpu", run);
-        const got = await valuesOn("native", run);
-        for (let i = 0; i < want.length; i++)
-          expect(worst(got[i]!.values, want[i]!.values), `output ${i}`).toBeLessThan(i < 2 ? 1e-5 : 3e-5);
-      });
-    }
+  const cases: Array<[[number, number, number], Activation]> = [
+    ...shapes.flatMap((s) => (["gelu", "gelu_tanh", "silu"] as const).map((a): [typeof s, Activation] => [s, a])),
+    ...splits.map((s): [typeof s, Activation] => [s, "gelu"]),
+  ];
+  for (const [[n, k, m], activation] of cases) {
+    it(`equals cpu for [${n}, ${k}] x [${k}, ${m}] with ${activation}, with and without bias; gradients too`, async () => {
+      const run = () => {
+        const x = seeded([n, k], 71, 2) as tf.Tensor2D;
+        const w = seeded([k, m], 72, 0.2) as tf.Tensor2D;
+        const b = seeded([m], 73);
+        const g = seeded([n, m], 74);
+        const grads = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+          tf.sum(tf.mul(linearActivation(xi as tf.Tensor2D, wi as tf.Tensor2D, bi, activation), g)),
+        )([x, w, b]);
+        return [linearActivation(x, w, b, activation), linearActivation(x, w, null, activation), ...grads];
+      };
+      const want = await valuesOn("cpu", run);
+      const got = await valuesOn("native", run);
+      for (let i = 0; i < want.length; i++)
+        expect(worst(got[i]!.values, want[i]!.values), `output ${i}`).toBeLessThan(i < 2 ? 1e-5 : 3e-5);
+    });
   }
 
   it("runs one kernel forward, keeping the product under a gradient tape, and leaks nothing", async () => {
