@@ -1,5 +1,7 @@
 // Vectorizable float approximations shared by the kernels (exp, erf), exact to a few ulp (erf: 4e-7 absolute).
 #pragma once
+#include <immintrin.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -55,6 +57,27 @@ inline float exp_nonpositive(float x0) {
   float n;
   const float y = exp_mantissa(x, n) * pow2i(static_cast<int32_t>(n));
   return x0 != x0 ? x0 : (x0 < kExpNormalMin ? 0.f : y);
+}
+
+// exp_nonpositive on eight lanes with AVX2 + FMA: the same clamps, range reduction and polynomial, the products and
+// sums fused (so within an ulp or two of the scalar form, not bit for bit).
+__attribute__((target("avx2,fma"))) inline __m256 exp_nonpositive8(__m256 x0) {
+  const __m256 x = _mm256_max_ps(_mm256_set1_ps(kExpNormalMin), _mm256_min_ps(x0, _mm256_setzero_ps()));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500E-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
+  __m256 y = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
+  const __m256i pow2n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  y = _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
+  y = _mm256_andnot_ps(_mm256_cmp_ps(x0, _mm256_set1_ps(kExpNormalMin), _CMP_LT_OQ), y);  // below: 0
+  return _mm256_blendv_ps(y, x0, _mm256_cmp_ps(x0, x0, _CMP_UNORD_Q));                    // NaN stays NaN
 }
 
 // erf as a rational function of x² on [-4, 4] (the approximation XLA and Eigen use for float erf; beyond ±4 erf

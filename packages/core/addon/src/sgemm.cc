@@ -23,10 +23,24 @@ using MicroKernel = void (*)(int kc, const float* a, const float* b, float* c, i
 
 // ---- micro-kernels: C[MR,NR] (=|+=) sum_k a[k*MR + i] * b[k*NR + j] ----
 
+// Asks for the output tile's cache lines (for writing) before the depth loop, so that its stores and, when
+// accumulating, its loads find them in cache: the tile is most often in memory (a large C is swept once per depth
+// block), and a miss at the end of the kernel stalls it where the loop's work cannot hide it.
+template <int MR, int NR>
+inline void prefetch_tile(const float* c, int ldc) {
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    const float* row = c + static_cast<int64_t>(i) * ldc;
+    for (int j = 0; j < NR; j += 16) __builtin_prefetch(row + j, 1, 3);
+    __builtin_prefetch(row + NR - 1, 1, 3);
+  }
+}
+
 template <int MR>
 __attribute__((target("avx512f,fma"))) void kernel_avx512(int kc, const float* a, const float* b, float* c, int ldc,
                                                           bool accumulate) {
   __m512 acc0[MR], acc1[MR];
+  prefetch_tile<MR, 32>(c, ldc);
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
   for (int k = 0; k < kc; k++) {
@@ -56,6 +70,7 @@ template <int MR>
 __attribute__((target("avx2,fma"))) void kernel_avx2(int kc, const float* a, const float* b, float* c, int ldc,
                                                     bool accumulate) {
   __m256 acc0[MR], acc1[MR];
+  prefetch_tile<MR, 16>(c, ldc);
 #pragma GCC unroll 8
   for (int i = 0; i < MR; i++) acc0[i] = acc1[i] = _mm256_setzero_ps();
   for (int k = 0; k < kc; k++) {
