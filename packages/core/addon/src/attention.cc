@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -110,11 +109,6 @@ __attribute__((target("avx2,fma"))) void softmax_plain_avx2(float* s, int Tk, fl
   const __m256 inv = _mm256_set1_ps(1.0f / sum8(vsum));
   for (int j = 0; j < full; j += 8) _mm256_storeu_ps(s + j, _mm256_mul_ps(_mm256_loadu_ps(s + j), inv));
   if (rest) _mm256_maskstore_ps(s + full, tail, _mm256_mul_ps(_mm256_maskload_ps(s + full, tail), inv));
-}
-
-bool avx2_fma() {
-  static const bool yes = std::strcmp(sgemm_isa(), "generic") != 0;  // the SGEMM's choice (AVX-512 machines have both)
-  return yes;
 }
 
 // One row of scores: scale, add the mask and the positional rule, then softmax in place (as the Softmax

@@ -102,4 +102,43 @@ inline float fast_erf(float x0) {
   return x0 != x0 ? x0 : r;
 }
 
+// fast_erf on eight lanes with AVX2 + FMA (the same clamp and rational function, its products and sums fused).
+__attribute__((target("avx2,fma"))) inline __m256 erf8(__m256 x0) {
+  const __m256 x = _mm256_min_ps(_mm256_set1_ps(4.f), _mm256_max_ps(_mm256_set1_ps(-4.f), x0));
+  const __m256 x2 = _mm256_mul_ps(x, x);
+  __m256 p = _mm256_set1_ps(-2.72614225801306e-10f);
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.77068142495902e-08f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.10102402082508e-06f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-5.69250639462346e-05f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-7.34990630326855e-04f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.95459980854025e-03f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.60960333262415e-02f));
+  __m256 q = _mm256_set1_ps(-1.45660718464996e-05f);
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-2.13374055278905e-04f));
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.68282697438203e-03f));
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-7.37332916720468e-03f));
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.42647390514189e-02f));
+  const __m256 r = _mm256_div_ps(_mm256_mul_ps(x, p), q);
+  return _mm256_blendv_ps(r, x0, _mm256_cmp_ps(x0, x0, _CMP_UNORD_Q));  // NaN stays NaN
+}
+
+// GELU (erf form) and its derivative on eight lanes: z · Φ(z), and Φ(z) + z · φ(z), as the scalar forms in
+// elementwise.cc.
+__attribute__((target("avx2,fma"))) inline __m256 gelu_erf8(__m256 z) {
+  const __m256 e = erf8(_mm256_mul_ps(z, _mm256_set1_ps(0.70710678118654752f)));
+  return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), z), _mm256_add_ps(_mm256_set1_ps(1.f), e));
+}
+__attribute__((target("avx2,fma"))) inline __m256 gelu_erf_grad8(__m256 z) {
+  const __m256 half = _mm256_set1_ps(0.5f);
+  const __m256 cdf = _mm256_fmadd_ps(half, erf8(_mm256_mul_ps(z, _mm256_set1_ps(0.70710678118654752f))), half);
+  const __m256 pdf = _mm256_mul_ps(_mm256_set1_ps(0.39894228040143268f),
+                                   exp_nonpositive8(_mm256_mul_ps(_mm256_set1_ps(-0.5f), _mm256_mul_ps(z, z))));
+  return _mm256_fmadd_ps(z, pdf, cdf);
+}
+
+// The first n % 8 lanes set (for the masked loads and stores of a row's last partial vector).
+__attribute__((target("avx2"))) inline __m256i tail_mask8(int64_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n & 7)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 }  // namespace birdvlm

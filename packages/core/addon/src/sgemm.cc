@@ -230,6 +230,11 @@ void macro_block(const GemmProblem& p, int i0, int mc, int j0, int nc, int kc, b
 
 const char* sgemm_isa() { return isa().name; }
 
+bool avx2_fma() {
+  static const bool yes = std::strcmp(isa().name, "generic") != 0;
+  return yes;
+}
+
 void Epilogue::apply(float* C, int64_t r0, int64_t rows, int64_t c0, int64_t n, int64_t ldc) const {
   if (rows <= 0 || n <= 0) return;
   float* c = C + r0 * ldc + c0;

@@ -57,4 +57,10 @@ bool sgemm_direct(int M, int N, int K, const float* A, int64_t rsA, int64_t csA,
 /** Name of the micro-kernel in use: "avx512", "avx2" or "generic". */
 const char* sgemm_isa();
 
+/**
+ * Whether the hand-written AVX2 + FMA kernels run (the SGEMM's choice is not "generic": AVX-512 machines have
+ * both; `BIRDVLM_NO_AVX2` turns them off with it).
+ */
+bool avx2_fma();
+
 }  // namespace birdvlm

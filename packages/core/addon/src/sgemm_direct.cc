@@ -56,16 +56,11 @@ Tile tile_for(int rows) {
   }
 }
 
-bool has_avx2() {
-  static const bool yes = std::strcmp(sgemm_isa(), "generic") != 0;  // AVX-512 machines have AVX2 too
-  return yes;
-}
-
 }  // namespace
 
 bool sgemm_direct(int M, int N, int K, const float* A, int64_t rsA, int64_t csA, const float* B, int64_t ldb, float* C,
                   int64_t ldc, bool accumulate) {
-  if (N % 8 != 0 || !has_avx2()) return false;
+  if (N % 8 != 0 || !avx2_fma()) return false;
   if (M <= 0 || N <= 0) return true;
   // Column panels outside, rows inside: each panel of B (K x 16) is copied to contiguous rows once, so that it stays
   // in L1 while every block of rows reads it (B's own rows are often a multiple of 4 KB apart, and would fall on a
