@@ -14,8 +14,10 @@ namespace {
 
 // Reference: PyTorch `LayerNormBackwardKernelImplInternal` (aten/src/ATen/native/cpu/layer_norm_kernel.cpp) and
 // the closed forms of core's ops/layer-norm.ts and ops/rms-norm.ts.
-BIRDVLM_SIMD void norm_grad_rows(const float* dy, const float* x, const float* gamma, float* dx, float* dgamma,
-                                 float* dbeta, int64_t r0, int64_t r1, int64_t C, float eps, bool rms) {
+// dx, dgamma and dbeta are distinct buffers (restrict: without it GCC keeps the last loops scalar).
+BIRDVLM_SIMD void norm_grad_rows(const float* __restrict dy, const float* __restrict x, const float* __restrict gamma,
+                                 float* __restrict dx, float* __restrict dgamma, float* __restrict dbeta, int64_t r0,
+                                 int64_t r1, int64_t C, float eps, bool rms) {
   const float invC = 1.f / static_cast<float>(C);
   for (int64_t r = r0; r < r1; r++) {
     const float* xr = x + r * C;
