@@ -355,6 +355,23 @@ describeEachBackend("native backend", ["native"], () => {
     await compare(() => tf.softmax(tf.tensor(masked, [2, 65])), 1e-5, 1e-7);
   });
 
+  it("column sums of a few long rows and of many short ones match cpu (shared out by columns, or rows in order)", async () => {
+    for (const shape of [
+      [4, 9000], // each thread's share of a row 4 KB or more: split by columns
+      [300, 576], // a bias gradient's shape: one thread streaming whole rows
+    ]) {
+      const x = random(shape[0]! * shape[1]!, 43, 0.5, 1.5);
+      await compare(
+        () => {
+          const t = tf.tensor(x, shape);
+          return [tf.sum(t, 0), tf.mean(t, 0), tf.max(t, 0), tf.min(t, 0)];
+        },
+        1e-5,
+        1e-6,
+      );
+    }
+  });
+
   it("reductions match cpu on contiguous and scattered axes", async () => {
     const shape = [3, 17, 5, 2];
     const x = random(3 * 17 * 5 * 2, 41, 0.5, 1.5);
