@@ -2,10 +2,12 @@
 // (64, 80, 128), packing an operand costs as much as the product itself.
 #include <immintrin.h>
 
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "sgemm.h"
+#include "sgemm_pack.h"
 
 namespace birdvlm {
 namespace {
@@ -65,18 +67,19 @@ bool sgemm_direct(int M, int N, int K, const float* A, int64_t rsA, int64_t csA,
   // Column panels outside, rows inside: each panel of B (K x 16) is copied to contiguous rows once, so that it stays
   // in L1 while every block of rows reads it (B's own rows are often a multiple of 4 KB apart, and would fall on a
   // few cache sets); A is read where it is.
-  thread_local std::vector<float> panel;
-  if (panel.size() < static_cast<size_t>(K) * 16) panel.resize(static_cast<size_t>(K) * 16);
+  thread_local std::vector<float> store;
+  if (store.size() < static_cast<size_t>(K) * 16 + 8) store.resize(static_cast<size_t>(K) * 16 + 8);
+  float* panel = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(store.data()) + 31) & ~uintptr_t{31});
   for (int j = 0; j < N; j += 16) {
     const int width = N - j >= 16 ? 16 : 8;
     if (width == 16)
-      for (int k = 0; k < K; k++) std::memcpy(panel.data() + k * 16, B + k * ldb + j, sizeof(float) * 16);
+      pack16_rows_avx2(B + j, ldb, K, panel);  // inline copies (a 64-byte memcpy call costs as much as the copy)
     else
-      for (int k = 0; k < K; k++) std::memcpy(panel.data() + k * 8, B + k * ldb + j, sizeof(float) * 8);
+      for (int k = 0; k < K; k++) std::memcpy(panel + k * 8, B + k * ldb + j, sizeof(float) * 8);
     for (int i = 0; i < M; i += 6) {
       const int rows = M - i < 6 ? M - i : 6;
       const Tile tile = width == 16 ? tile_for<2>(rows) : tile_for<1>(rows);
-      tile(K, A + i * rsA, rsA, csA, panel.data(), width, C + i * ldc + j, ldc, accumulate);
+      tile(K, A + i * rsA, rsA, csA, panel, width, C + i * ldc + j, ldc, accumulate);
     }
   }
   return true;
