@@ -81,7 +81,7 @@ __attribute__((target("avx2"))) float sum8(__m256 v) {
 // The compiler's vector form of the same loops spends most of its time in the scalar tail and in unfused products.
 __attribute__((target("avx2,fma"))) void softmax_plain_avx2(float* s, int Tk, float scale) {
   const int full = Tk & ~7, rest = Tk - full;
-  const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(rest), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m256i tail = tail_mask8(Tk);
   const __m256 vscale = _mm256_set1_ps(scale), ninf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
   __m256 vm = ninf;
   for (int j = 0; j < full; j += 8) {

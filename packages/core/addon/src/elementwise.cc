@@ -17,7 +17,8 @@ constexpr int64_t kGrain = 1 << 15;
 #define BIRDVLM_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
 
 // GELU (erf form), the ViT's activation, on AVX2 + FMA where the machine has them: the compiler's vector form of the
-// scalar loops below (no FMA in the avx2 clone, the rational function unfused) costs about 3x as much.
+// scalar loops below has no FMA in its avx2 clone (the gradient of [2080, 768] on one thread: 2.3 ns an element
+// against 1.4, which is what the memory gives).
 
 // out[j] = gelu(x[j] + bias), bias per column (biasLen > 1), one value (1) or none (bias null); in place allowed.
 __attribute__((target("avx2,fma"))) void bias_gelu_row_avx2(const float* x, float* out, int64_t n, const float* bias,
@@ -61,7 +62,6 @@ __attribute__((target("avx2,fma"))) void gelu_grad_row_avx2(const float* dy, con
   for (int64_t j = 0; j < full; j += 8) gelu_grad8_at<false>(dy, x, bias, dx, colSum, j, _mm256_setzero_si256());
   if (full < n) gelu_grad8_at<true>(dy, x, bias, dx, colSum, full, tail_mask8(n));
 }
-
 
 BIRDVLM_SIMD void unary_range(Unary op, const float* x, float* out, int64_t b, int64_t e) {
   switch (op) {
