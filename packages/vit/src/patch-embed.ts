@@ -22,7 +22,9 @@ export class PatchEmbed extends Module {
   /** `[B, H, W, C]` → `[B, (H/p)*(W/p), D]`, row-major over the patch grid. */
   forward(images: tf.Tensor4D): tf.Tensor3D {
     const [b, gh, gw] = patchGrid("PatchEmbed", images, this.numChannels, this.patchSize);
-    return tf.reshape(this.proj.forward(patchRows(images, this.patchSize)), [b, gh * gw, this.dim]) as tf.Tensor3D;
+    // The patches are data: under a tape their gradient (a product as large as the forward's) is not computed.
+    const rows = patchRows(images, this.patchSize);
+    return tf.reshape(this.proj.forward(rows, { dataInput: true }), [b, gh * gw, this.dim]) as tf.Tensor3D;
   }
 
   /** In a state dict (names under `prefix`): `proj.weight` `[D, C*p*p]` → the reference `[D, C, p, p]`, in place. */

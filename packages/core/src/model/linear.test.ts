@@ -52,6 +52,34 @@ describe("Linear", () => {
     });
   });
 
+  it("skips a data input's gradient under a tape (no product of x's shape), with the same values and gradients", async () => {
+    const l = new Linear(6, 5, new ParameterInit(3, { std: 0.5 }));
+    l.bias!.assign(tf.randomNormal([5], 0, 1, "float32", 4));
+    const x = tf.randomNormal([7, 6], 0, 1, "float32", 8);
+    const step = (dataInput: boolean) =>
+      tf.variableGrads(() => tf.sum(tf.square(l.forward(x, { dataInput }))) as tf.Scalar, [l.weight, l.bias!]);
+    const values = (dataInput: boolean) => {
+      const { value, grads } = step(dataInput);
+      const out = [value, grads[l.weight.name]!, grads[l.bias!.name]!].map((t) => Array.from(t.dataSync()));
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    expect(values(true)).toEqual(values(false));
+    const shapes = async (dataInput: boolean) =>
+      (await tf.profile(() => tf.dispose(Object.values(step(dataInput).grads)))).kernels
+        .filter((k) => k.name.includes("MatMul"))
+        .map((k) => `${k.outputShapes}`);
+    const dx = (s: string[]) => s.some((shape) => shape.endsWith("7,6"));
+    expect(dx(await shapes(false))).toBe(true); // the fused product's gradient computes x's
+    expect(dx(await shapes(true))).toBe(false);
+    // Without a tape the fused product runs either way.
+    tf.tidy(() => {
+      expect(maxDiff(l.forward(x, { dataInput: true }), l.forward(x))).toBe(0);
+    });
+    x.dispose();
+    l.dispose();
+  });
+
   it("holds the weight as bf16 for inference only", () => {
     const l = new Linear(8, 4, new ParameterInit(6), { bias: false });
     const x = tf.randomNormal([2, 8], 0, 1, "float32", 1);

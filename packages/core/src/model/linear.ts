@@ -4,6 +4,7 @@ import { Bf16WeightSlot, type WeightDtype } from "./bf16-weight-slot.js";
 import type { ParameterInit } from "./parameter-init.js";
 import { Bf16Weight, bf16MatMul } from "../ops/bf16-matmul.js";
 import { biasActivation, linearActivation, type Activation } from "../ops/bias-activation.js";
+import { gradientsRecorded } from "../ops/fused-kernel.js";
 
 /** Something added to a linear layer's output before its activation (a LoRA adapter). */
 export interface LinearDelta {
@@ -23,6 +24,13 @@ export interface LinearForwardOptions {
   activation?: Activation;
   /** A training pass: passed to the {@link Linear.delta}; refused with bf16 weights. Default `false`. */
   training?: boolean;
+  /**
+   * `x` is data that no trained parameter produced (a ViT's image patches). Under a gradient tape the product and
+   * the bias then run as two ops, whose gradients TF.js computes input by input, so `x`'s gradient, which the
+   * fused product's gradient always computes, is skipped unless something asks for it. The same values either
+   * way. Default `false`.
+   */
+  dataInput?: boolean;
 }
 
 /** A {@link Linear} built with its bias (the default), typed so. */
@@ -76,7 +84,7 @@ export class Linear extends Module {
 
   /** `x [..., in]` → `[..., out]`. */
   forward(x: tf.Tensor, options: LinearForwardOptions = {}): tf.Tensor {
-    const { activation, training = false } = options;
+    const { activation, training = false, dataInput = false } = options;
     this.slot.checkTraining(training);
     return tf.tidy(() => {
       const lead = x.shape.slice(0, -1);
@@ -91,8 +99,11 @@ export class Linear extends Module {
         else if (this.bias) y = tf.add(y, this.bias) as tf.Tensor2D;
       } else if (activation) {
         y = linearActivation(flat, w, this.bias ?? null, activation);
+      } else if (this.bias && !(dataInput && gradientsRecorded())) {
+        y = tf.fused.matMul({ a: flat, b: w, bias: this.bias }) as tf.Tensor2D;
       } else {
-        y = this.bias ? (tf.fused.matMul({ a: flat, b: w, bias: this.bias }) as tf.Tensor2D) : tf.matMul(flat, w);
+        y = tf.matMul(flat, w);
+        if (this.bias) y = tf.add(y, this.bias) as tf.Tensor2D;
       }
       return tf.reshape(y, [...lead, this.outFeatures]);
     });
