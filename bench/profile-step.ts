@@ -2,10 +2,12 @@
 //
 // Per-kernel time of the `train-step-64` model step (bench/cases/train-e2e.ts: ViT 6x192, patch 8 at 64 px,
 // batch 32, AdamW, clipping) on the native backend: every kernel registered for the active backend is wrapped
-// with a timer (the native kernels run synchronously, so a kernel's wall time is its cost), and what the step
-// spends outside kernels (TF.js bookkeeping, tape, JavaScript) is reported as overhead. `--shapes` splits each
-// kernel by its input shapes.
+// with a timer (the kernels wait for each other here, `BIRDVLM_ASYNC=0` unless set, so a kernel's wall time is
+// its cost), and what the step spends outside kernels (TF.js bookkeeping, tape, JavaScript) is reported as
+// overhead. `--shapes` splits each kernel by its input shapes.
 import "../scripts/tfjs-resolve-hook.js";
+
+process.env.BIRDVLM_ASYNC ??= "0"; // read by the addon when it loads (below)
 import type { tf as TF } from "@birdvlm/core";
 
 const args = process.argv.slice(2);

@@ -23,10 +23,12 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(info.Env());
   o.Set("isa", birdvlm::sgemm_isa());
   o.Set("threads", pool().size());
+  o.Set("async", birdvlm::async_launches());
   return o;
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  if (!Synchronize(info.Env())) return info.Env().Undefined();
   birdvlm::set_threads(static_cast<int>(Int(info, 0)));
   return Napi::Number::New(info.Env(), pool().size());
 }
@@ -67,9 +69,11 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
   if (info.Length() > 15) e.alpha = info[15].As<Napi::Number>().FloatValue();
   // Optional: where the product goes before the bias and activation (a gradient's saved input).
   if (info.Length() > 16 && !OptionalF32(info, 16, batch * M * N, &e.keep)) return env.Undefined();
-  birdvlm::sgemm_batched(static_cast<int>(batch), ai.Data(), bi.Data(), static_cast<int>(M), static_cast<int>(N),
-                         static_cast<int>(K), a, ta, b, tb, c, e);
-  return env.Undefined();
+  const int32_t *ia = ai.Data(), *ib = bi.Data();
+  return Launch(env, [=] {
+    birdvlm::sgemm_batched(static_cast<int>(batch), ia, ib, static_cast<int>(M), static_cast<int>(N),
+                           static_cast<int>(K), a, ta, b, tb, c, e);
+  });
 }
 
 // biasActivation(c, rows, n, bias | null, act, alpha)
@@ -87,9 +91,9 @@ Napi::Value BiasActivation(const Napi::CallbackInfo& info) {
     }
     if (!F32(info, 3, biasLen, &bias)) return env.Undefined();
   }
-  birdvlm::bias_activation(c, rows, n, bias, biasLen, static_cast<int>(Int(info, 4)),
-                           info[5].As<Napi::Number>().FloatValue());
-  return env.Undefined();
+  const int act = static_cast<int>(Int(info, 4));
+  const float alpha = info[5].As<Napi::Number>().FloatValue();
+  return Launch(env, [=] { birdvlm::bias_activation(c, rows, n, bias, biasLen, act, alpha); });
 }
 
 // unary(op, x, out)
@@ -97,8 +101,8 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   float *x, *o;
   int64_t n = info[1].As<Napi::Float32Array>().ElementLength();
   if (!F32(info, 1, n, &x) || !F32(info, 2, n, &o)) return info.Env().Undefined();
-  birdvlm::unary(static_cast<birdvlm::Unary>(Int(info, 0)), x, o, n);
-  return info.Env().Undefined();
+  const auto op = static_cast<birdvlm::Unary>(Int(info, 0));
+  return Launch(info.Env(), [=] { birdvlm::unary(op, x, o, n); });
 }
 
 // leakyRelu(x, out, alpha)
@@ -106,8 +110,8 @@ Napi::Value LeakyRelu(const Napi::CallbackInfo& info) {
   float *x, *o;
   int64_t n = info[0].As<Napi::Float32Array>().ElementLength();
   if (!F32(info, 0, n, &x) || !F32(info, 1, n, &o)) return info.Env().Undefined();
-  birdvlm::leaky_relu(x, o, n, info[2].As<Napi::Number>().FloatValue());
-  return info.Env().Undefined();
+  const float alpha = info[2].As<Napi::Number>().FloatValue();
+  return Launch(info.Env(), [=] { birdvlm::leaky_relu(x, o, n, alpha); });
 }
 
 // binary(op, a, b, out, shape[], aStrides[], bStrides[])
@@ -127,8 +131,11 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   }
   float *a, *b, *o;
   if (!F32(info, 1, ea, &a) || !F32(info, 2, eb, &b) || !F32(info, 3, n, &o)) return env.Undefined();
-  if (n > 0) birdvlm::binary(static_cast<birdvlm::Binary>(Int(info, 0)), a, b, o, rank, shape.data(), as.data(), bs.data());
-  return env.Undefined();
+  if (n == 0) return Launch(env, [] {});
+  const auto op = static_cast<birdvlm::Binary>(Int(info, 0));
+  return Launch(env, [=, shape = std::move(shape), as = std::move(as), bs = std::move(bs)] {
+    birdvlm::binary(op, a, b, o, rank, shape.data(), as.data(), bs.data());
+  });
 }
 
 // softmax(x, out, rows, cols)
@@ -136,8 +143,7 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   int64_t rows = Int(info, 2), cols = Int(info, 3);
   float *x, *o;
   if (!F32(info, 0, rows * cols, &x) || !F32(info, 1, rows * cols, &o)) return info.Env().Undefined();
-  birdvlm::softmax(x, o, rows, cols);
-  return info.Env().Undefined();
+  return Launch(info.Env(), [=] { birdvlm::softmax(x, o, rows, cols); });
 }
 
 // reduce(op, x, out, P, R, Q)
@@ -149,8 +155,8 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   }
   if (!F32(info, 1, P * R * Q, &x) || !F32(info, 2, P * Q, &o)) return info.Env().Undefined();
-  birdvlm::reduce(static_cast<birdvlm::Reduce>(Int(info, 0)), x, o, P, R, Q);
-  return info.Env().Undefined();
+  const auto op = static_cast<birdvlm::Reduce>(Int(info, 0));
+  return Launch(info.Env(), [=] { birdvlm::reduce(op, x, o, P, R, Q); });
 }
 
 // transpose(x, out, shape[], perm[])
@@ -175,8 +181,10 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   for (int64_t s : shape) n *= s;
   float *x, *o;
   if (!F32(info, 0, n, &x) || !F32(info, 1, n, &o)) return env.Undefined();
-  if (n > 0) birdvlm::transpose(x, o, rank, shape.data(), perm.data());
-  return env.Undefined();
+  if (n == 0) return Launch(env, [] {});
+  return Launch(env, [=, shape = std::move(shape), perm = std::move(perm)] {
+    birdvlm::transpose(x, o, rank, shape.data(), perm.data());
+  });
 }
 
 // stridedCopy(x, out, offset, shape[], strides[]): out (dense, `shape`) = x[offset + sum i_d * strides[d]]
@@ -200,10 +208,11 @@ Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
   }
   float *x, *o;
   if (!F32(info, 1, n, &o)) return env.Undefined();
-  if (n == 0) return env.Undefined();
+  if (n == 0) return Launch(env, [] {});
   if (!F32(info, 0, extent, &x)) return env.Undefined();
-  birdvlm::strided_copy(x + offset, o, rank, shape.data(), strides.data());
-  return env.Undefined();
+  return Launch(env, [=, shape = std::move(shape), strides = std::move(strides)] {
+    birdvlm::strided_copy(x + offset, o, rank, shape.data(), strides.data());
+  });
 }
 
 // normRows(x, out, rows, C, gamma, beta | null, eps, rms)
@@ -213,9 +222,10 @@ Napi::Value NormRows(const Napi::CallbackInfo& info) {
   float *x, *o, *g, *b = nullptr;
   if (!F32(info, 0, rows * C, &x) || !F32(info, 1, rows * C, &o) || !F32(info, 4, C, &g)) return env.Undefined();
   if (!info[5].IsNull() && !info[5].IsUndefined() && !F32(info, 5, C, &b)) return env.Undefined();
-  if (rows * C > 0)
-    birdvlm::norm_rows(x, o, rows, C, g, b, info[6].As<Napi::Number>().FloatValue(), info[7].ToBoolean());
-  return env.Undefined();
+  const float eps = info[6].As<Napi::Number>().FloatValue();
+  const bool rms = info[7].ToBoolean();
+  if (rows * C == 0) return Launch(env, [] {});
+  return Launch(env, [=] { birdvlm::norm_rows(x, o, rows, C, g, b, eps, rms); });
 }
 
 // attention(q, k, v, mask | null, out, [B, H, Hkv, Tq, Tk, capK, D], scale, causal, window, offset, maskStrides[4],
@@ -235,8 +245,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   a.k = k;
   a.v = v;
   a.out = out;
-  birdvlm::attention(a);
-  return env.Undefined();
+  return Launch(env, [=] { birdvlm::attention(a); });
 }
 
 // swiglu(x, out, rows, I): out [rows, I] = x[:, I:] * silu(x[:, :I])
@@ -244,8 +253,8 @@ Napi::Value SwiGLU(const Napi::CallbackInfo& info) {
   int64_t rows = Int(info, 2), I = Int(info, 3);
   float *x, *o;
   if (!F32(info, 0, rows * 2 * I, &x) || !F32(info, 1, rows * I, &o)) return info.Env().Undefined();
-  if (rows * I > 0) birdvlm::swiglu(x, o, rows, I);
-  return info.Env().Undefined();
+  if (rows * I == 0) return Launch(info.Env(), [] {});
+  return Launch(info.Env(), [=] { birdvlm::swiglu(x, o, rows, I); });
 }
 
 // bf16MatMul(x: Float32Array, w: Int32Array, out: Float32Array, M, N, K): out[M,N] = x[M,K] · W[K,N], W's bf16
@@ -268,9 +277,8 @@ Napi::Value Bf16MatMul(const Napi::CallbackInfo& info) {
   }
   float *x, *o;
   if (!F32(info, 0, M * K, &x) || !F32(info, 2, M * N, &o)) return env.Undefined();
-  birdvlm::bf16_matmul(static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), x,
-                       reinterpret_cast<const uint16_t*>(w.Data()), o);
-  return env.Undefined();
+  const auto* wd = reinterpret_cast<const uint16_t*>(w.Data());
+  return Launch(env, [=] { birdvlm::bf16_matmul(static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), x, wd, o); });
 }
 
 // bf16GatherRows(w: Int32Array, rows: Int32Array, out: Float32Array, dim): out[i, :] = W[rows[i], :] widened, W's
@@ -293,8 +301,9 @@ Napi::Value Bf16GatherRows(const Napi::CallbackInfo& info) {
     }
   float* o;
   if (!F32(info, 2, n * dim, &o)) return env.Undefined();
-  birdvlm::bf16_gather_rows(reinterpret_cast<const uint16_t*>(w.Data()), dim, rows.Data(), n, o);
-  return env.Undefined();
+  const auto* wd = reinterpret_cast<const uint16_t*>(w.Data());
+  const int32_t* rd = rows.Data();
+  return Launch(env, [=] { birdvlm::bf16_gather_rows(wd, dim, rd, n, o); });
 }
 
 // poolCheck(jobs): runs `jobs` jobs of 2..14 tasks on the pool and returns how many tasks did not run exactly
@@ -302,14 +311,36 @@ Napi::Value Bf16GatherRows(const Napi::CallbackInfo& info) {
 Napi::Value PoolCheck(const Napi::CallbackInfo& info) {
   const int64_t jobs = Int(info, 0);
   int64_t bad = 0;
-  for (int64_t j = 0; j < jobs; j++) {
-    const int tasks = 2 + static_cast<int>(j % 13);
-    std::vector<std::atomic<int>> hits(tasks);
-    for (auto& h : hits) h.store(0);
-    pool().run(tasks, [&](int i) { hits[i].fetch_add(1); });
-    for (auto& h : hits) bad += h.load() != 1;
-  }
+  const bool ok = RunOnExecutor(info.Env(), [&] {
+    for (int64_t j = 0; j < jobs; j++) {
+      const int tasks = 2 + static_cast<int>(j % 13);
+      std::vector<std::atomic<int>> hits(tasks);
+      for (auto& h : hits) h.store(0);
+      pool().run(tasks, [&](int i) { hits[i].fetch_add(1); });
+      for (auto& h : hits) bad += h.load() != 1;
+    }
+  });
+  if (!ok) return info.Env().Undefined();
   return Napi::Number::New(info.Env(), static_cast<double>(bad));
+}
+
+// synchronize(): waits until every queued kernel has run (throws the error of one that failed).
+Napi::Value SynchronizeLaunches(const Napi::CallbackInfo& info) {
+  Synchronize(info.Env());
+  return info.Env().Undefined();
+}
+
+// launchesCompleted(): the sequence number of the last queued kernel that has run.
+Napi::Value LaunchesCompleted(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(birdvlm::launches_completed()));
+}
+
+// setAsync(on): queue kernel launches (true) or run each before returning (false); returns the previous setting.
+Napi::Value SetAsync(const Napi::CallbackInfo& info) {
+  const bool before = birdvlm::async_launches();
+  birdvlm::set_async(info[0].ToBoolean());
+  if (!Synchronize(info.Env())) return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), before);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -333,7 +364,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   birdvlm::register_training(env, exports);
   birdvlm::register_conv(env, exports);
   birdvlm::register_image(env, exports);
-  napi_add_env_cleanup_hook(env, [](void*) { birdvlm::shutdown_pool(); }, nullptr);
+  exports.Set("synchronize", Napi::Function::New(env, SynchronizeLaunches));
+  exports.Set("launchesCompleted", Napi::Function::New(env, LaunchesCompleted));
+  exports.Set("setAsync", Napi::Function::New(env, SetAsync));
+  napi_add_env_cleanup_hook(
+      env,
+      [](void*) {
+        birdvlm::shutdown_stream();
+        birdvlm::shutdown_pool();
+      },
+      nullptr);
   return exports;
 }
 

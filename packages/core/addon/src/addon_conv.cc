@@ -34,8 +34,7 @@ Napi::Value Im2col(const Napi::CallbackInfo& info) {
   if (!ReadConvShape(info, "im2col", &s) || !F32(info, 0, s.B * s.H * s.W * s.C, &x) ||
       !F32(info, 1, s.B * s.OH * s.OW * s.KH * s.KW * s.C, &cols))
     return env.Undefined();
-  im2col(x, cols, s);
-  return env.Undefined();
+  return napi::Launch(env, [=] { im2col(x, cols, s); });
 }
 
 // col2im(cols [B*OH*OW, KH*KW*C], dx [B,H,W,C], dims)
@@ -46,8 +45,7 @@ Napi::Value Col2im(const Napi::CallbackInfo& info) {
   if (!ReadConvShape(info, "col2im", &s) || !F32(info, 0, s.B * s.OH * s.OW * s.KH * s.KW * s.C, &cols) ||
       !F32(info, 1, s.B * s.H * s.W * s.C, &dx))
     return env.Undefined();
-  col2im(cols, dx, s);
-  return env.Undefined();
+  return napi::Launch(env, [=] { col2im(cols, dx, s); });
 }
 
 using DepthwiseFn = void (*)(const float*, const float*, float*, const ConvShape&);
@@ -67,8 +65,7 @@ Napi::Value Depthwise(const Napi::CallbackInfo& info, const char* op, DepthwiseF
   if (!ReadConvShape(info, op, &s, 3) || !F32(info, 0, DwSize(s, a), &pa) || !F32(info, 1, DwSize(s, b), &pb) ||
       !F32(info, 2, DwSize(s, out), &po))
     return env.Undefined();
-  fn(pa, pb, po, s);
-  return env.Undefined();
+  return napi::Launch(env, [=] { fn(pa, pb, po, s); });
 }
 
 // depthwiseConv(x [B,H,W,C], w [KH,KW,C], y [B,OH,OW,C], dims)

@@ -15,6 +15,7 @@ namespace {
 using napi::F32;
 using napi::Fail;
 using napi::Int;
+using napi::RunOnExecutor;
 using napi::Typed;
 
 // resampleCrops(srcs: Uint8Array[], sizes: Int32Array [W, H per image], regions: Float64Array [left, top, width,
@@ -46,10 +47,13 @@ Napi::Value ResampleCrops(const Napi::CallbackInfo& info) {
       return Fail(env, "resampleCrops: the region of image " + std::to_string(i) + " is outside it"), env.Undefined();
     srcs[i] = v.As<Napi::Uint8Array>().Data();
   }
-  pool().run(static_cast<int>(n), [&](int i) {
-    const double* r = regions + 4 * i;
-    lumas[i] = resample_crop(srcs[i], dims[2 * i], dims[2 * i + 1], r[0], r[1], r[2], r[3], static_cast<int>(S),
-                             out + static_cast<int64_t>(i) * S * S * 3);
+  // On the executor, the pool's one caller, after what is queued; this thread helps and waits.
+  RunOnExecutor(env, [&] {
+    pool().run(static_cast<int>(n), [&](int i) {
+      const double* r = regions + 4 * i;
+      lumas[i] = resample_crop(srcs[i], dims[2 * i], dims[2 * i + 1], r[0], r[1], r[2], r[3], static_cast<int>(S),
+                               out + static_cast<int64_t>(i) * S * S * 3);
+    });
   });
   return env.Undefined();
 }
@@ -69,10 +73,12 @@ Napi::Value NormalizeBatch(const Napi::CallbackInfo& info) {
   if (!F32(info, 0, n * plane, &in) || !Typed(info, 2, napi_float64_array, "Float64Array", 18 * n, &p) ||
       !F32(info, 4, n * plane, &out))
     return env.Undefined();
-  pool().run(static_cast<int>(n), [&](int i) {
-    const double* q = p + 18 * i;
-    normalize_pixels(in + i * plane, static_cast<int>(S), q, q + 9, flags[i] & 1, q + 12, q + 15, flags[i] & 2,
-                     out + i * plane);
+  RunOnExecutor(env, [&] {
+    pool().run(static_cast<int>(n), [&](int i) {
+      const double* q = p + 18 * i;
+      normalize_pixels(in + i * plane, static_cast<int>(S), q, q + 9, flags[i] & 1, q + 12, q + 15, flags[i] & 2,
+                       out + i * plane);
+    });
   });
   return env.Undefined();
 }

@@ -30,9 +30,10 @@ Napi::Value BiasActivationGrad(const Napi::CallbackInfo& info) {
   if (!F32(info, 0, rows * n, &dy) || !F32(info, 1, rows * n, &x) || !OptionalF32(info, 2, n, &bias) ||
       !F32(info, 3, rows * n, &dx) || !OptionalF32(info, 4, n, &dbias))
     return env.Undefined();
-  if (rows * n > 0) bias_activation_grad(dy, x, bias, dx, dbias, rows, n, static_cast<int>(act));
-  else if (dbias) std::fill(dbias, dbias + n, 0.f);
-  return env.Undefined();
+  return Launch(env, [=] {
+    if (rows * n > 0) bias_activation_grad(dy, x, bias, dx, dbias, rows, n, static_cast<int>(act));
+    else if (dbias) std::fill(dbias, dbias + n, 0.f);
+  });
 }
 
 // normRowsGrad(dy, x, gamma, dx, dgamma, dbeta | null, rows, C, eps, rms)
@@ -44,9 +45,9 @@ Napi::Value NormRowsGrad(const Napi::CallbackInfo& info) {
   if (!F32(info, 0, rows * C, &dy) || !F32(info, 1, rows * C, &x) || !F32(info, 2, C, &gamma) ||
       !F32(info, 3, rows * C, &dx) || !F32(info, 4, C, &dgamma) || !OptionalF32(info, 5, C, &dbeta))
     return env.Undefined();
-  norm_rows_grad(dy, x, gamma, dx, dgamma, dbeta, rows, C, info[8].As<Napi::Number>().FloatValue(),
-                 info[9].ToBoolean());
-  return env.Undefined();
+  const float eps = info[8].As<Napi::Number>().FloatValue();
+  const bool rms = info[9].ToBoolean();
+  return Launch(env, [=] { norm_rows_grad(dy, x, gamma, dx, dgamma, dbeta, rows, C, eps, rms); });
 }
 
 // adamw(p, g, m, v, pOut, mOut, vOut, [beta1, 1 - beta1, beta2, 1 - beta2, eps, decay, stepSize, bc2Sqrt])
@@ -62,8 +63,8 @@ Napi::Value AdamW(const Napi::CallbackInfo& info) {
   if (h.Length() != 8) return Fail(env, "adamw: the hyperparameters must be 8 numbers"), env.Undefined();
   float k[8];
   for (uint32_t i = 0; i < 8; i++) k[i] = h.Get(i).As<Napi::Number>().FloatValue();
-  adamw(p, g, m, v, pOut, mOut, vOut, n, AdamWStep{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]});
-  return env.Undefined();
+  const AdamWStep step{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]};
+  return Launch(env, [=] { adamw(p, g, m, v, pOut, mOut, vOut, n, step); });
 }
 
 // attentionGrad(q, k, v, mask | null, dy, dq, dk, dv, [B, H, Hkv, Tq, Tk, capK, D], scale, causal, window, offset,
@@ -92,8 +93,7 @@ Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
   g.dq = dq;
   g.dk = dk;
   g.dv = dv;
-  attention_grad(g);
-  return env.Undefined();
+  return Launch(env, [=] { attention_grad(g); });
 }
 
 // sumSquares(arrays: Float32Array[]): Σ over every array of Σ x², in double (each array on one thread, the arrays'
@@ -113,7 +113,10 @@ Napi::Value SumSquares(const Napi::CallbackInfo& info) {
     sizes[i] = static_cast<int64_t>(a.ElementLength());
   }
   std::vector<double> sums(data.size(), 0.0);
-  pool().run(static_cast<int>(data.size()), [&](int i) { sums[i] = sum_squares(data[i], sizes[i]); });
+  if (!RunOnExecutor(env, [&] {
+        pool().run(static_cast<int>(data.size()), [&](int i) { sums[i] = sum_squares(data[i], sizes[i]); });
+      }))
+    return env.Undefined();
   double total = 0.0;
   for (double s : sums) total += s;
   return Napi::Number::New(env, total);

@@ -4,8 +4,12 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "stream.h"
 
 namespace birdvlm {
 namespace napi {
@@ -40,6 +44,29 @@ inline bool OptionalF32(const Napi::CallbackInfo& info, size_t i, int64_t need, 
   *out = nullptr;
   if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return true;
   return F32(info, i, need, out);
+}
+
+/** Waits for every queued kernel (helping with its pool jobs); throws a queued kernel's error. */
+inline bool Synchronize(Napi::Env env) {
+  const std::string error = synchronize();
+  return error.empty() || Fail(env, "a queued kernel failed: " + error);
+}
+
+/**
+ * Queues `kernel` (stream.h) and returns its sequence number to JavaScript, which keeps the kernel's typed arrays
+ * alive until that sequence number has run; with the queue off, waits for it and returns 0.
+ */
+inline Napi::Value Launch(Napi::Env env, std::function<void()> kernel) {
+  const uint64_t seq = launch(std::move(kernel));
+  if (async_launches()) return Napi::Number::New(env, static_cast<double>(seq));
+  Synchronize(env);
+  return Napi::Number::New(env, 0);
+}
+
+/** Runs `kernel` on the executor (the pool's one caller) and waits for it; false after throwing an error. */
+inline bool RunOnExecutor(Napi::Env env, std::function<void()> kernel) {
+  launch(std::move(kernel));
+  return Synchronize(env);
 }
 
 inline int64_t Int(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }

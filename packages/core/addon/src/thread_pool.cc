@@ -1,6 +1,7 @@
 #include "thread_pool.h"
 
 #include <immintrin.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,8 +10,9 @@
 
 namespace birdvlm {
 
-ThreadPool::ThreadPool(int threads) {
-  for (int i = 1; i < threads; i++) workers_.emplace_back([this] { work(); });
+ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
+  // The caller (the executor) and the guest (the JavaScript thread, while it waits) are two of the threads.
+  for (int i = 2; i < threads_; i++) workers_.emplace_back([this] { work(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -44,9 +46,12 @@ bool spin_until(Done done) {
   for (int i = 0;; i++) {
     if (done()) return true;
     _mm_pause();
-    if ((i & 63) == 63 &&
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count() > limit)
-      return done();
+    if ((i & 63) == 63) {
+      // Yields the core now and then: with the launch queue (stream.h), the JavaScript thread may be waiting for it.
+      sched_yield();
+      if (std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count() > limit)
+        return done();
+    }
   }
 }
 
@@ -96,7 +101,7 @@ void ThreadPool::work() {
 
 void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
   if (tasks <= 0) return;
-  if (workers_.empty() || tasks == 1 || in_task) {
+  if (threads_ == 1 || tasks == 1 || in_task) {
     for (int i = 0; i < tasks; i++) fn(i);
     return;
   }
@@ -108,11 +113,15 @@ void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
   tasks_.store(tasks);
   done_.store(0);
   ticket_.store(static_cast<uint64_t>(generation) << 32);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    generation_.store(generation);
+  if (workers_.empty()) {
+    generation_.store(generation);  // only a guest may be looking: it polls
+  } else {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      generation_.store(generation);
+    }
+    wake_.notify_all();
   }
-  wake_.notify_all();
   drain(generation);
   auto finished = [&] { return done_.load() >= tasks; };
   if (!spin_until(finished)) {
@@ -120,6 +129,14 @@ void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
     std::unique_lock<std::mutex> lock(mutex_);
     while (!done_cv_.wait_for(lock, std::chrono::milliseconds(1), finished)) {
     }
+  }
+}
+
+void ThreadPool::help_while(const std::function<bool()>& busy) {
+  for (int i = 0; busy(); i++) {
+    if (threads_ > 1) drain(generation_.load());
+    _mm_pause();
+    if ((i & 63) == 63) sched_yield();
   }
 }
 

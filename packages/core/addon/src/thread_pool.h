@@ -1,5 +1,7 @@
 // A persistent pool of worker threads. `run(tasks, fn)` calls fn(i) for every i in [0, tasks) on the
-// workers and the calling thread, and returns when all are done. Sized to the cores, or BIRDVLM_THREADS.
+// workers, the calling thread and any guest, and returns when all are done. Sized to the cores, or
+// BIRDVLM_THREADS. The caller is the launch queue's executor (stream.h); the JavaScript thread, while it waits
+// for the queue, is the guest (`help_while`), so a pool of n threads keeps n - 2 workers of its own.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -15,19 +17,25 @@ class ThreadPool {
  public:
   explicit ThreadPool(int threads);
   ~ThreadPool();
-  /** Threads that compute, the caller included. */
-  int size() const { return static_cast<int>(workers_.size()) + 1; }
+  /** Threads that compute: the caller, the workers and the guest. */
+  int size() const { return threads_; }
   /**
-   * Runs fn(i) for i in [0, tasks) on the calling thread and whichever workers join in time, and returns when
-   * every task is done. A worker that is not running yet (a busy machine) is not waited for: its share goes to
-   * the threads that are. One caller at a time (the JavaScript thread); a call from inside a task runs inline.
+   * Runs fn(i) for i in [0, tasks) on the calling thread and whichever workers (or guest) join in time, and
+   * returns when every task is done. A worker that is not running yet (a busy machine) is not waited for: its
+   * share goes to the threads that are. One caller at a time (the executor); a call from inside a task runs inline.
    */
   void run(int tasks, const std::function<void(int)>& fn);
+  /**
+   * Takes tasks of the caller's jobs, as a worker does, while `busy()` holds: the JavaScript thread waiting for
+   * the launch queue lends its core so (it has nothing else to do). No-op polling on a pool of one thread.
+   */
+  void help_while(const std::function<bool()>& busy);
 
  private:
   void work();
   /** Claims and runs tasks of job `generation` until none is left (or a newer job started). */
   void drain(uint32_t generation);
+  int threads_;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_, done_cv_;

@@ -6,8 +6,15 @@ import type { NativePixelOps } from "./pixel-ops.js";
 
 /** The functions of the compiled addon (`packages/core/addon`). Outputs are written in place. */
 export interface NativeAddon extends NativePixelOps {
-  info(): { isa: string; threads: number };
+  /** The micro-kernel's instruction set, the pool's threads, and whether kernels are queued (`BIRDVLM_ASYNC`). */
+  info(): { isa: string; threads: number; async?: boolean };
   setThreads(threads: number): number;
+  /** Waits until every queued kernel has run (launch-queue.ts); throws the error of one that failed. */
+  synchronize(): void;
+  /** The sequence number of the last queued kernel that has run. */
+  launchesCompleted(): number;
+  /** Queue kernels (true) or run each before returning (false), after running what is queued; the previous setting. */
+  setAsync(on: boolean): boolean;
   /**
    * out[batch,M,N] = op(a[aIndex[i]]) · op(b[bIndex[i]]) for each output batch i, then (optionally) + bias (length N
    * or 1) and an activation (a Unary code, -2 leaky ReLU with `alpha`, -1 none) on each tile while it is in cache.

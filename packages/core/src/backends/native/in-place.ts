@@ -7,6 +7,7 @@ import { tf } from "../../tf.js";
 function hostValues(t: tf.Tensor): Float32Array | undefined {
   const backend = tf.backend();
   if (!(backend instanceof MathBackendCPU) || t.dtype !== "float32" || t.isDisposed) return undefined;
+  (backend as { synchronizeLaunches?: () => void }).synchronizeLaunches?.(); // queued kernels may still use it
   const values = backend.data.get(t.dataId)?.values;
   return values instanceof Float32Array ? values : undefined;
 }

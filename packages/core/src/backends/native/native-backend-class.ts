@@ -1,6 +1,7 @@
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { tf } from "../../tf.js";
 import { BufferPool } from "./buffer-pool.js";
+import type { LaunchQueue } from "./launch-queue.js";
 
 type BackendValues = Parameters<MathBackendCPU["write"]>[0];
 
@@ -13,19 +14,32 @@ function poolCapBytes(): number {
 /**
  * The cpu backend under the name `native`, whose kernel outputs come from a {@link BufferPool}: buffers are
  * returned to the pool when the last tensor holding them is disposed, views of pooled buffers are copied
- * before they are stored, and reads return copies, so a recycled buffer is never visible to a caller.
+ * before they are stored, and reads return copies, so a recycled buffer is never visible to a caller. The
+ * addon's kernels run in order on its own thread ({@link LaunchQueue}); every read of a tensor's values first
+ * waits for them ({@link NativeBackend.synchronizeLaunches}).
  */
 export class NativeBackend extends MathBackendCPU {
   readonly pool = new BufferPool(poolCapBytes());
 
-  constructor() {
+  constructor(private readonly launches?: LaunchQueue) {
     super();
     // The cpu backend's first write warns "install tfjs-node"; this backend is the answer to that.
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
 
+  /**
+   * Waits until every queued kernel has run: call it before JavaScript reads or writes a tensor's values that a
+   * native kernel may still write or read.
+   */
+  synchronizeLaunches(): void {
+    this.launches?.synchronize();
+  }
+
   private adopt(values: BackendValues): BackendValues {
-    if (this.pool.isViewOfPooled(values)) return (values as Float32Array).slice();
+    if (this.pool.isViewOfPooled(values)) {
+      this.synchronizeLaunches();
+      return (values as Float32Array).slice();
+    }
     if (this.pool.isPooled(values)) this.pool.retain(values);
     return values;
   }
@@ -39,6 +53,7 @@ export class NativeBackend extends MathBackendCPU {
   }
 
   override readSync(dataId: tf.DataId): BackendValues {
+    this.synchronizeLaunches();
     const values = super.readSync(dataId);
     return this.pool.isPooled(values) ? values.slice() : values;
   }
@@ -51,6 +66,7 @@ export class NativeBackend extends MathBackendCPU {
   }
 
   override dispose(): void {
+    this.synchronizeLaunches();
     this.pool.clear();
     super.dispose();
   }

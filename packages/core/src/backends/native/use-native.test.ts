@@ -357,7 +357,7 @@ describeEachBackend("native backend", ["native"], () => {
 
   it("column sums of a few long rows and of many short ones match cpu (shared out by columns, or rows in order)", async () => {
     // The addon splits by columns when each thread's share of a row is 4 KB (1,024 floats) or more.
-    const { threads } = await useNative();
+    const threads = (await useNative()).threads ?? 1;
     for (const shape of [
       [4, 1024 * threads + 40], // split by columns, on any thread count
       [300, 576], // a bias gradient's shape: one thread streaming whole rows (576 < 1,024)

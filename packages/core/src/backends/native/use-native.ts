@@ -10,6 +10,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import { tf } from "../../tf.js";
 import type { BackendInfo } from "../backend-info.js";
 import { loadAddon, type NativeAddon } from "./addon.js";
+import { LaunchQueue } from "./launch-queue.js";
 import { NATIVE_KERNELS } from "./kernels/index.js";
 import { NATIVE_ONLY_KERNELS } from "./kernels/fused-ops.js";
 import { NativeBackend } from "./native-backend-class.js";
@@ -20,23 +21,39 @@ export const NATIVE_BACKEND = "native";
 
 let registered: NativeAddon | undefined;
 
+/** The cpu kernels that read no tensor's values (they share or only describe their input's buffer). */
+const VALUE_FREE_KERNELS = new Set(["Identity", "Reshape", "ExpandDims", "ZerosLike", "OnesLike", "Fill", "Range"]);
+
+/**
+ * A cpu kernel (the native backend's, or a native kernel's fallback) that first waits for the addon's queued
+ * kernels, since it reads its inputs' values in JavaScript.
+ */
+function afterLaunches(name: string, cpu: tf.KernelFunc): tf.KernelFunc {
+  if (VALUE_FREE_KERNELS.has(name)) return cpu;
+  return ((args: { backend: NativeBackend }) => {
+    args.backend.synchronizeLaunches();
+    return cpu(args as never);
+  }) as unknown as tf.KernelFunc;
+}
+
 /** Registers the backend and its kernels once (the cpu kernels, with the native ones in place of some). */
 function register(): NativeAddon {
   if (registered) return registered;
-  const addon = loadAddon();
+  const { addon, queue } = LaunchQueue.wrap(loadAddon());
   addon.info();
   for (const config of tf.getKernelsForBackend("cpu")) {
     const native = NATIVE_KERNELS[config.kernelName];
+    const cpu = afterLaunches(config.kernelName, config.kernelFunc);
     tf.registerKernel({
       ...config,
       backendName: NATIVE_BACKEND,
-      kernelFunc: native ? native(addon, config.kernelFunc) : config.kernelFunc,
+      kernelFunc: native ? native(addon, cpu) : cpu,
     });
   }
   for (const [kernelName, kernel] of Object.entries(NATIVE_ONLY_KERNELS)) {
     tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc: kernel(addon) });
   }
-  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 3);
+  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(queue), 3);
   installFrugalGradients(tf.engine(), NATIVE_BACKEND);
   registered = addon;
   return addon;
@@ -47,8 +64,8 @@ export async function useNative(): Promise<BackendInfo> {
   const addon = register();
   if (!(await tf.setBackend(NATIVE_BACKEND))) throw new Error("the native backend did not initialize");
   await tf.ready();
-  const { isa, threads } = addon.info();
-  return { name: NATIVE_BACKEND, threads, details: { isa } };
+  const { isa, threads, async } = addon.info();
+  return { name: NATIVE_BACKEND, threads, details: { isa, queue: async ? "async" : "sync" } };
 }
 
 /** Sets the native backend's thread count (0: the cores, or `BIRDVLM_THREADS`); returns the count in use. */

@@ -1,7 +1,7 @@
 // Concat and Pack (stack) as block copies: each input's contiguous run per outer index goes in with one
 // TypedArray.set (a memcpy) where the cpu backend copies element by element.
 import { tf } from "../../../tf.js";
-import { f32, type KernelArgs, type NativeKernel, output, sizeOf } from "./util.js";
+import { f32, hostAccess, type KernelArgs, type NativeKernel, output, sizeOf } from "./util.js";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -18,6 +18,7 @@ function joinRuns(args: KernelArgs, inputs: TensorInfo[], outer: number, outShap
   const inner = inputs.map((t) => sizeOf(t.shape) / Math.max(outer, 1));
   const width = inner.reduce((a, b) => a + b, 0);
   if (outer > 1 && Math.min(...inner.filter((n) => n > 0)) < MIN_RUN) return undefined;
+  hostAccess(args.backend); // the copies below are JavaScript's
   const out = output(args.backend, outer * width);
   let offset = 0;
   inputs.forEach((_, i) => {

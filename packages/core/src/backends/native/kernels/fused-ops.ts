@@ -50,7 +50,7 @@ const biasActivation: NativeOnlyKernel = (addon) =>
     if (act === undefined) throw new Error(`native BirdVLMBiasActivation: unknown activation '${activation}'`);
     const c = x.shape[x.shape.length - 1];
     const out = output(args.backend, xv.length);
-    out.set(xv);
+    if (xv.length > 0) addon.stridedCopy(xv, out, 0, [xv.length], [1]);
     const bv = bias ? need(args, "bias", "BirdVLMBiasActivation") : null;
     if (bv && sizeOf(bias.shape) !== c)
       throw new Error(`native BirdVLMBiasActivation: bias has ${sizeOf(bias.shape)} values, x has ${c} channels`);

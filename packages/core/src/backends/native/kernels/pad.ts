@@ -2,7 +2,7 @@
 // the input's last axis, where the cpu backend computes every output element's index; short runs (fewer than 16
 // floats) and other dtypes go to the cpu kernel.
 import type { tf } from "../../../tf.js";
-import { f32, type NativeKernel, output, sizeOf, withFallback } from "./util.js";
+import { f32, hostAccess, type NativeKernel, output, sizeOf, withFallback } from "./util.js";
 
 /** PadV2 (attrs `paddings` `[before, after]` per axis, `constantValue`). */
 export const padV2: NativeKernel = (_addon, cpu) =>
@@ -15,6 +15,7 @@ export const padV2: NativeKernel = (_addon, cpu) =>
     if (!xv || rank === 0 || inner < 16) return undefined;
     const { paddings, constantValue } = args.attrs as { paddings: Array<[number, number]>; constantValue: number };
     const outShape = shape.map((s, d) => paddings[d]![0] + s + paddings[d]![1]);
+    hostAccess(args.backend); // the fill and copies below are JavaScript's
     const out = output(args.backend, sizeOf(outShape));
     out.fill(constantValue);
     const strides = new Array<number>(rank).fill(1);

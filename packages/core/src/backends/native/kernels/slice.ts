@@ -1,5 +1,5 @@
 // Slice, SplitV and Unpack as strided copies (the cpu backend walks them element by element); contiguous
-// slices are one memcpy (never views, so every output owns its buffer).
+// slices are one run (never views, so every output owns its buffer).
 import { tf } from "../../../tf.js";
 import type { NativeAddon } from "../addon.js";
 import { f32, type KernelArgs, type NativeKernel, output, sizeOf, withFallback } from "./util.js";
@@ -30,8 +30,10 @@ function sliceOf(
   const strides = stridesOf(x.shape);
   const offset = begin.reduce((acc, b, d) => acc + b * strides[d], 0);
   const out = output(args.backend, n);
-  if (tf.slice_util.isSliceContinous(x.shape, begin, size)) out.set(xv.subarray(offset, offset + n));
-  else if (n > 0) addon.stridedCopy(xv, out, offset, size, strides);
+  if (n === 0) return args.backend.makeTensorInfo(size, "float32", out);
+  // A contiguous slice is one run: a copy of n floats (on the addon's queue, as every copy here).
+  if (tf.slice_util.isSliceContinous(x.shape, begin, size)) addon.stridedCopy(xv, out, offset, [n], [1]);
+  else addon.stridedCopy(xv, out, offset, size, strides);
   return args.backend.makeTensorInfo(size, "float32", out);
 }
 

@@ -21,6 +21,14 @@ export function f32(backend: MathBackendCPU, t: TensorInfo | undefined): Float32
   return v instanceof Float32Array ? v : undefined;
 }
 
+/**
+ * Waits for the native backend's queued kernels (a no-op elsewhere): call it before JavaScript reads a tensor's
+ * values or writes into a buffer from the pool.
+ */
+export function hostAccess(backend: MathBackendCPU): void {
+  (backend as { synchronizeLaunches?: () => void }).synchronizeLaunches?.();
+}
+
 /** Element count of a shape. */
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
