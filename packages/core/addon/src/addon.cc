@@ -131,7 +131,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   }
   float *a, *b, *o;
   if (!F32(info, 1, ea, &a) || !F32(info, 2, eb, &b) || !F32(info, 3, n, &o)) return env.Undefined();
-  if (n == 0) return Launch(env, [] {});
+  if (n == 0) return NoKernel(env);
   const auto op = static_cast<birdvlm::Binary>(Int(info, 0));
   return Launch(env, [=, shape = std::move(shape), as = std::move(as), bs = std::move(bs)] {
     birdvlm::binary(op, a, b, o, rank, shape.data(), as.data(), bs.data());
@@ -181,7 +181,7 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   for (int64_t s : shape) n *= s;
   float *x, *o;
   if (!F32(info, 0, n, &x) || !F32(info, 1, n, &o)) return env.Undefined();
-  if (n == 0) return Launch(env, [] {});
+  if (n == 0) return NoKernel(env);
   return Launch(env, [=, shape = std::move(shape), perm = std::move(perm)] {
     birdvlm::transpose(x, o, rank, shape.data(), perm.data());
   });
@@ -208,7 +208,7 @@ Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
   }
   float *x, *o;
   if (!F32(info, 1, n, &o)) return env.Undefined();
-  if (n == 0) return Launch(env, [] {});
+  if (n == 0) return NoKernel(env);
   if (!F32(info, 0, extent, &x)) return env.Undefined();
   return Launch(env, [=, shape = std::move(shape), strides = std::move(strides)] {
     birdvlm::strided_copy(x + offset, o, rank, shape.data(), strides.data());
@@ -224,7 +224,7 @@ Napi::Value NormRows(const Napi::CallbackInfo& info) {
   if (!info[5].IsNull() && !info[5].IsUndefined() && !F32(info, 5, C, &b)) return env.Undefined();
   const float eps = info[6].As<Napi::Number>().FloatValue();
   const bool rms = info[7].ToBoolean();
-  if (rows * C == 0) return Launch(env, [] {});
+  if (rows * C == 0) return NoKernel(env);
   return Launch(env, [=] { birdvlm::norm_rows(x, o, rows, C, g, b, eps, rms); });
 }
 
@@ -253,7 +253,7 @@ Napi::Value SwiGLU(const Napi::CallbackInfo& info) {
   int64_t rows = Int(info, 2), I = Int(info, 3);
   float *x, *o;
   if (!F32(info, 0, rows * 2 * I, &x) || !F32(info, 1, rows * I, &o)) return info.Env().Undefined();
-  if (rows * I == 0) return Launch(info.Env(), [] {});
+  if (rows * I == 0) return NoKernel(info.Env());
   return Launch(info.Env(), [=] { birdvlm::swiglu(x, o, rows, I); });
 }
 

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -96,30 +97,56 @@ Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
   return Launch(env, [=] { attention_grad(g); });
 }
 
-// sumSquares(arrays: Float32Array[]): Σ over every array of Σ x², in double (each array on one thread, the arrays'
-// sums added in order: the same for any thread count).
-Napi::Value SumSquares(const Napi::CallbackInfo& info) {
-  auto env = info.Env();
-  if (!info[0].IsArray()) return Fail(env, "sumSquares: expected an array of Float32Arrays"), env.Undefined();
-  auto list = info[0].As<Napi::Array>();
-  std::vector<const float*> data(list.Length());
-  std::vector<int64_t> sizes(list.Length());
+/** Argument `at` as an array of Float32Arrays (`sizes` receives their lengths); false after throwing. */
+template <class T>
+bool Float32Arrays(const Napi::CallbackInfo& info, size_t at, const char* op, std::vector<T*>* data,
+                   std::vector<int64_t>* sizes) {
+  if (!info[at].IsArray())
+    return Fail(info.Env(), std::string(op) + ": argument " + std::to_string(at) + " must be an array of Float32Arrays");
+  auto list = info[at].As<Napi::Array>();
   for (uint32_t i = 0; i < list.Length(); i++) {
     Napi::Value v = list.Get(i);
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-      return Fail(env, "sumSquares: element " + std::to_string(i) + " is not a Float32Array"), env.Undefined();
+      return Fail(info.Env(), std::string(op) + ": element " + std::to_string(i) + " of argument " + std::to_string(at) +
+                                  " is not a Float32Array");
     auto a = v.As<Napi::Float32Array>();
-    data[i] = a.Data();
-    sizes[i] = static_cast<int64_t>(a.ElementLength());
+    data->push_back(a.Data());
+    sizes->push_back(static_cast<int64_t>(a.ElementLength()));
   }
-  std::vector<double> sums(data.size(), 0.0);
-  if (!RunOnExecutor(env, [&] {
-        pool().run(static_cast<int>(data.size()), [&](int i) { sums[i] = sum_squares(data[i], sizes[i]); });
-      }))
-    return env.Undefined();
-  double total = 0.0;
-  for (double s : sums) total += s;
-  return Napi::Number::New(env, total);
+  return true;
+}
+
+// clipByGlobalNorm(grads: Float32Array[], norm: Float32Array [1], maxNorm, outs: Float32Array[] | null): norm[0] =
+// √Σ g² over every gradient (summed in double: each array on one thread, the arrays' sums added in order, the same
+// for any thread count), and with `outs`, outs[i] = grads[i] · min(1, maxNorm / (norm + 1e-6)), each scalar step
+// rounded to float32 as TF.js's scalar ops round it. One queued kernel: JavaScript does not wait for the norm.
+Napi::Value ClipByGlobalNorm(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  std::vector<const float*> grads;
+  std::vector<float*> outs;
+  std::vector<int64_t> sizes, outSizes;
+  float* norm;
+  if (!Float32Arrays(info, 0, "clipByGlobalNorm", &grads, &sizes) || !F32(info, 1, 1, &norm)) return env.Undefined();
+  const double maxNorm = info[2].As<Napi::Number>().DoubleValue();
+  if (info.Length() > 3 && !info[3].IsNull() && !info[3].IsUndefined()) {
+    if (!Float32Arrays(info, 3, "clipByGlobalNorm", &outs, &outSizes)) return env.Undefined();
+    if (outSizes != sizes) return Fail(env, "clipByGlobalNorm: each output must have its gradient's size"), env.Undefined();
+  }
+  return Launch(env, [=, grads = std::move(grads), outs = std::move(outs), sizes = std::move(sizes)] {
+    std::vector<double> sums(grads.size(), 0.0);
+    pool().run(static_cast<int>(grads.size()), [&](int i) { sums[i] = sum_squares(grads[i], sizes[i]); });
+    double total = 0.0;
+    for (double s : sums) total += s;
+    const float n = static_cast<float>(std::sqrt(static_cast<double>(static_cast<float>(total))));
+    *norm = n;
+    if (outs.empty()) return;
+    const float den = static_cast<float>(static_cast<double>(n) + static_cast<double>(1e-6f));
+    const float q = static_cast<float>(static_cast<double>(static_cast<float>(maxNorm)) / static_cast<double>(den));
+    const float coef = std::isnan(q) ? q : std::min(1.f, q);  // NaN when the norm is (as Math.min, tf.minimum)
+    const int64_t unit = 1, broadcast = 0;
+    for (size_t i = 0; i < grads.size(); i++)
+      if (sizes[i] > 0) binary(Binary::Mul, grads[i], &coef, outs[i], 1, &sizes[i], &unit, &broadcast);
+  });
 }
 
 }  // namespace
@@ -129,7 +156,7 @@ void register_training(Napi::Env env, Napi::Object exports) {
   exports.Set("normRowsGrad", Napi::Function::New(env, NormRowsGrad));
   exports.Set("adamw", Napi::Function::New(env, AdamW));
   exports.Set("attentionGrad", Napi::Function::New(env, AttentionGrad));
-  exports.Set("sumSquares", Napi::Function::New(env, SumSquares));
+  exports.Set("clipByGlobalNorm", Napi::Function::New(env, ClipByGlobalNorm));
 }
 
 }  // namespace birdvlm

@@ -63,6 +63,9 @@ inline Napi::Value Launch(Napi::Env env, std::function<void()> kernel) {
   return Napi::Number::New(env, 0);
 }
 
+/** What an entry point with nothing to compute returns (no launch: nothing to keep alive). */
+inline Napi::Value NoKernel(Napi::Env env) { return Napi::Number::New(env, 0); }
+
 /** Runs `kernel` on the executor (the pool's one caller) and waits for it; false after throwing an error. */
 inline bool RunOnExecutor(Napi::Env env, std::function<void()> kernel) {
   launch(std::move(kernel));

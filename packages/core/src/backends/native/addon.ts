@@ -124,8 +124,11 @@ export interface NativeAddon extends NativePixelOps {
     /** `[B, H, Tq, Tk]`: the forward's probabilities (from `attention`'s `probs`). */
     probs?: Float32Array | null,
   ): void;
-  /** Σ x² over every element of every array, accumulated in double (the same for any thread count). */
-  sumSquares(arrays: Float32Array[]): number;
+  /**
+   * norm[0] = √Σ g² over every element of every gradient (summed in double, the same for any thread count), and
+   * with `outs`, outs[i] = grads[i] · min(1, maxNorm / (norm + 1e-6)), each scalar step rounded to float32.
+   */
+  clipByGlobalNorm(grads: Float32Array[], norm: Float32Array, maxNorm: number, outs: Float32Array[] | null): void;
   /**
    * cols [B*OH*OW, KH*KW*C] = every output pixel's receptive field of x [B, H, W, C] in (ky, kx, c) order, zeros
    * outside the image; `dims` = [B, H, W, C, KH, KW, OH, OW, strideH, strideW, padTop, padLeft].

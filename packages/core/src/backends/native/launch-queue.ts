@@ -29,6 +29,7 @@ const QUEUED_KERNELS = [
   "normRowsGrad",
   "adamw",
   "attentionGrad",
+  "clipByGlobalNorm",
 ] as const satisfies ReadonlyArray<keyof NativeAddon>;
 
 /** Launches between two looks at what has run (to let go of the finished launches' arrays). */

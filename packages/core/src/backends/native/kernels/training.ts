@@ -2,7 +2,7 @@
 // (`ops/bias-activation.ts`, `ops/layer-norm.ts`, `ops/rms-norm.ts`) and one AdamW update
 // (`training/optimizers/adamw.ts`), each one pass of the addon instead of a dozen TF.js ops.
 import type { tf } from "../../../tf.js";
-import { BinaryOp, UnaryOp } from "../addon.js";
+import { UnaryOp } from "../addon.js";
 import { f32, output, type KernelArgs } from "./util.js";
 import type { NativeOnlyKernel } from "./native-only-kernel.js";
 
@@ -116,18 +116,17 @@ export const clipByGlobalNormKernel: NativeOnlyKernel = (addon) =>
   ((args: KernelArgs) => {
     const op = "BirdVLMClipByGlobalNorm";
     const grads = Object.keys(args.inputs).map((name) => [args.inputs[name]!, need(args, name, op)] as const);
-    const norm = Math.fround(Math.sqrt(Math.fround(addon.sumSquares(grads.map(([, v]) => v)))));
-    const normInfo = args.backend.makeTensorInfo([], "float32", new Float32Array([norm]));
     const maxNorm = (args.attrs as { maxNorm: number }).maxNorm;
-    if (!(maxNorm > 0)) return [normInfo];
-    const coef = Math.min(1, Math.fround(Math.fround(maxNorm) / Math.fround(norm + Math.fround(1e-6))));
-    const scale = new Float32Array([coef]); // NaN when the norm is (Math.min propagates it, as tf.minimum)
-    return [
-      normInfo,
-      ...grads.map(([t, v]) => {
-        const out = output(args.backend, v.length);
-        if (v.length > 0) addon.binary(BinaryOp.Mul, v, scale, out, [v.length], [1], [0]);
-        return args.backend.makeTensorInfo(t.shape, "float32", out);
-      }),
-    ];
+    const norm = new Float32Array(1);
+    const outs = maxNorm > 0 ? grads.map(([, v]) => output(args.backend, v.length)) : null;
+    // One queued kernel computes the norm and scales: nothing here waits for the gradients.
+    addon.clipByGlobalNorm(
+      grads.map(([, v]) => v),
+      norm,
+      maxNorm,
+      outs,
+    );
+    const normInfo = args.backend.makeTensorInfo([], "float32", norm);
+    if (!outs) return [normInfo];
+    return [normInfo, ...grads.map(([t], i) => args.backend.makeTensorInfo(t.shape, "float32", outs[i]!))];
   }) as unknown as tf.KernelFunc;
