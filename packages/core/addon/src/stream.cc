@@ -1,8 +1,5 @@
 #include "stream.h"
 
-#include <immintrin.h>
-#include <sched.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -16,24 +13,6 @@
 
 namespace birdvlm {
 namespace {
-
-// How long the executor, or a thread waiting for it, polls before it sleeps: kernels come a few microseconds
-// apart while JavaScript builds a step. The polls yield the core, because the JavaScript thread may want it.
-constexpr int64_t kSpinNs = 100000;
-
-template <class Done>
-bool poll_until(Done done) {
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0;; i++) {
-    if (done()) return true;
-    _mm_pause();
-    if ((i & 63) == 63) {
-      sched_yield();
-      if (std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count() > kSpinNs)
-        return done();
-    }
-  }
-}
 
 class Stream {
  public:
@@ -62,7 +41,7 @@ class Stream {
     if (!done()) {
       // The waiting thread computes with the executor's pool jobs meanwhile (a pool of n threads has n - 2 workers).
       if (pool().size() > 1) pool().help_while([&] { return !done(); });
-      else if (!poll_until(done)) {
+      else if (!spin_until(done)) {
         std::unique_lock<std::mutex> lock(mutex_);
         idle_cv_.wait(lock, done);
       }
@@ -90,7 +69,7 @@ class Stream {
   void run() {
     for (;;) {
       std::function<void()> kernel;
-      if (!poll_until([&] { return submitted_.load() > taken_ || stopping_.load(); })) {
+      if (!spin_until([&] { return submitted_.load() > taken_ || stopping_.load(); })) {
         std::unique_lock<std::mutex> lock(mutex_);
         sleeping_ = true;
         work_cv_.wait(lock, [&] { return submitted_.load() > taken_ || stopping_.load(); });

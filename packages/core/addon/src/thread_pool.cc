@@ -24,11 +24,6 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-namespace {
-
-// How long a thread spins for the next piece of work (or for its helpers to finish) before it sleeps:
-// kernels come a few microseconds apart in a training step, and a sleeping thread takes tens of
-// microseconds to wake (much longer on a busy machine). Env BIRDVLM_SPIN_US, default 200.
 int64_t spin_ns() {
   static const int64_t ns = [] {
     const char* env = std::getenv("BIRDVLM_SPIN_US");
@@ -37,25 +32,6 @@ int64_t spin_ns() {
   }();
   return ns;
 }
-
-template <class Done>
-bool spin_until(Done done) {
-  const int64_t limit = spin_ns();
-  if (limit == 0) return done();
-  auto start = std::chrono::steady_clock::now();
-  for (int i = 0;; i++) {
-    if (done()) return true;
-    _mm_pause();
-    if ((i & 63) == 63) {
-      // Yields the core now and then: with the launch queue (stream.h), the JavaScript thread may be waiting for it.
-      sched_yield();
-      if (std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count() > limit)
-        return done();
-    }
-  }
-}
-
-}  // namespace
 
 namespace {
 thread_local bool in_task = false;

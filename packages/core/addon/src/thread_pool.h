@@ -3,7 +3,11 @@
 // BIRDVLM_THREADS. The caller is the launch queue's executor (stream.h); the JavaScript thread, while it waits
 // for the queue, is the guest (`help_while`), so a pool of n threads keeps n - 2 workers of its own.
 #pragma once
+#include <immintrin.h>
+#include <sched.h>
+
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -47,6 +51,33 @@ class ThreadPool {
   std::atomic<uint32_t> generation_{0};
   std::atomic<bool> stop_{false};
 };
+
+/**
+ * How long a thread polls for the next piece of work (or for its helpers to finish) before it sleeps: kernels
+ * come a few microseconds apart in a training step, and a sleeping thread takes tens of microseconds to wake (much
+ * longer on a busy machine). Env BIRDVLM_SPIN_US, default 200.
+ */
+int64_t spin_ns();
+
+/**
+ * Polls `done` for up to `spin_ns()`, pausing, and yielding the core now and then (the JavaScript thread may be
+ * waiting for it: stream.h); returns done().
+ */
+template <class Done>
+bool spin_until(Done done) {
+  const int64_t limit = spin_ns();
+  if (limit == 0) return done();
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0;; i++) {
+    if (done()) return true;
+    _mm_pause();
+    if ((i & 63) == 63) {
+      sched_yield();
+      if (std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count() > limit)
+        return done();
+    }
+  }
+}
 
 /** The process-wide pool (created on first use). */
 ThreadPool& pool();
