@@ -61,6 +61,16 @@ describeEachBackend("native launch queue", ["native"], () => {
     });
   });
 
+  it("tf.time and tf.profile time the queued kernels, not their launch", async () => {
+    const [a, b] = [seeded([1024, 1024], 5), seeded([1024, 1024], 6)];
+    // 2.1 GFLOP: at least 5 ms at 400 GFLOP/s (two AVX-512 cores); a launch takes microseconds.
+    const timed = await tf.time(() => tf.matMul(a, b).dispose());
+    expect(timed.kernelMs as number).toBeGreaterThan(2);
+    const profile = await tf.profile(() => tf.matMul(a, b));
+    expect(profile.kernels.find((k) => k.name === "BatchMatMul")!.kernelTimeMs as number).toBeGreaterThan(2);
+    tf.dispose([a, b, profile.result as tf.Tensor]);
+  });
+
   it("a cpu kernel after queued ones reads their results (it waits), and so does a copy in JavaScript", () => {
     const x = seeded([64, 48], 3);
     const y = tf.tidy(() => tf.matMul(x, x, false, true)); // queued

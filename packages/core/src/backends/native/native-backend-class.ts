@@ -65,6 +65,14 @@ export class NativeBackend extends MathBackendCPU {
     return disposed;
   }
 
+  /** The wall time of `f` and of the kernels it queued (`tf.time`, and each kernel's time under `tf.profile`). */
+  override async time(f: () => void): Promise<tf.BackendTimingInfo> {
+    const start = performance.now();
+    f();
+    this.synchronizeLaunches();
+    return { kernelMs: performance.now() - start };
+  }
+
   override dispose(): void {
     this.synchronizeLaunches();
     this.pool.clear();
