@@ -2,12 +2,13 @@
 // caller owns alone, such as a preallocated KV cache. TF.js tensors are otherwise immutable.
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { tf } from "../../tf.js";
+import { hostAccess } from "./kernels/util.js";
 
 /** The host values of `t` when the active backend keeps float32 tensors as plain typed arrays, else undefined. */
 function hostValues(t: tf.Tensor): Float32Array | undefined {
   const backend = tf.backend();
   if (!(backend instanceof MathBackendCPU) || t.dtype !== "float32" || t.isDisposed) return undefined;
-  (backend as { synchronizeLaunches?: () => void }).synchronizeLaunches?.(); // queued kernels may still use it
+  hostAccess(backend); // queued kernels may still use it
   const values = backend.data.get(t.dataId)?.values;
   return values instanceof Float32Array ? values : undefined;
 }

@@ -35,6 +35,11 @@ export class NativeBackend extends MathBackendCPU {
     this.launches?.synchronize();
   }
 
+  /** Kernels queued and not yet known to have run (0 right after any wait). */
+  get queuedLaunches(): number {
+    return this.launches?.pending ?? 0;
+  }
+
   private adopt(values: BackendValues): BackendValues {
     if (this.pool.isViewOfPooled(values)) {
       this.synchronizeLaunches();
