@@ -56,7 +56,9 @@ export function stepper(vit: VisionTransformer): { step(images: tf.Tensor4D, lab
     async step(images, labels) {
       const { value, grads } = tf.variableGrads(
         () =>
-          crossEntropy(vit.forward(images, { training: true }).logits!, labels, { labelSmoothing: 0.1 }) as tf.Scalar,
+          crossEntropy(vit.forward(images, { training: true, headOnly: true }).logits!, labels, {
+            labelSmoothing: 0.1,
+          }) as tf.Scalar,
         params.map(([, v]) => v),
       );
       const named: NamedTensors = {};

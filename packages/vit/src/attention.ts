@@ -33,14 +33,19 @@ export class Attention extends Module {
     this.proj = this.registerModule("proj", new Linear(dim, dim, init));
   }
 
-  /** `[B, T, D]` → `[B, T, D]`. */
-  forward(x: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D {
+  /**
+   * `[B, T, D]` → `[B, Tq, D]`: every token attends to all `T`; with `queries` only the first `Tq` tokens query (a
+   * class-token head reads the class token's row alone). Default all.
+   */
+  forward(x: tf.Tensor3D, ctx: ForwardContext, queries?: number): tf.Tensor3D {
     const [b, t] = x.shape;
+    const tq = queries ?? t;
     const h = this.numHeads;
     const hd = this.headDim;
     if (this.useFusedKernel(ctx) && hasFusedKernel(FusedKernelName.qkvAttention)) {
       // q, k and v read where the qkv projection wrote them, the context written with heads side by side (native).
-      const context = qkvAttention(this.qkv.forward(x) as tf.Tensor3D, h, { scale: 1 / Math.sqrt(hd) });
+      const qkv = this.qkv.forward(x) as tf.Tensor3D;
+      const context = qkvAttention(qkv, h, { scale: 1 / Math.sqrt(hd), queries: tq });
       const out = this.proj.forward(context);
       return (ctx.training ? dropout(out, this.options.dropout, ctx.nextSeed()) : out) as tf.Tensor3D;
     }
@@ -50,9 +55,10 @@ export class Attention extends Module {
       t,
       hd,
     ]);
-    const [q, k, v] = tf.unstack(qkv, 0) as tf.Tensor3D[];
+    const [qAll, k, v] = tf.unstack(qkv, 0) as tf.Tensor3D[];
+    const q = tq < t ? tf.slice(qAll!, [0, 0, 0], [-1, tq, -1]) : qAll!;
     const out = this.proj.forward(
-      this.useFusedKernel(ctx) ? this.fused(q!, k!, v!, b, t) : this.composed(q!, k!, v!, b, t, ctx),
+      this.useFusedKernel(ctx) ? this.fused(q, k!, v!, b) : this.composed(q, k!, v!, b, ctx),
     );
     return (ctx.training ? dropout(out, this.options.dropout, ctx.nextSeed()) : out) as tf.Tensor3D;
   }
@@ -63,30 +69,22 @@ export class Attention extends Module {
     return !ctx.attention && !dropsAttention && hasFusedKernel(FusedKernelName.attention);
   }
 
-  /** q, k, v `[B*h, T, d]` → context `[B, T, D]` through core's fused attention. */
-  private fused(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, b: number, t: number): tf.Tensor3D {
-    const shape: [number, number, number, number] = [b, this.numHeads, t, this.headDim];
-    const context = fusedAttention(tf.reshape(q, shape), tf.reshape(k, shape), tf.reshape(v, shape), {
-      scale: 1 / Math.sqrt(this.headDim),
-    });
-    return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b, t, this.dim]);
+  /** q `[B*h, Tq, d]`, k, v `[B*h, T, d]` → context `[B, Tq, D]` through core's fused attention. */
+  private fused(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, b: number): tf.Tensor3D {
+    const heads = (t: tf.Tensor3D): tf.Tensor4D => tf.reshape(t, [b, this.numHeads, t.shape[1], this.headDim]);
+    const context = fusedAttention(heads(q), heads(k), heads(v), { scale: 1 / Math.sqrt(this.headDim) });
+    return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b, q.shape[1], this.dim]);
   }
 
-  /** q, k, v `[B*h, T, d]` → context `[B, T, D]` as batched products (probabilities recorded when asked). */
-  private composed(
-    q: tf.Tensor3D,
-    k: tf.Tensor3D,
-    v: tf.Tensor3D,
-    b: number,
-    t: number,
-    ctx: ForwardContext,
-  ): tf.Tensor3D {
+  /** q `[B*h, Tq, d]`, k, v `[B*h, T, d]` → context `[B, Tq, D]` as batched products (probabilities recorded when asked). */
+  private composed(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, b: number, ctx: ForwardContext): tf.Tensor3D {
     const h = this.numHeads;
     const hd = this.headDim;
-    // Scaling q ([B*h, T, d]) is cheaper than scaling the scores ([B*h, T, T]).
+    const t = q.shape[1];
+    // Scaling q ([B*h, Tq, d]) is cheaper than scaling the scores ([B*h, Tq, T]).
     const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(hd)), k, false, true);
     const probs = tf.softmax(scores);
-    if (ctx.attention) ctx.attention.push(tf.keep(tf.reshape(probs, [b, h, t, t])));
+    if (ctx.attention) ctx.attention.push(tf.keep(tf.reshape(probs, [b, h, t, k.shape[1]])));
     const dropped = ctx.training ? dropout(probs, this.options.attentionDropout, ctx.nextSeed()) : probs;
     return tf.reshape(tf.transpose(tf.reshape(tf.matMul(dropped as tf.Tensor3D, v), [b, h, t, hd]), [0, 2, 1, 3]), [
       b,

@@ -69,17 +69,22 @@ export class Block extends Module {
     }
   }
 
-  /** `[B, T, D]` → `[B, T, D]`. */
-  forward(x: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D {
+  /**
+   * `[B, T, D]` → `[B, T, D]`; with `queries`, `[B, Tq, D]`: the first `Tq` tokens' rows alone (they attend to all
+   * `T`), as a class-token head's last block needs. Same values in those rows.
+   */
+  forward(x: tf.Tensor3D, ctx: ForwardContext, queries?: number): tf.Tensor3D {
     const branch = (y: tf.Tensor, ls?: LayerScale) => {
       const scaled = ls ? ls.forward(y) : y;
       return ctx.training ? dropPath(scaled, this.options.dropPath, ctx.nextSeed()) : scaled;
     };
     // Each branch in its own tidy: its intermediates are freed (and their buffers reused, still in cache) as
     // soon as it is done, not at the end of the whole forward pass.
-    const h = tf.tidy(() =>
-      tf.add(x, branch(this.attn.forward(this.norm1.forward(x) as tf.Tensor3D, ctx), this.ls1)),
-    ) as tf.Tensor3D;
+    const [b, t, d] = x.shape;
+    const h = tf.tidy(() => {
+      const rows = queries !== undefined && queries < t ? tf.slice(x, [0, 0, 0], [b, queries, d]) : x;
+      return tf.add(rows, branch(this.attn.forward(this.norm1.forward(x) as tf.Tensor3D, ctx, queries), this.ls1));
+    }) as tf.Tensor3D;
     return tf.tidy(() => tf.add(h, branch(this.mlp.forward(this.norm2.forward(h), ctx), this.ls2))) as tf.Tensor3D;
   }
 }

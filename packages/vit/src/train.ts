@@ -134,7 +134,7 @@ export async function evaluateClassifier(
   let count = 0;
   for await (const b of batches) {
     const next = tf.tidy(() => {
-      const logits = model.forward(b.images, { training: false }).logits!;
+      const logits = model.forward(b.images, { training: false, headOnly: true }).logits!;
       const k = Math.min(5, logits.shape[1]);
       const labels = b.labels;
       const loss = crossEntropy(logits, labels, { reduction: "sum" });
@@ -197,7 +197,7 @@ export async function trainClassifier(options: TrainClassifierOptions): Promise<
       let targets: tf.Tensor2D | undefined;
       if (o.mix) ({ images, targets } = mixBatch(images, b.labels, numClasses, labelSmoothing, o.mix, ctx.rng));
       if (o.randomErasing) images = randomErasing(images, o.randomErasing, ctx.rng);
-      const logits = model.forward(images, { training: true, rng: ctx.rng }).logits!;
+      const logits = model.forward(images, { training: true, rng: ctx.rng, headOnly: true }).logits!;
       trainHits.assign(tf.add(trainHits, tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), b.labels), "float32"))));
       trainSeen += b.labels.shape[0];
       if (targets) return softTargetCrossEntropy(logits, targets);

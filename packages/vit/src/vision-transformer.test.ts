@@ -191,6 +191,44 @@ describe("VisionTransformer", () => {
     x.dispose();
   });
 
+  it("headOnly: a class-token head's last block computes the prefix rows alone, with the same logits and gradients", async () => {
+    const backend = tf.getBackend();
+    // The native backend's packed-qkv kernel and the composition elsewhere; distillation gives two prefix rows.
+    for (const name of [...new Set([backend, "cpu"])]) {
+      await tf.setBackend(name);
+      for (const extra of [{}, { distillationToken: true, distillationHead: true }, { pooling: "mean" as const }]) {
+        const m = new VisionTransformer({ ...small, depth: 3, numHeads: 3, hiddenSize: 48, ...extra }, { seed: 4 });
+        const x = images(3);
+        const labels = tf.tensor1d([0, 3, 4], "int32");
+        const vars = m.trainableParameters().map(([, v]) => v);
+        const run = (headOnly: boolean) =>
+          tf.variableGrads(() => {
+            const out = m.forward(x, { training: true, headOnly });
+            expect(out.lastHiddenState.shape[1]).toBe(
+              headOnly && extra.pooling !== "mean" ? m.numPrefixTokens : m.numPrefixTokens + 16,
+            );
+            return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 5), out.logits!) as tf.Scalar;
+          }, vars);
+        const full = run(false);
+        const before = tf.memory().numTensors;
+        const head = run(true);
+        expect(Math.abs(head.value.dataSync()[0]! - full.value.dataSync()[0]!)).toBeLessThan(1e-6);
+        for (const [n, v] of m.trainableParameters()) {
+          const [a, b] = [head.grads[v.name]!, full.grads[v.name]!];
+          const err = tf.tidy(
+            () => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! / (tf.max(tf.abs(b)).dataSync()[0]! + 1e-12),
+          );
+          expect(err, `${name} ${JSON.stringify(extra)} gradient of ${n}`).toBeLessThan(1e-5);
+        }
+        tf.dispose([head.value, ...Object.values(head.grads)]);
+        expect(tf.memory().numTensors).toBe(before);
+        tf.dispose([full.value, ...Object.values(full.grads), x, labels]);
+        m.dispose();
+      }
+    }
+    await tf.setBackend(backend);
+  });
+
   it("encodes the vector its head reads as features.pooled (attention pooling: not the class token)", () => {
     const m = new VisionTransformer({ ...small, pooling: "attention" }, { seed: 1 });
     const x = images(2);

@@ -45,6 +45,14 @@ export interface ViTForwardOptions extends ForwardOptions {
   rng?: { seed(): number };
   /** When set, each attention layer pushes its probabilities `[B, heads, T, T]` (kept) here. */
   attention?: unknown[];
+  /**
+   * Only the logits are wanted (training a classifier, classifying). With `cls` pooling the head reads the prefix
+   * tokens alone, so the last block computes only their rows (their attention over every token, their MLP; the
+   * other rows feed nothing): the same logits and gradients for most of one block's work less, and
+   * `lastHiddenState` holds the prefix tokens `[B, P, D]`. Ignored where every token is needed (other pooling,
+   * attention recorded, a convolutional MLP).
+   */
+  headOnly?: boolean;
 }
 
 /** Options of {@link VisionTransformer.attentionRollout}. */
@@ -57,7 +65,10 @@ export interface RolloutOptions {
 
 /** What one full pass computes. */
 export interface ViTOutput {
-  /** `[B, P+N, D]` after the final norm (`P` prefix tokens: class, distillation); un-normed with `fcNorm`. */
+  /**
+   * `[B, P+N, D]` after the final norm (`P` prefix tokens: class, distillation); un-normed with `fcNorm`. The
+   * prefix tokens alone, `[B, P, D]`, when `headOnly` applied.
+   */
   lastHiddenState: tf.Tensor3D;
   /** `[B, D]` the pooled vector fed to the head. */
   pooled: tf.Tensor2D;
@@ -208,7 +219,9 @@ export class VisionTransformer extends Module implements VisionEncoder {
     x = c.noEmbedClass ? prepend(tf.add(x, pos) as tf.Tensor3D) : (tf.add(prepend(x), pos) as tf.Tensor3D);
     if (ctx.training) x = dropout(x, c.dropout, ctx.nextSeed()) as tf.Tensor3D;
     ctx.tokenGrid = { rows: grid[0], cols: grid[1], prefix: prefix.length };
-    for (const block of this.blocks.items) x = block.forward(x, ctx);
+    const blocks = this.blocks.items;
+    const lastQueries = this.prefixOnlyLastBlock(options) ? prefix.length : undefined;
+    blocks.forEach((block, i) => (x = block.forward(x, ctx, i === blocks.length - 1 ? lastQueries : undefined)));
     const lastHiddenState = this.norm ? (this.norm.forward(x) as tf.Tensor3D) : x;
     const pooled = this.fc_norm
       ? (this.fc_norm.forward(this.pool(lastHiddenState, ctx)) as tf.Tensor2D)
@@ -223,6 +236,19 @@ export class VisionTransformer extends Module implements VisionEncoder {
       logits = tf.div(tf.add(logits!, this.head_dist.forward(distToken)), 2) as tf.Tensor2D;
     }
     return { lastHiddenState, pooled, logits, grid };
+  }
+
+  /** Whether the head reads the prefix tokens alone, so the last block may compute only their rows. */
+  private prefixOnlyLastBlock(options: ViTForwardOptions): boolean {
+    const c = this.config;
+    return (
+      options.headOnly === true &&
+      c.pooling === "cls" &&
+      this.numPrefixTokens > 0 &&
+      !options.attention &&
+      !c.mlpConvKernel &&
+      c.depth > 0
+    );
   }
 
   private pool(tokens: tf.Tensor3D, ctx: ForwardContext): tf.Tensor2D {
@@ -265,7 +291,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
   /** `[B, H, W, C]` → logits `[B, classes]`. */
   classify(images: ImageBatch, options: ForwardOptions = {}): tf.Tensor2D {
     if (!this.head) throw new Error("VisionTransformer.classify: this model has no head (numClasses 0)");
-    return tf.tidy(() => this.forward(images, options).logits!);
+    return tf.tidy(() => this.forward(images, { ...options, headOnly: true }).logits!);
   }
 
   /** Per block, the attention probabilities `[B, heads, T, T]` (row = query token); the caller disposes them. */

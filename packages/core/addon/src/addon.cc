@@ -236,7 +236,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   if (!ReadAttentionShape(info, 5, "attention", &a)) return env.Undefined();
   const int64_t nq = QueryElements(a), nk = KeyElements(a);
   float *q, *k, *v, *out;
-  if (a.packedQkv ? !F32(info, 0, 3 * nq, &q) || !F32(info, 4, nq, &out)
+  if (a.packedQkv ? !F32(info, 0, 3 * nk, &q) || !F32(info, 4, nq, &out)
                   : !F32(info, 0, nq, &q) || !F32(info, 1, nk, &k) || !F32(info, 2, nk, &v) || !F32(info, 4, nq, &out))
     return env.Undefined();
   // packed: q holds [B, T, 3, H, D], so k and v start H·D and 2·H·D into each row

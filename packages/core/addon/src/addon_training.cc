@@ -80,7 +80,7 @@ Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
   float *q, *k, *v, *dy, *dq, *dk, *dv;
   if (a.packedQkv) {
     // q and dq hold [B, T, 3, H, D]; k, v, dk, dv are views into them
-    if (!F32(info, 0, 3 * nq, &q) || !F32(info, 4, nq, &dy) || !F32(info, 5, 3 * nq, &dq)) return env.Undefined();
+    if (!F32(info, 0, 3 * nk, &q) || !F32(info, 4, nq, &dy) || !F32(info, 5, 3 * nk, &dq)) return env.Undefined();
     const int64_t HD = static_cast<int64_t>(a.H) * a.D;
     k = q + HD, v = q + 2 * HD, dk = dq + HD, dv = dq + 2 * HD;
   } else if (!F32(info, 0, nq, &q) || !F32(info, 1, nk, &k) || !F32(info, 2, nk, &v) || !F32(info, 4, nq, &dy) ||

@@ -28,9 +28,9 @@ struct View {
   int64_t at(int b, int h, int i) const { return b * batch + h * head + i * row; }
 };
 
-View q_view(const AttentionArgs& a) {  // q, dq (and dy, out unless packed)
+View q_view(const AttentionArgs& a) {  // q, dq (and dy, out unless packed); packed: T = Tk tokens a batch
   const int64_t HD = static_cast<int64_t>(a.H) * a.D;
-  return a.packedQkv ? View{3 * a.Tq * HD, a.D, 3 * HD} : View{a.Tq * HD, static_cast<int64_t>(a.Tq) * a.D, a.D};
+  return a.packedQkv ? View{3 * a.Tk * HD, a.D, 3 * HD} : View{a.Tq * HD, static_cast<int64_t>(a.Tq) * a.D, a.D};
 }
 View kv_view(const AttentionArgs& a) {  // k, v, dk, dv
   if (a.packedQkv) return q_view(a);
@@ -261,6 +261,8 @@ void attention_grad_kv_head(const AttentionGradArgs& g, int b, int kvHead, std::
       sgemm_serial({Tq, D, Tk, dS, Tk, false, kb, kr, false, dq, qr, false});  // dq = dS k
     if (!sgemm_direct(Tk, D, Tq, dS, 1, Tk, qb, qr, dk, kr, acc))
       sgemm_serial({Tk, D, Tq, dS, Tk, true, qb, qr, false, dk, kr, acc});     // dk (+)= dSᵀ q
+    if (a.packedQkv)  // tokens past the queries asked for nothing: their q gets no gradient
+      for (int i = Tq; i < Tk; i++) std::fill(dq + static_cast<int64_t>(i) * qr, dq + static_cast<int64_t>(i) * qr + D, 0.f);
   }
 }
 

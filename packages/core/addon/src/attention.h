@@ -19,7 +19,8 @@ struct AttentionArgs {
   int offset;         // absolute position of query 0
   int64_t maskStride[4];
   // q, k, v are the thirds of one [B, T, 3, H, D] buffer (a fused qkv projection's output: k = q + H*D, v = q + 2*H*D,
-  // rows 3*H*D apart) and out is [B, T, H, D]; needs H == Hkv and Tq == Tk == capK. Otherwise the layouts above.
+  // rows 3*H*D apart; T = Tk == capK) and out is [B, Tq, H, D]: the first Tq ≤ T tokens are the queries (a class
+  // token's last block asks for Tq = 1); needs H == Hkv. Otherwise the layouts above.
   bool packedQkv = false;
   // [B, H, Tq, Tk] or null. The forward, given it, keeps every row's probabilities there (a training forward); the
   // gradient, given it, reads them instead of recomputing q·kᵀ and the softmax.
@@ -42,7 +43,8 @@ struct AttentionGradArgs {
   float* dq;        // [B, H, Tq, D]
   float* dk;        // [B, Hkv, capK, D]: positions past Tk get 0
   float* dv;        // same layout as dk
-  // With fwd.packedQkv: dy is [B, T, H, D] and dq, dk, dv the thirds of one [B, T, 3, H, D] buffer (as q, k, v).
+  // With fwd.packedQkv: dy is [B, Tq, H, D] and dq, dk, dv the thirds of one [B, T, 3, H, D] buffer (as q, k, v);
+  // dq's rows past Tq get 0.
 };
 
 /**

@@ -48,8 +48,8 @@ inline bool ReadAttentionShape(const Napi::CallbackInfo& info, size_t at, const 
   auto ms = Ints(info, at + 5);
   if (ms.size() != 4) return Fail(env, op + ": maskStrides must have 4 entries");
   a->packedQkv = info.Length() > at + 6 && info[at + 6].ToBoolean();
-  if (a->packedQkv && (a->Hkv != a->H || a->Tq != a->Tk || a->Tk != a->capK))
-    return Fail(env, op + ": packed qkv needs H == Hkv and Tq == Tk == capK");
+  if (a->packedQkv && (a->Hkv != a->H || a->Tq > a->Tk || a->Tk != a->capK))
+    return Fail(env, op + ": packed qkv needs H == Hkv, Tq <= Tk and Tk == capK");
   float* mask = nullptr;
   if (!info[3].IsNull() && !info[3].IsUndefined()) {
     int64_t extent = 1;

@@ -129,13 +129,21 @@ export function fusedAttention(
  *
  * @param qkv `[B, T, 3·H·D]` float32.
  * @param heads `H`.
- * @param options `scale` multiplies the scores; default `1 / sqrt(D)`.
- * @returns `[B, T, H·D]`. Differentiable in qkv.
+ * @param options `scale` multiplies the scores; default `1 / sqrt(D)`. `queries`: only the first `Tq` tokens
+ *   query (all `T` are keys and values), default all — a class-token head needs the class token's row alone.
+ * @returns `[B, Tq, H·D]`. Differentiable in qkv (the q of tokens past `Tq` gets zero gradient).
  */
-export function qkvAttention(qkv: tf.Tensor3D, heads: number, options: { scale?: number } = {}): tf.Tensor3D {
+export function qkvAttention(
+  qkv: tf.Tensor3D,
+  heads: number,
+  options: { scale?: number; queries?: number } = {},
+): tf.Tensor3D {
   const [B, T, width] = qkv.shape;
   if (qkv.rank !== 3 || !Number.isInteger(heads) || heads < 1 || width % (3 * heads) !== 0)
     throw new Error(`qkvAttention: qkv [${qkv.shape}] must be [B, T, 3 * heads * D] for ${heads} heads`);
+  const Tq = options.queries ?? T;
+  if (!Number.isInteger(Tq) || Tq < 1 || Tq > T)
+    throw new Error(`qkvAttention: queries ${options.queries} must be a whole number from 1 to T = ${T}`);
   const D = width / (3 * heads);
   const scale = options.scale ?? 1 / Math.sqrt(D);
   if (!hasFusedKernel(FusedKernelName.qkvAttention) || !hasFusedKernel(FusedKernelName.qkvAttentionGrad)) {
@@ -143,11 +151,12 @@ export function qkvAttention(qkv: tf.Tensor3D, heads: number, options: { scale?:
       const [q, k, v] = tf.unstack(
         tf.transpose(tf.reshape(qkv, [B, T, 3, heads, D]), [2, 0, 3, 1, 4]),
       ) as tf.Tensor4D[];
-      const context = fusedAttention(q!, k!, v!, { scale });
-      return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B, T, heads * D]);
+      const queries = Tq < T ? tf.slice(q!, [0, 0, 0, 0], [-1, -1, Tq, -1]) : q!;
+      const context = fusedAttention(queries, k!, v!, { scale });
+      return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B, Tq, heads * D]);
     });
   }
-  const attrs = { heads, scale };
+  const attrs = { heads, scale, queries: Tq };
   // While gradients are recorded the forward keeps its probabilities, so the backward need not recompute them.
   const keepProbs = gradientsRecorded() && hasFusedKernel(FusedKernelName.qkvAttentionTraining);
   const op = customGradOp(([x], save) => {

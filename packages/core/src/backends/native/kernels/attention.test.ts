@@ -157,6 +157,48 @@ describeEachBackend("native fused attention and SwiGLU kernels", ["native"], () 
     });
   }
 
+  for (const [B, T, H, D, Tq] of [
+    [4, 65, 3, 64, 1], // a class token's last block
+    [2, 65, 2, 32, 17], // enough query rows for the packed products
+    [2, 9, 2, 4, 2], // on the calling thread
+  ]) {
+    it(`qkvAttention with the first ${Tq} of ${T} tokens querying: cpu's composition and the full attention's rows, gradient too`, async () => {
+      const results = await nativeAndCpu(() => {
+        const qkv = seeded([B!, T!, 3 * H! * D!], 43, 1.5) as tf.Tensor3D;
+        const w = seeded([B!, Tq!, H! * D!], 44);
+        const part = (a: tf.Tensor) => tf.sum(tf.mul(qkvAttention(a as tf.Tensor3D, H!, { queries: Tq }), w));
+        // The full attention with the same weights on the first Tq rows and none on the rest: the same gradient.
+        const padded = tf.pad(w, [
+          [0, 0],
+          [0, T! - Tq!],
+          [0, 0],
+        ]);
+        const full = (a: tf.Tensor) => tf.sum(tf.mul(qkvAttention(a as tf.Tensor3D, H!), padded));
+        const rows = tf.slice(qkvAttention(qkv, H!), [0, 0, 0], [-1, Tq!, -1]);
+        return [qkvAttention(qkv, H!, { queries: Tq }), rows, tf.grads(part)([qkv])[0]!, tf.grads(full)([qkv])[0]!];
+      });
+      const [[out, outCpu, shape], [rows], [grad, gradCpu], [fullGrad]] = results as [
+        [ArrayLike<number>, ArrayLike<number>, number[]],
+        ...Array<[ArrayLike<number>, ArrayLike<number>, number[]]>,
+      ];
+      expect(shape).toEqual([B, Tq, H! * D!]);
+      expect(worst(out, outCpu)).toBeLessThan(2e-6);
+      expect(worst(out, rows)).toBeLessThan(2e-6);
+      expect(worst(grad, gradCpu), "gradient").toBeLessThan(2e-5);
+      expect(worst(grad, fullGrad), "gradient against the full attention's").toBeLessThan(2e-5);
+      // The q of the tokens that did not query gets exactly 0 (the kernel's output buffer is not zeroed for it).
+      const width = 3 * H! * D!;
+      for (let b = 0; b < B!; b++)
+        for (let t = Tq!; t < T!; t++) for (let j = 0; j < H! * D!; j++) expect(grad[(b * T! + t) * width + j]).toBe(0);
+    });
+  }
+
+  it("qkvAttention rejects a number of queries outside 1..T", () => {
+    const qkv = tf.zeros([1, 4, 6]) as tf.Tensor3D;
+    for (const queries of [0, 5, 1.5]) expect(() => qkvAttention(qkv, 1, { queries })).toThrow(/queries .* 1 to T = 4/);
+    qkv.dispose();
+  });
+
   it("qkvAttention runs one kernel each way on native and rejects a width that heads do not divide", async () => {
     await tf.setBackend("native");
     const qkv = seeded([2, 5, 3 * 2 * 4], 39) as tf.Tensor3D;

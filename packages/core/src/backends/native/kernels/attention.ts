@@ -80,24 +80,28 @@ export const fusedAttentionGradKernel: NativeOnlyKernel = (addon) =>
     ];
   }) as unknown as tf.KernelFunc;
 
-/** The packed input of the qkv kernels and the addon's shape `[B, H, H, T, T, T, D]` for it. */
+/** The packed input of the qkv kernels and the addon's shape `[B, H, H, Tq, T, T, D]` for it (`Tq` queries). */
 function qkvCall(args: KernelArgs, op: string): { qkv: Float32Array; dims: number[]; scale: number } {
-  const { heads, scale } = args.attrs as { heads: number; scale: number };
+  const { heads, scale, queries } = args.attrs as { heads: number; scale: number; queries?: number };
   const [B, T, width] = args.inputs.qkv.shape as [number, number, number];
-  return { qkv: need(args, "qkv", op), dims: [B, heads, heads, T, T, T, width / (3 * heads)], scale };
+  return { qkv: need(args, "qkv", op), dims: [B, heads, heads, queries ?? T, T, T, width / (3 * heads)], scale };
 }
 
 /** No mask, not causal, no window or offset; q, k and v read in place from the packed `[B, T, 3·H·D]` rows. */
 const PACKED_QKV: [boolean, number, number, number[], boolean] = [false, 0, 0, [0, 0, 0, 0], true];
 
-/** BirdVLMQkvAttention: qkv `[B, T, 3·H·D]` (attrs `heads`, `scale`) → `[B, T, H·D]`, read and written in place. */
+/**
+ * BirdVLMQkvAttention: qkv `[B, T, 3·H·D]` (attrs `heads`, `scale`, `queries` = Tq ≤ T) → `[B, Tq, H·D]`, the first
+ * `Tq` tokens attending to all `T`, read and written in place.
+ */
 export const qkvAttentionKernel: NativeOnlyKernel = (addon) =>
   ((args: KernelArgs) => {
     const { qkv, dims, scale } = qkvCall(args, "BirdVLMQkvAttention");
-    const out = output(args.backend, qkv.length / 3);
+    const [B, , , Tq] = dims as [number, number, number, number];
+    const [, , width] = args.inputs.qkv.shape as [number, number, number];
+    const out = output(args.backend, B * Tq * (width / 3));
     addon.attention(qkv, qkv, qkv, null, out, dims, scale, ...PACKED_QKV);
-    const [B, T, width] = args.inputs.qkv.shape;
-    return args.backend.makeTensorInfo([B, T, width / 3], "float32", out);
+    return args.backend.makeTensorInfo([B, Tq, width / 3], "float32", out);
   }) as unknown as tf.KernelFunc;
 
 /**
@@ -107,20 +111,20 @@ export const qkvAttentionKernel: NativeOnlyKernel = (addon) =>
 export const qkvAttentionTrainingKernel: NativeOnlyKernel = (addon) =>
   ((args: KernelArgs) => {
     const { qkv, dims, scale } = qkvCall(args, "BirdVLMQkvAttentionTraining");
-    const [B, H, , T] = dims as [number, number, number, number];
-    const out = output(args.backend, qkv.length / 3);
-    const probs = output(args.backend, B * H * T * T);
+    const [B, H, , Tq, T] = dims as [number, number, number, number, number];
+    const [, , width] = args.inputs.qkv.shape as [number, number, number];
+    const out = output(args.backend, B * Tq * (width / 3));
+    const probs = output(args.backend, B * H * Tq * T);
     addon.attention(qkv, qkv, qkv, null, out, dims, scale, ...PACKED_QKV, probs);
-    const [, , width] = args.inputs.qkv.shape;
     return [
-      args.backend.makeTensorInfo([B, T, width! / 3], "float32", out),
-      args.backend.makeTensorInfo([B, H, T, T], "float32", probs),
+      args.backend.makeTensorInfo([B, Tq, width / 3], "float32", out),
+      args.backend.makeTensorInfo([B, H, Tq, T], "float32", probs),
     ];
   }) as unknown as tf.KernelFunc;
 
 /**
- * BirdVLMQkvAttentionGrad: qkv `[B, T, 3·H·D]`, dy `[B, T, H·D]` (and the forward's probabilities `probs`
- * `[B, H, T, T]`, read instead of recomputed) → dqkv `[B, T, 3·H·D]`.
+ * BirdVLMQkvAttentionGrad: qkv `[B, T, 3·H·D]`, dy `[B, Tq, H·D]` (and the forward's probabilities `probs`
+ * `[B, H, Tq, T]`, read instead of recomputed) → dqkv `[B, T, 3·H·D]` (the q of tokens past `Tq` gets 0).
  */
 export const qkvAttentionGradKernel: NativeOnlyKernel = (addon) =>
   ((args: KernelArgs) => {
