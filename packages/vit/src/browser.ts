@@ -18,9 +18,9 @@ export {
   fromHF,
 } from "./config.js";
 export { toTimmJson, toHFJson } from "./config-export.js";
+export { type RolloutOptions } from "./attention-rollout.js";
 export {
   VisionTransformer,
-  type RolloutOptions,
   type VisionTransformerOptions,
   type ViTOutput,
   type ViTForwardOptions,

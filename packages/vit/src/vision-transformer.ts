@@ -6,6 +6,7 @@ import { type AnyPatchEmbed, createPatchEmbed } from "./patch-embedding.js";
 import { Block, BlockList } from "./block.js";
 import { LayerNorm } from "./layer-norm.js";
 import { AttentionPool } from "./attention-pool.js";
+import { type RolloutOptions, rollout } from "./attention-rollout.js";
 import { resamplePosEmbed } from "./pos-embed.js";
 import { dropout } from "./drop.js";
 import { type CheckpointFormat, readViTCheckpoint, writeViTCheckpoint } from "./load.js";
@@ -53,14 +54,6 @@ export interface ViTForwardOptions extends ForwardOptions {
    * attention recorded, a convolutional MLP).
    */
   headOnly?: boolean;
-}
-
-/** Options of {@link VisionTransformer.attentionRollout}. */
-export interface RolloutOptions {
-  /** How heads are combined per block. Default `mean`. */
-  headFusion?: "mean" | "max" | "min";
-  /** Weight of the identity (the residual path) mixed into each block's attention. Default 0.5. */
-  residual?: number;
 }
 
 /** What one full pass computes. */
@@ -333,26 +326,10 @@ export class VisionTransformer extends Module implements VisionEncoder {
    */
   attentionRollout(images: ImageBatch, options: RolloutOptions = {}): tf.Tensor3D {
     if (!this.config.classToken) throw new Error("attentionRollout: the model has no class token");
-    const residual = options.residual ?? 0.5;
     const probs = this.attentionProbabilities(images);
     try {
-      return tf.tidy(() => {
-        const [b, , t] = probs[0]!.shape;
-        const eye = tf.eye(t);
-        let rollout: tf.Tensor3D = tf.tile(tf.expandDims(eye, 0), [b, 1, 1]) as tf.Tensor3D;
-        for (const p of probs) {
-          const fused =
-            options.headFusion === "max" ? tf.max(p, 1) : options.headFusion === "min" ? tf.min(p, 1) : tf.mean(p, 1);
-          const mixed = tf.add(tf.mul(fused, 1 - residual), tf.mul(eye, residual));
-          const normalized = tf.div(mixed, tf.sum(mixed, -1, true)) as tf.Tensor3D;
-          rollout = tf.matMul(normalized, rollout);
-        }
-        const side = [images.shape[1] / this.config.patchSize, images.shape[2] / this.config.patchSize];
-        const p0 = this.numPrefixTokens;
-        const cls = tf.reshape(tf.slice(rollout, [0, 0, p0], [b, 1, t - p0]), [b, t - p0]);
-        const scaled = tf.div(cls, tf.maximum(tf.max(cls, 1, true), 1e-12));
-        return tf.reshape(scaled, [b, side[0]!, side[1]!]) as tf.Tensor3D;
-      });
+      const rows = images.shape[1] / this.config.patchSize;
+      return rollout(probs, [rows, images.shape[2] / this.config.patchSize], this.numPrefixTokens, options);
     } finally {
       tf.dispose(probs);
     }
