@@ -40,14 +40,18 @@ describe.each([
       const o = model.forward(g.images);
       return [o.lastHiddenState, o.logits!];
     });
+    // classify: the last block computes the class token's row alone (headOnly), the same logits.
+    out.push(model.classify(g.images));
     expect(out[0]!.shape).toEqual(g.lastHiddenState.shape);
     const errHidden = maxAbsDiff(out[0]!, g.lastHiddenState);
     const errLogits = maxAbsDiff(out[1]!, g.logits);
+    const errClassify = maxAbsDiff(out[2]!, g.logits);
     console.log(
-      `${_name} on ${tf.getBackend()}: max abs error hidden ${errHidden.toExponential(2)}, logits ${errLogits.toExponential(2)}`,
+      `${_name} on ${tf.getBackend()}: max abs error hidden ${errHidden.toExponential(2)}, logits ${errLogits.toExponential(2)}, classify ${errClassify.toExponential(2)}`,
     );
     expect(errHidden).toBeLessThan(1e-4);
     expect(errLogits).toBeLessThan(1e-4);
+    expect(errClassify).toBeLessThan(1e-4);
     tf.dispose(out);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([g.images, g.lastHiddenState, g.logits]);
