@@ -2,7 +2,8 @@
 // best path this machine has; this one loads the addon in child processes with the faster paths switched off
 // (`BIRDVLM_NO_AVX512`, `BIRDVLM_NO_AVX2`), so the AVX2 and the generic kernels are checked here too: SGEMM in
 // every transpose layout with a bias + GELU epilogue, the bf16 product for decoding (M ≤ 16) and prefill rows,
-// and attention, each against a float64 reference computed in JavaScript.
+// attention, and the depthwise convolution and its input gradient, each against a float64 reference computed in
+// JavaScript.
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { findAddon } from "./addon.js";
@@ -73,6 +74,29 @@ for (const [m, n, k] of [[1, 37, 65], [5, 64, 33], [16, 20, 48], [17, 40, 31]]) 
   }
   note("attention", out, want, scale);
 }
+// Depthwise convolution and its input gradient: 'same' at stride 1 with 64 channels (whole blocks of 32) and stride
+// 2 with 45 (a remainder), each against the direct sums.
+for (const [B, H, W, C, K, st] of [[2, 6, 5, 64, 3, 1], [1, 7, 6, 45, 3, 2]]) {
+  const pad = Math.floor((K - 1) / 2), OH = Math.floor((H + 2 * pad - K) / st) + 1, OW = Math.floor((W + 2 * pad - K) / st) + 1;
+  const dims = [B, H, W, C, K, K, OH, OW, st, st, pad, pad];
+  const x = rnd(B * H * W * C), w = rnd(K * K * C), dy = rnd(B * OH * OW * C);
+  const y = new Float32Array(B * OH * OW * C), dx = new Float32Array(B * H * W * C);
+  a.depthwiseConv(x, w, y, dims); a.depthwiseConvGradInput(dy, w, dx, dims); a.synchronize();
+  const wantY = new Float64Array(y.length), scaleY = new Float64Array(y.length).fill(1);
+  const wantDx = new Float64Array(dx.length), scaleDx = new Float64Array(dx.length).fill(1);
+  for (let b = 0; b < B; b++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++)
+    for (let ky = 0; ky < K; ky++) for (let kx = 0; kx < K; kx++) {
+      const iy = oy * st + ky - pad, ix = ox * st + kx - pad;
+      if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+      for (let c = 0; c < C; c++) {
+        const o = ((b * OH + oy) * OW + ox) * C + c, i = ((b * H + iy) * W + ix) * C + c, t = (ky * K + kx) * C + c;
+        wantY[o] += x[i] * w[t]; scaleY[o] += Math.abs(x[i] * w[t]);
+        wantDx[i] += dy[o] * w[t]; scaleDx[i] += Math.abs(dy[o] * w[t]);
+      }
+    }
+  note("depthwise", y, wantY, scaleY);
+  note("depthwiseGradInput", dx, wantDx, scaleDx);
+}
 console.log(JSON.stringify({ isa: a.info().isa, async: a.info().async, errs }));
 `;
 
@@ -94,16 +118,24 @@ describe.skipIf(skip)("native addon: every ISA path against a float64 reference"
     ["avx2, BIRDVLM_ASYNC=0", "avx2", { BIRDVLM_NO_AVX512: "1", BIRDVLM_ASYNC: "0" }],
   ];
   for (const [name, isa, env] of cases) {
-    it(`${name}: SGEMM (3 layouts, bias + GELU), bf16 product (M 1..17), causal attention`, () => {
+    it(`${name}: SGEMM (3 layouts, bias + GELU), bf16 product (M 1..17), causal attention, depthwise convolution`, () => {
       const r = runChild(env);
       expect(r.async).toBe(env.BIRDVLM_ASYNC !== "0");
       // A machine without AVX2 cannot run the AVX2 path; it then falls to the generic one, which is checked anyway.
       if (isa === "generic") expect(r.isa).toBe("generic");
       else expect(["avx2", "generic"]).toContain(r.isa);
-      expect(Object.keys(r.errs).sort()).toEqual(["attention", "bf16MatMul", "sgemm+bias+gelu"]);
+      expect(Object.keys(r.errs).sort()).toEqual([
+        "attention",
+        "bf16MatMul",
+        "depthwise",
+        "depthwiseGradInput",
+        "sgemm+bias+gelu",
+      ]);
       expect(r.errs["sgemm+bias+gelu"]).toBeLessThan(2e-6);
       expect(r.errs.bf16MatMul).toBeLessThan(2e-6);
       expect(r.errs.attention).toBeLessThan(2e-6);
+      expect(r.errs.depthwise).toBeLessThan(2e-6);
+      expect(r.errs.depthwiseGradInput).toBeLessThan(2e-6);
     }, 90_000);
   }
 });
