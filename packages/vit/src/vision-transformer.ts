@@ -239,8 +239,7 @@ export class VisionTransformer extends Module implements VisionEncoder {
       c.pooling === "cls" &&
       this.numPrefixTokens > 0 &&
       !options.attention &&
-      !c.mlpConvKernel &&
-      c.depth > 0
+      !c.mlpConvKernel
     );
   }
 

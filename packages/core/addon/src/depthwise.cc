@@ -52,8 +52,7 @@ __attribute__((target("avx2"))) void sum_taps_avx2(float* __restrict out, const 
   for (; c0 < C; c0++) {
     float acc = 0.f;
     for (int t = 0; t < taps; t++) {
-      const float p = src[t][c0] * w[t][c0];  // rounded, then added (no contraction across statements)
-      acc += p;
+      acc += src[t][c0] * w[t][c0];  // no FMA in this target: rounded, then added, as the generic path
     }
     out[c0] = acc;
   }
@@ -83,60 +82,54 @@ inline int64_t input_col(const ConvShape& s, int64_t ox, int64_t kx) {
   return x < 0 || x >= s.W ? -1 : x;
 }
 
-}  // namespace
+/** The output index o with o·stride = t, or -1 when t is not such a multiple within [0, n). */
+inline int64_t output_index(int64_t t, int64_t stride, int64_t n) {
+  return t < 0 || t % stride != 0 || t / stride >= n ? -1 : t / stride;
+}
 
-void depthwise_conv(const float* x, const float* w, float* y, const ConvShape& s) {
-  const int64_t C = s.C;
-  // One task per output row (b, oy): it writes only its own row of y, each pixel once, its taps in (ky, kx) order.
-  parallel_for(s.B * s.OH, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(s.OW * C * s.KH * s.KW, 1)),
+/**
+ * The loop of both gathers: every pixel (y, x) of out `[B, rows, cols, C]`, one task per row, written once as the
+ * sum over the taps (ky, kx) — ascending, or descending when `reversed` — whose source row `row(y, ky)` and column
+ * `col(x, kx)` are not -1, of src `[B, srcRows, srcCols, C]` at that place times w[ky, kx].
+ */
+template <class Row, class Col>
+void gather_taps(const float* src, int64_t srcRows, int64_t srcCols, const float* w, float* out, int64_t rows,
+                 int64_t cols, const ConvShape& s, bool reversed, Row row, Col col) {
+  const int64_t C = s.C, K = s.KH * s.KW;
+  parallel_for(s.B * rows, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(cols * C * K, 1)),
                [&](int64_t r0, int64_t r1) {
-                 std::vector<const float*> src(s.KH * s.KW), taps(s.KH * s.KW);
+                 std::vector<const float*> from(K), taps(K);
                  for (int64_t r = r0; r < r1; r++) {
-                   const int64_t b = r / s.OH, oy = r % s.OH;
-                   for (int64_t ox = 0; ox < s.OW; ox++) {
+                   const int64_t b = r / rows, y = r % rows;
+                   for (int64_t x = 0; x < cols; x++) {
                      int n = 0;
-                     for (int64_t ky = 0; ky < s.KH; ky++) {
-                       const int64_t iy = input_row(s, oy, ky);
-                       if (iy < 0) continue;
-                       for (int64_t kx = 0; kx < s.KW; kx++) {
-                         const int64_t ix = input_col(s, ox, kx);
-                         if (ix < 0) continue;
-                         src[n] = x + ((b * s.H + iy) * s.W + ix) * C;
-                         taps[n++] = w + (ky * s.KW + kx) * C;
-                       }
+                     for (int64_t i = 0; i < K; i++) {
+                       const int64_t t = reversed ? K - 1 - i : i;
+                       const int64_t sy = row(y, t / s.KW), sx = col(x, t % s.KW);
+                       if (sy < 0 || sx < 0) continue;
+                       from[n] = src + ((b * srcRows + sy) * srcCols + sx) * C;
+                       taps[n++] = w + t * C;
                      }
-                     sum_taps(y + (r * s.OW + ox) * C, src.data(), taps.data(), n, C);
+                     sum_taps(out + (r * cols + x) * C, from.data(), taps.data(), n, C);
                    }
                  }
                });
 }
 
+}  // namespace
+
+void depthwise_conv(const float* x, const float* w, float* y, const ConvShape& s) {
+  // Each output pixel sums its taps in (ky, kx) order.
+  gather_taps(x, s.H, s.W, w, y, s.OH, s.OW, s, false, [&](int64_t oy, int64_t ky) { return input_row(s, oy, ky); },
+              [&](int64_t ox, int64_t kx) { return input_col(s, ox, kx); });
+}
+
 void depthwise_conv_grad_input(const float* dy, const float* w, float* dx, const ConvShape& s) {
-  const int64_t C = s.C;
-  // Gathered per input pixel: dx[b, iy, ix] sums dy[b, oy, ox] · w[ky, kx] over the taps that read it (oy·sH + ky −
-  // padTop = iy, likewise x), in descending (ky, kx) — ascending (oy, ox), the order a scatter over the outputs
-  // adds them in. One task per input row; each pixel written once.
-  parallel_for(s.B * s.H, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(s.W * C * s.KH * s.KW, 1)),
-               [&](int64_t r0, int64_t r1) {
-                 std::vector<const float*> grads(s.KH * s.KW), taps(s.KH * s.KW);
-                 for (int64_t r = r0; r < r1; r++) {
-                   const int64_t b = r / s.H, iy = r % s.H;
-                   for (int64_t ix = 0; ix < s.W; ix++) {
-                     int n = 0;
-                     for (int64_t ky = s.KH - 1; ky >= 0; ky--) {
-                       const int64_t ty = iy + s.padTop - ky;
-                       if (ty < 0 || ty % s.strideH != 0 || ty / s.strideH >= s.OH) continue;
-                       for (int64_t kx = s.KW - 1; kx >= 0; kx--) {
-                         const int64_t tx = ix + s.padLeft - kx;
-                         if (tx < 0 || tx % s.strideW != 0 || tx / s.strideW >= s.OW) continue;
-                         grads[n] = dy + ((b * s.OH + ty / s.strideH) * s.OW + tx / s.strideW) * C;
-                         taps[n++] = w + (ky * s.KW + kx) * C;
-                       }
-                     }
-                     sum_taps(dx + (r * s.W + ix) * C, grads.data(), taps.data(), n, C);
-                   }
-                 }
-               });
+  // dx[b, iy, ix] sums dy[b, oy, ox] · w[ky, kx] over the taps that read it (oy·sH + ky − padTop = iy, likewise x),
+  // in descending (ky, kx): ascending (oy, ox), the order a scatter over the outputs would add them in.
+  gather_taps(dy, s.OH, s.OW, w, dx, s.H, s.W, s, true,
+              [&](int64_t iy, int64_t ky) { return output_index(iy + s.padTop - ky, s.strideH, s.OH); },
+              [&](int64_t ix, int64_t kx) { return output_index(ix + s.padLeft - kx, s.strideW, s.OW); });
 }
 
 void depthwise_conv_grad_filter(const float* x, const float* dy, float* dw, const ConvShape& s) {
